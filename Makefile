@@ -1,0 +1,120 @@
+# pfagent: a Prefect-compatible worker agent and the C flows it runs.
+#
+#   make            build build/pfagent and the flow modules (installs
+#                   missing Debian packages first, see scripts/setup)
+#   make test       unit tests (plain and ASan+UBSan), fuzz corpus replay,
+#                   then the integration suite against a real Prefect server
+#   make demo       the main job end to end on embedded defaults
+#   make bench      side-by-side benchmarks (not part of make test)
+
+CC	?= cc
+PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets
+DEPS_OK	:= $(shell scripts/setup deps >&2 && echo yes)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+WARN	 = -Wall -Wextra -Werror -Wformat=2 -Wvla -Wshadow -Wstrict-prototypes
+CSTD	 = -std=c11 -D_GNU_SOURCE
+VERSION	 = 0.1.0
+CPPFLAGS = -Iinclude -I. $(PKG_CFLAGS) -DPFAGENT_VERSION=\"$(VERSION)\"
+CFLAGS_COMMON = $(CSTD) $(WARN) -fstack-protector-strong -g -MMD -MP
+OPT	 = -O2
+SAN	 = -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer
+LDLIBS	 = $(PKG_LIBS) -ldl -lpthread -lm
+# Flow modules resolve the SDK's pf_* symbols from the running pfagent.
+EXPORTS	 = -Wl,--dynamic-list=sdk/exports.dynlist
+
+# Every folder below holds modules linked into pfagent; agent/main.c
+# is the only one that is not also linked into the unit tests.
+LIB_DIRS = common sdk deployments config aws
+LIB_SRC	 = $(wildcard $(addsuffix /*.c,$(LIB_DIRS))) \
+	   $(filter-out agent/main.c,$(wildcard agent/*.c))
+FLOW_SRC = $(wildcard flows/*.c) $(wildcard tests/flows/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+
+B	 = build
+S	 = build/san
+
+LIB_OBJ	 = $(LIB_SRC:%.c=$(B)/obj/%.o)
+LIB_SOBJ = $(LIB_SRC:%.c=$(S)/obj/%.o)
+FLOWS	 = $(FLOW_SRC:%.c=$(B)/%.so)
+UNITS	 = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+SUNITS	 = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/unit/%)
+FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
+
+.PHONY: all flows test unit unit-san fuzz-replay integration demo bench \
+	clean valgrind
+.DEFAULT_GOAL := all
+
+all: $(B)/pfagent $(S)/pfagent flows
+flows: $(FLOWS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(OPT) -c $< -o $@
+$(S)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(SAN) -c $< -o $@
+
+$(B)/libpf.a: $(LIB_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(S)/libpf.a: $(LIB_SOBJ)
+	@rm -f $@; ar rcs $@ $^
+
+# Linked from objects, not the archive, so every SDK symbol is present.
+$(B)/pfagent: $(B)/obj/agent/main.o $(LIB_OBJ) sdk/exports.dynlist
+	$(CC) $(OPT) $(EXPORTS) -o $@ $(B)/obj/agent/main.o $(LIB_OBJ) $(LDLIBS)
+$(S)/pfagent: $(S)/obj/agent/main.o $(LIB_SOBJ) sdk/exports.dynlist
+	$(CC) $(SAN) $(EXPORTS) -o $@ $(S)/obj/agent/main.o $(LIB_SOBJ) $(LDLIBS)
+
+# A flow module: flows/<file>.c -> build/flows/<file>.so (docs/flows.md).
+$(B)/%.so: %.c include/pf/flow.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -Iinclude -fPIC -shared -O2 -g $< -o $@
+
+$(B)/tests/unit/%: tests/unit/%.c tests/unit/t.h $(B)/libpf.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(OPT) $< -o $@ $(B)/libpf.a $(LDLIBS)
+$(S)/tests/unit/%: tests/unit/%.c tests/unit/t.h $(S)/libpf.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(SAN) $< -o $@ $(S)/libpf.a $(LDLIBS)
+
+# Fuzz harnesses are replayed over their corpora by a standalone driver,
+# so no clang/libFuzzer is needed to run them in make test.
+$(S)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/standalone.c $(S)/libpf.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(SAN) $< tests/fuzz/standalone.c \
+		-o $@ $(S)/libpf.a $(LDLIBS)
+
+unit: $(UNITS)
+	@scripts/run-unit $(UNITS)
+unit-san: $(SUNITS)
+	@scripts/run-unit $(SUNITS)
+fuzz-replay: $(FUZZERS)
+	@scripts/run-fuzz-replay $(FUZZERS)
+
+integration: all
+	@scripts/setup venv
+	@scripts/run-integration
+
+test: all
+	@$(MAKE) --no-print-directory unit unit-san fuzz-replay
+	@$(MAKE) --no-print-directory integration
+
+demo: all
+	@scripts/setup venv
+	@scripts/demo
+
+bench: all
+	@scripts/setup venv
+	@scripts/bench
+
+valgrind: $(UNITS)
+	@scripts/run-unit --valgrind $(UNITS)
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

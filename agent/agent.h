@@ -1,0 +1,103 @@
+/*
+ * agent.h: the worker daemon's shared types. Prototypes are grouped by
+ * the file that implements them, in lifecycle order:
+ *
+ *   conf.c     options: flag > Prefect environment variable > default
+ *   worker.c   sync (pool, heartbeat) and polling for scheduled runs
+ *   run.c      one claimed flow run: claim, submit, watch, finalise
+ *   jobconf.c  job variables + the pool's base job template -> process
+ *   proc.c     spawning the executor and naming how it ended
+ */
+#ifndef AGENT_AGENT_H
+#define AGENT_AGENT_H
+
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/loop.h"
+#include "common/http.h"
+
+#define MAX_QUEUES	32
+
+struct conf {
+	char	*pool;
+	char	*queues[MAX_QUEUES];
+	int	 nqueues;
+	char	*name;
+	int	 limit;			/* 0: no limit */
+	int	 run_once;
+	double	 query_seconds;
+	double	 prefetch_seconds;
+	double	 heartbeat_seconds;
+	char	*log_level;
+};
+
+struct run;
+
+struct agent {
+	struct conf		 conf;
+	struct http_settings	 http;
+	struct loop		*loop;
+	char			*exe;		/* this binary, for the executor */
+	char			 pool_id[40];
+	cJSON			*base_job_template;	/* from the pool */
+	struct run		*runs;		/* claimed, not yet released */
+	int			 slots_used;
+	int			 synced;	/* first sync done: may poll */
+	int			 sync_busy, poll_busy;
+	int			 polls_done;
+	int			 more_work;	/* last poll was capped by --limit */
+	int			 stopping;
+	int			 exit_code;
+	int			 signal_fd;
+	struct loop_timer	*poll_timer;
+	struct loop_timer	*done_timer;
+};
+
+/* conf.c */
+int	 conf_parse_start(struct conf *, int argc, char **argv, char *err,
+	    size_t errlen);
+void	 conf_cleanup(struct conf *);
+void	 conf_usage_start(void);
+
+/* worker.c */
+int	 worker_main(struct conf *);
+void	 worker_slot_freed(struct agent *);
+void	 worker_fatal_auth(struct agent *, const char *what);
+void	 worker_maybe_done(struct agent *);
+
+/* run.c */
+void	 run_claim(struct agent *, const cJSON *flow_run);
+int	 run_is_known(const struct agent *, const char *id);
+void	 run_terminate_all(struct agent *, int sig);
+
+/* jobconf.c */
+struct jobconf {
+	char	**env;		/* NULL-terminated "K=V" additions */
+	char	 *working_dir;	/* NULL: a fresh temporary directory */
+	char	 *command;	/* NULL: this binary's executor */
+	int	  stream_output;
+};
+int	 jobconf_resolve(struct jobconf *, const cJSON *base_job_template,
+	    const cJSON *deployment, const cJSON *flow_run, char *err,
+	    size_t errlen);
+void	 jobconf_cleanup(struct jobconf *);
+
+/* proc.c */
+struct proc_spec {
+	const char	 *exe;		/* argv[0] when command is NULL */
+	const char	 *command;	/* run through /bin/sh -c */
+	const char	 *cwd;
+	char *const	 *env;		/* full environment */
+	int		  stream_output;
+};
+int	 proc_spawn(const struct proc_spec *, pid_t *pid, int *pidfd,
+	    char *err, size_t errlen);
+/* Prefect's view of a wait status: exit code, or -signal. */
+int	 proc_status_code(int wstatus);
+/* Builds the child's environment: ours, then the additions (caller frees). */
+char	**proc_env_build(char *const *additions);
+void	 proc_env_free(char **);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * entrypoint.h: Prefect-style entrypoints for C flows.
+ *
+ *   flows/hello.c:hello  ->  module build/flows/hello.so (relative to the
+ *                            working directory), symbol pf_flow__hello
+ *
+ * The text comes from the API, so it is parsed strictly: a relative path
+ * without "..", ending in .c, then ':' and a C identifier.
+ */
+#ifndef AGENT_ENTRYPOINT_H
+#define AGENT_ENTRYPOINT_H
+
+#include <stddef.h>
+
+#include "pf/flow.h"
+
+struct entrypoint {
+	char	*file;		/* flows/hello.c */
+	char	*function;	/* hello */
+	char	*module;	/* build/flows/hello.so */
+};
+
+int	entrypoint_parse(const char *text, struct entrypoint *, char *err,
+	    size_t errlen);
+void	entrypoint_cleanup(struct entrypoint *);
+/*
+ * Loads the module (from the current directory) and finds the flow. The
+ * handle stays open for the life of the process.
+ */
+int	entrypoint_load(const struct entrypoint *, const pf_flow_def **,
+	    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * jobconf.c: the process job configuration of one flow run, resolved the
+ * way Prefect's BaseJobConfiguration.from_template_and_values does it:
+ *
+ *   variables = schema defaults <- deployment job_variables
+ *               <- flow run job_variables      (env merged key by key)
+ *   job_configuration: "{{ x }}" alone -> the raw value, or the key is
+ *   dropped when x has none; inside a longer string -> text, or "".
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "common/json.h"
+#include "common/util.h"
+
+/* Expands "env.FOO": "x" into {"env": {"FOO": "x"}}, merging env. */
+static void
+overlay(cJSON *vars, const cJSON *values)
+{
+	const cJSON	*v;
+
+	if (!cJSON_IsObject(values))
+		return;
+	cJSON_ArrayForEach(v, values) {
+		const char	*key = v->string, *dot = strchr(key, '.');
+		char		*head;
+		cJSON		*dst;
+
+		if (dot != NULL) {
+			head = xstrdup(key);
+			head[dot - key] = '\0';
+			dst = cJSON_GetObjectItemCaseSensitive(vars, head);
+			if (!cJSON_IsObject(dst)) {
+				cJSON_DeleteItemFromObjectCaseSensitive(vars,
+				    head);
+				dst = cJSON_AddObjectToObject(vars, head);
+			}
+			cJSON_DeleteItemFromObjectCaseSensitive(dst, dot + 1);
+			cJSON_AddItemToObject(dst, dot + 1,
+			    cJSON_Duplicate(v, 1));
+			free(head);
+			continue;
+		}
+		dst = cJSON_GetObjectItemCaseSensitive(vars, key);
+		if (strcmp(key, "env") == 0 && cJSON_IsObject(dst) &&
+		    cJSON_IsObject(v)) {
+			const cJSON *e;
+
+			cJSON_ArrayForEach(e, v) {
+				cJSON_DeleteItemFromObjectCaseSensitive(dst,
+				    e->string);
+				cJSON_AddItemToObject(dst, e->string,
+				    cJSON_Duplicate(e, 1));
+			}
+			continue;
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(vars, key);
+		cJSON_AddItemToObject(vars, key, cJSON_Duplicate(v, 1));
+	}
+}
+
+static cJSON *
+variables_of(const cJSON *tmpl, const cJSON *deployment,
+    const cJSON *flow_run)
+{
+	cJSON		*vars = cJSON_CreateObject();
+	const cJSON	*props = json_obj(json_obj(tmpl, "variables"),
+	    "properties"), *p;
+
+	cJSON_ArrayForEach(p, props) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "default");
+
+		if (d != NULL && !cJSON_IsNull(d))
+			cJSON_AddItemToObject(vars, p->string,
+			    cJSON_Duplicate(d, 1));
+	}
+	overlay(vars, json_obj(deployment, "job_variables"));
+	overlay(vars, json_obj(flow_run, "job_variables"));
+	return vars;
+}
+
+/* Returns the name inside "{{ name }}" when s is exactly that, or NULL. */
+static char *
+whole_placeholder(const char *s)
+{
+	size_t	n = strlen(s), a, b;
+
+	if (n < 5 || strncmp(s, "{{", 2) != 0 || strcmp(s + n - 2, "}}"))
+		return NULL;
+	for (a = 2; isspace((unsigned char)s[a]); a++)
+		;
+	for (b = n - 2; b > a && isspace((unsigned char)s[b - 1]); b--)
+		;
+	if (b <= a || strstr(s + 2, "{{") != NULL || memchr(s + a, '}', b - a))
+		return NULL;
+	char *name = xmalloc(b - a + 1);
+	memcpy(name, s + a, b - a);
+	name[b - a] = '\0';
+	return name;
+}
+
+static char *
+scalar_text(const cJSON *v)
+{
+	if (v == NULL || cJSON_IsNull(v))
+		return xstrdup("");
+	if (cJSON_IsString(v))
+		return xstrdup(v->valuestring);
+	return json_print(v);
+}
+
+/* Substitutes every {{ name }} inside text; unknown names become "". */
+static char *
+substitute(const char *s, const cJSON *vars)
+{
+	struct buf	 b;
+	const char	*p = s, *open, *close;
+
+	buf_init(&b, 1u << 20);
+	while ((open = strstr(p, "{{")) != NULL &&
+	    (close = strstr(open, "}}")) != NULL) {
+		char	*inner, *name, *text;
+
+		buf_append(&b, p, (size_t)(open - p));
+		inner = xmalloc((size_t)(close - open) + 3);
+		memcpy(inner, open, (size_t)(close - open) + 2);
+		inner[close - open + 2] = '\0';
+		name = whole_placeholder(inner);
+		text = scalar_text(name ? cJSON_GetObjectItemCaseSensitive(
+		    vars, name) : NULL);
+		buf_append(&b, text, strlen(text));
+		free(text);
+		free(name);
+		free(inner);
+		p = close + 2;
+	}
+	buf_append(&b, p, strlen(p));
+	return buf_steal(&b);
+}
+
+static cJSON *
+render(const cJSON *tmpl_cfg, const cJSON *vars)
+{
+	cJSON		*out = cJSON_CreateObject();
+	const cJSON	*c;
+
+	cJSON_ArrayForEach(c, tmpl_cfg) {
+		char	*name;
+
+		if (!cJSON_IsString(c)) {
+			cJSON_AddItemToObject(out, c->string,
+			    cJSON_Duplicate(c, 1));
+			continue;
+		}
+		if ((name = whole_placeholder(c->valuestring)) != NULL) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(vars,
+			    name);
+
+			if (v != NULL && !cJSON_IsNull(v))
+				cJSON_AddItemToObject(out, c->string,
+				    cJSON_Duplicate(v, 1));
+			free(name);
+			continue;
+		}
+		char *s = substitute(c->valuestring, vars);
+		cJSON_AddStringToObject(out, c->string, s);
+		free(s);
+	}
+	return out;
+}
+
+static int
+env_of(struct jobconf *jc, const cJSON *env, char *err, size_t errlen)
+{
+	const cJSON	*e;
+	size_t		 n = 0;
+
+	if (env != NULL && !cJSON_IsObject(env)) {
+		snprintf(err, errlen, "job variable 'env' must be an object");
+		return -1;
+	}
+	jc->env = xcalloc((size_t)cJSON_GetArraySize(env) + 1, sizeof(char *));
+	cJSON_ArrayForEach(e, env) {
+		char	*v;
+
+		if (cJSON_IsNull(e))
+			continue;	/* null drops the key, as in Prefect */
+		if (strchr(e->string, '=') != NULL || *e->string == '\0') {
+			snprintf(err, errlen, "environment variable name '%s' "
+			    "is not valid", e->string);
+			return -1;
+		}
+		v = scalar_text(e);
+		jc->env[n++] = xasprintf("%s=%s", e->string, v);
+		free(v);
+	}
+	return 0;
+}
+
+int
+jobconf_resolve(struct jobconf *jc, const cJSON *tmpl, const cJSON *deployment,
+    const cJSON *flow_run, char *err, size_t errlen)
+{
+	cJSON		*vars, *cfg;
+	const cJSON	*v;
+	int		 rc = -1;
+
+	memset(jc, 0, sizeof(*jc));
+	vars = variables_of(tmpl, deployment, flow_run);
+	cfg = render(json_obj(tmpl, "job_configuration"), vars);
+	if (env_of(jc, cJSON_GetObjectItemCaseSensitive(cfg, "env"), err,
+	    errlen) == -1)
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(cfg, "working_dir");
+	if (cJSON_IsString(v) && *v->valuestring)
+		jc->working_dir = xstrdup(v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(cfg, "command");
+	if (cJSON_IsString(v) && *v->valuestring)
+		jc->command = xstrdup(v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(cfg, "stream_output");
+	jc->stream_output = v == NULL || !cJSON_IsFalse(v);
+	rc = 0;
+out:
+	cJSON_Delete(vars);
+	cJSON_Delete(cfg);
+	return rc;
+}
+
+void
+jobconf_cleanup(struct jobconf *jc)
+{
+	for (char **e = jc->env; e && *e; e++)
+		free(*e);
+	free(jc->env);
+	free(jc->working_dir);
+	free(jc->command);
+	memset(jc, 0, sizeof(*jc));
+}

@@ -1,0 +1,222 @@
+/*
+ * logship.c: the flow run's log queue and its shipping thread.
+ *
+ * Lines keep their order: the thread takes the whole queue as one batch,
+ * sends it (retrying through an API outage), then takes the next. A line
+ * longer than Prefect's MAX_LOG_SIZE is truncated as Prefect does.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/api.h"
+#include "agent/logship.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define BATCH_INTERVAL_MS	2000
+#define MAX_LOG_SIZE		1000000
+#define QUEUE_MAX_BYTES		(32u << 20)
+
+struct logship {
+	const struct http_settings	*http;
+	char				*flow_run_id;
+	char				*flow_run_name;
+	pthread_t			 thread;
+	pthread_mutex_t			 mu;
+	pthread_cond_t			 wake;
+	pthread_cond_t			 drained;
+	cJSON				*queue;		/* array of LogCreate */
+	size_t				 queued_bytes;
+	unsigned long			 pushed, sent;	/* sequence numbers */
+	unsigned long			 dropped;
+	int				 flush_wanted;
+	int				 stopping;
+};
+
+static const char *
+level_name(int level)
+{
+	if (level >= 50)
+		return "CRITICAL";
+	if (level >= 40)
+		return "ERROR";
+	if (level >= 30)
+		return "WARNING";
+	if (level >= 20)
+		return "INFO";
+	return "DEBUG";
+}
+
+static void
+console(struct logship *ls, int level, const char *msg)
+{
+	char		 line[8192];
+	struct timespec	 ts;
+	struct tm	 tm;
+	int		 n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld | %-7s | "
+	    "Flow run '%s' - %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    ts.tv_nsec / 1000000, level_name(level), ls->flow_run_name, msg);
+	if (n > (int)sizeof(line) - 1) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* a closed stderr must not stop the flow */
+	}
+}
+
+static void
+send_batch(struct logship *ls, cJSON *batch)
+{
+	struct http_resp	r;
+	enum retry_class	rc;
+	char			*body = json_print(batch);
+
+	rc = http_call(ls->http, &retry_patient, "POST", "/logs/", body, &r);
+	if (rc != RETRY_OK) {
+		pthread_mutex_lock(&ls->mu);
+		ls->dropped += (unsigned long)cJSON_GetArraySize(batch);
+		pthread_mutex_unlock(&ls->mu);
+		log_warnx("flow run %s: %d log line(s) not delivered: %s",
+		    ls->flow_run_id, cJSON_GetArraySize(batch),
+		    r.status ? "HTTP error" : r.error);
+	}
+	http_resp_cleanup(&r);
+	free(body);
+}
+
+static void *
+ship(void *arg)
+{
+	struct logship	*ls = arg;
+
+	pthread_mutex_lock(&ls->mu);
+	for (;;) {
+		cJSON		*batch;
+		unsigned long	 upto;
+
+		while (cJSON_GetArraySize(ls->queue) == 0 && !ls->stopping) {
+			pthread_cond_broadcast(&ls->drained);
+			pthread_cond_wait(&ls->wake, &ls->mu);
+		}
+		if (cJSON_GetArraySize(ls->queue) == 0 && ls->stopping)
+			break;
+		if (!ls->flush_wanted && !ls->stopping) {
+			struct timespec	deadline;
+
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_sec += BATCH_INTERVAL_MS / 1000;
+			pthread_cond_timedwait(&ls->wake, &ls->mu, &deadline);
+		}
+		batch = ls->queue;
+		ls->queue = cJSON_CreateArray();
+		ls->queued_bytes = 0;
+		upto = ls->pushed;
+		ls->flush_wanted = 0;
+		pthread_mutex_unlock(&ls->mu);
+		send_batch(ls, batch);
+		cJSON_Delete(batch);
+		pthread_mutex_lock(&ls->mu);
+		ls->sent = upto;
+		pthread_cond_broadcast(&ls->drained);
+	}
+	pthread_cond_broadcast(&ls->drained);
+	pthread_mutex_unlock(&ls->mu);
+	return NULL;
+}
+
+struct logship *
+logship_start(const struct http_settings *http, const char *flow_run_id,
+    const char *flow_run_name)
+{
+	struct logship	*ls = xcalloc(1, sizeof(*ls));
+
+	ls->http = http;
+	ls->flow_run_id = xstrdup(flow_run_id);
+	ls->flow_run_name = xstrdup(flow_run_name);
+	ls->queue = cJSON_CreateArray();
+	pthread_mutex_init(&ls->mu, NULL);
+	pthread_cond_init(&ls->wake, NULL);
+	pthread_cond_init(&ls->drained, NULL);
+	if (http != NULL && pthread_create(&ls->thread, NULL, ship, ls) != 0)
+		fatalx("cannot start the log shipping thread");
+	return ls;
+}
+
+void
+logship_push(struct logship *ls, const char *logger, int level,
+    const char *message, const char *task_run_id)
+{
+	char	*msg = NULL;
+	cJSON	*entry;
+	size_t	 len = strlen(message);
+
+	console(ls, level, message);
+	if (ls->http == NULL)
+		return;
+	if (len > MAX_LOG_SIZE) {
+		msg = xmalloc(MAX_LOG_SIZE + 1);
+		memcpy(msg, message, MAX_LOG_SIZE - 15);
+		strcpy(msg + MAX_LOG_SIZE - 15, "... [truncated]");
+		message = msg;
+		len = MAX_LOG_SIZE;
+	}
+	entry = api_log_entry(logger, level, message, ls->flow_run_id,
+	    task_run_id);
+	pthread_mutex_lock(&ls->mu);
+	if (ls->queued_bytes + len > QUEUE_MAX_BYTES) {
+		ls->dropped++;
+		cJSON_Delete(entry);
+	} else {
+		cJSON_AddItemToArray(ls->queue, entry);
+		ls->queued_bytes += len + 200;
+		ls->pushed++;
+		pthread_cond_signal(&ls->wake);
+	}
+	pthread_mutex_unlock(&ls->mu);
+	free(msg);
+}
+
+void
+logship_flush(struct logship *ls)
+{
+	if (ls->http == NULL)
+		return;
+	pthread_mutex_lock(&ls->mu);
+	unsigned long want = ls->pushed;
+	ls->flush_wanted = 1;
+	pthread_cond_signal(&ls->wake);
+	while (ls->sent < want)
+		pthread_cond_wait(&ls->drained, &ls->mu);
+	pthread_mutex_unlock(&ls->mu);
+}
+
+void
+logship_stop(struct logship *ls)
+{
+	if (ls == NULL)
+		return;
+	if (ls->http != NULL) {
+		pthread_mutex_lock(&ls->mu);
+		ls->stopping = 1;
+		pthread_cond_signal(&ls->wake);
+		pthread_mutex_unlock(&ls->mu);
+		pthread_join(ls->thread, NULL);
+	}
+	pthread_mutex_destroy(&ls->mu);
+	pthread_cond_destroy(&ls->wake);
+	pthread_cond_destroy(&ls->drained);
+	cJSON_Delete(ls->queue);
+	free(ls->flow_run_id);
+	free(ls->flow_run_name);
+	free(ls);
+}

@@ -1,0 +1,500 @@
+/*
+ * run.c: one flow run from claim to release, as Prefect's process worker
+ * does it.
+ *
+ *   CLAIM ---- GET deployment ----> PENDING proposal --ACCEPT--> SUBMIT
+ *     |  404: force Cancelled          | other: release       |
+ *     v                                v                      v
+ *   RELEASED <--------------------------------------- labels, Submitting,
+ *     ^                                                spawn executor
+ *     |                                                       |
+ *   (exit 0) <---- EXITED <---- pidfd readable <---- RUNNING (pid set)
+ *                    |  non-zero: Crashed "Process exited with status
+ *                    |  code: N. <explanation>"
+ *
+ * The slot is held from claim until the child exits or the claim fails.
+ * A run is freed only once no request that points at it is in flight.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/api.h"
+#include "agent/request.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+
+enum run_step { STEP_CLAIM, STEP_SUBMIT, STEP_RUNNING, STEP_EXITED,
+    STEP_RELEASED };
+
+struct run {
+	struct run	*next;
+	struct agent	*agent;
+	enum run_step	 step;
+	char		 id[40];
+	char		*name;
+	cJSON		*flow_run;	/* as polled */
+	cJSON		*deployment;	/* NULL for runs without one */
+	char		*flow_name;
+	pid_t		 pid;
+	int		 pidfd;
+	char		*workdir;
+	int		 workdir_is_temp;
+	int		 holds_slot;
+	int		 inflight;	/* requests whose callback takes this run */
+};
+
+static void	run_release(struct run *);
+
+int
+run_is_known(const struct agent *a, const char *id)
+{
+	for (const struct run *r = a->runs; r != NULL; r = r->next)
+		if (strcmp(r->id, id) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+run_free_if_done(struct run *r)
+{
+	struct agent	*a = r->agent;
+
+	if (r->step != STEP_RELEASED || r->inflight > 0)
+		return;
+	for (struct run **pp = &a->runs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	cJSON_Delete(r->flow_run);
+	cJSON_Delete(r->deployment);
+	free(r->flow_name);
+	free(r->name);
+	free(r->workdir);
+	free(r);
+	worker_maybe_done(a);
+}
+
+static void
+free_slot(struct run *r)
+{
+	if (!r->holds_slot)
+		return;
+	r->holds_slot = 0;
+	r->agent->slots_used--;
+	worker_slot_freed(r->agent);
+}
+
+/* Sends a request whose answer comes back to this run. */
+static void
+run_request(struct run *r, const struct retry_policy *p, const char *method,
+    const char *path, const char *body, request_done_fn fn)
+{
+	r->inflight++;
+	request_send(r->agent->loop, &r->agent->http, p, method, path, body,
+	    fn, r);
+}
+
+/* A line in the run's own log, as Prefect's worker writes it. */
+static void
+run_log(struct run *r, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+run_log(struct run *r, int level, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg, *body;
+	cJSON	*arr = cJSON_CreateArray();
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	cJSON_AddItemToArray(arr, api_log_entry("prefect.flow_runs.worker",
+	    level, msg, r->id, NULL));
+	body = json_print(arr);
+	request_send(r->agent->loop, &r->agent->http, &retry_patient, "POST",
+	    "/logs/", body, NULL, NULL);
+	free(body);
+	free(msg);
+	cJSON_Delete(arr);
+}
+
+/* Proposes a state nobody waits on (the outcome is only logged). */
+static void
+propose(struct run *r, const char *type, const char *name, const char *msg,
+    int force)
+{
+	char	 tid[37], *path, *body;
+
+	uuid4(tid);
+	path = api_path("/flow_runs/", r->id, "/set_state");
+	body = api_set_state_body(r->id, type, name, msg, force, tid);
+	request_send(r->agent->loop, &r->agent->http, &retry_patient, "POST",
+	    path, body, NULL, NULL);
+	free(path);
+	free(body);
+}
+
+static void
+run_crash(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+run_crash(struct run *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	log_warnx("flow run %s: %s", r->id, msg);
+	run_log(r, PF_LEVEL_ERROR, "%s", msg);
+	propose(r, "CRASHED", "Crashed", msg, 0);
+	free(msg);
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb; (void)flag; (void)f;
+	return remove(path);
+}
+
+static void
+run_release(struct run *r)
+{
+	if (r->step == STEP_RELEASED)
+		return;
+	r->step = STEP_RELEASED;
+	free_slot(r);
+	if (r->workdir_is_temp && r->workdir != NULL)
+		nftw(r->workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	run_free_if_done(r);
+}
+
+/* --- the child --- */
+
+static void
+on_exit_status(int fd, short revents, void *arg)
+{
+	struct run	*r = arg;
+	int		 wstatus, code;
+
+	(void)revents;
+	if (waitpid(r->pid, &wstatus, WNOHANG) <= 0)
+		return;
+	loop_fd_del(r->agent->loop, fd);
+	close(fd);
+	r->pidfd = -1;
+	r->step = STEP_EXITED;
+	code = proc_status_code(wstatus);
+	log_info("flow run %s (%s): process %d exited with status %d",
+	    r->id, r->name, (int)r->pid, code);
+	r->pid = 0;
+	free_slot(r);
+	if (code != 0) {
+		char *msg = xasprintf("Process exited with status code: %d. %s",
+		    code, api_exit_explanation(code));
+
+		run_log(r, api_exit_log_level(code), "%s", msg);
+		run_log(r, PF_LEVEL_INFO, "%s", api_exit_resolution(code));
+		/* ABORTed when the executor already wrote a final state. */
+		propose(r, "CRASHED", "Crashed", msg, 0);
+		free(msg);
+	}
+	run_release(r);
+}
+
+static char **
+child_env(struct run *r, const struct jobconf *jc)
+{
+	extern char	**environ;
+	char		**add;
+	size_t		  n = 0, i = 0;
+	const char	 *dep_name = json_str(r->deployment, "name");
+	const char	 *dep_id = json_str(r->flow_run, "deployment_id");
+	const char	 *flow_id = json_str(r->flow_run, "flow_id");
+
+	for (char **e = jc->env; e && *e; e++)
+		n++;
+	for (char **e = environ; *e; e++)
+		n++;
+	add = xcalloc(n + 8, sizeof(char *));
+	for (char **e = jc->env; e && *e; e++)
+		add[i++] = *e;
+	/* Prefect settings set on the worker beat those in job env. */
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "PREFECT_", 8) == 0 && (*e)[8] != '_')
+			add[i++] = *e;
+	add[i++] = xasprintf("PREFECT__FLOW_RUN_ID=%s", r->id);
+	add[i++] = xasprintf("PREFECT__WORKER_NAME=%s", r->agent->conf.name);
+	add[i++] = xasprintf("PREFECT__FLOW_ID=%s", flow_id ? flow_id : "");
+	add[i++] = xasprintf("PREFECT__FLOW_NAME=%s",
+	    r->flow_name ? r->flow_name : "");
+	add[i++] = xasprintf("PREFECT__DEPLOYMENT_ID=%s", dep_id ? dep_id : "");
+	add[i++] = xasprintf("PREFECT__DEPLOYMENT_NAME=%s",
+	    dep_name ? dep_name : "");
+	add[i++] = xstrdup("PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS="
+	    "false");
+	add[i] = NULL;
+
+	char **env = proc_env_build(add);
+	/* The last seven were allocated here; the rest are borrowed. */
+	for (size_t k = i - 7; k < i; k++)
+		free(add[k]);
+	free(add);
+	return env;
+}
+
+static void
+run_spawn(struct run *r)
+{
+	struct jobconf	 jc;
+	struct proc_spec spec;
+	char		 err[512], **env = NULL, pidstr[48], *path;
+
+	memset(&jc, 0, sizeof(jc));
+	if (jobconf_resolve(&jc, r->agent->base_job_template, r->deployment,
+	    r->flow_run, err, sizeof(err)) == -1) {
+		run_crash(r, "Failed to submit flow run to infrastructure: "
+		    "ValueError: %s", err);
+		goto fail;
+	}
+	if (jc.working_dir != NULL)
+		r->workdir = xstrdup(jc.working_dir);
+	else {
+		char tmpl[] = "/tmp/pfagent-XXXXXX";
+
+		if (mkdtemp(tmpl) == NULL) {
+			run_crash(r, "Failed to submit flow run to "
+			    "infrastructure: OSError: mkdtemp: %s",
+			    strerror(errno));
+			goto fail;
+		}
+		r->workdir = xstrdup(tmpl);
+		r->workdir_is_temp = 1;
+	}
+	env = child_env(r, &jc);
+	spec = (struct proc_spec){ r->agent->exe, jc.command, r->workdir, env,
+	    jc.stream_output };
+	if (proc_spawn(&spec, &r->pid, &r->pidfd, err, sizeof(err)) == -1) {
+		run_crash(r, "Failed to submit flow run to infrastructure: "
+		    "OSError: %s", err);
+		goto fail;
+	}
+	r->step = STEP_RUNNING;
+	loop_fd_add(r->agent->loop, r->pidfd, POLLIN, on_exit_status, r);
+	snprintf(pidstr, sizeof(pidstr), "{\"infrastructure_pid\":\"%d\"}",
+	    (int)r->pid);
+	path = api_path("/flow_runs/", r->id, NULL);
+	request_send(r->agent->loop, &r->agent->http, &retry_patient,
+	    "PATCH", path, pidstr, NULL, NULL);
+	free(path);
+	run_log(r, PF_LEVEL_INFO, "Flow run '%s' submitted to infrastructure",
+	    r->name);
+	log_info("flow run %s (%s): started process %d", r->id, r->name,
+	    (int)r->pid);
+	proc_env_free(env);
+	jobconf_cleanup(&jc);
+	return;
+fail:
+	proc_env_free(env);
+	jobconf_cleanup(&jc);
+	run_release(r);
+}
+
+/* --- submission --- */
+
+static void
+on_submitting(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run	*r = arg;
+
+	/* Servers before 3.6.22 ABORT "Submitting": harmless. */
+	(void)resp; (void)rc;
+	r->inflight--;
+	if (r->step == STEP_SUBMIT && !r->agent->stopping)
+		run_spawn(r);
+	else if (r->step == STEP_SUBMIT)
+		run_release(r);
+	run_free_if_done(r);
+}
+
+static void
+run_submit(struct run *r)
+{
+	struct agent	*a = r->agent;
+	cJSON		*labels;
+	char		*path, *body, tid[37];
+
+	r->step = STEP_SUBMIT;
+	run_log(r, PF_LEVEL_INFO, "Worker '%s' submitting flow run '%s'",
+	    a->conf.name, r->id);
+	labels = json_strings("prefect.worker.name", a->conf.name,
+	    "prefect.worker.type", "process", "prefect.work-pool.name",
+	    a->conf.pool, "prefect.work-pool.id", a->pool_id, NULL);
+	body = json_print(labels);
+	cJSON_Delete(labels);
+	path = api_path("/flow_runs/", r->id, "/labels");
+	request_send(a->loop, &a->http, &retry_patient, "PATCH", path, body,
+	    NULL, NULL);
+	free(path);
+	free(body);
+	uuid4(tid);
+	path = api_path("/flow_runs/", r->id, "/set_state");
+	body = api_set_state_body(r->id, "PENDING", "Submitting", NULL, 0, tid);
+	run_request(r, &retry_quick, "POST", path, body, on_submitting);
+	free(path);
+	free(body);
+}
+
+static void
+on_flow(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run	*r = arg;
+	cJSON		*flow;
+	char		 err[200];
+
+	r->inflight--;
+	if (rc == RETRY_OK &&
+	    (flow = json_parse_answer(resp->body, 0, err, sizeof(err)))) {
+		const char *n = json_str(flow, "name");
+
+		r->flow_name = n ? xstrdup(n) : NULL;
+		cJSON_Delete(flow);
+	}
+	/* The flow's name only labels the child; go on without it. */
+	run_submit(r);
+	run_free_if_done(r);
+}
+
+static void
+on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run		*r = arg;
+	struct orch_result	 o;
+	char			 err[200];
+	const char		*flow_id;
+
+	r->inflight--;
+	if (rc == RETRY_AUTH)
+		worker_fatal_auth(r->agent, "claiming a flow run");
+	if (rc != RETRY_OK ||
+	    api_parse_orch(resp->body, &o, err, sizeof(err)) == -1) {
+		log_warnx("flow run %s: claim failed: %s", r->id,
+		    rc == RETRY_OK ? err : resp->status ? resp->body :
+		    resp->error);
+		run_release(r);
+		return;
+	}
+	if (o.status != ORCH_ACCEPT || strcmp(o.type, "PENDING") != 0) {
+		log_debug("flow run %s: not claimed (%s %s): %s", r->id,
+		    api_orch_status_name(o.status), o.type, o.reason);
+		run_release(r);
+		return;
+	}
+	log_info("flow run %s (%s): claimed", r->id, r->name);
+	if (r->agent->stopping) {
+		/* Claimed as the stop arrived: hand it back at once. */
+		propose(r, "SCHEDULED", "Scheduled", "Rescheduled: the worker "
+		    "is shutting down.", 1);
+		run_release(r);
+		return;
+	}
+	if ((flow_id = json_str(r->flow_run, "flow_id")) != NULL) {
+		char *path = api_path("/flows/", flow_id, NULL);
+
+		run_request(r, &retry_quick, "GET", path, NULL, on_flow);
+		free(path);
+	} else
+		run_submit(r);
+}
+
+static void
+propose_pending(struct run *r)
+{
+	char	tid[37], *path, *body;
+
+	uuid4(tid);
+	path = api_path("/flow_runs/", r->id, "/set_state");
+	body = api_set_state_body(r->id, "PENDING", "Pending", NULL, 0, tid);
+	/* Retried with the same transition id: at most one claim lands. */
+	run_request(r, &retry_quick, "POST", path, body, on_pending);
+	free(path);
+	free(body);
+}
+
+static void
+on_deployment(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run	*r = arg;
+	char		 err[200];
+
+	r->inflight--;
+	if (resp->status == 404) {
+		char *msg = xasprintf("Deployment %s no longer exists, "
+		    "cancelled run.", json_str(r->flow_run, "deployment_id"));
+
+		propose(r, "CANCELLED", "Cancelled", msg, 1);
+		free(msg);
+		run_release(r);
+		return;
+	}
+	if (rc == RETRY_AUTH)
+		worker_fatal_auth(r->agent, "reading a deployment");
+	if (rc != RETRY_OK || (r->deployment = json_parse_answer(resp->body, 0,
+	    err, sizeof(err))) == NULL) {
+		log_warnx("flow run %s: cannot read its deployment: %s", r->id,
+		    rc == RETRY_OK ? err : resp->status ? "server error" :
+		    resp->error);
+		run_release(r);
+		return;
+	}
+	propose_pending(r);
+}
+
+void
+run_claim(struct agent *a, const cJSON *flow_run)
+{
+	struct run	*r = xcalloc(1, sizeof(*r));
+	const char	*dep, *name;
+
+	r->agent = a;
+	r->pidfd = -1;
+	r->flow_run = cJSON_Duplicate(flow_run, 1);
+	strlcpy_(r->id, json_str(flow_run, "id"), sizeof(r->id));
+	name = json_str(flow_run, "name");
+	r->name = xstrdup(name ? name : r->id);
+	r->holds_slot = 1;
+	a->slots_used++;
+	r->next = a->runs;
+	a->runs = r;
+	r->step = STEP_CLAIM;
+	if ((dep = json_str(flow_run, "deployment_id")) != NULL) {
+		char *path = api_path("/deployments/", dep, NULL);
+
+		run_request(r, &retry_quick, "GET", path, NULL, on_deployment);
+		free(path);
+	} else
+		propose_pending(r);
+}
+
+void
+run_terminate_all(struct agent *a, int sig)
+{
+	for (struct run *r = a->runs; r != NULL; r = r->next)
+		if (r->pid > 0 && kill(-r->pid, sig) == -1 && errno != ESRCH)
+			log_warn("kill %d", (int)r->pid);
+}

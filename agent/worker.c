@@ -1,0 +1,404 @@
+/*
+ * worker.c: the worker's life in the loop.
+ *
+ *   start -> sync (read or create the pool, heartbeat) -> poll timer
+ *   every heartbeat: sync again          every query interval: poll
+ *   poll -> run_claim for each due run while a slot is free
+ *   SIGTERM/SIGINT -> stop claiming, terminate children, wait, exit
+ *
+ * Requests never block the loop: a slow API delays its own answer, not
+ * the heartbeat or the children's reaping.
+ */
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/api.h"
+#include "agent/request.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static void	sync_start(void *);
+static void	poll_start(void *);
+
+static int64_t
+jitter_ms(double seconds, double spread)
+{
+	double	f = 1.0 + spread * (2 * random_unit() - 1);
+
+	return (int64_t)(seconds * 1000 * f);
+}
+
+void
+worker_fatal_auth(struct agent *a, const char *what)
+{
+	log_error("%s: the API refused our credentials (401/403); check "
+	    "PREFECT_API_KEY or PREFECT_API_AUTH_STRING", what);
+	a->exit_code = 1;
+	a->stopping = 1;
+	run_terminate_all(a, SIGTERM);
+	worker_maybe_done(a);
+}
+
+static void
+recheck_done(void *arg)
+{
+	struct agent	*a = arg;
+
+	a->done_timer = NULL;
+	worker_maybe_done(a);
+}
+
+/*
+ * Exits the loop once stopping (or --run-once) has nothing left to do,
+ * after the last state proposals and log lines have been delivered.
+ */
+void
+worker_maybe_done(struct agent *a)
+{
+	int	finished = a->runs == NULL && !a->poll_busy;
+
+	if (!finished || !(a->stopping || (a->conf.run_once &&
+	    a->polls_done > 0)))
+		return;
+	if (request_outstanding() > 0) {
+		if (a->done_timer == NULL)
+			a->done_timer = loop_timer_add(a->loop, 50,
+			    recheck_done, a);
+		return;
+	}
+	if (a->conf.run_once && !a->stopping)
+		log_info("--run-once: all claimed runs finished");
+	loop_stop(a->loop);
+}
+
+static void
+schedule_poll(struct agent *a, int64_t delay)
+{
+	if (a->poll_timer != NULL)
+		loop_timer_cancel(a->loop, a->poll_timer);
+	a->poll_timer = loop_timer_add(a->loop, delay, poll_start, a);
+}
+
+void
+worker_slot_freed(struct agent *a)
+{
+	/* Work was left behind for lack of a slot: fetch it now. */
+	if (a->more_work && !a->stopping && !a->conf.run_once)
+		schedule_poll(a, 0);
+	worker_maybe_done(a);
+}
+
+/* --- sync: pool, template, heartbeat --- */
+
+static void
+on_heartbeat(struct http_resp *r, enum retry_class rc, void *arg)
+{
+	struct agent	*a = arg;
+	int		 first = !a->synced;
+
+	a->sync_busy = 0;
+	if (rc == RETRY_AUTH) {
+		worker_fatal_auth(a, "heartbeat");
+		return;
+	}
+	if (rc != RETRY_OK) {
+		log_warnx("heartbeat failed: %s", r->status ?
+		    r->body : r->error);
+		return;
+	}
+	a->synced = 1;
+	if (first) {
+		log_info("worker '%s' online in pool '%s'", a->conf.name,
+		    a->conf.pool);
+		schedule_poll(a, 0);
+	}
+}
+
+static void
+send_heartbeat(struct agent *a)
+{
+	char	*path = api_path("/work_pools/", a->conf.pool,
+	    "/workers/heartbeat");
+	char	*body = api_heartbeat_body(a->conf.name,
+	    (int)(a->conf.heartbeat_seconds + 0.5));
+
+	request_send(a->loop, &a->http, &retry_quick, "POST", path, body,
+	    on_heartbeat, a);
+	free(path);
+	free(body);
+}
+
+static void	on_pool(struct http_resp *, enum retry_class, void *);
+
+static void
+on_pool_created(struct http_resp *r, enum retry_class rc, void *arg)
+{
+	struct agent	*a = arg;
+
+	if (rc == RETRY_AUTH) {
+		a->sync_busy = 0;
+		worker_fatal_auth(a, "creating the work pool");
+		return;
+	}
+	if (rc == RETRY_OK || r->status == 409) {
+		char *path = api_path("/work_pools/", a->conf.pool, NULL);
+
+		if (rc == RETRY_OK)
+			log_info("created work pool '%s' (type process)",
+			    a->conf.pool);
+		request_send(a->loop, &a->http, &retry_quick, "GET", path,
+		    NULL, on_pool, a);
+		free(path);
+		return;
+	}
+	a->sync_busy = 0;
+	log_warnx("cannot create work pool '%s': HTTP %ld %s", a->conf.pool,
+	    r->status, r->status ? r->body : r->error);
+}
+
+static void
+adopt_pool(struct agent *a, cJSON *pool)
+{
+	const char	*id = json_str(pool, "id");
+	const char	*type = json_str(pool, "type");
+	cJSON		*tmpl;
+
+	strlcpy_(a->pool_id, id ? id : "", sizeof(a->pool_id));
+	if (type != NULL && strcmp(type, "process") != 0 && !a->synced)
+		log_warnx("work pool '%s' has type '%s'; pfagent runs its "
+		    "flow runs as processes", a->conf.pool, type);
+	tmpl = cJSON_DetachItemFromObjectCaseSensitive(pool,
+	    "base_job_template");
+	cJSON_Delete(a->base_job_template);
+	a->base_job_template = tmpl;
+	/* Like Prefect's worker: fill an empty template with ours. */
+	if (tmpl == NULL || cJSON_GetArraySize(tmpl) == 0) {
+		cJSON	*patch = cJSON_CreateObject();
+		char	*body, *path;
+
+		cJSON_AddItemToObject(patch, "base_job_template",
+		    api_process_base_job_template());
+		body = json_print(patch);
+		path = api_path("/work_pools/", a->conf.pool, NULL);
+		request_send(a->loop, &a->http, &retry_quick, "PATCH", path,
+		    body, NULL, NULL);
+		free(body);
+		free(path);
+		cJSON_Delete(patch);
+		cJSON_Delete(a->base_job_template);
+		a->base_job_template = api_process_base_job_template();
+	}
+}
+
+static void
+on_pool(struct http_resp *r, enum retry_class rc, void *arg)
+{
+	struct agent	*a = arg;
+	cJSON		*pool;
+	char		 err[200];
+
+	if (rc == RETRY_AUTH) {
+		a->sync_busy = 0;
+		worker_fatal_auth(a, "reading the work pool");
+		return;
+	}
+	if (r->status == 404) {
+		char *body = api_pool_create_body(a->conf.pool);
+
+		request_send(a->loop, &a->http, &retry_quick, "POST",
+		    "/work_pools/", body, on_pool_created, a);
+		free(body);
+		return;
+	}
+	if (rc != RETRY_OK) {
+		a->sync_busy = 0;
+		log_warnx("cannot read work pool '%s': %s", a->conf.pool,
+		    r->status ? "server error" : r->error);
+		return;
+	}
+	if ((pool = json_parse_answer(r->body, 0, err, sizeof(err))) == NULL) {
+		a->sync_busy = 0;
+		log_warnx("reading work pool '%s': %s", a->conf.pool, err);
+		return;
+	}
+	adopt_pool(a, pool);
+	cJSON_Delete(pool);
+	send_heartbeat(a);
+}
+
+static void
+sync_start(void *arg)
+{
+	struct agent	*a = arg;
+
+	loop_timer_add(a->loop, jitter_ms(a->conf.heartbeat_seconds, 0.1),
+	    sync_start, a);
+	if (a->sync_busy || a->stopping)
+		return;
+	a->sync_busy = 1;
+	char *path = api_path("/work_pools/", a->conf.pool, NULL);
+	request_send(a->loop, &a->http, &retry_quick, "GET", path, NULL,
+	    on_pool, a);
+	free(path);
+}
+
+/* --- polling --- */
+
+static void
+on_poll(struct http_resp *r, enum retry_class rc, void *arg)
+{
+	struct agent	*a = arg;
+	cJSON		*list, *item;
+	char		 err[200];
+	int		 skipped = 0;
+
+	a->poll_busy = 0;
+	a->polls_done++;
+	if (!a->conf.run_once && !a->stopping)
+		schedule_poll(a, jitter_ms(a->conf.query_seconds, 0.1));
+	if (rc == RETRY_AUTH) {
+		worker_fatal_auth(a, "polling for flow runs");
+		return;
+	}
+	if (r->status == 404) {
+		log_warnx("work pool '%s' or one of its queues was not found",
+		    a->conf.pool);
+		worker_maybe_done(a);
+		return;
+	}
+	if (rc != RETRY_OK) {
+		log_warnx("polling for flow runs failed: %s", r->status ?
+		    "server error" : r->error);
+		worker_maybe_done(a);
+		return;
+	}
+	if ((list = json_parse_answer(r->body, 1, err, sizeof(err))) == NULL) {
+		log_warnx("polling for flow runs: %s", err);
+		worker_maybe_done(a);
+		return;
+	}
+	cJSON_ArrayForEach(item, list) {
+		const cJSON	*fr = json_obj(item, "flow_run");
+		const char	*id = json_str(fr, "id");
+
+		if (id == NULL || run_is_known(a, id))
+			continue;
+		if (a->stopping || (a->conf.limit > 0 &&
+		    a->slots_used >= a->conf.limit)) {
+			skipped++;
+			continue;
+		}
+		run_claim(a, fr);
+	}
+	a->more_work = skipped > 0;
+	cJSON_Delete(list);
+	worker_maybe_done(a);
+}
+
+static void
+poll_start(void *arg)
+{
+	struct agent	*a = arg;
+	char		*path, *body;
+
+	a->poll_timer = NULL;
+	if (a->poll_busy || a->stopping || !a->synced)
+		return;
+	if (a->conf.limit > 0 && a->slots_used >= a->conf.limit) {
+		/* A freed slot polls at once; meanwhile keep the cadence. */
+		a->more_work = 1;
+		schedule_poll(a, jitter_ms(a->conf.query_seconds, 0.1));
+		return;
+	}
+	a->poll_busy = 1;
+	path = api_path("/work_pools/", a->conf.pool,
+	    "/get_scheduled_flow_runs");
+	body = api_poll_body(a->conf.queues, a->conf.nqueues,
+	    a->conf.prefetch_seconds);
+	request_send(a->loop, &a->http, &retry_quick, "POST", path, body,
+	    on_poll, a);
+	free(path);
+	free(body);
+}
+
+/* --- signals --- */
+
+static void
+on_signal(int fd, short revents, void *arg)
+{
+	struct agent			*a = arg;
+	struct signalfd_siginfo		 si;
+
+	(void)revents;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP)
+		return;
+	if (a->stopping) {
+		log_warnx("second signal: killing flow runs now");
+		run_terminate_all(a, SIGKILL);
+		return;
+	}
+	log_info("received %s: no more claims; stopping %d flow run(s)",
+	    strsignal((int)si.ssi_signo), a->slots_used);
+	a->stopping = 1;
+	run_terminate_all(a, SIGTERM);
+	worker_maybe_done(a);
+}
+
+static int
+signals_open(void)
+{
+	sigset_t	set;
+	int		fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGHUP);
+	/* Children get the default mask back before exec (proc.c). */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
+	if ((fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+		fatal("signalfd");
+	signal(SIGPIPE, SIG_IGN);
+	return fd;
+}
+
+int
+worker_main(struct conf *c)
+{
+	struct agent	a;
+	char		err[256];
+
+	memset(&a, 0, sizeof(a));
+	a.conf = *c;
+	if (http_settings_from_env(&a.http, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return 2;
+	}
+	if ((a.exe = realpath("/proc/self/exe", NULL)) == NULL)
+		fatal("cannot find my own executable");
+	a.loop = loop_new();
+	a.signal_fd = signals_open();
+	loop_fd_add(a.loop, a.signal_fd, POLLIN, on_signal, &a);
+	log_info("pfagent %s starting: pool '%s', worker '%s', API %s",
+	    PFAGENT_VERSION, c->pool, c->name, a.http.api_url);
+	sync_start(&a);
+	loop_run(a.loop);
+	log_info("worker '%s' stopped", c->name);
+	loop_free(a.loop);
+	close(a.signal_fd);
+	cJSON_Delete(a.base_job_template);
+	http_settings_cleanup(&a.http);
+	free(a.exe);
+	return a.exit_code;
+}

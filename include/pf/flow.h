@@ -1,0 +1,142 @@
+/*
+ * pf/flow.h: the one header a flow author includes.
+ *
+ * A flow module is a C file compiled to a shared object; pfagent loads it
+ * and calls the function its entrypoint names (flows/hello.c:hello ->
+ * build/flows/hello.so, symbol declared by PF_FLOW(hello, ...)). See
+ * docs/flows.md for a complete example.
+ *
+ *	#include <pf/flow.h>
+ *
+ *	static const pf_param_def params[] = {
+ *		PF_PARAM_STRING("name", "world", "Who to greet"),
+ *		PF_PARAM_END
+ *	};
+ *
+ *	static int
+ *	hello(pf_run *run)
+ *	{
+ *		pf_log_info(run, "Hello, %s!", pf_param_string(run, "name"));
+ *		return PF_OK;
+ *	}
+ *
+ *	PF_FLOW(hello, .description = "Greets someone", .params = params);
+ *
+ * Ownership: every pointer pfagent hands out is borrowed and valid until
+ * the flow function returns. Nothing here is thread-safe unless it says so.
+ */
+#ifndef PF_FLOW_H
+#define PF_FLOW_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PF_ABI_VERSION	1
+
+/** Return codes. */
+#define PF_OK		0
+#define PF_ERROR	(-1)
+
+/** An opaque handle on the flow run being executed. */
+typedef struct pf_run pf_run;
+
+/** Parameter types, as Prefect's parameter schema names them. */
+typedef enum pf_param_type {
+	PF_PARAM_TYPE_STRING,
+	PF_PARAM_TYPE_INTEGER,
+	PF_PARAM_TYPE_NUMBER,
+	PF_PARAM_TYPE_BOOLEAN,
+	PF_PARAM_TYPE_OBJECT,
+	PF_PARAM_TYPE_ARRAY
+} pf_param_type;
+
+/** One declared parameter. default_json is JSON text, NULL for none. */
+typedef struct pf_param_def {
+	const char	*name;
+	pf_param_type	 type;
+	const char	*default_json;
+	int		 required;
+	const char	*description;
+} pf_param_def;
+
+#define PF_PARAM_STRING(n, def, desc) \
+	{ (n), PF_PARAM_TYPE_STRING, "\"" def "\"", 0, (desc) }
+#define PF_PARAM_INT(n, def, desc) \
+	{ (n), PF_PARAM_TYPE_INTEGER, #def, 0, (desc) }
+#define PF_PARAM_NUMBER(n, def, desc) \
+	{ (n), PF_PARAM_TYPE_NUMBER, #def, 0, (desc) }
+#define PF_PARAM_BOOL(n, def, desc) \
+	{ (n), PF_PARAM_TYPE_BOOLEAN, (def) ? "true" : "false", 0, (desc) }
+#define PF_PARAM_REQUIRED(n, type, desc) \
+	{ (n), (type), NULL, 1, (desc) }
+#define PF_PARAM_END	{ NULL, PF_PARAM_TYPE_STRING, NULL, 0, NULL }
+
+typedef int (*pf_flow_fn)(pf_run *run);
+
+/** A flow's declaration; PF_FLOW fills it. */
+typedef struct pf_flow_def {
+	int			 abi;		/* PF_ABI_VERSION */
+	pf_flow_fn		 fn;
+	const char		*name;		/* default: the function's */
+	const char		*description;
+	const char		*version;
+	const pf_param_def	*params;	/* ends with PF_PARAM_END */
+	int			 retries;
+	double			 retry_delay_seconds;
+	double			 timeout_seconds;	/* 0: none */
+} pf_flow_def;
+
+/**
+ * Declares function fn as a flow; the other fields of pf_flow_def may
+ * follow as designated initializers.
+ */
+#define PF_FLOW(fn_, ...) \
+	__attribute__((visibility("default"))) \
+	const pf_flow_def pf_flow__##fn_ = { \
+		.abi = PF_ABI_VERSION, .fn = (fn_), __VA_ARGS__ }
+
+/** Parameters, validated against the declaration before the flow runs. */
+const char	*pf_param_string(pf_run *run, const char *name);
+long long	 pf_param_int(pf_run *run, const char *name);
+double		 pf_param_number(pf_run *run, const char *name);
+int		 pf_param_bool(pf_run *run, const char *name);
+/** The parameter as JSON text (objects, arrays), or NULL. */
+const char	*pf_param_json(pf_run *run, const char *name);
+
+/** Log lines, at Prefect's levels, into the run's logs (thread-safe). */
+void	pf_log_debug(pf_run *run, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	pf_log_info(pf_run *run, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	pf_log_warning(pf_run *run, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	pf_log_error(pf_run *run, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	pf_log_critical(pf_run *run, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/**
+ * Records why the flow failed and returns PF_ERROR, so a flow can end
+ * with `return pf_fail(run, "no rows for %s", day);`.
+ */
+int	pf_fail(pf_run *run, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/** The flow run's id and name, as Prefect shows them. */
+const char	*pf_run_id(pf_run *run);
+const char	*pf_run_name(pf_run *run);
+
+/**
+ * Sleeps, returning early (with PF_ERROR) when the run is asked to stop;
+ * long-running flows should prefer it to sleep(3).
+ */
+int	pf_sleep(pf_run *run, double seconds);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * flow.c: the functions of pf/flow.h, as flow modules call them from
+ * inside the executor.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/api.h"
+#include "agent/logship.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "sdk/run.h"
+
+#define PF_EXPORT __attribute__((visibility("default")))
+
+static void
+vlog(pf_run *run, int level, const char *fmt, va_list ap)
+{
+	char	*msg = xvasprintf(fmt, ap);
+
+	logship_push(run->logs, "prefect.flow_runs", level, msg, NULL);
+	free(msg);
+}
+
+#define LOG_FN(fn, level) \
+PF_EXPORT void \
+fn(pf_run *run, const char *fmt, ...) \
+{ \
+	va_list	ap; \
+	va_start(ap, fmt); \
+	vlog(run, level, fmt, ap); \
+	va_end(ap); \
+}
+
+LOG_FN(pf_log_debug, PF_LEVEL_DEBUG)
+LOG_FN(pf_log_info, PF_LEVEL_INFO)
+LOG_FN(pf_log_warning, PF_LEVEL_WARNING)
+LOG_FN(pf_log_error, PF_LEVEL_ERROR)
+LOG_FN(pf_log_critical, PF_LEVEL_CRITICAL)
+
+PF_EXPORT int
+pf_fail(pf_run *run, const char *fmt, ...)
+{
+	va_list	ap;
+
+	free(run->error);
+	va_start(ap, fmt);
+	run->error = xvasprintf(fmt, ap);
+	va_end(ap);
+	return PF_ERROR;
+}
+
+static const cJSON *
+param(pf_run *run, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(run->params, name);
+}
+
+PF_EXPORT const char *
+pf_param_string(pf_run *run, const char *name)
+{
+	return json_str(run->params, name);
+}
+
+PF_EXPORT long long
+pf_param_int(pf_run *run, const char *name)
+{
+	const cJSON *v = param(run, name);
+
+	return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+}
+
+PF_EXPORT double
+pf_param_number(pf_run *run, const char *name)
+{
+	const cJSON *v = param(run, name);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+PF_EXPORT int
+pf_param_bool(pf_run *run, const char *name)
+{
+	return cJSON_IsTrue(param(run, name));
+}
+
+PF_EXPORT const char *
+pf_param_json(pf_run *run, const char *name)
+{
+	const cJSON	*v = param(run, name);
+	cJSON		*text;
+
+	if (v == NULL)
+		return NULL;
+	if (run->json_texts == NULL)
+		run->json_texts = cJSON_CreateObject();
+	if ((text = cJSON_GetObjectItemCaseSensitive(run->json_texts,
+	    name)) == NULL) {
+		char *s = json_print(v);
+
+		text = cJSON_AddStringToObject(run->json_texts, name, s);
+		free(s);
+	}
+	return text->valuestring;
+}
+
+PF_EXPORT const char *
+pf_run_id(pf_run *run)
+{
+	return run->id;
+}
+
+PF_EXPORT const char *
+pf_run_name(pf_run *run)
+{
+	return run->name;
+}
+
+PF_EXPORT int
+pf_sleep(pf_run *run, double seconds)
+{
+	int64_t	end = now_ms() + (int64_t)(seconds * 1000);
+
+	while (now_ms() < end) {
+		int64_t	left = end - now_ms();
+
+		if (run->stop != NULL && *run->stop)
+			return PF_ERROR;
+		sleep_ms(left < 100 ? left : 100);
+	}
+	return run->stop != NULL && *run->stop ? PF_ERROR : PF_OK;
+}
+
+void
+sdk_run_cleanup(pf_run *run)
+{
+	cJSON_Delete(run->params);
+	cJSON_Delete(run->json_texts);
+	free(run->error);
+	run->params = run->json_texts = NULL;
+	run->error = NULL;
+}
