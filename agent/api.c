@@ -86,6 +86,10 @@ api_parse_orch(const char *body, struct orch_result *r, char *err,
 		    sizeof(r->name));
 		strlcpy_(r->message, (s = json_str(state, "message")) ? s : "",
 		    sizeof(r->message));
+		s = json_str(json_obj(state, "state_details"),
+		    "transition_id");
+		strlcpy_(r->transition_id, s ? s : "",
+		    sizeof(r->transition_id));
 	}
 	if ((details = json_obj(j, "details")) != NULL) {
 		r->delay_seconds = json_num(details, "delay_seconds", 0);
@@ -94,6 +98,14 @@ api_parse_orch(const char *body, struct orch_result *r, char *err,
 	}
 	cJSON_Delete(j);
 	return 0;
+}
+
+void
+api_orch_adopt_own(struct orch_result *r, const char *transition_id)
+{
+	if (r->status == ORCH_REJECT && transition_id != NULL &&
+	    strcmp(r->transition_id, transition_id) == 0)
+		r->status = ORCH_ACCEPT;
 }
 
 char *

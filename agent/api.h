@@ -21,6 +21,7 @@ struct orch_result {
 	char	 message[512];		/* state message, may be empty */
 	double	 delay_seconds;		/* WAIT */
 	char	 reason[256];		/* REJECT/ABORT/WAIT */
+	char	 transition_id[40];	/* of the state after the call */
 };
 
 /* POST /flow_runs/{id}/set_state */
@@ -29,6 +30,12 @@ char	*api_set_state_body(const char *flow_run_id, const char *type,
 	    const char *transition_id);
 int	 api_parse_orch(const char *body, struct orch_result *,
 	    char *err, size_t errlen);
+/*
+ * A retried proposal whose first POST landed is REJECTed with "already
+ * made this state transition" and our own transition id: that is an
+ * ACCEPT whose answer was lost. Rewrites it as one.
+ */
+void	 api_orch_adopt_own(struct orch_result *, const char *transition_id);
 const char *api_orch_status_name(enum orch_status);
 
 /* POST /work_pools/{pool}/workers/heartbeat */

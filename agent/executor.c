@@ -76,8 +76,10 @@ propose(struct exec *x, const char *type, const char *name,
 		    r.status ? r.body : r.error);
 	else if (api_parse_orch(r.body, o, err, sizeof(err)) == -1)
 		log_error("flow run %s: proposing %s: %s", x->id, type, err);
-	else
+	else {
+		api_orch_adopt_own(o, tid);
 		ret = 0;
+	}
 	http_resp_cleanup(&r);
 	free(path);
 	free(body);

@@ -51,6 +51,7 @@ struct run {
 	int		 workdir_is_temp;
 	int		 holds_slot;
 	int		 inflight;	/* requests whose callback takes this run */
+	char		 claim_tid[37];	/* transition id of our PENDING claim */
 };
 
 static void	run_release(struct run *);
@@ -399,6 +400,7 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 		run_release(r);
 		return;
 	}
+	api_orch_adopt_own(&o, r->claim_tid);
 	if (o.status != ORCH_ACCEPT || strcmp(o.type, "PENDING") != 0) {
 		log_debug("flow run %s: not claimed (%s %s): %s", r->id,
 		    api_orch_status_name(o.status), o.type, o.reason);
@@ -425,13 +427,17 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 static void
 propose_pending(struct run *r)
 {
-	char	tid[37], *path, *body;
+	char	*path, *body;
 
-	uuid4(tid);
+	uuid4(r->claim_tid);
 	path = api_path("/flow_runs/", r->id, "/set_state");
-	body = api_set_state_body(r->id, "PENDING", "Pending", NULL, 0, tid);
-	/* Retried with the same transition id: at most one claim lands. */
-	run_request(r, &retry_quick, "POST", path, body, on_pending);
+	body = api_set_state_body(r->id, "PENDING", "Pending", NULL, 0,
+	    r->claim_tid);
+	/*
+	 * Retried through outages with one transition id: the claim lands
+	 * at most once, and we learn that it did even if an answer is lost.
+	 */
+	run_request(r, &retry_patient, "POST", path, body, on_pending);
 	free(path);
 	free(body);
 }
