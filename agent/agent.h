@@ -92,6 +92,7 @@ struct proc_spec {
 	char *const	 *env;		/* full environment */
 	int		  stream_output;
 };
+/* *pidfd is -1 when the kernel has no pidfd_open: poll waitpid then. */
 int	 proc_spawn(const struct proc_spec *, pid_t *pid, int *pidfd,
 	    char *err, size_t errlen);
 /* Prefect's view of a wait status: exit code, or -signal. */

@@ -154,13 +154,9 @@ proc_spawn(const struct proc_spec *s, pid_t *pid_out, int *pidfd_out,
 		    strerror(child_errno));
 		return -1;
 	}
-	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1) {
-		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
-		kill(-pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	/* -1 is fine: the caller then polls waitpid instead. */
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) != -1)
+		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
 	*pid_out = pid;
 	*pidfd_out = pidfd;
 	return 0;

@@ -96,6 +96,17 @@ free_slot(struct run *r)
 	worker_slot_freed(r->agent);
 }
 
+/*
+ * Ends a request callback: the request's reference on the run is dropped
+ * last, so nothing inside the callback frees the run under it.
+ */
+static void
+run_unref(struct run *r)
+{
+	r->inflight--;
+	run_free_if_done(r);
+}
+
 /* Sends a request whose answer comes back to this run. */
 static void
 run_request(struct run *r, const struct retry_policy *p, const char *method,
@@ -187,18 +198,21 @@ run_release(struct run *r)
 
 /* --- the child --- */
 
-static void
-on_exit_status(int fd, short revents, void *arg)
-{
-	struct run	*r = arg;
-	int		 wstatus, code;
+static void	reap_tick(void *);
 
-	(void)revents;
+/* Called when the child may have exited; 0 if it is still running. */
+static int
+reap(struct run *r)
+{
+	int	wstatus, code;
+
 	if (waitpid(r->pid, &wstatus, WNOHANG) <= 0)
-		return;
-	loop_fd_del(r->agent->loop, fd);
-	close(fd);
-	r->pidfd = -1;
+		return 0;
+	if (r->pidfd != -1) {
+		loop_fd_del(r->agent->loop, r->pidfd);
+		close(r->pidfd);
+		r->pidfd = -1;
+	}
 	r->step = STEP_EXITED;
 	code = proc_status_code(wstatus);
 	log_info("flow run %s (%s): process %d exited with status %d",
@@ -216,6 +230,24 @@ on_exit_status(int fd, short revents, void *arg)
 		free(msg);
 	}
 	run_release(r);
+	return 1;
+}
+
+static void
+on_exit_status(int fd, short revents, void *arg)
+{
+	(void)fd; (void)revents;
+	reap(arg);
+}
+
+/* Without pidfds (old kernels, valgrind): look every 100 ms. */
+static void
+reap_tick(void *arg)
+{
+	struct run	*r = arg;
+
+	if (!reap(r))
+		loop_timer_add(r->agent->loop, 100, reap_tick, r);
 }
 
 static char **
@@ -296,7 +328,11 @@ run_spawn(struct run *r)
 		goto fail;
 	}
 	r->step = STEP_RUNNING;
-	loop_fd_add(r->agent->loop, r->pidfd, POLLIN, on_exit_status, r);
+	if (r->pidfd != -1)
+		loop_fd_add(r->agent->loop, r->pidfd, POLLIN, on_exit_status,
+		    r);
+	else
+		loop_timer_add(r->agent->loop, 100, reap_tick, r);
 	snprintf(pidstr, sizeof(pidstr), "{\"infrastructure_pid\":\"%d\"}",
 	    (int)r->pid);
 	path = api_path("/flow_runs/", r->id, NULL);
@@ -325,12 +361,11 @@ on_submitting(struct http_resp *resp, enum retry_class rc, void *arg)
 
 	/* Servers before 3.6.22 ABORT "Submitting": harmless. */
 	(void)resp; (void)rc;
-	r->inflight--;
 	if (r->step == STEP_SUBMIT && !r->agent->stopping)
 		run_spawn(r);
 	else if (r->step == STEP_SUBMIT)
 		run_release(r);
-	run_free_if_done(r);
+	run_unref(r);
 }
 
 static void
@@ -368,7 +403,6 @@ on_flow(struct http_resp *resp, enum retry_class rc, void *arg)
 	cJSON		*flow;
 	char		 err[200];
 
-	r->inflight--;
 	if (rc == RETRY_OK &&
 	    (flow = json_parse_answer(resp->body, 0, err, sizeof(err)))) {
 		const char *n = json_str(flow, "name");
@@ -378,7 +412,7 @@ on_flow(struct http_resp *resp, enum retry_class rc, void *arg)
 	}
 	/* The flow's name only labels the child; go on without it. */
 	run_submit(r);
-	run_free_if_done(r);
+	run_unref(r);
 }
 
 static void
@@ -389,7 +423,6 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 	char			 err[200];
 	const char		*flow_id;
 
-	r->inflight--;
 	if (rc == RETRY_AUTH)
 		worker_fatal_auth(r->agent, "claiming a flow run");
 	if (rc != RETRY_OK ||
@@ -398,6 +431,7 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 		    rc == RETRY_OK ? err : resp->status ? resp->body :
 		    resp->error);
 		run_release(r);
+		run_unref(r);
 		return;
 	}
 	api_orch_adopt_own(&o, r->claim_tid);
@@ -405,6 +439,7 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 		log_debug("flow run %s: not claimed (%s %s): %s", r->id,
 		    api_orch_status_name(o.status), o.type, o.reason);
 		run_release(r);
+		run_unref(r);
 		return;
 	}
 	log_info("flow run %s (%s): claimed", r->id, r->name);
@@ -413,6 +448,7 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 		propose(r, "SCHEDULED", "Scheduled", "Rescheduled: the worker "
 		    "is shutting down.", 1);
 		run_release(r);
+		run_unref(r);
 		return;
 	}
 	if ((flow_id = json_str(r->flow_run, "flow_id")) != NULL) {
@@ -422,6 +458,7 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 		free(path);
 	} else
 		run_submit(r);
+	run_unref(r);
 }
 
 static void
@@ -448,7 +485,6 @@ on_deployment(struct http_resp *resp, enum retry_class rc, void *arg)
 	struct run	*r = arg;
 	char		 err[200];
 
-	r->inflight--;
 	if (resp->status == 404) {
 		char *msg = xasprintf("Deployment %s no longer exists, "
 		    "cancelled run.", json_str(r->flow_run, "deployment_id"));
@@ -456,6 +492,7 @@ on_deployment(struct http_resp *resp, enum retry_class rc, void *arg)
 		propose(r, "CANCELLED", "Cancelled", msg, 1);
 		free(msg);
 		run_release(r);
+		run_unref(r);
 		return;
 	}
 	if (rc == RETRY_AUTH)
@@ -466,9 +503,11 @@ on_deployment(struct http_resp *resp, enum retry_class rc, void *arg)
 		    rc == RETRY_OK ? err : resp->status ? "server error" :
 		    resp->error);
 		run_release(r);
+		run_unref(r);
 		return;
 	}
 	propose_pending(r);
+	run_unref(r);
 }
 
 void
