@@ -369,11 +369,40 @@ on_submitting(struct http_resp *resp, enum retry_class rc, void *arg)
 }
 
 static void
+propose_submitting(struct run *r)
+{
+	char	tid[37], *path, *body;
+
+	uuid4(tid);
+	path = api_path("/flow_runs/", r->id, "/set_state");
+	body = api_set_state_body(r->id, "PENDING", "Submitting", NULL, 0, tid);
+	run_request(r, &retry_quick, "POST", path, body, on_submitting);
+	free(path);
+	free(body);
+}
+
+static void
+on_labels(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run	*r = arg;
+
+	if (rc != RETRY_OK)
+		log_warnx("flow run %s: cannot set its worker labels: %s",
+		    r->id, resp->status ? "server error" : resp->error);
+	propose_submitting(r);
+	run_unref(r);
+}
+
+/*
+ * Labels first, then Submitting, one after the other as Prefect's worker
+ * does: the server's state write would otherwise race the labels write.
+ */
+static void
 run_submit(struct run *r)
 {
 	struct agent	*a = r->agent;
 	cJSON		*labels;
-	char		*path, *body, tid[37];
+	char		*path, *body;
 
 	r->step = STEP_SUBMIT;
 	run_log(r, PF_LEVEL_INFO, "Worker '%s' submitting flow run '%s'",
@@ -384,14 +413,7 @@ run_submit(struct run *r)
 	body = json_print(labels);
 	cJSON_Delete(labels);
 	path = api_path("/flow_runs/", r->id, "/labels");
-	request_send(a->loop, &a->http, &retry_patient, "PATCH", path, body,
-	    NULL, NULL);
-	free(path);
-	free(body);
-	uuid4(tid);
-	path = api_path("/flow_runs/", r->id, "/set_state");
-	body = api_set_state_body(r->id, "PENDING", "Submitting", NULL, 0, tid);
-	run_request(r, &retry_quick, "POST", path, body, on_submitting);
+	run_request(r, &retry_quick, "PATCH", path, body, on_labels);
 	free(path);
 	free(body);
 }
