@@ -70,8 +70,8 @@ on_done(CURLcode cc, void *arg)
 		return;
 	}
 	wait = retry_delay_ms(r->policy, r->attempt, resp.retry_after);
-	if (r->policy->deadline_ms > 0 &&
-	    now_ms() + wait - r->started > r->policy->deadline_ms) {
+	if (r->policy->deadline_ms < 0 || (r->policy->deadline_ms > 0 &&
+	    now_ms() + wait - r->started > r->policy->deadline_ms)) {
 		finish(r, &resp, rc);
 		return;
 	}

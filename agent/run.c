@@ -2,15 +2,15 @@
  * run.c: one flow run from claim to release, as Prefect's process worker
  * does it.
  *
- *   CLAIM ---- GET deployment ----> PENDING proposal --ACCEPT--> SUBMIT
- *     |  404: force Cancelled          | other: release       |
- *     v                                v                      v
- *   RELEASED <--------------------------------------- labels, Submitting,
- *     ^                                                spawn executor
- *     |                                                       |
- *   (exit 0) <---- EXITED <---- pidfd readable <---- RUNNING (pid set)
- *                    |  non-zero: Crashed "Process exited with status
- *                    |  code: N. <explanation>"
+ *   CLAIM --PENDING proposal--ACCEPT--> read deployment --> SUBMIT
+ *     |  answer lost: GET the run;       |  404: force Cancelled |
+ *     |  ours -> claimed, SCHEDULED ->   v                       v
+ *     |  resend, else leave it        RELEASED <------- labels, Submitting,
+ *     v                                  ^               spawn executor
+ *   RELEASED                             |                       |
+ *                          (exit 0) <- EXITED <- pidfd <- RUNNING (pid set)
+ *                                        |  non-zero: Crashed "Process exited
+ *                                        |  with status code: N. <why>"
  *
  * The slot is held from claim until the child exits or the claim fails.
  * A run is freed only once no request that points at it is in flight.
@@ -52,6 +52,8 @@ struct run {
 	int		 holds_slot;
 	int		 inflight;	/* requests whose callback takes this run */
 	char		 claim_tid[37];	/* transition id of our PENDING claim */
+	int64_t		 claim_started;
+	int		 claim_attempts;
 };
 
 static void	run_release(struct run *);
@@ -438,73 +440,10 @@ on_flow(struct http_resp *resp, enum retry_class rc, void *arg)
 }
 
 static void
-on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
-{
-	struct run		*r = arg;
-	struct orch_result	 o;
-	char			 err[200];
-	const char		*flow_id;
-
-	if (rc == RETRY_AUTH)
-		worker_fatal_auth(r->agent, "claiming a flow run");
-	if (rc != RETRY_OK ||
-	    api_parse_orch(resp->body, &o, err, sizeof(err)) == -1) {
-		log_warnx("flow run %s: claim failed: %s", r->id,
-		    rc == RETRY_OK ? err : resp->status ? resp->body :
-		    resp->error);
-		run_release(r);
-		run_unref(r);
-		return;
-	}
-	api_orch_adopt_own(&o, r->claim_tid);
-	if (o.status != ORCH_ACCEPT || strcmp(o.type, "PENDING") != 0) {
-		log_debug("flow run %s: not claimed (%s %s): %s", r->id,
-		    api_orch_status_name(o.status), o.type, o.reason);
-		run_release(r);
-		run_unref(r);
-		return;
-	}
-	log_info("flow run %s (%s): claimed", r->id, r->name);
-	if (r->agent->stopping) {
-		/* Claimed as the stop arrived: hand it back at once. */
-		propose(r, "SCHEDULED", "Scheduled", "Rescheduled: the worker "
-		    "is shutting down.", 1);
-		run_release(r);
-		run_unref(r);
-		return;
-	}
-	if ((flow_id = json_str(r->flow_run, "flow_id")) != NULL) {
-		char *path = api_path("/flows/", flow_id, NULL);
-
-		run_request(r, &retry_quick, "GET", path, NULL, on_flow);
-		free(path);
-	} else
-		run_submit(r);
-	run_unref(r);
-}
-
-static void
-propose_pending(struct run *r)
-{
-	char	*path, *body;
-
-	uuid4(r->claim_tid);
-	path = api_path("/flow_runs/", r->id, "/set_state");
-	body = api_set_state_body(r->id, "PENDING", "Pending", NULL, 0,
-	    r->claim_tid);
-	/*
-	 * Retried through outages with one transition id: the claim lands
-	 * at most once, and we learn that it did even if an answer is lost.
-	 */
-	run_request(r, &retry_patient, "POST", path, body, on_pending);
-	free(path);
-	free(body);
-}
-
-static void
 on_deployment(struct http_resp *resp, enum retry_class rc, void *arg)
 {
 	struct run	*r = arg;
+	const char	*flow_id;
 	char		 err[200];
 
 	if (resp->status == 404) {
@@ -521,22 +460,165 @@ on_deployment(struct http_resp *resp, enum retry_class rc, void *arg)
 		worker_fatal_auth(r->agent, "reading a deployment");
 	if (rc != RETRY_OK || (r->deployment = json_parse_answer(resp->body, 0,
 	    err, sizeof(err))) == NULL) {
-		log_warnx("flow run %s: cannot read its deployment: %s", r->id,
-		    rc == RETRY_OK ? err : resp->status ? "server error" :
-		    resp->error);
+		/* Claimed: it must not stay Pending. */
+		run_crash(r, "Failed to submit flow run to infrastructure: "
+		    "cannot read deployment %s: %s",
+		    json_str(r->flow_run, "deployment_id"), rc == RETRY_OK ?
+		    err : resp->status ? "server error" : resp->error);
 		run_release(r);
 		run_unref(r);
 		return;
 	}
-	propose_pending(r);
+	if ((flow_id = json_str(r->flow_run, "flow_id")) != NULL) {
+		char *path = api_path("/flows/", flow_id, NULL);
+
+		run_request(r, &retry_quick, "GET", path, NULL, on_flow);
+		free(path);
+	} else
+		run_submit(r);
 	run_unref(r);
 }
 
+/* The claim landed: now read what the run needs, as Prefect's worker. */
+static void
+claimed(struct run *r)
+{
+	const char	*dep = json_str(r->flow_run, "deployment_id");
+
+	log_info("flow run %s (%s): claimed", r->id, r->name);
+	if (r->agent->stopping) {
+		/* Claimed as the stop arrived: hand it back at once. */
+		propose(r, "SCHEDULED", "Scheduled", "Rescheduled: the worker "
+		    "is shutting down.", 1);
+		run_release(r);
+	} else if (dep != NULL) {
+		char *path = api_path("/deployments/", dep, NULL);
+
+		run_request(r, &retry_quick, "GET", path, NULL, on_deployment);
+		free(path);
+	} else
+		run_submit(r);
+}
+
+static void	send_claim(struct run *);
+static void	check_claim(void *);
+
+static void
+claim_retry_later(struct run *r)
+{
+	int64_t	wait = retry_delay_ms(&retry_patient, ++r->claim_attempts, -1);
+
+	if (now_ms() - r->claim_started > retry_patient.deadline_ms) {
+		log_warnx("flow run %s: claim undecided after %lld s; leaving "
+		    "it", r->id, (long long)retry_patient.deadline_ms / 1000);
+		run_release(r);
+		return;
+	}
+	r->inflight++;		/* held by the timer */
+	loop_timer_add(r->agent->loop, wait, check_claim, r);
+}
+
+static void
+on_claim_check(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run	*r = arg;
+	cJSON		*run;
+	const cJSON	*st;
+	const char	*tid, *type;
+	char		 err[200];
+
+	if (rc == RETRY_AGAIN) {
+		claim_retry_later(r);
+	} else if (rc != RETRY_OK || (run = json_parse_answer(resp->body, 0,
+	    err, sizeof(err))) == NULL) {
+		run_release(r);		/* deleted, or unreadable: not ours */
+	} else {
+		st = json_obj(run, "state");
+		tid = json_str(json_obj(st, "state_details"), "transition_id");
+		type = json_str(st, "type");
+		if (tid != NULL && strcmp(tid, r->claim_tid) == 0)
+			claimed(r);
+		else if (type != NULL && strcmp(type, "SCHEDULED") == 0)
+			send_claim(r);
+		else {
+			log_debug("flow run %s: taken by another worker (%s)",
+			    r->id, type ? type : "?");
+			run_release(r);
+		}
+		cJSON_Delete(run);
+	}
+	run_unref(r);
+}
+
+/*
+ * Resending a claim blindly could move a run that another worker has
+ * meanwhile finished back to Pending (Prefect allows Completed -> Pending
+ * when no result is stored) and run it twice. Look first.
+ */
+static void
+check_claim(void *arg)
+{
+	struct run	*r = arg;
+	char		*path = api_path("/flow_runs/", r->id, NULL);
+
+	run_request(r, &retry_never, "GET", path, NULL, on_claim_check);
+	free(path);
+	run_unref(r);		/* the timer's reference */
+}
+
+static void
+on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run		*r = arg;
+	struct orch_result	 o;
+	char			 err[200];
+
+	if (rc == RETRY_AUTH) {
+		worker_fatal_auth(r->agent, "claiming a flow run");
+		run_release(r);
+	} else if (rc == RETRY_AGAIN) {
+		claim_retry_later(r);	/* the answer is lost: look, then act */
+	} else if (rc != RETRY_OK ||
+	    api_parse_orch(resp->body, &o, err, sizeof(err)) == -1) {
+		log_warnx("flow run %s: claim failed: %s", r->id,
+		    rc == RETRY_OK ? err : resp->body);
+		run_release(r);
+	} else {
+		api_orch_adopt_own(&o, r->claim_tid);
+		if (o.status == ORCH_ACCEPT && strcmp(o.type, "PENDING") == 0)
+			claimed(r);
+		else {
+			log_debug("flow run %s: not claimed (%s %s): %s",
+			    r->id, api_orch_status_name(o.status), o.type,
+			    o.reason);
+			run_release(r);
+		}
+	}
+	run_unref(r);
+}
+
+static void
+send_claim(struct run *r)
+{
+	char	*path, *body;
+
+	path = api_path("/flow_runs/", r->id, "/set_state");
+	body = api_set_state_body(r->id, "PENDING", "Pending", NULL, 0,
+	    r->claim_tid);
+	run_request(r, &retry_never, "POST", path, body, on_pending);
+	free(path);
+	free(body);
+}
+
+/*
+ * Claims straight from the poll's answer, before anything else, so the
+ * run is still as the poll saw it; the deployment is read afterwards.
+ */
 void
 run_claim(struct agent *a, const cJSON *flow_run)
 {
 	struct run	*r = xcalloc(1, sizeof(*r));
-	const char	*dep, *name;
+	const char	*name;
 
 	r->agent = a;
 	r->pidfd = -1;
@@ -549,13 +631,9 @@ run_claim(struct agent *a, const cJSON *flow_run)
 	r->next = a->runs;
 	a->runs = r;
 	r->step = STEP_CLAIM;
-	if ((dep = json_str(flow_run, "deployment_id")) != NULL) {
-		char *path = api_path("/deployments/", dep, NULL);
-
-		run_request(r, &retry_quick, "GET", path, NULL, on_deployment);
-		free(path);
-	} else
-		propose_pending(r);
+	r->claim_started = now_ms();
+	uuid4(r->claim_tid);
+	send_claim(r);
 }
 
 void

@@ -237,8 +237,8 @@ http_call(const struct http_settings *s, const struct retry_policy *p,
 		if (rc != RETRY_AGAIN)
 			return rc;
 		wait = retry_delay_ms(p, attempt, r->retry_after);
-		if (p->deadline_ms > 0 &&
-		    now_ms() + wait - start > p->deadline_ms)
+		if (p->deadline_ms < 0 || (p->deadline_ms > 0 &&
+		    now_ms() + wait - start > p->deadline_ms))
 			return rc;
 		if (attempt == 1 || attempt % 10 == 0) {
 			if (r->status)

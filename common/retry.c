@@ -6,6 +6,7 @@
 
 const struct retry_policy retry_quick = { 250, 2000, 10000 };
 const struct retry_policy retry_patient = { 500, 15000, 15 * 60 * 1000 };
+const struct retry_policy retry_never = { 0, 0, -1 };
 
 enum retry_class
 retry_classify(long status)

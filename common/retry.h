@@ -18,8 +18,12 @@ enum retry_class {
 struct retry_policy {
 	int64_t	base_ms;	/* first wait */
 	int64_t	cap_ms;		/* longest single wait */
-	int64_t	deadline_ms;	/* give up after this long in total; 0 = never */
+	int64_t	deadline_ms;	/* give up after this long in total; 0 = never,
+				   -1 = no retries at all */
 };
+
+/* One attempt only: for calls whose retry needs a look first (claims). */
+extern const struct retry_policy retry_never;
 
 /* Short waits, for calls the caller will simply repeat later. */
 extern const struct retry_policy retry_quick;

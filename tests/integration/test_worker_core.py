@@ -1,0 +1,310 @@
+"""pfagent as a Prefect process worker, against a real Prefect server.
+
+Each test uses its own work pool. Waits poll the API for states (see
+conftest.wait_for); the only fixed sleep is the 20 s outage in
+test_run_survives_server_outage, which is that test's input.
+
+Slow tests (by design, still part of `make test`):
+  test_three_agents_share_300_runs_exactly_once   (300 runs, 3 agents)
+  test_run_survives_server_outage                 (own server, 20 s outage)
+"""
+
+import collections
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from conftest import PrefectClient, free_port, wait_for
+
+HELLO = "flows/hello.c:hello"
+# Agents poll every second so the suite does not idle on the default.
+FAST = ("--query-seconds", "1")
+# Allowance for the agent's own start-up (ASan build) before its first
+# heartbeat.
+STARTUP = 15
+
+
+def wait_for_workers(client, pool, agents, timeout=60):
+    """Wait until the pool exists and every agent's worker is ONLINE."""
+    names = {a.name for a in agents}
+
+    def observe():
+        if client.read_pool(pool) is None:
+            return None
+        return client.read_workers(pool)
+
+    return wait_for(
+        observe, timeout=timeout,
+        what=f"pool {pool!r} with ONLINE workers {sorted(names)}",
+        until=lambda ws: ws is not None and names <= {
+            w["name"] for w in ws if w["status"] == "ONLINE"},
+        watch=agents)
+
+
+def messages(logs, logger=None):
+    return [l["message"].strip() for l in logs
+            if logger is None or l["name"] == logger]
+
+
+def wait_for_hello(client, deployment, agent, name=None):
+    """Run `hello` once; assert it completes and logs its greeting."""
+    params = {} if name is None else {"name": name}
+    run = client.create_flow_run(deployment["id"], params)
+    final = client.wait_for_run(run["id"], watch=[agent])
+    assert final["state_type"] == "COMPLETED", final["state"]
+    greeting = f"Hello, {name or 'world'}!"
+    wait_for(lambda: messages(client.read_logs(run["id"])),
+             what=f"log line {greeting!r} of run {run['id']}",
+             until=lambda ms: greeting in ms, watch=[agent])
+    return final
+
+
+# --------------------------------------------------------------------------
+
+def test_agent_creates_pool_and_heartbeats(client, agent, pool_name,
+                                           process_job_template):
+    """A missing pool is created by the agent as a `process` pool with the
+    process worker's default base job template; the worker is ONLINE with
+    the requested heartbeat interval within one interval (plus start-up),
+    the pool turns READY, and heartbeats keep coming."""
+    assert client.read_pool(pool_name) is None
+    a = agent(pool_name, "--heartbeat-seconds", 5)
+
+    workers = wait_for_workers(client, pool_name, [a], timeout=5 + STARTUP)
+    assert [w["name"] for w in workers] == [a.name]
+    worker = workers[0]
+    assert worker["heartbeat_interval_seconds"] == 5
+
+    pool = client.read_pool(pool_name)
+    assert pool["type"] == "process"
+    assert pool["base_job_template"] == process_job_template
+    assert pool["status"] == "READY"
+
+    first = worker["last_heartbeat_time"]
+    later = wait_for(
+        lambda: client.read_workers(pool_name), timeout=2 * 5 + 5,
+        what="a second heartbeat", watch=[a],
+        until=lambda ws: ws[0]["last_heartbeat_time"] != first)
+    assert later[0]["status"] == "ONLINE"
+
+
+def test_twenty_hello_runs_complete(client, agent, pool_name):
+    """20 hello runs with distinct names all complete through the expected
+    state history, carry the worker labels and an infrastructure pid, and
+    have the flow's greeting plus the worker's and engine's log lines."""
+    a = agent(pool_name, *FAST)
+    wait_for_workers(client, pool_name, [a])
+    pool = client.read_pool(pool_name)
+    dep = client.create_deployment(pool_name, HELLO)
+
+    names = [f"friend {i:02d}" for i in range(20)]
+    names[7] = "Zoë Ångström"
+    created = [client.create_flow_run(dep["id"], {"name": n}) for n in names]
+    ids = [r["id"] for r in created]
+    name_of = {r["id"]: n for r, n in zip(created, names)}
+
+    runs = {r["id"]: r for r in client.wait_for_runs(ids, timeout=180,
+                                                     watch=[a])}
+    not_completed = {i: (r["state_type"], r["state"]["message"])
+                     for i, r in runs.items()
+                     if r["state_type"] != "COMPLETED"}
+    assert not not_completed
+
+    expected_history = [("SCHEDULED", "Scheduled"), ("PENDING", "Pending"),
+                        ("RUNNING", "Running"), ("COMPLETED", "Completed")]
+    for run_id, run in runs.items():
+        history = [(s["type"], s["name"])
+                   for s in client.read_states(run_id)]
+        if history[2:3] == [("PENDING", "Submitting")]:
+            del history[2]
+        assert history == expected_history, (run_id, history)
+        assert run["run_count"] == 1, run_id
+        assert run["infrastructure_pid"], run_id
+
+    def missing_lines():
+        logs = collections.defaultdict(list)
+        for log in client.read_logs(ids):
+            logs[log["flow_run_id"]].append(log)
+        missing = []
+        for run_id in ids:
+            worker = messages(logs[run_id], "prefect.flow_runs.worker")
+            want_worker = [
+                f"Worker '{a.name}' submitting flow run '{run_id}'",
+                f"Flow run '{runs[run_id]['name']}' submitted to "
+                f"infrastructure"]
+            missing += [(run_id, m) for m in want_worker if m not in worker]
+            all_ = messages(logs[run_id])
+            greeting = f"Hello, {name_of[run_id]}!"
+            if greeting not in all_:
+                missing.append((run_id, greeting))
+            if not any("Finished in state Completed()" in m for m in all_):
+                missing.append((run_id, "Finished in state Completed()"))
+        return missing
+
+    wait_for(missing_lines, timeout=60, what="the log lines of all 20 runs",
+             until=lambda missing: not missing, watch=[a])
+
+    expected_labels = {
+        "prefect.worker.name": a.name,
+        "prefect.worker.type": "process",
+        "prefect.work-pool.name": pool_name,
+        "prefect.work-pool.id": pool["id"],
+    }
+    for run_id, run in runs.items():
+        labels = {k: run["labels"].get(k) for k in expected_labels}
+        assert labels == expected_labels, run_id
+
+
+def test_failures_are_reported_and_agent_keeps_serving(client, agent,
+                                                       pool_name):
+    """A flow returning an error ends FAILED with its message, a segfaulting
+    flow ends CRASHED with its exit status, a missing module or function
+    ends CRASHED/FAILED naming it; after each, the same agent still runs a
+    hello flow to completion."""
+    a = agent(pool_name, *FAST)
+    wait_for_workers(client, pool_name, [a])
+    hello = client.create_deployment(pool_name, HELLO)
+
+    cases = [
+        ("tests/flows/fail.c:fail", {"FAILED"}, ["something went wrong"]),
+        ("tests/flows/crash.c:crash", {"CRASHED"}, ["status code", "-11"]),
+        ("flows/nope.c:nope", {"CRASHED", "FAILED"}, ["flows/nope.c"]),
+        ("flows/hello.c:nope", {"CRASHED", "FAILED"}, ["nope"]),
+    ]
+    for entrypoint, types, fragments in cases:
+        dep = client.create_deployment(pool_name, entrypoint)
+        run = client.create_flow_run(dep["id"])
+        final = client.wait_for_run(run["id"], watch=[a])
+        state = final["state"]
+        assert final["state_type"] in types, (entrypoint, state)
+        message = state["message"] or ""
+        for fragment in fragments:
+            assert fragment in message, (entrypoint, message)
+
+        wait_for_hello(client, hello, a)
+        a.assert_alive(f"after the {entrypoint} run")
+
+
+def test_three_agents_share_300_runs_exactly_once(client, agent, pool_name,
+                                                  tmp_path,
+                                                  process_job_template):
+    """(slow) Three agents with --limit 4 on one pool, started together on
+    300 scheduled runs, execute each exactly once: its id appears once in
+    the shared file, run_count is 1, and no agent is seen holding more
+    than 4 runs in flight."""
+    out = tmp_path / "touched.txt"
+    client.create_pool(pool_name, base_job_template=process_job_template)
+    dep = client.create_deployment(pool_name, "tests/flows/touch.c:touch",
+                                   parameters={"path": str(out)})
+
+    # Created before the agents start: a SQLite-backed server serialises
+    # writes, and this way every agent sees all 300 runs at once.
+    def create(i):
+        return client.create_flow_run(
+            dep["id"], idempotency_key=f"{pool_name}-{i}")["id"]
+
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        ids = list(executor.map(create, range(300)))
+    assert len(set(ids)) == 300
+
+    agents = [agent(pool_name, "--limit", 4, *FAST) for _ in range(3)]
+
+    def observe():
+        started = client.filter_runs(dep["id"], ["PENDING", "RUNNING",
+                                                 "FAILED", "CRASHED",
+                                                 "CANCELLED", "CANCELLING"])
+        bad = [(r["id"], r["state_type"], r["state"]["message"])
+               for r in started if r["state_type"] not in ("PENDING",
+                                                           "RUNNING")]
+        assert not bad, bad
+        # What the server shows in flight is a subset of what the agents
+        # hold (a run is Completed before its process is reaped).
+        assert len(started) <= 12, \
+            f"{len(started)} runs in flight with 3 agents at --limit 4"
+        per_worker = collections.Counter(
+            r["labels"].get("prefect.worker.name") for r in started)
+        per_worker.pop(None, None)  # claimed, labels not written yet
+        assert max(per_worker.values(), default=0) <= 4, \
+            f"runs in flight per worker with --limit 4: {per_worker}"
+        return client.count_runs(dep["id"], ["COMPLETED"])
+
+    wait_for(observe, timeout=600, what="300 COMPLETED touch runs",
+             until=lambda n: n == 300, show=lambda n: f"{n} completed",
+             watch=agents)
+
+    runs = client.read_flow_runs(ids)
+    assert len(runs) == 300
+    assert {r["state_type"] for r in runs} == {"COMPLETED"}
+    assert [r["id"] for r in runs if r["run_count"] != 1] == []
+
+    lines = collections.Counter(out.read_text().splitlines())
+    assert set(lines) == set(ids)
+    assert [i for i, n in lines.items() if n != 1] == []
+
+
+def test_run_once_drains_scheduled_runs_and_exits(client, agent, pool_name,
+                                                  process_job_template):
+    """`--run-once` picks up the runs already scheduled, waits for them
+    (one sleeps 2 s) and exits 0; by then all three are COMPLETED."""
+    client.create_pool(pool_name, base_job_template=process_job_template)
+    dep = client.create_deployment(pool_name, HELLO)
+    ids = [client.create_flow_run(dep["id"], p)["id"] for p in (
+        {"name": "once 1"},
+        {"name": "once 2", "sleep_seconds": 2},
+        {"name": "once 3"})]
+
+    a = agent(pool_name, "--run-once")
+    assert a.wait(180) == 0
+
+    states = {r["id"]: r["state_type"] for r in client.read_flow_runs(ids)}
+    assert states == {i: "COMPLETED" for i in ids}
+
+
+def test_run_survives_server_outage(own_server, agent, pool_name):
+    """(slow) With a run in RUNNING, the server goes away for 20 s and comes
+    back on the same port and database: the run still completes, the agent
+    stays alive and serves a new run afterwards."""
+    client = PrefectClient(own_server.api_url)
+    try:
+        a = agent(pool_name, *FAST, "--heartbeat-seconds", 5,
+                  api_url=own_server.api_url)
+        wait_for_workers(client, pool_name, [a])
+        dep = client.create_deployment(pool_name, HELLO)
+        run = client.create_flow_run(dep["id"], {"name": "outage",
+                                                 "sleep_seconds": 30})
+        client.wait_for_run(run["id"], ("RUNNING",), watch=[a])
+
+        own_server.stop()
+        time.sleep(20)  # the outage itself: an input, not a wait on state
+        a.assert_alive("during the server outage")
+        own_server.start()
+
+        final = client.wait_for_run(run["id"], timeout=180, watch=[a])
+        assert final["state_type"] == "COMPLETED", final["state"]
+        a.assert_alive("after the server outage")
+        wait_for_hello(client, dep, a, name="after outage")
+    finally:
+        client.close()
+
+
+def test_closed_api_port_is_retried_not_fatal(agent, pool_name):
+    """With PREFECT_API_URL pointing at a closed port the agent reports the
+    connection problem in its output (stderr and stdout are captured
+    together) repeatedly, i.e. it keeps retrying, and does not exit."""
+    port = free_port()  # bound and released: nothing listens there
+    a = agent(pool_name, *FAST, "--heartbeat-seconds", 5,
+              api_url=f"http://127.0.0.1:{port}/api")
+    problem = re.compile(
+        r"(?i)refused|couldn'?t connect|could not connect|failed to connect|"
+        r"cannot connect|can'?t connect|unreachable|"
+        r"connection (error|failed|problem)")
+
+    def reports():  # names left out: the pool's could match the pattern
+        text = a.log_text().replace(a.name, "").replace(pool_name, "")
+        return [l for l in text.splitlines() if problem.search(l)]
+
+    wait_for(reports, timeout=60, watch=[a],
+             what="two connection-problem reports in the agent's output",
+             until=lambda lines: len(lines) >= 2,
+             show=lambda lines: f"{lines}; output tail: {a.log_tail(20)}")
+    a.assert_alive("while the API is unreachable")
