@@ -14,7 +14,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import PrefectClient, free_port, wait_for
+from peers.prefect import PrefectClient, free_port, wait_for
 
 HELLO = "flows/hello.c:hello"
 # Agents poll every second so the suite does not idle on the default.
