@@ -249,3 +249,16 @@ strlcpy_(char *dst, const char *src, size_t size)
 	}
 	return len;
 }
+
+int
+errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}

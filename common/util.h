@@ -50,6 +50,13 @@ double	 random_unit(void);
 /* Sleeps ms milliseconds, resuming after signals. */
 void	 sleep_ms(int64_t ms);
 
+/*
+ * Formats an error message into err (may be NULL) and returns -1, so a
+ * failure reads `return errorf(err, errlen, "no %s", what);`.
+ */
+int	 errorf(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t	 strlcpy_(char *dst, const char *src, size_t size);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/util.h"
 #include "deployments/prefect_yaml.h"
 
 #define MSG_MAX		1024
@@ -69,23 +70,6 @@ static const char *const schedule_keys[] = {
 };
 
 /* ------------------------------------------------------------ messages */
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static int
 msgs_add(struct pf_msgs *m, const char *s)
@@ -1322,9 +1306,9 @@ static void
 finish_errors(struct vctx *v, char *err, size_t errlen)
 {
 	if (v->oom)
-		fail(err, errlen, "%s: out of memory", v->file);
+		errorf(err, errlen, "%s: out of memory", v->file);
 	else
-		fail(err, errlen, "%s", v->errs ? v->errs : "invalid file");
+		errorf(err, errlen, "%s", v->errs ? v->errs : "invalid file");
 }
 
 int
@@ -1452,7 +1436,7 @@ complete(cJSON *obj, int n, char *err, size_t errlen)
 	if (obj != NULL && cJSON_GetArraySize(obj) == n)
 		return obj;
 	cJSON_Delete(obj);
-	fail(err, errlen, "out of memory");
+	errorf(err, errlen, "out of memory");
 	return NULL;
 }
 
@@ -1491,9 +1475,9 @@ cron_schedule(const cJSON *item, const char *cron, char *err,
 	int		 day_or;
 
 	if (!cron_ok(cron, &why))
-		return fail(err, errlen, "%s: \"%s\"", why, cron), NULL;
+		return errorf(err, errlen, "%s: \"%s\"", why, cron), NULL;
 	if (field_bool(item, "day_or", 1, &day_or) == -1)
-		return fail(err, errlen, "day_or must be a boolean"), NULL;
+		return errorf(err, errlen, "day_or must be a boolean"), NULL;
 	s = cJSON_CreateObject();
 	cJSON_AddStringToObject(s, "cron", cron);
 	add(s, "timezone", str_or_null(opt_string(item, "timezone")));
@@ -1512,12 +1496,12 @@ interval_schedule(const cJSON *item, const char *default_anchor, char *err,
 	cJSON		*s, *num;
 
 	if (interval_secs(get(item, "interval"), &secs) == -1)
-		return fail(err, errlen, "invalid interval"), NULL;
+		return errorf(err, errlen, "invalid interval"), NULL;
 	if (secs <= 0)
-		return fail(err, errlen, "interval must be greater than zero"),
+		return errorf(err, errlen, "interval must be greater than zero"),
 		    NULL;
 	if (anchor != NULL && normalize_anchor(anchor, norm, sizeof(norm)))
-		return fail(err, errlen, "anchor_date is not an ISO 8601 "
+		return errorf(err, errlen, "anchor_date is not an ISO 8601 "
 		    "date-time: \"%s\"", anchor), NULL;
 	s = cJSON_CreateObject();
 	if ((num = cJSON_CreateNumber(secs)) != NULL)
@@ -1545,7 +1529,7 @@ rrule_schedule(const cJSON *item, const char *rrule, char *err,
 		if (!cJSON_IsString(r) || (t && !cJSON_IsNull(t) &&
 		    !cJSON_IsString(t))) {
 			cJSON_Delete(j);
-			return fail(err, errlen, "rrule JSON must have a "
+			return errorf(err, errlen, "rrule JSON must have a "
 			    "string \"rrule\""), NULL;
 		}
 		rrule = r->valuestring;
@@ -1554,7 +1538,7 @@ rrule_schedule(const cJSON *item, const char *rrule, char *err,
 	}
 	if (strlen(rrule) > MAX_RRULE) {
 		cJSON_Delete(j);
-		return fail(err, errlen, "rrule is longer than %d characters",
+		return errorf(err, errlen, "rrule is longer than %d characters",
 		    MAX_RRULE), NULL;
 	}
 	s = cJSON_CreateObject();
@@ -1580,7 +1564,7 @@ schedule_of(const cJSON *item, const char *default_anchor, char *err,
 		return interval_schedule(item, default_anchor, err, errlen);
 	if (rrule != NULL)
 		return rrule_schedule(item, rrule, err, errlen);
-	fail(err, errlen, "unknown schedule type: exactly one of cron, "
+	errorf(err, errlen, "unknown schedule type: exactly one of cron, "
 	    "interval, rrule is required");
 	return NULL;
 }
@@ -1595,12 +1579,12 @@ prefect_yaml_schedule(const cJSON *item, const char *default_anchor,
 
 	*out = NULL;
 	if (!cJSON_IsObject(item))
-		return fail(err, errlen, "a schedule must be a mapping");
+		return errorf(err, errlen, "a schedule must be a mapping");
 	if (field_bool(item, "active", 1, &active) == -1)
-		return fail(err, errlen, "active must be able to be parsed as "
+		return errorf(err, errlen, "active must be able to be parsed as "
 		    "a boolean");
 	if (params != NULL && !cJSON_IsNull(params) && !cJSON_IsObject(params))
-		return fail(err, errlen, "schedule parameters must be a "
+		return errorf(err, errlen, "schedule parameters must be a "
 		    "mapping");
 	if ((sched = schedule_of(item, default_anchor, err, errlen)) == NULL)
 		return -1;
@@ -1626,15 +1610,15 @@ prefect_yaml_schedules(const cJSON *config, const char *default_anchor,
 
 	*out = NULL;
 	if (list != NULL && !cJSON_IsNull(list) && !cJSON_IsArray(list))
-		return fail(err, errlen, "schedules must be a list");
+		return errorf(err, errlen, "schedules must be a list");
 	if ((*out = cJSON_CreateArray()) == NULL)
-		return fail(err, errlen, "out of memory");
+		return errorf(err, errlen, "out of memory");
 	for (const cJSON *s = list ? list->child : NULL; s; s = s->next, i++) {
 		cJSON	*body;
 
 		if (prefect_yaml_schedule(s, default_anchor, &body, msg,
 		    sizeof(msg)) == -1 || !cJSON_AddItemToArray(*out, body)) {
-			fail(err, errlen, "schedules[%d]: %s", i, msg);
+			errorf(err, errlen, "schedules[%d]: %s", i, msg);
 			cJSON_Delete(*out);
 			*out = NULL;
 			return -1;
@@ -1652,11 +1636,11 @@ concurrency_options(const cJSON *spec, cJSON **options, char *err,
 	long long	 x = 0;
 
 	if (!cJSON_IsString(cs) || !strategy_ok(cs->valuestring))
-		return fail(err, errlen, "concurrency_limit.collision_strategy "
+		return errorf(err, errlen, "concurrency_limit.collision_strategy "
 		    "must be ENQUEUE or CANCEL_NEW");
 	if (g != NULL && !cJSON_IsNull(g) && (lax_int(g, &x) == -1 || x < 60 ||
 	    x > 86400))
-		return fail(err, errlen, "concurrency_limit.grace_period_"
+		return errorf(err, errlen, "concurrency_limit.grace_period_"
 		    "seconds must be an integer between 60 and 86400");
 	*options = cJSON_CreateObject();
 	cJSON_AddStringToObject(*options, "collision_strategy",
@@ -1689,13 +1673,13 @@ prefect_yaml_concurrency(const cJSON *config, cJSON **limit, cJSON **options,
 	else {
 		cJSON_Delete(*options);
 		*options = NULL;
-		return fail(err, errlen, "concurrency_limit must be an "
+		return errorf(err, errlen, "concurrency_limit must be an "
 		    "integer");
 	}
 	if (*limit == NULL) {
 		cJSON_Delete(*options);
 		*options = NULL;
-		return fail(err, errlen, "out of memory");
+		return errorf(err, errlen, "out of memory");
 	}
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "deployments/template.h"
 #include "deployments/yaml.h"
 
@@ -23,26 +24,9 @@
 #define VAR_PREFIX	"prefect.variables."
 
 static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-static int
 oom(char *err, size_t errlen)
 {
-	return fail(err, errlen, "out of memory");
+	return errorf(err, errlen, "out of memory");
 }
 
 /* ------------------------------------------------------------ strings */
@@ -657,7 +641,7 @@ apply_string(struct apply *a, const cJSON *node, cJSON **out)
 	}
 	sb_add(&b, s + last, len - last);
 	if ((r = sb_take(&b)) == NULL)
-		return fail(a->err, a->errlen, "templated string too large");
+		return errorf(a->err, a->errlen, "templated string too large");
 	*out = cJSON_CreateString(r);
 	free(r);
 	return *out ? 0 : oom(a->err, a->errlen);
@@ -723,7 +707,7 @@ template_apply_values(const cJSON *tmpl, const cJSON *values,
 
 	*out = NULL;
 	if (tmpl == NULL)
-		return fail(err, errlen, "no template");
+		return errorf(err, errlen, "no template");
 	return apply_node(&a, tmpl, out);
 }
 
@@ -808,14 +792,14 @@ block_data(struct resolve *c, const char *slug, const char *name,
 		return hit;
 	}
 	if (c->r->block == NULL)
-		fail(c->err, c->errlen, "cannot resolve '%s': no block lookup "
+		errorf(c->err, c->errlen, "cannot resolve '%s': no block lookup "
 		    "available", ref);
 	else if ((rc = c->r->block(slug, name, &data, cberr, sizeof(cberr),
 	    c->r->payload)) == 1 || (rc == 0 && data == NULL))
-		fail(c->err, c->errlen, "block not found: '%s' of type '%s' "
+		errorf(c->err, c->errlen, "block not found: '%s' of type '%s' "
 		    "(referenced by '%s')", name, slug, ref);
 	else if (rc != 0)
-		fail(c->err, c->errlen, "reading block for '%s': %s", ref,
+		errorf(c->err, c->errlen, "reading block for '%s': %s", ref,
 		    cberr);
 	else if (!cJSON_AddItemToObject(c->blocks, key, data))
 		oom(c->err, c->errlen);
@@ -852,7 +836,7 @@ block_value(struct resolve *c, const char *name, size_t nlen,
 	if (parts == NULL)
 		return oom(c->err, c->errlen);
 	if ((doc = strchr(parts, '.')) == NULL) {
-		fail(c->err, c->errlen, "invalid block placeholder format: "
+		errorf(c->err, c->errlen, "invalid block placeholder format: "
 		    "'%.*s'. Expected format: prefect.blocks.<block-type-slug>"
 		    ".<block-document-name>", (int)nlen, name);
 		goto out;
@@ -870,7 +854,7 @@ block_value(struct resolve *c, const char *name, size_t nlen,
 		rc = (*out = cJSON_Duplicate(data, 1)) ? 0 :
 		    oom(c->err, c->errlen);
 	else if ((rc = lookup(data, kp, strlen(kp), out)) == 0)
-		rc = fail(c->err, c->errlen, "invalid template: '%s'. Could "
+		rc = errorf(c->err, c->errlen, "invalid template: '%s'. Could "
 		    "not resolve the keypath in the block document data", ref);
 	else if (rc == -1)
 		oom(c->err, c->errlen);
@@ -908,7 +892,7 @@ blocks_embedded(struct resolve *c, struct sbuf *b, const char *s,
 		const char *what = cJSON_IsArray(v) ? "list" : "dict";
 
 		cJSON_Delete(v);
-		return fail(c->err, c->errlen, "invalid template: block "
+		return errorf(c->err, c->errlen, "invalid template: block "
 		    "placeholder '%s' resolved to a %s, which cannot be used "
 		    "for inline string substitution", ref, what);
 	}
@@ -939,7 +923,7 @@ rebuild(struct resolve *c, const char *s, embed_fn fn, cJSON **out)
 	}
 	sb_add(&b, s + last, len - last);
 	if ((r = sb_take(&b)) == NULL)
-		return fail(c->err, c->errlen, "templated string too large");
+		return errorf(c->err, c->errlen, "templated string too large");
 	*out = cJSON_CreateString(r);
 	free(r);
 	return *out ? 0 : oom(c->err, c->errlen);
@@ -1003,12 +987,12 @@ block_ref(struct resolve *c, const cJSON *id, cJSON **out)
 	int		 rc;
 
 	if (!cJSON_IsString(id))
-		return fail(c->err, c->errlen, "$ref: block_document_id must "
+		return errorf(c->err, c->errlen, "$ref: block_document_id must "
 		    "be a string");
 	hit = cJSON_GetObjectItemCaseSensitive(c->ids, id->valuestring);
 	if (hit == NULL) {
 		if (c->r->block_by_id == NULL)
-			return fail(c->err, c->errlen, "cannot resolve block "
+			return errorf(c->err, c->errlen, "cannot resolve block "
 			    "document '%s': no block lookup available",
 			    id->valuestring);
 		rc = c->r->block_by_id(id->valuestring, &data, cberr,
@@ -1016,10 +1000,10 @@ block_ref(struct resolve *c, const cJSON *id, cJSON **out)
 		if (rc != 0)
 			cJSON_Delete(data);
 		if (rc == 1 || (rc == 0 && data == NULL))
-			return fail(c->err, c->errlen, "block not found: ID "
+			return errorf(c->err, c->errlen, "block not found: ID "
 			    "'%s'", id->valuestring);
 		if (rc != 0)
-			return fail(c->err, c->errlen, "reading block document "
+			return errorf(c->err, c->errlen, "reading block document "
 			    "'%s': %s", id->valuestring, cberr);
 		if (!cJSON_AddItemToObject(c->ids, id->valuestring, data)) {
 			cJSON_Delete(data);
@@ -1050,7 +1034,7 @@ walk(struct resolve *c, const cJSON *node, string_fn fn, int refs,
 		const cJSON *id;
 
 		if (!cJSON_IsObject(ref))
-			return fail(c->err, c->errlen, "$ref must be a mapping "
+			return errorf(c->err, c->errlen, "$ref must be a mapping "
 			    "with a block_document_id");
 		id = cJSON_GetObjectItemCaseSensitive(ref, "block_document_id");
 		if (truthy(id))
@@ -1088,7 +1072,7 @@ template_resolve_blocks(const cJSON *tmpl, const struct template_resolver *r,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (tmpl == NULL)
-		return fail(err, errlen, "no template");
+		return errorf(err, errlen, "no template");
 	if (resolve_init(&c, r, err, errlen) == -1)
 		return -1;
 	rc = walk(&c, tmpl, blocks_string, 1, out);
@@ -1115,12 +1099,12 @@ var_value(struct resolve *c, const char *name, size_t nlen,
 		return 0;
 	}
 	if (c->r->variable == NULL)
-		rc = fail(c->err, c->errlen, "cannot resolve variable '%s': no "
+		rc = errorf(c->err, c->errlen, "cannot resolve variable '%s': no "
 		    "variable lookup available", var);
 	else if ((rc = c->r->variable(var, &v, cberr, sizeof(cberr),
 	    c->r->payload)) != 0 && rc != 1) {
 		cJSON_Delete(v);
-		rc = fail(c->err, c->errlen, "reading variable '%s': %s", var,
+		rc = errorf(c->err, c->errlen, "reading variable '%s': %s", var,
 		    cberr);
 	} else if (rc == 1 || v == NULL) {
 		cJSON_Delete(v);
@@ -1183,7 +1167,7 @@ template_resolve_variables(const cJSON *tmpl,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (tmpl == NULL)
-		return fail(err, errlen, "no template");
+		return errorf(err, errlen, "no template");
 	if (resolve_init(&c, r, err, errlen) == -1)
 		return -1;
 	rc = walk(&c, tmpl, vars_string, 0, out);
@@ -1193,25 +1177,16 @@ template_resolve_variables(const cJSON *tmpl,
 
 /* --------------------------------------------------------- pass chains */
 
+typedef int (*resolve_pass)(const cJSON *, const struct template_resolver *,
+    cJSON **, char *, size_t);
+
 /* Runs one pass over *t, replacing it by the result. */
 static int
-pass_blocks(cJSON **t, const struct template_resolver *r, char *err,
-    size_t errlen)
+pass(cJSON **t, resolve_pass fn, const struct template_resolver *r,
+    char *err, size_t errlen)
 {
 	cJSON	*n = NULL;
-	int	 rc = template_resolve_blocks(*t, r, &n, err, errlen);
-
-	cJSON_Delete(*t);
-	*t = n;
-	return rc;
-}
-
-static int
-pass_variables(cJSON **t, const struct template_resolver *r, char *err,
-    size_t errlen)
-{
-	cJSON	*n = NULL;
-	int	 rc = template_resolve_variables(*t, r, &n, err, errlen);
+	int	 rc = fn(*t, r, &n, err, errlen);
 
 	cJSON_Delete(*t);
 	*t = n;
@@ -1253,8 +1228,8 @@ template_step_inputs(const cJSON *inputs, const cJSON *upstream,
 		return -1;
 	if (t == NULL && (t = cJSON_CreateNull()) == NULL)
 		return oom(err, errlen);
-	if (pass_blocks(&t, r, err, errlen) == -1 ||
-	    pass_variables(&t, r, err, errlen) == -1 ||
+	if (pass(&t, template_resolve_blocks, r, err, errlen) == -1 ||
+	    pass(&t, template_resolve_variables, r, err, errlen) == -1 ||
 	    pass_env(&t, envp, 1, err, errlen) == -1) {
 		cJSON_Delete(t);
 		return -1;
@@ -1272,7 +1247,7 @@ template_deploy_config(const cJSON *config, const struct template_resolver *r,
 	*out = NULL;
 	if (template_resolve_blocks(config, r, &t, err, errlen) == -1)
 		return -1;
-	if (pass_variables(&t, r, err, errlen) == -1 ||
+	if (pass(&t, template_resolve_variables, r, err, errlen) == -1 ||
 	    pass_env(&t, envp, 0, err, errlen) == -1) {
 		cJSON_Delete(t);
 		return -1;
