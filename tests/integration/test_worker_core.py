@@ -14,7 +14,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from peers.prefect import PrefectClient, free_port, wait_for
+from peers.prefect import PrefectClient, PrefectServer, free_port, wait_for
 
 HELLO = "flows/hello.c:hello"
 # Agents poll every second so the suite does not idle on the default.
@@ -308,3 +308,39 @@ def test_closed_api_port_is_retried_not_fatal(agent, pool_name):
              until=lambda lines: len(lines) >= 2,
              show=lambda lines: f"{lines}; output tail: {a.log_tail(20)}")
     a.assert_alive("while the API is unreachable")
+
+
+def test_basic_auth_and_refused_credentials(agent, pool_name, tmp_path):
+    """Against a server that demands PREFECT_SERVER_API_AUTH_STRING, the
+    agent authenticates with PREFECT_API_AUTH_STRING (Basic) and runs a
+    flow; with a wrong secret it stops by itself (401 is not retried) with
+    a message naming the variable, and never prints the secret."""
+    secret = "pf-user:s3cr3t-" + pool_name[-6:]
+    server = PrefectServer(tmp_path / "auth-home",
+                           extra_env={"PREFECT_SERVER_API_AUTH_STRING": secret})
+    server.start()
+    user, password = secret.split(":", 1)
+    client = PrefectClient(server.api_url, auth=(user, password))
+    try:
+        good = agent(pool_name, *FAST, "--heartbeat-seconds", 5,
+                     api_url=server.api_url,
+                     env={"PREFECT_API_AUTH_STRING": secret})
+        wait_for(lambda: client.read_pool(pool_name), timeout=60,
+                 watch=[good], what="the authenticated agent to create "
+                                    "its pool")
+        dep = client.create_deployment(pool_name, "flows/hello.c:hello")
+        run = client.create_flow_run(dep["id"], parameters={"name": "auth"})
+        run = client.wait_for_run(run["id"], watch=[good])
+        assert run["state_type"] == "COMPLETED", run["state"]
+
+        bad = agent(pool_name, *FAST, api_url=server.api_url,
+                    env={"PREFECT_API_AUTH_STRING": "pf-user:wrong-secret"})
+        code = bad.wait(60)
+        assert code != 0, "an agent with refused credentials must stop"
+        text = bad.log_text()
+        assert "PREFECT_API_AUTH_STRING" in text, bad.log_tail()
+        assert "wrong-secret" not in text and password not in text
+        assert password not in good.log_text()
+    finally:
+        client.close()
+        server.stop()

@@ -169,10 +169,10 @@ class ServerError(Exception):
 class PrefectClient:
     """Small synchronous helper around the Prefect REST API."""
 
-    def __init__(self, api_url):
+    def __init__(self, api_url, auth=None):
         self.api_url = api_url
         self.http = httpx.Client(
-            base_url=api_url, timeout=30,
+            base_url=api_url, timeout=30, auth=auth,
             limits=httpx.Limits(max_connections=64))
 
     def close(self):
@@ -363,7 +363,8 @@ class PrefectClient:
 class PrefectServer:
     """A real `prefect server start` on 127.0.0.1 with its own SQLite DB."""
 
-    def __init__(self, home, port=None):
+    def __init__(self, home, port=None, extra_env=None):
+        self.extra_env = dict(extra_env or {})
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -386,6 +387,7 @@ class PrefectServer:
             # what the worker wrote (docs/test-peers §7).
             "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
         })
+        env.update(self.extra_env)
         return env
 
     def start(self):
