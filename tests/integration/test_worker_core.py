@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from peers.prefect import PrefectClient, PrefectServer, free_port, wait_for
+from peers.tls_proxy import TlsProxy, make_self_signed
 
 HELLO = "flows/hello.c:hello"
 # Agents poll every second so the suite does not idle on the default.
@@ -344,3 +345,40 @@ def test_basic_auth_and_refused_credentials(agent, pool_name, tmp_path):
     finally:
         client.close()
         server.stop()
+
+
+def test_tls_is_verified_and_configurable(agent, client, prefect_server,
+                                          pool_name, tmp_path):
+    """Through a TLS proxy with a self-signed certificate: by default the
+    agent refuses the certificate (and keeps retrying); with
+    PREFECT_API_SSL_CERT_FILE naming it, or with
+    PREFECT_API_TLS_INSECURE_SKIP_VERIFY=true, it serves runs."""
+    cert, key = make_self_signed(tmp_path)
+    port = int(prefect_server.api_url.rsplit(":", 1)[1].split("/")[0])
+    proxy = TlsProxy(cert, key, port)
+    url = f"https://127.0.0.1:{proxy.port}/api"
+    try:
+        strict = agent(pool_name + "-strict", *FAST, api_url=url)
+        wait_for(lambda: proxy.handshake_failures, timeout=60,
+                 watch=[strict], what="the default agent to refuse the "
+                                      "self-signed certificate")
+        wait_for(lambda: "certificate" in strict.log_text().lower(),
+                 timeout=60, watch=[strict],
+                 what="a certificate error in the agent's log")
+        assert client.read_pool(pool_name + "-strict") is None
+        strict.assert_alive("after refusing the certificate")
+
+        for n, env in enumerate(({"PREFECT_API_SSL_CERT_FILE": str(cert)},
+                                 {"PREFECT_API_TLS_INSECURE_SKIP_VERIFY":
+                                  "true"})):
+            pool = f"{pool_name}-{n}"
+            a = agent(pool, *FAST, api_url=url, env=env)
+            wait_for(lambda: client.read_pool(pool), timeout=60, watch=[a],
+                     what=f"the agent with {env} to create its pool")
+            dep = client.create_deployment(pool, "flows/hello.c:hello")
+            run = client.create_flow_run(dep["id"],
+                                         parameters={"name": "tls"})
+            run = client.wait_for_run(run["id"], watch=[a])
+            assert run["state_type"] == "COMPLETED", (env, run["state"])
+    finally:
+        proxy.close()
