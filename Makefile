@@ -5,7 +5,6 @@
 #   make test       unit tests (plain and ASan+UBSan), fuzz corpus replay,
 #                   then the integration suite against a real Prefect server
 #   make demo       the main job end to end on embedded defaults
-#   make bench      side-by-side benchmarks (not part of make test)
 
 CC	?= cc
 PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets
@@ -44,7 +43,7 @@ UNITS	 = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 SUNITS	 = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/unit/%)
 FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 
-.PHONY: all flows test unit unit-san fuzz-replay integration demo bench \
+.PHONY: all flows test unit unit-san fuzz-replay integration demo \
 	clean valgrind
 .DEFAULT_GOAL := all
 
@@ -106,10 +105,6 @@ test: all
 demo: all
 	@scripts/setup venv
 	@scripts/demo
-
-bench: all
-	@scripts/setup venv
-	@scripts/bench
 
 valgrind: $(UNITS)
 	@scripts/run-unit --valgrind $(UNITS)
