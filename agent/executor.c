@@ -26,6 +26,9 @@
 #include "sdk/run.h"
 
 struct exec {
+	int			 local;		/* no API: accept every state */
+	char			 final_type[16];
+	char			 id_buf[40];
 	struct http_settings	 http;
 	const char		*id;
 	cJSON			*flow_run;
@@ -106,6 +109,14 @@ propose(struct exec *x, const char *type, const char *name,
 	int64_t			 start = now_ms();
 	int			 ret = -1;
 
+	if (x->local) {
+		memset(o, 0, sizeof(*o));
+		o->status = ORCH_ACCEPT;
+		strlcpy_(o->type, type, sizeof(o->type));
+		strlcpy_(o->name, name ? name : "Running", sizeof(o->name));
+		strlcpy_(o->message, message ? message : "", sizeof(o->message));
+		return 0;
+	}
 	uuid4(tid);
 	path = api_path("/flow_runs/", x->id, "/set_state");
 	body = api_set_state_body(x->id, type, name, message, force, tid);
@@ -154,6 +165,7 @@ crash(struct exec *x, const char *message)
 	logship_flush(x->logs);
 	if (propose(x, "CRASHED", "Crashed", message, 0, &o) == -1)
 		return 1;
+	strlcpy_(x->final_type, "CRASHED", sizeof(x->final_type));
 	elog(x, PF_LEVEL_INFO, "Finished in state Crashed('%s')", message);
 	return 0;
 }
@@ -242,6 +254,10 @@ patch_policy(struct exec *x, const pf_flow_def *def)
 	struct http_resp	 r;
 	char			*s, *path;
 
+	if (x->local) {
+		cJSON_Delete(body);
+		return;
+	}
 	p = pol ? cJSON_Duplicate(pol, 1) : cJSON_CreateObject();
 	if (cJSON_IsNull(cJSON_GetObjectItem(p, "retries")) ||
 	    !cJSON_HasObjectItem(p, "retries")) {
@@ -351,6 +367,7 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 			    "run again...", o.name);
 			continue;	/* AwaitingRetry: run again in-process */
 		}
+		strlcpy_(x->final_type, o.type, sizeof(x->final_type));
 		describe_final(final, sizeof(final), &o);
 		elog(x, PF_LEVEL_INFO, "Finished in state %s", final);
 		return 0;
@@ -400,6 +417,121 @@ signals_start(void)
 	if (pthread_create(&t, NULL, signal_thread, &set) != 0)
 		fatalx("cannot start the signal thread");
 	pthread_detach(t);
+}
+
+static void
+exec_cleanup(struct exec *x, struct entrypoint *ep)
+{
+	the_exec = NULL;
+	if (x->logs != NULL) {
+		logship_flush(x->logs);
+		logship_stop(x->logs);
+	}
+	entrypoint_cleanup(ep);
+	cJSON_Delete(x->flow_run);
+	cJSON_Delete(x->deployment);
+	http_settings_cleanup(&x->http);
+}
+
+/*
+ * With an API: the flow and a Pending flow run are created, as Prefect's
+ * engine does for `python my_flow.py`. Returns the new run or NULL.
+ */
+static cJSON *
+create_flow_run(struct exec *x, const char *flow_name, const cJSON *params,
+    char *err, size_t errlen)
+{
+	struct http_resp	 r;
+	cJSON			*body, *flow = NULL, *run = NULL, *st;
+	char			*s;
+
+	body = json_strings("name", flow_name, NULL);
+	s = json_print(body);
+	cJSON_Delete(body);
+	if (http_call(&x->http, &retry_patient, "POST", "/flows/", s, &r) ==
+	    RETRY_OK)
+		flow = json_parse_answer(r.body, 0, err, errlen);
+	else
+		errorf(err, errlen, "creating flow '%s': %s", flow_name,
+		    r.status ? r.body : r.error);
+	free(s);
+	http_resp_cleanup(&r);
+	if (flow == NULL || json_str(flow, "id") == NULL) {
+		cJSON_Delete(flow);
+		return NULL;
+	}
+	body = json_strings("flow_id", json_str(flow, "id"), NULL);
+	cJSON_AddItemToObject(body, "parameters", params ?
+	    cJSON_Duplicate(params, 1) : cJSON_CreateObject());
+	st = cJSON_AddObjectToObject(body, "state");
+	cJSON_AddStringToObject(st, "type", "PENDING");
+	cJSON_AddStringToObject(st, "name", "Pending");
+	s = json_print(body);
+	cJSON_Delete(body);
+	cJSON_Delete(flow);
+	if (http_call(&x->http, &retry_patient, "POST", "/flow_runs/", s,
+	    &r) == RETRY_OK)
+		run = json_parse_answer(r.body, 0, err, errlen);
+	else
+		errorf(err, errlen, "creating a flow run: %s", r.status ?
+		    r.body : r.error);
+	free(s);
+	http_resp_cleanup(&r);
+	return run;
+}
+
+int
+executor_run(const char *entrypoint, const cJSON *params)
+{
+	struct exec		 x;
+	struct entrypoint	 ep;
+	const pf_flow_def	*def;
+	const char		*flow_name, *name, *id;
+	char			 err[1024];
+	int			 rc;
+
+	memset(&x, 0, sizeof(x));
+	log_init(LOG_LVL_INFO, "[run]");
+	if (entrypoint_parse(entrypoint, &ep, err, sizeof(err)) == -1 ||
+	    entrypoint_load(&ep, &def, err, sizeof(err)) == -1) {
+		fprintf(stderr, "pfagent run: %s\n", err);
+		entrypoint_cleanup(&ep);
+		return 2;
+	}
+	signals_start();
+	flow_name = def->name ? def->name : ep.function;
+	if (getenv("PREFECT_API_URL") == NULL) {
+		x.local = 1;
+		uuid4(x.id_buf);
+		x.flow_run = cJSON_CreateObject();
+		cJSON_AddItemToObject(x.flow_run, "name", cJSON_CreateString(
+		    flow_name));
+		cJSON_AddItemToObject(x.flow_run, "parameters", params ?
+		    cJSON_Duplicate(params, 1) : cJSON_CreateObject());
+		x.id = x.id_buf;
+	} else if (http_settings_from_env(&x.http, err, sizeof(err)) == -1 ||
+	    (x.flow_run = create_flow_run(&x, flow_name, params, err,
+	    sizeof(err))) == NULL || (id = json_str(x.flow_run, "id")) ==
+	    NULL) {
+		fprintf(stderr, "pfagent run: %s\n", err);
+		exec_cleanup(&x, &ep);
+		return 2;
+	} else
+		x.id = id;
+	name = json_str(x.flow_run, "name");
+	x.run.id = x.id;
+	x.run.name = name ? name : x.id;
+	x.run.stop = &stop_requested;
+	x.logs = x.run.logs = logship_start(x.local ? NULL : &x.http, x.id,
+	    x.run.name);
+	the_exec = &x;
+	patch_policy(&x, def);
+	x.run.def = def;
+	rc = run_flow(&x, def, flow_name);
+	if (rc == 0 && strcmp(x.final_type, "COMPLETED") != 0)
+		rc = 1;
+	exec_cleanup(&x, &ep);
+	return rc;
 }
 
 int
@@ -455,14 +587,6 @@ executor_main(void)
 	x.run.def = def;
 	rc = run_flow(&x, def, flow_name);
 out:
-	the_exec = NULL;
-	if (x.logs != NULL) {
-		logship_flush(x.logs);
-		logship_stop(x.logs);
-	}
-	entrypoint_cleanup(&ep);
-	cJSON_Delete(x.flow_run);
-	cJSON_Delete(x.deployment);
-	http_settings_cleanup(&x.http);
+	exec_cleanup(&x, &ep);
 	return rc;
 }

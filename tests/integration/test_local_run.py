@@ -1,0 +1,64 @@
+"""`pfagent run`: local flow runs, as `python my_flow.py` in Prefect."""
+
+import os
+import subprocess
+
+from peers.prefect import REPO_ROOT, PFAGENT
+
+
+def run(*args, api_url=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["ASAN_OPTIONS"] = "handle_segv=0:detect_leaks=1"
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    return subprocess.run([str(PFAGENT), "run", *args], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_local_run_without_api_reports_by_exit_status():
+    """No PREFECT_API_URL: the flow runs here, logs go to the console,
+    and the exit status tells the final state; parameters are layered
+    (prefect.yaml defaults, --params, --param) and validated."""
+    ok = run("flows/hello.c:hello", "--params", '{"name": "x"}',
+             "--param", "name=Ada")
+    assert ok.returncode == 0, ok.stderr
+    assert "Hello, Ada!" in ok.stderr
+    assert "Finished in state Completed()" in ok.stderr
+
+    by_name = run("hello")  # the deployment of prefect.yaml
+    assert by_name.returncode == 0 and "Hello, world!" in by_name.stderr
+
+    failed = run("tests/flows/fail.c:fail")
+    assert failed.returncode == 1
+    assert "Failed('Flow run encountered an exception: FlowError: " \
+           "something went wrong')" in failed.stderr
+
+    bad = run("flows/hello.c:hello", "--param", "sleep_seconds=abc")
+    assert bad.returncode == 1
+    assert "parameter 'sleep_seconds' must be an integer" in bad.stderr
+
+    missing = run("flows/nope.c:nope")
+    assert missing.returncode == 2 and "build/flows/nope.so" in missing.stderr
+    unknown = run("no-such-deployment")
+    assert unknown.returncode == 2 and "no-such-deployment" in unknown.stderr
+
+
+def test_local_run_with_api_is_reported(client, prefect_server):
+    """With PREFECT_API_URL the flow and its run are created on the
+    server, with states Pending -> Running -> Completed and the logs."""
+    p = run("flows/hello.c:hello", "--param", "name=Reported",
+            api_url=prefect_server.api_url)
+    assert p.returncode == 0, p.stderr
+    name = p.stderr.split("Flow run '", 1)[1].split("'", 1)[0]
+    runs = client.request("POST", "/flow_runs/filter", json={
+        "flow_runs": {"name": {"any_": [name]}}})
+    assert len(runs) == 1
+    r = runs[0]
+    assert r["state_type"] == "COMPLETED" and r["run_count"] == 1
+    assert r["parameters"] == {"name": "Reported"}
+    assert [s["name"] for s in client.read_states(r["id"])] == \
+        ["Pending", "Running", "Completed"]
+    messages = [log["message"] for log in client.read_logs(r["id"])]
+    assert "Hello, Reported!" in messages
+    assert "Finished in state Completed()" in messages
