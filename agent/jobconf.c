@@ -4,10 +4,10 @@
  *
  *   variables = schema defaults <- deployment job_variables
  *               <- flow run job_variables      (env merged key by key)
- *   job_configuration: "{{ x }}" alone -> the raw value, or the key is
- *   dropped when x has none; inside a longer string -> text, or "".
+ *   job_configuration: templated by deployments/template.c as Prefect's
+ *   apply_values ("{{ x }}" alone -> the raw value, or the key dropped
+ *   when x has none; inside a longer string -> text, or "").
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,7 @@
 #include "agent/agent.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "deployments/template.h"
 
 /* Expands "env.FOO": "x" into {"env": {"FOO": "x"}}, merging env. */
 static void
@@ -82,26 +83,6 @@ variables_of(const cJSON *tmpl, const cJSON *deployment,
 	return vars;
 }
 
-/* Returns the name inside "{{ name }}" when s is exactly that, or NULL. */
-static char *
-whole_placeholder(const char *s)
-{
-	size_t	n = strlen(s), a, b;
-
-	if (n < 5 || strncmp(s, "{{", 2) != 0 || strcmp(s + n - 2, "}}"))
-		return NULL;
-	for (a = 2; isspace((unsigned char)s[a]); a++)
-		;
-	for (b = n - 2; b > a && isspace((unsigned char)s[b - 1]); b--)
-		;
-	if (b <= a || strstr(s + 2, "{{") != NULL || memchr(s + a, '}', b - a))
-		return NULL;
-	char *name = xmalloc(b - a + 1);
-	memcpy(name, s + a, b - a);
-	name[b - a] = '\0';
-	return name;
-}
-
 static char *
 scalar_text(const cJSON *v)
 {
@@ -110,66 +91,6 @@ scalar_text(const cJSON *v)
 	if (cJSON_IsString(v))
 		return xstrdup(v->valuestring);
 	return json_print(v);
-}
-
-/* Substitutes every {{ name }} inside text; unknown names become "". */
-static char *
-substitute(const char *s, const cJSON *vars)
-{
-	struct buf	 b;
-	const char	*p = s, *open, *close;
-
-	buf_init(&b, 1u << 20);
-	while ((open = strstr(p, "{{")) != NULL &&
-	    (close = strstr(open, "}}")) != NULL) {
-		char	*inner, *name, *text;
-
-		buf_append(&b, p, (size_t)(open - p));
-		inner = xmalloc((size_t)(close - open) + 3);
-		memcpy(inner, open, (size_t)(close - open) + 2);
-		inner[close - open + 2] = '\0';
-		name = whole_placeholder(inner);
-		text = scalar_text(name ? cJSON_GetObjectItemCaseSensitive(
-		    vars, name) : NULL);
-		buf_append(&b, text, strlen(text));
-		free(text);
-		free(name);
-		free(inner);
-		p = close + 2;
-	}
-	buf_append(&b, p, strlen(p));
-	return buf_steal(&b);
-}
-
-static cJSON *
-render(const cJSON *tmpl_cfg, const cJSON *vars)
-{
-	cJSON		*out = cJSON_CreateObject();
-	const cJSON	*c;
-
-	cJSON_ArrayForEach(c, tmpl_cfg) {
-		char	*name;
-
-		if (!cJSON_IsString(c)) {
-			cJSON_AddItemToObject(out, c->string,
-			    cJSON_Duplicate(c, 1));
-			continue;
-		}
-		if ((name = whole_placeholder(c->valuestring)) != NULL) {
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(vars,
-			    name);
-
-			if (v != NULL && !cJSON_IsNull(v))
-				cJSON_AddItemToObject(out, c->string,
-				    cJSON_Duplicate(v, 1));
-			free(name);
-			continue;
-		}
-		char *s = substitute(c->valuestring, vars);
-		cJSON_AddStringToObject(out, c->string, s);
-		free(s);
-	}
-	return out;
 }
 
 static int
@@ -210,7 +131,12 @@ jobconf_resolve(struct jobconf *jc, const cJSON *tmpl, const cJSON *deployment,
 
 	memset(jc, 0, sizeof(*jc));
 	vars = variables_of(tmpl, deployment, flow_run);
-	cfg = render(json_obj(tmpl, "job_configuration"), vars);
+	/* Prefect's apply_values, with unset values removed. */
+	if (template_apply_values(json_obj(tmpl, "job_configuration"), vars,
+	    1, NULL, &cfg, err, errlen) == -1) {
+		cfg = NULL;
+		goto out;
+	}
 	if (env_of(jc, cJSON_GetObjectItemCaseSensitive(cfg, "env"), err,
 	    errlen) == -1)
 		goto out;
