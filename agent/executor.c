@@ -57,14 +57,23 @@ elog(struct exec *x, int level, const char *fmt, ...)
 	free(msg);
 }
 
+struct proposal {
+	struct exec		*x;
+	const char		*tid;
+	struct orch_result	*o;
+};
+
 /*
  * After an ambiguous failure (5xx, lost connection) the proposal may have
  * landed. Prefect REJECTs a resent duplicate but still counts a resent
  * RUNNING in run_count, so look first: 1 if the run's state is ours.
  */
 static int
-landed(struct exec *x, const char *tid, struct orch_result *o)
+landed(void *arg)
 {
+	struct proposal		*pr = arg;
+	struct exec		*x = pr->x;
+	struct orch_result	*o = pr->o;
 	struct http_resp	 r;
 	char			*path = api_path("/flow_runs/", x->id, NULL);
 	cJSON			*run = NULL;
@@ -77,7 +86,7 @@ landed(struct exec *x, const char *tid, struct orch_result *o)
 	    (run = json_parse_answer(r.body, 0, err, sizeof(err))) != NULL &&
 	    (st = json_obj(run, "state")) != NULL &&
 	    (s = json_str(json_obj(st, "state_details"), "transition_id")) &&
-	    strcmp(s, tid) == 0) {
+	    strcmp(s, pr->tid) == 0) {
 		memset(o, 0, sizeof(*o));
 		o->status = ORCH_ACCEPT;
 		strlcpy_(o->type, (s = json_str(st, "type")) ? s : "",
@@ -86,7 +95,7 @@ landed(struct exec *x, const char *tid, struct orch_result *o)
 		    sizeof(o->name));
 		strlcpy_(o->message, (s = json_str(st, "message")) ? s : "",
 		    sizeof(o->message));
-		strlcpy_(o->transition_id, tid, sizeof(o->transition_id));
+		strlcpy_(o->transition_id, pr->tid, sizeof(o->transition_id));
 		ours = 1;
 	}
 	cJSON_Delete(run);
@@ -104,9 +113,9 @@ propose(struct exec *x, const char *type, const char *name,
     const char *message, int force, struct orch_result *o)
 {
 	char			 tid[37], err[200], *path, *body;
+	struct proposal		 pr = { x, tid, o };
 	struct http_resp	 r;
 	enum retry_class	 rc;
-	int64_t			 start = now_ms();
 	int			 ret = -1;
 
 	if (x->local) {
@@ -120,26 +129,11 @@ propose(struct exec *x, const char *type, const char *name,
 	uuid4(tid);
 	path = api_path("/flow_runs/", x->id, "/set_state");
 	body = api_set_state_body(x->id, type, name, message, force, tid);
-	for (int attempt = 1;; attempt++) {
-		int64_t wait;
-
-		rc = http_request(&x->http, "POST", path, body, &r);
-		if (rc != RETRY_AGAIN)
-			break;
-		wait = retry_delay_ms(&retry_patient, attempt, r.retry_after);
-		if (now_ms() + wait - start > retry_patient.deadline_ms)
-			break;
-		if (attempt == 1)
-			log_warnx("flow run %s: proposing %s: %s; retrying",
-			    x->id, type, r.status ? "server error" : r.error);
-		http_resp_cleanup(&r);
-		sleep_ms(wait);
-		if (landed(x, tid, o)) {
-			ret = 0;
-			goto out;
-		}
-	}
-	if (rc != RETRY_OK)
+	rc = http_call_look(&x->http, &retry_patient, "POST", path, body,
+	    landed, &pr, &r);
+	if (rc == RETRY_SETTLED)
+		ret = 0;
+	else if (rc != RETRY_OK)
 		log_error("flow run %s: proposing %s failed: %s", x->id, type,
 		    r.status ? r.body : r.error);
 	else if (api_parse_orch(r.body, o, err, sizeof(err)) == -1)
@@ -149,7 +143,6 @@ propose(struct exec *x, const char *type, const char *name,
 		ret = 0;
 	}
 	http_resp_cleanup(&r);
-out:
 	free(path);
 	free(body);
 	return ret;

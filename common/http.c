@@ -227,6 +227,14 @@ http_call(const struct http_settings *s, const struct retry_policy *p,
     const char *method, const char *path, const char *body,
     struct http_resp *r)
 {
+	return http_call_look(s, p, method, path, body, NULL, NULL, r);
+}
+
+enum retry_class
+http_call_look(const struct http_settings *s, const struct retry_policy *p,
+    const char *method, const char *path, const char *body,
+    int (*look)(void *), void *arg, struct http_resp *r)
+{
 	int64_t			start = now_ms();
 	enum retry_class	rc;
 
@@ -250,6 +258,11 @@ http_call(const struct http_settings *s, const struct retry_policy *p,
 		}
 		http_resp_cleanup(r);
 		sleep_ms(wait);
+		if (look != NULL && look(arg)) {
+			memset(r, 0, sizeof(*r));
+			r->body = xstrdup("");
+			return RETRY_SETTLED;
+		}
 	}
 }
 

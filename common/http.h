@@ -61,6 +61,15 @@ enum retry_class http_request(const struct http_settings *,
 enum retry_class http_call(const struct http_settings *,
 	    const struct retry_policy *, const char *method, const char *path,
 	    const char *body, struct http_resp *);
+/*
+ * http_call for requests that must not be resent blindly: before each
+ * retry, look(arg) checks whether the lost attempt took effect; when it
+ * returns 1 the call ends with RETRY_SETTLED (resp then holds no answer).
+ */
+enum retry_class http_call_look(const struct http_settings *,
+	    const struct retry_policy *, const char *method, const char *path,
+	    const char *body, int (*look)(void *), void *arg,
+	    struct http_resp *);
 
 /* Percent-encodes one path segment (caller frees). */
 char	*http_escape(const char *);

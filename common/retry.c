@@ -52,6 +52,8 @@ retry_class_name(enum retry_class c)
 		return "retryable";
 	case RETRY_AUTH:
 		return "unauthorized";
+	case RETRY_SETTLED:
+		return "settled";
 	}
 	return "?";
 }

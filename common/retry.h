@@ -12,7 +12,8 @@ enum retry_class {
 	RETRY_OK,	/* 2xx */
 	RETRY_ANSWER,	/* a final answer the caller interprets (404, 409, 422) */
 	RETRY_AGAIN,	/* transport error, 408, 429, 5xx */
-	RETRY_AUTH	/* 401/403: retrying cannot help, stop */
+	RETRY_AUTH,	/* 401/403: retrying cannot help, stop */
+	RETRY_SETTLED	/* a look before a retry found the outcome (http.h) */
 };
 
 struct retry_policy {
