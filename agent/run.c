@@ -144,20 +144,37 @@ run_log(struct run *r, int level, const char *fmt, ...)
 	cJSON_Delete(arr);
 }
 
-/* Proposes a state nobody waits on (the outcome is only logged). */
+/*
+ * Proposes a state for the run. tid NULL means a fresh transition id;
+ * done NULL means nobody waits on the answer (failures are only logged).
+ */
+static void
+set_state(struct run *r, const struct retry_policy *p, const char *type,
+    const char *name, const char *msg, int force, const char *tid,
+    request_done_fn done)
+{
+	char	 fresh[37], *path, *body;
+
+	if (tid == NULL) {
+		uuid4(fresh);
+		tid = fresh;
+	}
+	path = api_path("/flow_runs/", r->id, "/set_state");
+	body = api_set_state_body(r->id, type, name, msg, force, tid);
+	if (done != NULL)
+		run_request(r, p, "POST", path, body, done);
+	else
+		request_send(r->agent->loop, &r->agent->http, p, "POST", path,
+		    body, NULL, NULL);
+	free(path);
+	free(body);
+}
+
 static void
 propose(struct run *r, const char *type, const char *name, const char *msg,
     int force)
 {
-	char	 tid[37], *path, *body;
-
-	uuid4(tid);
-	path = api_path("/flow_runs/", r->id, "/set_state");
-	body = api_set_state_body(r->id, type, name, msg, force, tid);
-	request_send(r->agent->loop, &r->agent->http, &retry_patient, "POST",
-	    path, body, NULL, NULL);
-	free(path);
-	free(body);
+	set_state(r, &retry_patient, type, name, msg, force, NULL, NULL);
 }
 
 static void
@@ -252,12 +269,13 @@ reap_tick(void *arg)
 		loop_timer_add(r->agent->loop, 100, reap_tick, r);
 }
 
+/* The child's environment, in Prefect's order (later entries win). */
 static char **
 child_env(struct run *r, const struct jobconf *jc)
 {
 	extern char	**environ;
-	char		**add;
-	size_t		  n = 0, i = 0;
+	char		**add, **env;
+	size_t		  n = 8, i = 0;
 	const char	 *dep_name = json_str(r->deployment, "name");
 	const char	 *dep_id = json_str(r->flow_run, "deployment_id");
 	const char	 *flow_id = json_str(r->flow_run, "flow_id");
@@ -266,13 +284,13 @@ child_env(struct run *r, const struct jobconf *jc)
 		n++;
 	for (char **e = environ; *e; e++)
 		n++;
-	add = xcalloc(n + 8, sizeof(char *));
+	add = xcalloc(n, sizeof(char *));
 	for (char **e = jc->env; e && *e; e++)
-		add[i++] = *e;
+		add[i++] = xstrdup(*e);
 	/* Prefect settings set on the worker beat those in job env. */
 	for (char **e = environ; *e; e++)
 		if (strncmp(*e, "PREFECT_", 8) == 0 && (*e)[8] != '_')
-			add[i++] = *e;
+			add[i++] = xstrdup(*e);
 	add[i++] = xasprintf("PREFECT__FLOW_RUN_ID=%s", r->id);
 	add[i++] = xasprintf("PREFECT__WORKER_NAME=%s", r->agent->conf.name);
 	add[i++] = xasprintf("PREFECT__FLOW_ID=%s", flow_id ? flow_id : "");
@@ -284,12 +302,8 @@ child_env(struct run *r, const struct jobconf *jc)
 	add[i++] = xstrdup("PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS="
 	    "false");
 	add[i] = NULL;
-
-	char **env = proc_env_build(add);
-	/* The last seven were allocated here; the rest are borrowed. */
-	for (size_t k = i - 7; k < i; k++)
-		free(add[k]);
-	free(add);
+	env = proc_env_build(add);
+	proc_env_free(add);
 	return env;
 }
 
@@ -371,19 +385,6 @@ on_submitting(struct http_resp *resp, enum retry_class rc, void *arg)
 }
 
 static void
-propose_submitting(struct run *r)
-{
-	char	tid[37], *path, *body;
-
-	uuid4(tid);
-	path = api_path("/flow_runs/", r->id, "/set_state");
-	body = api_set_state_body(r->id, "PENDING", "Submitting", NULL, 0, tid);
-	run_request(r, &retry_quick, "POST", path, body, on_submitting);
-	free(path);
-	free(body);
-}
-
-static void
 on_labels(struct http_resp *resp, enum retry_class rc, void *arg)
 {
 	struct run	*r = arg;
@@ -391,7 +392,8 @@ on_labels(struct http_resp *resp, enum retry_class rc, void *arg)
 	if (rc != RETRY_OK)
 		log_warnx("flow run %s: cannot set its worker labels: %s",
 		    r->id, resp->status ? "server error" : resp->error);
-	propose_submitting(r);
+	set_state(r, &retry_quick, "PENDING", "Submitting", NULL, 0, NULL,
+	    on_submitting);
 	run_unref(r);
 }
 
@@ -600,14 +602,8 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 static void
 send_claim(struct run *r)
 {
-	char	*path, *body;
-
-	path = api_path("/flow_runs/", r->id, "/set_state");
-	body = api_set_state_body(r->id, "PENDING", "Pending", NULL, 0,
-	    r->claim_tid);
-	run_request(r, &retry_never, "POST", path, body, on_pending);
-	free(path);
-	free(body);
+	set_state(r, &retry_never, "PENDING", "Pending", NULL, 0, r->claim_tid,
+	    on_pending);
 }
 
 /*
