@@ -8,7 +8,12 @@
 
 CC	?= cc
 PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets
-DEPS_OK	:= $(shell scripts/setup deps >&2 && echo yes)
+# Installs missing Debian packages once per top-level make, not again in
+# the recursive makes of `make test`.
+ifndef PFAGENT_DEPS_CHECKED
+$(shell scripts/setup deps >&2)
+export PFAGENT_DEPS_CHECKED = 1
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 

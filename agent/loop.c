@@ -37,7 +37,6 @@ struct loop {
 	struct loop_timer	*timers;	/* sorted by due */
 	struct watcher		*watchers;
 	int			 nwatchers, capwatchers;
-	int			 nxfers;
 	int			 stop;
 };
 
@@ -128,13 +127,6 @@ loop_xfer_add(struct loop *l, CURL *easy, loop_xfer_fn fn, void *arg)
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, d);
 	if (curl_multi_add_handle(l->multi, easy) != CURLM_OK)
 		fatalx("curl_multi_add_handle failed");
-	l->nxfers++;
-}
-
-int
-loop_xfers_active(const struct loop *l)
-{
-	return l->nxfers;
 }
 
 void
@@ -160,7 +152,6 @@ finish_xfers(struct loop *l)
 			continue;
 		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&d);
 		curl_multi_remove_handle(l->multi, easy);
-		l->nxfers--;
 		if (d != NULL) {
 			d->fn(cc, d->arg);	/* may free easy */
 			free(d);

@@ -34,7 +34,6 @@ void		 loop_fd_del(struct loop *, int fd);
 /* Performs easy in the loop; done runs once it finishes. */
 void		 loop_xfer_add(struct loop *, CURL *easy, loop_xfer_fn done,
 		    void *arg);
-int		 loop_xfers_active(const struct loop *);
 
 /* Runs until loop_stop. */
 void		 loop_run(struct loop *);

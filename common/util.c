@@ -90,14 +90,6 @@ buf_cleanup(struct buf *b)
 	buf_init(b, b->max);
 }
 
-void
-buf_reset(struct buf *b)
-{
-	b->len = 0;
-	if (b->data != NULL)
-		b->data[0] = '\0';
-}
-
 int
 buf_append(struct buf *b, const void *p, size_t n)
 {

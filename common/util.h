@@ -32,7 +32,6 @@ struct buf {
 
 void	 buf_init(struct buf *, size_t max);
 void	 buf_cleanup(struct buf *);
-void	 buf_reset(struct buf *);
 int	 buf_append(struct buf *, const void *, size_t);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
