@@ -574,11 +574,41 @@ skipped(const struct apply *a, const char *name, size_t len)
 	return 0;
 }
 
+typedef int (*embed_fn)(void *ctx, struct sbuf *, const char *,
+    const struct template_match *);
+
+/* Rebuilds s with each placeholder passed through fn(ctx, ...). */
+static int
+rebuild(const char *s, embed_fn fn, void *ctx, cJSON **out, char *err,
+    size_t errlen)
+{
+	size_t			 len = strlen(s), pos, last = 0;
+	struct template_match	 m;
+	struct sbuf		 b = { NULL, 0, 0, 0 };
+	char			*r;
+
+	for (pos = 0; template_next(s, len, pos, &m); pos = m.start + m.len) {
+		sb_add(&b, s + last, m.start - last);
+		if (fn(ctx, &b, s, &m) == -1) {
+			free(b.p);
+			return -1;
+		}
+		last = m.start + m.len;
+	}
+	sb_add(&b, s + last, len - last);
+	if ((r = sb_take(&b)) == NULL)
+		return errorf(err, errlen, "templated string too large");
+	*out = cJSON_CreateString(r);
+	free(r);
+	return *out ? 0 : oom(err, errlen);
+}
+
 /* Appends the replacement of one embedded placeholder. */
 static int
-apply_embedded(struct apply *a, struct sbuf *b, const char *s,
+apply_embedded(void *ctx, struct sbuf *b, const char *s,
     const struct template_match *m)
 {
+	struct apply	*a = ctx;
 	const char	*name = s + m->name_start, *env;
 	size_t		 nlen = m->name_len;
 	cJSON		*v;
@@ -613,10 +643,8 @@ static int
 apply_string(struct apply *a, const cJSON *node, cJSON **out)
 {
 	const char		*s = node->valuestring ? node->valuestring : "";
-	size_t			 len = strlen(s), pos, last = 0, active = 0;
+	size_t			 len = strlen(s), pos, active = 0;
 	struct template_match	 m, first = { 0, 0, 0, 0, TEMPLATE_STANDARD };
-	struct sbuf		 b = { NULL, 0, 0, 0 };
-	char			*r;
 
 	for (pos = 0; template_next(s, len, pos, &m); pos = m.start + m.len)
 		if (!skipped(a, s + m.name_start, m.name_len) && active++ == 0)
@@ -631,20 +659,7 @@ apply_string(struct apply *a, const cJSON *node, cJSON **out)
 			return oom(a->err, a->errlen);
 		return 0;
 	}
-	for (pos = 0; template_next(s, len, pos, &m); pos = m.start + m.len) {
-		sb_add(&b, s + last, m.start - last);
-		if (apply_embedded(a, &b, s, &m) == -1) {
-			free(b.p);
-			return -1;
-		}
-		last = m.start + m.len;
-	}
-	sb_add(&b, s + last, len - last);
-	if ((r = sb_take(&b)) == NULL)
-		return errorf(a->err, a->errlen, "templated string too large");
-	*out = cJSON_CreateString(r);
-	free(r);
-	return *out ? 0 : oom(a->err, a->errlen);
+	return rebuild(s, apply_embedded, a, out, a->err, a->errlen);
 }
 
 static int	apply_node(struct apply *, const cJSON *, cJSON **);
@@ -875,9 +890,10 @@ ref_text(const char *s, const struct template_match *m, char *buf,
 }
 
 static int
-blocks_embedded(struct resolve *c, struct sbuf *b, const char *s,
+blocks_embedded(void *ctx, struct sbuf *b, const char *s,
     const struct template_match *m)
 {
+	struct resolve	*c = ctx;
 	char	 ref[256];
 	cJSON	*v;
 
@@ -899,34 +915,6 @@ blocks_embedded(struct resolve *c, struct sbuf *b, const char *s,
 	py_str(b, v);
 	cJSON_Delete(v);
 	return 0;
-}
-
-typedef int (*embed_fn)(struct resolve *, struct sbuf *, const char *,
-    const struct template_match *);
-
-/* Rebuilds s with each placeholder passed through fn. */
-static int
-rebuild(struct resolve *c, const char *s, embed_fn fn, cJSON **out)
-{
-	size_t			 len = strlen(s), pos, last = 0;
-	struct template_match	 m;
-	struct sbuf		 b = { NULL, 0, 0, 0 };
-	char			*r;
-
-	for (pos = 0; template_next(s, len, pos, &m); pos = m.start + m.len) {
-		sb_add(&b, s + last, m.start - last);
-		if (fn(c, &b, s, &m) == -1) {
-			free(b.p);
-			return -1;
-		}
-		last = m.start + m.len;
-	}
-	sb_add(&b, s + last, len - last);
-	if ((r = sb_take(&b)) == NULL)
-		return errorf(c->err, c->errlen, "templated string too large");
-	*out = cJSON_CreateString(r);
-	free(r);
-	return *out ? 0 : oom(c->err, c->errlen);
 }
 
 /* Counts placeholders of kind in s; *only is the sole match if one. */
@@ -960,7 +948,7 @@ blocks_string(struct resolve *c, const cJSON *node, cJSON **out)
 	if (total == 1 && m.start == 0 && m.len == strlen(s))
 		return block_value(c, s + m.name_start, m.name_len,
 		    ref_text(s, &m, ref, sizeof(ref)), out);
-	return rebuild(c, s, blocks_embedded, out);
+	return rebuild(s, blocks_embedded, c, out, c->err, c->errlen);
 }
 
 static int
@@ -1061,9 +1049,10 @@ fail:
 	return -1;
 }
 
-int
-template_resolve_blocks(const cJSON *tmpl, const struct template_resolver *r,
-    cJSON **out, char *err, size_t errlen)
+/* One resolving pass over tmpl; refs: also replace {"$ref": ...} objects. */
+static int
+resolve(const cJSON *tmpl, const struct template_resolver *r, string_fn fn,
+    int refs, cJSON **out, char *err, size_t errlen)
 {
 	struct resolve	 c;
 	int		 rc;
@@ -1075,9 +1064,16 @@ template_resolve_blocks(const cJSON *tmpl, const struct template_resolver *r,
 		return errorf(err, errlen, "no template");
 	if (resolve_init(&c, r, err, errlen) == -1)
 		return -1;
-	rc = walk(&c, tmpl, blocks_string, 1, out);
+	rc = walk(&c, tmpl, fn, refs, out);
 	resolve_done(&c);
 	return rc;
+}
+
+int
+template_resolve_blocks(const cJSON *tmpl, const struct template_resolver *r,
+    cJSON **out, char *err, size_t errlen)
+{
+	return resolve(tmpl, r, blocks_string, 1, out, err, errlen);
 }
 
 /* The value of a variable placeholder (borrowed), NULL if missing. */
@@ -1120,9 +1116,10 @@ var_value(struct resolve *c, const char *name, size_t nlen,
 }
 
 static int
-vars_embedded(struct resolve *c, struct sbuf *b, const char *s,
+vars_embedded(void *ctx, struct sbuf *b, const char *s,
     const struct template_match *m)
 {
+	struct resolve	*c = ctx;
 	const cJSON	*v;
 
 	if (m->kind != TEMPLATE_VARIABLE) {
@@ -1153,26 +1150,14 @@ vars_string(struct resolve *c, const cJSON *node, cJSON **out)
 		*out = v ? cJSON_Duplicate(v, 1) : cJSON_CreateString("");
 		return *out ? 0 : oom(c->err, c->errlen);
 	}
-	return rebuild(c, s, vars_embedded, out);
+	return rebuild(s, vars_embedded, c, out, c->err, c->errlen);
 }
 
 int
 template_resolve_variables(const cJSON *tmpl,
     const struct template_resolver *r, cJSON **out, char *err, size_t errlen)
 {
-	struct resolve	 c;
-	int		 rc;
-
-	*out = NULL;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (tmpl == NULL)
-		return errorf(err, errlen, "no template");
-	if (resolve_init(&c, r, err, errlen) == -1)
-		return -1;
-	rc = walk(&c, tmpl, vars_string, 0, out);
-	resolve_done(&c);
-	return rc;
+	return resolve(tmpl, r, vars_string, 0, out, err, errlen);
 }
 
 /* --------------------------------------------------------- pass chains */
