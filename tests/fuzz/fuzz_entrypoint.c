@@ -1,20 +1,17 @@
 /* fuzz_entrypoint.c: entrypoint text from the API. */
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "agent/entrypoint.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct entrypoint	 ep;
-	char			 err[300], *s = malloc(size + 1);
+	char			 err[300], *s = fuzz_cstr(data, size);
 
 	if (s == NULL)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	if (entrypoint_parse(s, &ep, err, sizeof(err)) == 0)
 		entrypoint_cleanup(&ep);
 	free(s);

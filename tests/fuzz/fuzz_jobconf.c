@@ -2,10 +2,9 @@
  * fuzz_jobconf.c: a deployment's job variables (JSON from the network)
  * resolved against the process template, and against itself as template.
  */
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "agent/agent.h"
 #include "agent/api.h"
 
@@ -13,13 +12,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct jobconf	 jc;
-	char		 err[200], *s = malloc(size + 1);
+	char		 err[200], *s = fuzz_cstr(data, size);
 	cJSON		*j, *tmpl;
 
 	if (s == NULL)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	if ((j = cJSON_Parse(s)) != NULL) {
 		tmpl = api_process_base_job_template();
 		jobconf_resolve(&jc, tmpl, j, j, err, sizeof(err));

@@ -64,15 +64,19 @@ def pytest_configure(config):
 
 
 
-@pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory):
-    """The Prefect server shared by all tests (its own port and SQLite)."""
-    server = PrefectServer(tmp_path_factory.mktemp("prefect-home"))
+def _running(server):
+    """Yields the started server; always stops it."""
     try:
         server.start()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """The Prefect server shared by all tests (its own port and SQLite)."""
+    yield from _running(PrefectServer(tmp_path_factory.mktemp("prefect-home")))
 
 
 @pytest.fixture
@@ -80,11 +84,7 @@ def own_server(tmp_path, request):
     """A private Prefect server for a test that stops and restarts it."""
     server = PrefectServer(tmp_path / "own-prefect-home")
     request.node._pf_servers = [server]
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
+    yield from _running(server)
 
 
 @pytest.fixture
