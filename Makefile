@@ -38,8 +38,9 @@ FLOW_SRC = $(wildcard flows/*.c) $(wildcard tests/flows/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 
-B	 = build
-S	 = build/san
+# B may be overridden (make B=/tmp/b) to build elsewhere, in parallel.
+B	?= build
+S	 = $(B)/san
 
 LIB_OBJ	 = $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB_SOBJ = $(LIB_SRC:%.c=$(S)/obj/%.o)
