@@ -1,0 +1,399 @@
+/*
+ * shell_step.c: run_shell_script, one command per line, output captured
+ * (and optionally streamed) through two pipes.
+ */
+#include <sys/wait.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "deployments/shell_step.h"
+#include "deployments/template.h"
+
+#define OUTPUT_MAX	(16u * 1024 * 1024)
+
+void
+shell_words_free(char **words)
+{
+	for (char **w = words; w && *w; w++)
+		free(*w);
+	free(words);
+}
+
+char **
+shell_split(const char *line, char *err, size_t errlen)
+{
+	char		**words = xcalloc(1, sizeof(char *));
+	size_t		  n = 0;
+	struct buf	  word;
+	int		  in_word = 0;
+	const char	 *p = line;
+
+	buf_init(&word, OUTPUT_MAX);
+	for (;;) {
+		char	c = *p;
+
+		if (c == '\0' || isspace((unsigned char)c)) {
+			if (in_word) {
+				words = xrealloc(words, (n + 2) *
+				    sizeof(char *));
+				words[n++] = buf_steal(&word);
+				words[n] = NULL;
+				buf_init(&word, OUTPUT_MAX);
+				in_word = 0;
+			}
+			if (c == '\0')
+				break;
+			p++;
+			continue;
+		}
+		in_word = 1;
+		if (c == '\\') {
+			if (p[1] == '\0')
+				goto no_escaped;
+			(void)buf_append(&word, p + 1, 1);
+			p += 2;
+		} else if (c == '\'') {
+			const char *end = strchr(p + 1, '\'');
+
+			if (end == NULL)
+				goto no_closing;
+			(void)buf_append(&word, p + 1, (size_t)(end - p - 1));
+			p = end + 1;
+		} else if (c == '"') {
+			for (p++; *p != '"'; p++) {
+				if (*p == '\0')
+					goto no_closing;
+				/* Inside "...", shlex lets \ escape only
+				 * \ and " (unlike sh). */
+				if (*p == '\\' && (p[1] == '\\' ||
+				    p[1] == '"'))
+					p++;
+				(void)buf_append(&word, p, 1);
+			}
+			p++;
+		} else {
+			(void)buf_append(&word, p++, 1);
+		}
+		if (word.data == NULL)	/* "" is a word too */
+			(void)buf_append(&word, "", 0);
+	}
+	buf_cleanup(&word);
+	return words;
+no_closing:
+	errorf(err, errlen, "No closing quotation in '%s'", line);
+	goto fail;
+no_escaped:
+	errorf(err, errlen, "No escaped character in '%s'", line);
+fail:
+	buf_cleanup(&word);
+	shell_words_free(words);
+	return NULL;
+}
+
+static size_t
+ident_len(const char *s)
+{
+	size_t	n = 0;
+
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return 0;
+	while (isalnum((unsigned char)s[n]) || s[n] == '_')
+		n++;
+	return n;
+}
+
+char *
+shell_expand(const char *text, const cJSON *env)
+{
+	struct buf	 out;
+	const char	*p = text;
+
+	buf_init(&out, OUTPUT_MAX);
+	while (*p) {
+		const char	*name = NULL, *after = NULL, *val;
+		size_t		 n = 0;
+		char		*key;
+
+		if (*p != '$') {
+			(void)buf_append(&out, p++, 1);
+			continue;
+		}
+		if (p[1] == '$') {
+			(void)buf_append(&out, "$", 1);
+			p += 2;
+			continue;
+		}
+		if (p[1] == '{' && (n = ident_len(p + 2)) > 0 &&
+		    p[2 + n] == '}') {
+			name = p + 2;
+			after = p + 3 + n;
+		} else if ((n = ident_len(p + 1)) > 0) {
+			name = p + 1;
+			after = p + 1 + n;
+		}
+		val = NULL;
+		if (name != NULL) {
+			key = xasprintf("%.*s", (int)n, name);
+			val = cJSON_GetStringValue(
+			    cJSON_GetObjectItemCaseSensitive(env, key));
+			free(key);
+		}
+		if (val == NULL) {	/* safe_substitute keeps it */
+			(void)buf_append(&out, p++, 1);
+			continue;
+		}
+		(void)buf_append(&out, val, strlen(val));
+		p = after;
+	}
+	return buf_steal(&out);
+}
+
+/* The environment as KEY=VALUE strings from an object (caller frees). */
+static char **
+env_array(const cJSON *env)
+{
+	const cJSON	 *e;
+	char		**v = xcalloc((size_t)cJSON_GetArraySize(env) + 1,
+	    sizeof(char *));
+	size_t		  n = 0;
+
+	cJSON_ArrayForEach(e, env)
+		v[n++] = xasprintf("%s=%s", e->string, e->valuestring);
+	return v;
+}
+
+/* Reads both pipes to EOF, into the sinks and, when stream, to 1 and 2. */
+static void
+drain(int out_fd, int err_fd, struct buf *out, struct buf *errb, int stream)
+{
+	struct pollfd	pfd[2] = {
+		{ .fd = out_fd, .events = POLLIN },
+		{ .fd = err_fd, .events = POLLIN },
+	};
+	struct buf	*sink[2] = { out, errb };
+	char		 chunk[8192];
+
+	while (pfd[0].fd != -1 || pfd[1].fd != -1) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t	n;
+
+			if (pfd[i].fd == -1 || pfd[i].revents == 0)
+				continue;
+			n = read(pfd[i].fd, chunk, sizeof(chunk));
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				continue;
+			}
+			(void)buf_append(sink[i], chunk, (size_t)n);
+			if (stream)
+				(void)!write(i + 1, chunk, (size_t)n);
+		}
+	}
+}
+
+/* Runs one command; returns its Python-style return code, or INT_MIN
+ * with err when it could not start. */
+static int
+run_command(char **argv, const char *dir, char **envp, int stream,
+    struct buf *out, struct buf *errb, char *err, size_t errlen)
+{
+	posix_spawn_file_actions_t fa;
+	int		 o[2], e[2], status, rc;
+	pid_t		 pid;
+
+	if (pipe2(o, O_CLOEXEC) == -1)
+		return errorf(err, errlen, "pipe: %s", strerror(errno)), -1000;
+	if (pipe2(e, O_CLOEXEC) == -1) {
+		close(o[0]);
+		close(o[1]);
+		return errorf(err, errlen, "pipe: %s", strerror(errno)), -1000;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, o[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, e[1], 2);
+	if (dir != NULL)
+		posix_spawn_file_actions_addchdir_np(&fa, dir);
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	close(o[1]);
+	close(e[1]);
+	if (rc != 0) {
+		close(o[0]);
+		close(e[0]);
+		if (dir != NULL && access(dir, X_OK) == -1)
+			errorf(err, errlen, "run_shell_script: directory "
+			    "'%s': %s", dir, strerror(errno));
+		else
+			errorf(err, errlen, "run_shell_script: cannot run "
+			    "'%s': %s", argv[0], strerror(rc));
+		return -1000;
+	}
+	drain(o[0], e[0], out, errb, stream);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+static int
+bool_input(const cJSON *inputs, const char *key, int def, int *out,
+    char *err, size_t errlen)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(inputs, key);
+
+	*out = def;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsBool(v))
+		return errorf(err, errlen, "run_shell_script: '%s' must be "
+		    "true or false", key);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+/* Whitespace-stripped copy of b's text. */
+static char *
+stripped(struct buf *b)
+{
+	const char	*s = b->data ? b->data : "";
+	size_t		 n = b->len;
+
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		n--;
+	while (n > 0 && isspace((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	return xasprintf("%.*s", (int)n, s);
+}
+
+static const char *const known_keys[] = { "script", "directory", "env",
+    "stream_output", "expand_env_vars", "shell", NULL };
+
+int
+shell_step_run(const cJSON *inputs, cJSON **outputs, char *err,
+    size_t errlen)
+{
+	const cJSON	*script = cJSON_GetObjectItemCaseSensitive(inputs,
+	    "script"), *dirv = cJSON_GetObjectItemCaseSensitive(inputs,
+	    "directory"), *extra = cJSON_GetObjectItemCaseSensitive(inputs,
+	    "env"), *k, *e;
+	const char	*dir = NULL;
+	cJSON		*env;
+	char		**envp = NULL, *lines = NULL, *line, *save = NULL;
+	struct buf	 out, errb;
+	int		 stream, expand, use_shell, rc = -1;
+
+	*outputs = NULL;
+	cJSON_ArrayForEach(k, inputs) {
+		const char *const *kk;
+
+		for (kk = known_keys; *kk && strcmp(*kk, k->string); kk++)
+			;
+		if (*kk == NULL)
+			return errorf(err, errlen, "run_shell_script got an "
+			    "unexpected keyword argument '%s'", k->string);
+	}
+	if (!cJSON_IsString(script))
+		return errorf(err, errlen, "run_shell_script needs 'script' "
+		    "(a string)");
+	if (dirv != NULL && !cJSON_IsNull(dirv)) {
+		if (!cJSON_IsString(dirv))
+			return errorf(err, errlen, "run_shell_script: "
+			    "'directory' must be a string");
+		dir = dirv->valuestring;
+	}
+	if (extra != NULL && !cJSON_IsNull(extra) && !cJSON_IsObject(extra))
+		return errorf(err, errlen, "run_shell_script: 'env' must be a "
+		    "mapping");
+	if (bool_input(inputs, "stream_output", 1, &stream, err, errlen) ||
+	    bool_input(inputs, "expand_env_vars", 0, &expand, err, errlen) ||
+	    bool_input(inputs, "shell", 0, &use_shell, err, errlen))
+		return -1;
+
+	env = template_env_object(NULL);
+	cJSON_ArrayForEach(e, extra) {
+		char *v = cJSON_IsString(e) ? xstrdup(e->valuestring) :
+		    template_py_str(e);
+
+		cJSON_DeleteItemFromObjectCaseSensitive(env, e->string);
+		cJSON_AddStringToObject(env, e->string, v ? v : "");
+		free(v);
+	}
+	envp = env_array(env);
+	buf_init(&out, OUTPUT_MAX);
+	buf_init(&errb, OUTPUT_MAX);
+	lines = xstrdup(script->valuestring);
+	/* splitlines(): \r\n, \n and \r all end a line. */
+	for (line = strtok_r(lines, "\r\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\r\n", &save)) {
+		char	*cmd = expand ? shell_expand(line, env) :
+		    xstrdup(line), **argv;
+		int	 code;
+
+		if (use_shell) {
+			char *t = cmd + strspn(cmd, " \t\f\v");
+
+			if (*t == '\0') {
+				free(cmd);
+				continue;
+			}
+			argv = xcalloc(4, sizeof(char *));
+			argv[0] = xstrdup("/bin/sh");
+			argv[1] = xstrdup("-c");
+			argv[2] = xstrdup(t);
+		} else if ((argv = shell_split(cmd, err, errlen)) == NULL) {
+			free(cmd);
+			goto out;
+		} else if (argv[0] == NULL) {
+			shell_words_free(argv);
+			free(cmd);
+			continue;
+		}
+		free(cmd);
+		code = run_command(argv, dir, envp, stream, &out, &errb, err,
+		    errlen);
+		shell_words_free(argv);
+		if (code == -1000)
+			goto out;
+		if (code != 0) {
+			char *s = errb.data ? errb.data : "";
+
+			errorf(err, errlen, "`run_shell_script` failed with "
+			    "error code %d: %s", code, s);
+			goto out;
+		}
+	}
+	*outputs = cJSON_CreateObject();
+	cJSON_AddItemToObject(*outputs, "stdout",
+	    cJSON_CreateString(save = stripped(&out)));
+	free(save);
+	cJSON_AddItemToObject(*outputs, "stderr",
+	    cJSON_CreateString(save = stripped(&errb)));
+	free(save);
+	rc = 0;
+out:
+	free(lines);
+	shell_words_free(envp);
+	cJSON_Delete(env);
+	buf_cleanup(&out);
+	buf_cleanup(&errb);
+	return rc;
+}
