@@ -1,15 +1,24 @@
 /*
  * entrypoint.c: from "flows/hello.c:hello" to the flow declaration in
- * build/flows/hello.so.
+ * build/flows/hello.so, building the module when it is missing or stale.
  */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <ctype.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent/entrypoint.h"
+#include "common/util.h"
 
 static int
 is_identifier(const char *s)
@@ -132,4 +141,150 @@ entrypoint_load(const struct entrypoint *ep, const pf_flow_def **out,
 	}
 	*out = def;
 	return 0;
+}
+
+/* A module newer than its source needs no build. */
+static int
+module_fresh(const struct entrypoint *ep)
+{
+	struct stat	so, c;
+
+	return stat(ep->module, &so) == 0 && stat(ep->file, &c) == 0 &&
+	    (so.st_mtim.tv_sec > c.st_mtim.tv_sec ||
+	    (so.st_mtim.tv_sec == c.st_mtim.tv_sec &&
+	    so.st_mtim.tv_nsec >= c.st_mtim.tv_nsec));
+}
+
+/* The flow SDK's include directory, or NULL. Caller frees. */
+static char *
+sdk_include_dir(void)
+{
+	const char	*env = getenv("PFAGENT_INCLUDE_DIR");
+	char		 exe[PATH_MAX], *dir, *hdr;
+	ssize_t		 n;
+
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return NULL;
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	dir = xasprintf("%s/../include", exe);
+	hdr = xasprintf("%s/pf/flow.h", dir);
+	if (access(hdr, R_OK) == -1) {
+		free(dir);
+		dir = NULL;
+	}
+	free(hdr);
+	return dir;
+}
+
+/* Runs argv, output and errors together into *output. Returns the wait
+ * status, or -1 with err when it could not start. */
+static int
+run_capture(char *const argv[], char **output, char *err, size_t errlen)
+{
+	extern char	**environ;
+	posix_spawn_file_actions_t fa;
+	struct buf	 out;
+	char		 chunk[4096];
+	int		 fds[2], status = -1;
+	pid_t		 pid;
+	ssize_t		 n;
+
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return errorf(err, errlen, "pipe: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	errno = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (errno != 0) {
+		close(fds[0]);
+		return errorf(err, errlen, "cannot run %s: %s", argv[0],
+		    strerror(errno));
+	}
+	buf_init(&out, 256 * 1024);
+	while ((n = read(fds[0], chunk, sizeof(chunk))) > 0 ||
+	    (n == -1 && errno == EINTR))
+		if (n > 0)
+			(void)buf_append(&out, chunk, (size_t)n);
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	*output = buf_steal(&out);
+	return status;
+}
+
+int
+entrypoint_build(const struct entrypoint *ep, char **output, char *err,
+    size_t errlen)
+{
+	char	*dir, *lock, *sdk = NULL, *inc = NULL, *cc;
+	int	 lockfd, status, rc = -1;
+
+	*output = NULL;
+	if (module_fresh(ep))
+		return 0;
+	if (access(ep->file, R_OK) == -1)
+		return errorf(err, errlen, "entrypoint '%s:%s': %s is not in "
+		    "the flow's directory", ep->file, ep->function, ep->file);
+	dir = xstrdup(ep->module);
+	*strrchr(dir, '/') = '\0';
+	if (mkdir_p(dir, 0755) == -1) {
+		errorf(err, errlen, "cannot create %s: %s", dir,
+		    strerror(errno));
+		free(dir);
+		return -1;
+	}
+	lock = xasprintf("%s/.%s.lock", dir, strrchr(ep->module, '/') + 1);
+	free(dir);
+	if ((lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1 ||
+	    flock(lockfd, LOCK_EX) == -1) {
+		errorf(err, errlen, "cannot lock %s: %s", lock,
+		    strerror(errno));
+		goto out;
+	}
+	if (module_fresh(ep)) {		/* built while we waited */
+		rc = 0;
+		goto out;
+	}
+	if (access("Makefile", R_OK) == 0) {
+		char *const argv[] = { "make", "--no-print-directory",
+		    ep->module, NULL };
+
+		status = run_capture(argv, output, err, errlen);
+	} else if ((sdk = sdk_include_dir()) == NULL) {
+		errorf(err, errlen, "cannot build %s: the flow SDK header "
+		    "pf/flow.h is not installed (set PFAGENT_INCLUDE_DIR)",
+		    ep->module);
+		goto out;
+	} else {
+		cc = getenv("CC");
+		inc = xasprintf("-I%s", sdk);
+		char *const argv[] = { cc && *cc ? cc : "cc", "-std=c11",
+		    "-O2", "-g", "-fPIC", "-shared", inc, "-o", ep->module,
+		    ep->file, NULL };
+
+		status = run_capture(argv, output, err, errlen);
+	}
+	if (status == -1)
+		goto out;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    access(ep->module, R_OK) == -1) {
+		errorf(err, errlen, "entrypoint '%s:%s': building %s failed "
+		    "(exit status %d)", ep->file, ep->function, ep->module,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (lockfd != -1)
+		close(lockfd);
+	free(lock);
+	free(sdk);
+	free(inc);
+	return rc;
 }

@@ -24,6 +24,19 @@ int	entrypoint_parse(const char *text, struct entrypoint *, char *err,
 	    size_t errlen);
 void	entrypoint_cleanup(struct entrypoint *);
 /*
+ * Makes sure the module is built, in the current directory (a checkout):
+ * kept when it is newer than its source, else built by `make <module>`
+ * when a Makefile is there, else by the default compile line
+ *   $CC -std=c11 -O2 -g -fPIC -shared -I<sdk> -o <module> <file>
+ * where <sdk> is $PFAGENT_INCLUDE_DIR or the include/ beside pfagent's
+ * bin/ (docs/flows.md). Concurrent builds in one tree take turns through
+ * a lock file. *output gets what the build printed (caller frees; NULL
+ * when nothing was built); on failure err names the cause and *output
+ * holds the compiler's messages.
+ */
+int	entrypoint_build(const struct entrypoint *, char **output, char *err,
+	    size_t errlen);
+/*
  * Loads the module (from the current directory) and finds the flow. The
  * handle stays open for the life of the process.
  */

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
@@ -57,6 +58,8 @@ int	 errorf(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
+/* mkdir -p; returns 0 or -1 with errno. */
+int	 mkdir_p(const char *path, mode_t mode);
 size_t	 strlcpy_(char *dst, const char *src, size_t size);
 
 #endif
