@@ -1,0 +1,99 @@
+/*
+ * git_clone.h: the prefect.deployments.steps.git_clone pull step, through
+ * libgit2, with a local cache shared by every flow run of the machine.
+ *
+ * Cache layout under git_cache.root (see deployments/git_cache.h):
+ *
+ *   mirrors/<sha256 of the URL>.git   a bare mirror per repository URL
+ *   mirrors/<sha256 of the URL>.lock  flock: exclusive while fetching
+ *   trees/<commit>[-<variant>]        a checked-out tree per commit
+ *   trees/<commit>[-<variant>].lock   flock: shared while leased; holds
+ *                                     the tree's size, mtime = last use
+ *   tmp/                              checkouts in progress, deletions
+ *
+ * The URL hashed and stored is always the credential-free one.  <variant>
+ * is 12 hex digits of a hash of include_submodules and the sparse
+ * directories.  A tree is checked out into tmp/ and renamed into place,
+ * so a tree either is complete or does not exist; concurrent runs of the
+ * same commit race harmlessly (the loser drops its copy).
+ *
+ * Trees have no .git at all: nothing in them can hold a credential or
+ * point back at the mirror, and a flow cannot fetch or commit by
+ * accident.  A flow that needs its commit has it in lease->commit.  A
+ * tree is shared by every run of its commit, so a flow that writes
+ * into its working directory writes into the cache (as it would into
+ * Prefect's reused clone directory).
+ *
+ * Which commit: a full commit_sha whose tree exists is leased without
+ * opening the mirror or the network.  Otherwise the mirror is consulted
+ * and fetched only when the commit is missing.  A branch (or, with
+ * neither, the default branch, as git clone picks it) is resolved by
+ * one ref listing; a tag name works as with git clone --branch.
+ * Credentials go through libgit2's credential callback only, never into
+ * a URL, a log line, an error or a file; with submodules they are
+ * offered only to the parent repository's host.  Submodules on file://
+ * or local paths are followed only when the parent is itself local.
+ *
+ * Runs in the executor (it blocks and may sleep between retries).
+ * clone_directory_name is accepted for compatibility and only logged:
+ * the tree's place is the cache's.
+ */
+#ifndef DEPLOYMENTS_GIT_CLONE_H
+#define DEPLOYMENTS_GIT_CLONE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+struct git_cache {
+	const char	*root;		/* e.g. $PFAGENT_STATE_DIR/git; created if missing */
+	uint64_t	 max_bytes;	/* LRU bound on working trees + mirrors; 0 = unbounded */
+};
+
+/* A working tree in use by this process: holds a shared lock so clean-up never removes it under a running flow. */
+struct git_lease {
+	char	*directory;	/* absolute path of the checked-out tree */
+	char	*commit;	/* 40-hex commit checked out */
+	int	 lock_fd;	/* -1 when none */
+};
+
+typedef void (*git_log_fn)(void *arg, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));  /* level: PF_LEVEL_INFO etc. from include/pf/flow.h, or just 20/30/40 */
+
+/*
+ * Runs git_clone with its (already templated) inputs, exactly the keyword
+ * arguments of Prefect's git_clone: repository, branch, commit_sha,
+ * include_submodules, access_token, credentials (a dict, e.g. a
+ * GitHubCredentials block's data {"token": ...}), directories,
+ * clone_directory_name. Validates them as Prefect does (access_token and
+ * credentials together -> error; branch and commit_sha together -> error;
+ * branch starting with '-' -> error; commit_sha 4..64 hex; unknown keys ->
+ * error naming the key). On success returns 0, fills *lease and sets
+ * *outputs to a new object {"directory": "<lease->directory>"}.
+ * On failure returns -1 with a message that names the cause (bad URL,
+ * authentication failed, branch 'x' not found, commit not found, disk full
+ * "no space left on device"...) and NEVER contains the token.
+ *
+ * Network failures are retried as Prefect does (3 attempts, 1 s to 10 s
+ * apart); authentication failures and missing branches or commits are
+ * not.  log may be NULL.  The lease outlives the call: release it with
+ * git_lease_release once the flow is done with the tree.
+ */
+int	git_clone_step(const struct git_cache *, const cJSON *inputs,
+	    git_log_fn log, void *log_arg, struct git_lease *lease,
+	    cJSON **outputs, char *err, size_t errlen);
+/*
+ * Drops the lock and frees the strings.  Safe twice, and on a lease that
+ * git_clone_step failed to fill (it sets lock_fd to -1 first).
+ */
+void	git_lease_release(struct git_lease *);
+
+/*
+ * For tests: the user name and password git_clone_step would offer the
+ * inputs' repository (Prefect's provider rules), as new strings; both
+ * NULL when it offers none.  Validates like git_clone_step.
+ */
+int	git_clone__credentials(const cJSON *inputs, char **user,
+	    char **pass, char *err, size_t errlen);
+
+#endif
