@@ -31,6 +31,8 @@ struct conf {
 	double	 prefetch_seconds;
 	double	 heartbeat_seconds;
 	char	*log_level;
+	char	*state_dir;
+	int	 git_cache_mb;		/* 0: unbounded */
 };
 
 struct run;

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/http.h"
+#include "common/log.h"
 
 enum orch_status { ORCH_ACCEPT, ORCH_REJECT, ORCH_ABORT, ORCH_WAIT };
 
@@ -51,13 +52,6 @@ cJSON	*api_log_entry(const char *logger, int level, const char *message,
 	    const char *flow_run_id, const char *task_run_id);
 /* The path of an object under a collection, id or name percent-encoded. */
 char	*api_path(const char *fmt_prefix, const char *id, const char *suffix);
-
-/* Python logging levels, as Prefect's logs carry them. */
-#define PF_LEVEL_DEBUG		10
-#define PF_LEVEL_INFO		20
-#define PF_LEVEL_WARNING	30
-#define PF_LEVEL_ERROR		40
-#define PF_LEVEL_CRITICAL	50
 
 /*
  * Prefect's explanation for an infrastructure exit status (negative for

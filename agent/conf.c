@@ -46,6 +46,12 @@ static const struct opt opts[] = {
 	{ "--heartbeat-seconds", "PREFECT_WORKER_HEARTBEAT_SECONDS",
 	  OPT_SECONDS, "30", O(heartbeat_seconds), "S",
 	  "seconds between worker heartbeats" },
+	{ "--state-dir", "PFAGENT_STATE_DIR", OPT_STR, NULL, O(state_dir),
+	  "DIR", "the agent's own files: git cache, journal "
+	  "[$XDG_STATE_HOME/pfagent or ~/.local/state/pfagent]" },
+	{ "--git-cache-mb", "PFAGENT_GIT_CACHE_MB", OPT_INT, "2048",
+	  O(git_cache_mb), "MB", "bound on cached git mirrors and trees; "
+	  "0 means no bound" },
 	{ "--log-level", "PFAGENT_LOG_LEVEL", OPT_STR, "info", O(log_level),
 	  "LEVEL", "agent log level: debug, info, warning, error" },
 };
@@ -202,6 +208,8 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 		snprintf(err, errlen, "--name may not contain '/' or '%%'");
 		return -1;
 	}
+	if (c->state_dir == NULL)
+		c->state_dir = state_dir_default();
 	if (c->query_seconds < 0.05)
 		c->query_seconds = 0.05;
 	if (c->heartbeat_seconds < 1)
@@ -215,6 +223,7 @@ conf_cleanup(struct conf *c)
 	free(c->pool);
 	free(c->name);
 	free(c->log_level);
+	free(c->state_dir);
 	for (int i = 0; i < c->nqueues; i++)
 		free(c->queues[i]);
 	memset(c, 0, sizeof(*c));

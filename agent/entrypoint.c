@@ -155,28 +155,34 @@ module_fresh(const struct entrypoint *ep)
 	    so.st_mtim.tv_nsec >= c.st_mtim.tv_nsec));
 }
 
-/* The flow SDK's include directory, or NULL. Caller frees. */
+/*
+ * The flow SDK's include directory, or NULL: $PFAGENT_INCLUDE_DIR, else
+ * the nearest include/ with pf/flow.h above pfagent's own directory
+ * (/usr/local/bin -> /usr/local/include, build/san -> include).
+ */
 static char *
 sdk_include_dir(void)
 {
 	const char	*env = getenv("PFAGENT_INCLUDE_DIR");
-	char		 exe[PATH_MAX], *dir, *hdr;
+	char		 dir[PATH_MAX], *slash, *hdr;
 	ssize_t		 n;
 
 	if (env != NULL && *env != '\0')
 		return xstrdup(env);
-	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+	if ((n = readlink("/proc/self/exe", dir, sizeof(dir) - 1)) <= 0)
 		return NULL;
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	dir = xasprintf("%s/../include", exe);
-	hdr = xasprintf("%s/pf/flow.h", dir);
-	if (access(hdr, R_OK) == -1) {
-		free(dir);
-		dir = NULL;
+	dir[n] = '\0';
+	for (int up = 0; up < 3 && (slash = strrchr(dir, '/')) != NULL;
+	    up++) {
+		*slash = '\0';
+		hdr = xasprintf("%s/include/pf/flow.h", dir);
+		if (access(hdr, R_OK) == 0) {
+			free(hdr);
+			return xasprintf("%s/include", dir);
+		}
+		free(hdr);
 	}
-	free(hdr);
-	return dir;
+	return NULL;
 }
 
 /* Runs argv, output and errors together into *output. Returns the wait

@@ -28,8 +28,8 @@ void	entrypoint_cleanup(struct entrypoint *);
  * kept when it is newer than its source, else built by `make <module>`
  * when a Makefile is there, else by the default compile line
  *   $CC -std=c11 -O2 -g -fPIC -shared -I<sdk> -o <module> <file>
- * where <sdk> is $PFAGENT_INCLUDE_DIR or the include/ beside pfagent's
- * bin/ (docs/flows.md). Concurrent builds in one tree take turns through
+ * where <sdk> is $PFAGENT_INCLUDE_DIR or the nearest include/ above
+ * pfagent's directory (docs/flows.md). Concurrent builds in one tree take turns through
  * a lock file. *output gets what the build printed (caller frees; NULL
  * when nothing was built); on failure err names the cause and *output
  * holds the compiler's messages.

@@ -23,6 +23,8 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "deployments/pull_steps.h"
+#include "deployments/refs.h"
 #include "sdk/run.h"
 
 struct exec {
@@ -34,6 +36,7 @@ struct exec {
 	cJSON			*flow_run;
 	cJSON			*deployment;
 	struct logship		*logs;
+	struct pull_result	 pulled;	/* holds the code's checkout */
 	pf_run			 run;
 };
 
@@ -183,58 +186,60 @@ get_json(struct exec *x, const char *prefix, const char *id, char *err,
 	return j;
 }
 
-/* Returns the step's short name when pfagent can run it, else NULL. */
-static const char *
-known_step(const char *fqn)
+/* The pull steps' log lines go to the run's logs. */
+static void
+step_log(void *arg, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+step_log(void *arg, int level, const char *fmt, ...)
 {
-	if (strcmp(fqn, "prefect.deployments.steps.set_working_directory") ==
-	    0 || strcmp(fqn,
-	    "prefect.deployments.steps.pull.set_working_directory") == 0)
-		return "set_working_directory";
-	return NULL;
+	struct exec	*x = arg;
+	va_list		 ap;
+	char		*msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	logship_push(x->logs, "prefect.flow_runs", level, msg, NULL);
+	free(msg);
 }
 
+/*
+ * Runs the deployment's pull steps (which leave the process in the
+ * flow's directory) and builds the entrypoint's module there.
+ */
 static int
-pull_steps(struct exec *x, char *err, size_t errlen)
+prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
+    size_t errlen)
 {
-	const cJSON	*steps = cJSON_GetObjectItemCaseSensitive(x->deployment,
-	    "pull_steps"), *step;
+	struct template_resolver refs = refs_resolver(&x->http);
+	const char	*mb = getenv("PFAGENT_GIT_CACHE_MB");
+	char		*root, *state = state_dir_default(), *output;
+	struct git_cache cache;
+	struct pull_env	 env = { &refs, &cache, step_log, x };
+	int		 rc;
 
-	if (!cJSON_IsArray(steps) || cJSON_GetArraySize(steps) == 0)
-		return 0;
-	elog(x, PF_LEVEL_INFO, "Running %d deployment pull step(s)",
-	    cJSON_GetArraySize(steps));
-	cJSON_ArrayForEach(step, steps) {
-		const cJSON	*fn = step->child;
-		const char	*name, *dir;
-
-		if (!cJSON_IsObject(step) || fn == NULL || fn->next != NULL) {
-			snprintf(err, errlen, "a pull step must be an object "
-			    "with exactly one key");
-			return -1;
-		}
-		if ((name = known_step(fn->string)) == NULL) {
-			snprintf(err, errlen, "pull step '%s' cannot run in "
-			    "pfagent, which runs C flows without Python",
-			    fn->string);
-			return -1;
-		}
-		elog(x, PF_LEVEL_INFO, "Executing deployment step: %s", name);
-		if ((dir = json_str(fn, "directory")) == NULL) {
-			snprintf(err, errlen, "pull step '%s' needs "
-			    "'directory'", name);
-			return -1;
-		}
-		if (chdir(dir) == -1) {
-			snprintf(err, errlen, "pull step '%s': cannot change "
-			    "to directory '%s': %s", name, dir,
-			    strerror(errno));
-			return -1;
-		}
-		elog(x, PF_LEVEL_INFO, "Deployment step '%s' completed "
-		    "successfully", name);
+	root = xasprintf("%s/git", state);
+	free(state);
+	cache.root = root;
+	cache.max_bytes = (uint64_t)(mb ? strtoull(mb, NULL, 10) :
+	    2048) * 1024 * 1024;
+	rc = pull_steps_run(cJSON_GetObjectItemCaseSensitive(x->deployment,
+	    "pull_steps"), &env, &x->pulled, err, errlen);
+	free(root);
+	if (rc == -1)
+		return -1;
+	if (entrypoint_build(ep, &output, err, errlen) == -1) {
+		if (output != NULL && *output != '\0')
+			elog(x, PF_LEVEL_ERROR, "%s", output);
+		free(output);
+		return -1;
 	}
-	elog(x, PF_LEVEL_INFO, "All deployment steps completed successfully");
+	if (output != NULL)
+		elog(x, PF_LEVEL_INFO, "Built %s from %s", ep->module,
+		    ep->file);
+	free(output);
 	return 0;
 }
 
@@ -423,6 +428,7 @@ exec_cleanup(struct exec *x, struct entrypoint *ep)
 	entrypoint_cleanup(ep);
 	cJSON_Delete(x->flow_run);
 	cJSON_Delete(x->deployment);
+	pull_result_cleanup(&x->pulled);
 	http_settings_cleanup(&x->http);
 }
 
@@ -566,10 +572,10 @@ executor_main(void)
 		goto out;
 	}
 	if ((x.deployment = get_json(&x, "/deployments/", dep_id, err,
-	    sizeof(err))) == NULL || pull_steps(&x, err, sizeof(err)) == -1 ||
-	    entrypoint_parse(json_str(x.deployment, "entrypoint"), &ep, err,
-	    sizeof(err)) == -1 || entrypoint_load(&ep, &def, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err))) == NULL || entrypoint_parse(json_str(x.deployment,
+	    "entrypoint"), &ep, err, sizeof(err)) == -1 ||
+	    prepare_code(&x, &ep, err, sizeof(err)) == -1 ||
+	    entrypoint_load(&ep, &def, err, sizeof(err)) == -1) {
 		msg = xasprintf("Flow could not be loaded: %s", err);
 		rc = crash(&x, msg);
 		free(msg);

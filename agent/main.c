@@ -8,12 +8,12 @@
 #include <curl/curl.h>
 
 #include "agent/agent.h"
+#include "agent/deploy.h"
 #include "agent/executor.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "deployments/prefect_yaml.h"
-#include "deployments/yaml.h"
 
 static void
 usage(FILE *f)
@@ -25,6 +25,8 @@ usage(FILE *f)
 	    "(pfagent start --help)\n"
 	    "  run       run a flow here, as 'python my_flow.py' "
 	    "(pfagent run --help)\n"
+	    "  deploy    create or update the deployments of prefect.yaml "
+	    "(pfagent deploy --help)\n"
 	    "  execute   run the flow run named by PREFECT__FLOW_RUN_ID "
 	    "(started by 'start')\n"
 	    "  version   print the version\n\n"
@@ -87,23 +89,15 @@ static int
 deployment_target(const char *file, const char *name, char **entrypoint,
     cJSON *params)
 {
-	struct yaml_error		 yerr;
-	struct yaml_doc			*doc;
-	struct prefect_yaml		*py = NULL;
-	struct pf_msgs			 warn = { NULL, 0 };
+	struct deploy_file		 f;
 	const struct pf_deployment	*d;
 	const cJSON			*p, *given;
 	char				 err[1024];
 	int				 rc = -1;
 
-	if ((doc = yaml_doc_load_file(file, &yerr)) == NULL) {
-		fprintf(stderr, "pfagent run: %s:%d:%d: %s\n", file, yerr.line,
-		    yerr.col, yerr.msg);
-		return -1;
-	}
-	if (prefect_yaml_load(doc, file, &py, &warn, err, sizeof(err)) == -1)
+	if (deploy_file_load(&f, file, err, sizeof(err)) == -1)
 		fprintf(stderr, "pfagent run: %s\n", err);
-	else if ((d = prefect_yaml_find(py, name)) == NULL)
+	else if ((d = prefect_yaml_find(f.py, name)) == NULL)
 		fprintf(stderr, "pfagent run: %s has no deployment '%s'\n",
 		    file, name);
 	else if (d->entrypoint == NULL)
@@ -118,9 +112,7 @@ deployment_target(const char *file, const char *name, char **entrypoint,
 			    cJSON_Duplicate(p, 1));
 		rc = 0;
 	}
-	prefect_yaml_free(py);
-	prefect_yaml_msgs_free(&warn);
-	yaml_doc_free(doc);
+	deploy_file_cleanup(&f);
 	return rc;
 }
 
@@ -222,6 +214,8 @@ main(int argc, char **argv)
 		rc = cmd_start(argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "run"))
 		rc = cmd_run(argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "deploy"))
+		rc = deploy_main(argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "execute"))
 		rc = executor_main();
 	else {

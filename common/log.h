@@ -6,6 +6,13 @@
 #ifndef COMMON_LOG_H
 #define COMMON_LOG_H
 
+/* Python logging levels, as flow-run logs carry them to Prefect. */
+#define PF_LEVEL_DEBUG		10
+#define PF_LEVEL_INFO		20
+#define PF_LEVEL_WARNING	30
+#define PF_LEVEL_ERROR		40
+#define PF_LEVEL_CRITICAL	50
+
 enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 
 extern enum log_level log_threshold;

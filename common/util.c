@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -276,4 +277,18 @@ mkdir_p(const char *path, mode_t mode)
 	}
 	free(p);
 	return rc;
+}
+
+char *
+state_dir_default(void)
+{
+	const char	*v;
+
+	if ((v = getenv("PFAGENT_STATE_DIR")) != NULL && *v == '/')
+		return xstrdup(v);
+	if ((v = getenv("XDG_STATE_HOME")) != NULL && *v == '/')
+		return xasprintf("%s/pfagent", v);
+	if ((v = getenv("HOME")) != NULL && *v == '/')
+		return xasprintf("%s/.local/state/pfagent", v);
+	return xasprintf("/tmp/pfagent-%u", (unsigned)getuid());
 }

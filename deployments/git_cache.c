@@ -567,16 +567,16 @@ gitcache_trim(const char *root, uint64_t max_bytes, const char *keep_tree,
 			continue;
 		if ((r = evict(root, &v[i])) == 0) {
 			total -= v[i].size < total ? v[i].size : total;
-			say(log, log_arg, GIT_LOG_DEBUG, "Removed %s from the "
+			say(log, log_arg, PF_LEVEL_DEBUG, "Removed %s from the "
 			    "git cache (least recently used, %llu bytes)",
 			    v[i].path, (unsigned long long)v[i].size);
 		} else if (r == -1)
-			say(log, log_arg, GIT_LOG_WARNING, "Cannot remove %s "
+			say(log, log_arg, PF_LEVEL_WARNING, "Cannot remove %s "
 			    "from the git cache: %s", v[i].path,
 			    strerror(errno));
 	}
 	if (total > max_bytes)
-		say(log, log_arg, GIT_LOG_WARNING, "The git cache holds %llu "
+		say(log, log_arg, PF_LEVEL_WARNING, "The git cache holds %llu "
 		    "bytes, over its bound of %llu: the rest is in use",
 		    (unsigned long long)total, (unsigned long long)max_bytes);
 	for (i = 0; i < n; i++) {

@@ -22,13 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/log.h"
 #include "deployments/git_clone.h"
-
-/* Prefect's log levels, as git_log_fn takes them. */
-#define GIT_LOG_DEBUG	10
-#define GIT_LOG_INFO	20
-#define GIT_LOG_WARNING	30
-#define GIT_LOG_ERROR	40
 
 /*
  * Creates root and its mirrors/, trees/ and tmp/ folders as needed.

@@ -843,10 +843,10 @@ fetch(struct pull *p, git_repository *repo, const struct url *u,
 	human_bytes(st->received_bytes, size, sizeof(size));
 	if (st->received_objects > 0) {
 		p->added = 1;
-		say(p, GIT_LOG_INFO, "Fetched %u objects (%s) from '%s'",
+		say(p, PF_LEVEL_INFO, "Fetched %u objects (%s) from '%s'",
 		    st->received_objects, size, u->url);
 	} else
-		say(p, GIT_LOG_DEBUG, "Fetched nothing new from '%s'", u->url);
+		say(p, PF_LEVEL_DEBUG, "Fetched nothing new from '%s'", u->url);
 	git_remote_free(remote);
 	return 0;
 }
@@ -949,7 +949,7 @@ mirror_open(struct pull *p, const struct url *u, struct mirror *m,
 	    git_repository_open_bare(&m->repo, m->path) == 0)
 		return 0;
 	if (is_dir(m->path)) {
-		say(p, GIT_LOG_WARNING, "The cached mirror of '%s' is "
+		say(p, PF_LEVEL_WARNING, "The cached mirror of '%s' is "
 		    "unreadable (%s); making it again", u->url,
 		    git_error_last() ? git_error_last()->message : "?");
 		if (gitcache_rm_rf(m->path) == -1) {
@@ -1038,7 +1038,7 @@ ensure_commit(struct pull *p, struct mirror *m, const struct url *u,
 
 	if ((r = find_commit(m->repo, sha, out, err, errlen)) != 1)
 		return r;
-	say(p, GIT_LOG_INFO, "%s '%s' to find commit %s", m->fresh ?
+	say(p, PF_LEVEL_INFO, "%s '%s' to find commit %s", m->fresh ?
 	    "Cloning repository" : "Fetching", u->url, sha);
 	if (fetch(p, m->repo, u, cr, NULL, err, errlen) == -1)
 		return -1;
@@ -1083,13 +1083,13 @@ resolve(struct pull *p, struct mirror *m, git_oid *out, char *err,
 		    p->a.branch, p->u.url);
 	}
 	git_oid_tostr(hex, sizeof(hex), &oid);
-	say(p, GIT_LOG_DEBUG, "'%s' %s is at %s", p->u.url, name ? name :
+	say(p, PF_LEVEL_DEBUG, "'%s' %s is at %s", p->u.url, name ? name :
 	    what, hex);
 	if (have_commit(m->repo, &oid, out)) {
 		free(name);
 		return 0;
 	}
-	say(p, GIT_LOG_INFO, "%s '%s' (%s at %.12s)", m->fresh ?
+	say(p, PF_LEVEL_INFO, "%s '%s' (%s at %.12s)", m->fresh ?
 	    "Cloning repository" : "Fetching", p->u.url, what, hex);
 	if (fetch(p, m->repo, &p->u, &p->cr, NULL, err, errlen) == -1) {
 		free(name);
@@ -1147,7 +1147,7 @@ sparse_paths(struct pull *p, git_repository *repo, const git_tree *root,
 	for (size_t i = 0; i < p->dirs.n; i++) {
 		d = p->dirs.v[i];
 		if (git_tree_entry_bypath(&e, root, d) != 0)
-			say(p, GIT_LOG_WARNING, "Directory '%s' is not in "
+			say(p, PF_LEVEL_WARNING, "Directory '%s' is not in "
 			    "commit %.12s", d, hex);
 		else
 			git_tree_entry_free(e);
@@ -1440,7 +1440,7 @@ submodule(struct pull *p, const struct url *parent, const struct creds *pcr,
 	    errlen) == -1)
 		goto out;
 	mirror_close(&m);
-	say(p, GIT_LOG_INFO, "Checked out submodule '%s' at commit %s of "
+	say(p, PF_LEVEL_INFO, "Checked out submodule '%s' at commit %s of "
 	    "'%s'", l->path, hex, u.url);
 	rc = submodules(p, &u, cr, dir, &links, depth + 1, err, errlen);
 out:
@@ -1473,7 +1473,7 @@ submodules(struct pull *p, const struct url *parent, const struct creds *pcr,
 		    "deeper than %d levels", parent->url, SUBMODULE_DEPTH);
 	gm = xasprintf("%s/.gitmodules", dir);
 	if (access(gm, F_OK) == -1) {
-		say(p, GIT_LOG_WARNING, "'%s' has gitlinks but no "
+		say(p, PF_LEVEL_WARNING, "'%s' has gitlinks but no "
 		    ".gitmodules: its submodules are left out", parent->url);
 		free(gm);
 		return 0;
@@ -1575,7 +1575,7 @@ leased:
 	lease->commit = xstrdup(hex);
 	lease->lock_fd = fd;		/* now owned by the lease */
 	fd = -1;
-	say(p, GIT_LOG_INFO, "%s commit %s of '%s'%s%s%s: %s", how, hex,
+	say(p, PF_LEVEL_INFO, "%s commit %s of '%s'%s%s%s: %s", how, hex,
 	    p->u.url, p->a.branch ? " (branch '" : "",
 	    p->a.branch ? p->a.branch : "", p->a.branch ? "')" : "",
 	    lease->directory);
@@ -1659,7 +1659,7 @@ git_clone_step(const struct git_cache *cache, const cJSON *inputs,
 	p.secrets[3] = p.a.access_token;
 	make_variant(&p);
 	if (p.a.clone_directory_name != NULL)
-		say(&p, GIT_LOG_DEBUG, "clone_directory_name '%s' is not used: "
+		say(&p, PF_LEVEL_DEBUG, "clone_directory_name '%s' is not used: "
 		    "the tree lives in the git cache",
 		    p.a.clone_directory_name);
 	if (gitcache_open(cache->root, &p.root, err, errlen) == -1)
@@ -1672,7 +1672,7 @@ git_clone_step(const struct git_cache *cache, const cJSON *inputs,
 			break;
 		scrub(err, errlen, p.secrets, MAX_SECRETS);
 		delay = retry_delay_ms(&pull_retry, attempt, 0);
-		say(&p, GIT_LOG_WARNING, "Attempt %d of function 'git_clone' "
+		say(&p, PF_LEVEL_WARNING, "Attempt %d of function 'git_clone' "
 		    "failed with RuntimeError: %s. Retrying in %.2f "
 		    "seconds...", attempt, err ? err : "",
 		    (double)delay / 1000);

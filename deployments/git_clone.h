@@ -47,18 +47,20 @@
 #include <cjson/cJSON.h>
 
 struct git_cache {
-	const char	*root;		/* e.g. $PFAGENT_STATE_DIR/git; created if missing */
-	uint64_t	 max_bytes;	/* LRU bound on working trees + mirrors; 0 = unbounded */
+	const char	*root;		/* created if missing */
+	uint64_t	 max_bytes;	/* LRU bound on trees + mirrors; 0: none */
 };
 
-/* A working tree in use by this process: holds a shared lock so clean-up never removes it under a running flow. */
+/* A tree in use: its shared lock keeps clean-up from removing it. */
 struct git_lease {
 	char	*directory;	/* absolute path of the checked-out tree */
 	char	*commit;	/* 40-hex commit checked out */
 	int	 lock_fd;	/* -1 when none */
 };
 
-typedef void (*git_log_fn)(void *arg, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));  /* level: PF_LEVEL_INFO etc. from include/pf/flow.h, or just 20/30/40 */
+/* Where the step's log lines go; level is a PF_LEVEL_* of common/log.h. */
+typedef void	(*git_log_fn)(void *arg, int level, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
 
 /*
  * Runs git_clone with its (already templated) inputs, exactly the keyword
