@@ -235,8 +235,9 @@ entrypoint_build(const struct entrypoint *ep, char **output, char *err,
 	if (module_fresh(ep))
 		return 0;
 	if (access(ep->file, R_OK) == -1)
-		return errorf(err, errlen, "entrypoint '%s:%s': %s is not in "
-		    "the flow's directory", ep->file, ep->function, ep->file);
+		return errorf(err, errlen, "entrypoint '%s:%s': no such file "
+		    "%s in the flow's directory", ep->file, ep->function,
+		    ep->file);
 	dir = xstrdup(ep->module);
 	*strrchr(dir, '/') = '\0';
 	if (mkdir_p(dir, 0755) == -1) {

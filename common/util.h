@@ -57,7 +57,6 @@ void	 sleep_ms(int64_t ms);
 int	 errorf(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
-/* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 /*
  * $PFAGENT_STATE_DIR, else $XDG_STATE_HOME/pfagent, else
  * ~/.local/state/pfagent, else /tmp/pfagent-<uid>. Caller frees.
@@ -65,6 +64,7 @@ int	 errorf(char *err, size_t errlen, const char *fmt, ...)
 char	*state_dir_default(void);
 /* mkdir -p; returns 0 or -1 with errno. */
 int	 mkdir_p(const char *path, mode_t mode);
+/* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t	 strlcpy_(char *dst, const char *src, size_t size);
 
 #endif

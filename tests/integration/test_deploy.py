@@ -36,16 +36,6 @@ HELLO_SCHEMA = {
 }
 HELLO_DESCRIPTION = "Says hello to someone, optionally after a nap."
 SET_WORKDIR = "prefect.deployments.steps.set_working_directory"
-# Prefect 3.8.8's scheduler cannot insert runs with SQLAlchemy 2.1 (the
-# hybrid FlowRun.state has no bulk DML setter): then no schedule makes
-# runs at all. SQLAlchemy 2.0.x works.
-SCHEDULER_BUG = "please supply a bulk_dml decorated function"
-
-
-def scheduler_broken(server):
-    return SCHEDULER_BUG in server.log_path.read_text(errors="replace")
-
-
 @pytest.fixture
 def project(tmp_path):
     """A project directory holding flows/hello.c."""
@@ -64,8 +54,6 @@ def deploy(project, server, *args, env=None):
     e = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     e.update({
         "PREFECT_API_URL": server.api_url,
-        # the SDK header for modules built without a Makefile
-        "PFAGENT_INCLUDE_DIR": str(REPO_ROOT / "include"),
         "ASAN_OPTIONS": "detect_leaks=1",
     })
     e.update(env or {})
@@ -271,8 +259,8 @@ def test_redeploy_changes_nothing(client, prefect_server, project,
             for n in ("full", "min", "paused")]
     ids = [d["id"] for d in deps]
     # The scheduler picks up the new deployment within seconds.
-    wait_for(lambda: runs_of(client, ids) or scheduler_broken(prefect_server),
-             timeout=120, what="the scheduler to create runs")
+    wait_for(lambda: runs_of(client, ids), timeout=120,
+             what="the scheduler to create runs")
     before = snapshot(client, deps)
     runs_before = {r["id"] for r in runs_of(client, ids)}
 
@@ -403,13 +391,9 @@ def test_interval_schedule_runs_on_the_worker(client, prefect_server,
     dep = read_deployment(client, "hello", f"{pool_name}-tick")
     a = agent(pool_name, "--query-seconds", "1")
     try:
-        wait_for(lambda: client.filter_runs(dep["id"], ["SCHEDULED"]) or
-                 scheduler_broken(prefect_server), timeout=120, watch=[a],
+        wait_for(lambda: client.filter_runs(dep["id"], ["SCHEDULED"]),
+                 timeout=120, watch=[a],
                  what="the scheduler to create runs")
-        if scheduler_broken(prefect_server):
-            pytest.xfail("the Prefect server's scheduler fails with the "
-                         "pinned SQLAlchemy 2.1 (" + SCHEDULER_BUG + "); "
-                         "it works with sqlalchemy 2.0.x")
         done = wait_for(
             lambda: client.filter_runs(dep["id"], ["COMPLETED"]),
             timeout=180, until=lambda runs: len(runs) >= 2, watch=[a],

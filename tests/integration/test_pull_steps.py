@@ -82,8 +82,10 @@ def repos(tmp_path_factory):
     git(main, "commit", "-qm", "v1")
     v1 = git(main, "rev-parse", "HEAD")
     write_flow(main, "v2")
-    git(main, "submodule", "add", "-q", "../sub.git", "vendor/sub")
-    # The relative URL resolves against the origin each clone uses.
+    git(main, "submodule", "add", "-q", str(root / "sub.git"), "vendor/sub")
+    # Relative, so it resolves against the URL each clone uses.
+    git(main, "config", "-f", ".gitmodules", "submodule.vendor/sub.url",
+        "../sub.git")
     git(main, "add", ".")
     git(main, "commit", "-qm", "v2")
     v2 = git(main, "rev-parse", "HEAD")
@@ -137,8 +139,12 @@ def wait_logged(client, run_id, line, a):
                     until=lambda ms: any(line in m for m in ms))
 
 
-def start_agent(agent, pool, state_dir, env=None):
-    return agent(pool, *FAST, "--state-dir", state_dir, env=env)
+def start_agent(client, agent, pool, state_dir, env=None):
+    """An agent on pool, once it has created the pool."""
+    a = agent(pool, *FAST, "--state-dir", state_dir, env=env)
+    wait_for(lambda: client.read_pool(pool), watch=[a],
+             what=f"pool {pool!r} created by the agent")
+    return a
 
 
 # --------------------------------------------------------------------------
@@ -148,7 +154,7 @@ def test_file_url_branch_commit_and_submodules(client, agent, pool_name,
     """Over file://: the branch runs its tip, a pinned commit runs that
     commit's code, another branch its own; submodules are checked out only
     when asked for. Each run logs the version string compiled into it."""
-    a = start_agent(agent, pool_name, tmp_path / "state")
+    a = start_agent(client, agent, pool_name, tmp_path / "state")
     url = (repos["root"] / "flows.git").as_uri()
     cases = [
         ("main", clone_step(url, branch="main"), "v2", "absent"),
@@ -180,7 +186,7 @@ def test_http_token_never_leaks_and_cache_skips_the_server(
         "block_schema_id": secret_schema_id(client),
         "block_type_id": secret_type_id(client)})
     state = tmp_path / "state"
-    a = start_agent(agent, pool_name, state)
+    a = start_agent(client, agent, pool_name, state)
     url = f"http://127.0.0.1:{git_server.port}/flows.git"
     token_ref = "{{ prefect.blocks.secret.git-token }}"
     pinned = deploy(client, pool_name, "http-pinned", [clone_step(
@@ -236,7 +242,7 @@ def test_bad_sources_end_the_run_with_their_cause(client, agent, pool_name,
     file, a compile error and a Python-only step each end the run CRASHED
     with a message naming the cause (the compiler's message is in the
     run's logs); the agent serves a good run after each."""
-    a = start_agent(agent, pool_name, tmp_path / "state")
+    a = start_agent(client, agent, pool_name, tmp_path / "state")
     url = (repos["root"] / "flows.git").as_uri()
     http = f"http://127.0.0.1:{git_server.port}/flows.git"
     closed = f"http://127.0.0.1:{free_port()}/nowhere.git"
@@ -280,7 +286,7 @@ def test_templated_steps_use_outputs_variables_blocks_and_env(
     client.request("POST", "/variables/", json={
         "name": "ref", "value": "main"})
     out = tmp_path / "out.txt"
-    a = start_agent(agent, pool_name, tmp_path / "state",
+    a = start_agent(client, agent, pool_name, tmp_path / "state",
                     env={"PF_TEST_ENV": "from the environment"})
     url = (repos["root"] / "flows.git").as_uri()
     steps = [
@@ -317,7 +323,7 @@ def test_deployment_made_by_prefect_python_client_runs(
     pfagent), with a git_clone pull step, run through Prefect's CLI,
     completes on pfagent."""
     client.create_pool(pool_name, base_job_template=process_job_template)
-    a = start_agent(agent, pool_name, tmp_path / "state")
+    a = start_agent(client, agent, pool_name, tmp_path / "state")
     url = (repos["root"] / "flows.git").as_uri()
     script = f"""
 import asyncio
