@@ -2,9 +2,10 @@
  * git_clone.c: prefect.deployments.steps.git_clone through libgit2.
  *
  * Follows Prefect 3.8.8 (deployments/steps/pull.py, runner/storage.py's
- * GitRepository) for the inputs, their validation, the credentials'
- * provider rules, sparse directories in cone mode and the retries; the
- * cache (git_clone.h, git_cache.h) replaces its clone-per-directory.
+ * GitRepository) for the inputs, their validation, sparse directories
+ * in cone mode and the retries; the cache (git_clone.h, git_cache.h)
+ * replaces its clone-per-directory.  The URL and the credentials, by
+ * Prefect's provider rules, come from git_url.h.
  *
  *   inputs -> args -> url + creds -+- pinned tree cached? -> lease
  *                                  +- mirror (locked) -> commit (ls-remote,
@@ -29,6 +30,7 @@
 #include "common/util.h"
 #include "deployments/git_cache.h"
 #include "deployments/git_clone.h"
+#include "deployments/git_url.h"
 
 #define PULL_ATTEMPTS		3	/* Prefect's max_attempts */
 #define SUBMODULE_DEPTH		8
@@ -36,21 +38,6 @@
 
 /* Prefect retries 1 s, then 2 s, capped at 10 s. */
 static const struct retry_policy pull_retry = { 1000, 10000, 0 };
-
-enum url_kind { URL_HTTP, URL_SSH, URL_GIT, URL_LOCAL };
-
-struct creds {
-	char	*user;		/* NULL: none */
-	char	*pass;		/* "" when the token is the user name */
-};
-
-/* A repository URL as libgit2 sees it: without user:pass@ (http). */
-struct url {
-	char		*url;
-	char		*host;		/* lower-case host[:port], or NULL */
-	enum url_kind	 kind;
-	struct creds	 embedded;	/* user:pass@ found in the URL */
-};
 
 /* The step's inputs, validated; strings borrowed from the cJSON. */
 struct args {
@@ -70,8 +57,8 @@ struct pull {
 	const struct git_cache	*cache;
 	char			*root;		/* absolute */
 	struct args		 a;
-	struct url		 u;
-	struct creds		 cr;		/* offered to u's host */
+	struct git_url		 u;
+	struct git_creds	 cr;		/* offered to u's host */
 	struct strv		 dirs;		/* sparse, normalised */
 	char			 variant[13];	/* "" when none */
 	const char		*secrets[MAX_SECRETS];
@@ -83,8 +70,8 @@ struct pull {
 
 /* Payload of the credential callback, per remote operation. */
 struct remote_ctx {
-	const struct url	*u;
-	const struct creds	*cr;
+	const struct git_url	*u;
+	const struct git_creds	*cr;
 	int			 userpass_tried, agent_tried, username_tried;
 	int			 auth_failed;
 };
@@ -362,256 +349,6 @@ make_variant(struct pull *p)
 	p->variant[12] = '\0';
 }
 
-/* --------------------------------------------------------------- URLs */
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decodes s[0..n). */
-static char *
-pct_decode(const char *s, size_t n)
-{
-	char	*out = xmalloc(n + 1), *o = out;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		} else
-			*o++ = s[i];
-	}
-	*o = '\0';
-	return out;
-}
-
-static char *
-lower(const char *s, size_t n)
-{
-	char	*out = xmalloc(n + 1);
-
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[n] = '\0';
-	return out;
-}
-
-static void
-creds_free(struct creds *c)
-{
-	free(c->user);
-	free(c->pass);
-	c->user = c->pass = NULL;
-}
-
-static void
-url_free(struct url *u)
-{
-	free(u->url);
-	free(u->host);
-	creds_free(&u->embedded);
-	memset(u, 0, sizeof(*u));
-}
-
-/* scheme://[user[:pass]@]host[:port]/path */
-static int
-parse_url_scheme(const char *in, const char *sep, struct url *u, char *err,
-    size_t errlen)
-{
-	char		*scheme = lower(in, (size_t)(sep - in));
-	const char	*auth = sep + 3, *end, *at, *colon;
-	size_t		 alen;
-	int		 rc = -1;
-
-	if (strcmp(scheme, "file") == 0) {
-		if (auth[0] == '\0') {
-			errorf(err, errlen, "bad repository URL '%s': no path",
-			    in);
-			goto out;
-		}
-		u->kind = URL_LOCAL;
-		u->url = xstrdup(in);
-		rc = 0;
-		goto out;
-	}
-	if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)
-		u->kind = URL_HTTP;
-	else if (strcmp(scheme, "ssh") == 0 || strcmp(scheme, "git+ssh") == 0 ||
-	    strcmp(scheme, "ssh+git") == 0)
-		u->kind = URL_SSH;
-	else if (strcmp(scheme, "git") == 0)
-		u->kind = URL_GIT;
-	else {
-		errorf(err, errlen, "bad repository URL '%s': unsupported "
-		    "scheme '%s' (use https, http, ssh, git or file)", in,
-		    scheme);
-		goto out;
-	}
-	end = auth + strcspn(auth, "/?#");
-	alen = (size_t)(end - auth);
-	at = memrchr(auth, '@', alen);
-	if ((at ? end - (at + 1) : end - auth) == 0) {
-		errorf(err, errlen, "bad repository URL '%s': no host", in);
-		goto out;
-	}
-	if (at != NULL && u->kind != URL_SSH) {
-		/* Credentials in the URL: used, never stored. */
-		colon = memchr(auth, ':', (size_t)(at - auth));
-		u->embedded.user = pct_decode(auth, (size_t)((colon ? colon :
-		    at) - auth));
-		u->embedded.pass = colon ? pct_decode(colon + 1,
-		    (size_t)(at - colon - 1)) : xstrdup("");
-		u->url = xasprintf("%s://%s", scheme, at + 1);
-	} else if (at != NULL && (colon = memchr(auth, ':',
-	    (size_t)(at - auth))) != NULL) {
-		/* ssh://user:password@: keep the user, drop the password. */
-		u->url = xasprintf("%s://%.*s%s", scheme, (int)(colon - auth),
-		    auth, at);
-	} else
-		u->url = xasprintf("%s://%s", scheme, auth);
-	at = at ? at + 1 : auth;
-	u->host = lower(at, (size_t)(end - at));
-	rc = 0;
-out:
-	free(scheme);
-	return rc;
-}
-
-/*
- * Parses a repository URL: scheme URLs, scp-like [user@]host:path
- * (ssh), or a local path (made absolute).  u->url is credential-free.
- */
-static int
-parse_url(const char *in, struct url *u, char *err, size_t errlen)
-{
-	const char	*sep, *colon, *slash, *at;
-	char		*cwd;
-
-	memset(u, 0, sizeof(*u));
-	for (const char *s = in; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return errorf(err, errlen, "bad repository URL: it "
-			    "contains control characters");
-	if ((sep = strstr(in, "://")) != NULL && sep > in &&
-	    strcspn(in, "/:") == (size_t)(sep - in))
-		return parse_url_scheme(in, sep, u, err, errlen);
-	colon = strchr(in, ':');
-	slash = strchr(in, '/');
-	if (colon != NULL && colon > in && (slash == NULL || colon < slash)) {
-		at = memrchr(in, '@', (size_t)(colon - in));
-		if ((at ? colon - (at + 1) : colon - in) == 0)
-			return errorf(err, errlen, "bad repository URL '%s': "
-			    "no host", in);
-		u->kind = URL_SSH;
-		u->url = xstrdup(in);
-		at = at ? at + 1 : in;
-		u->host = lower(at, (size_t)(colon - at));
-		return 0;
-	}
-	u->kind = URL_LOCAL;
-	if (in[0] == '/')
-		u->url = xstrdup(in);
-	else {
-		if ((cwd = getcwd(NULL, 0)) == NULL)
-			return errorf(err, errlen, "cannot resolve '%s': %s",
-			    in, strerror(errno));
-		u->url = xasprintf("%s/%s", cwd, in);
-		free(cwd);
-	}
-	return 0;
-}
-
-/*
- * Prefect's _format_token_from_credentials, as a user and password
- * instead of URL text: the token is access_token, token or password;
- * a username makes user:token; otherwise the host decides.
- */
-static int
-resolve_creds(const struct args *a, const struct url *u, struct creds *c,
-    const char **secret, char *err, size_t errlen)
-{
-	const char	*user = NULL, *tok = NULL, *sep;
-	static const char *const tok_keys[] = { "access_token", "token",
-	    "password" };
-
-	memset(c, 0, sizeof(*c));
-	*secret = NULL;
-	if (a->access_token != NULL)
-		tok = a->access_token;
-	else if (a->credentials != NULL) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-		    a->credentials, "username");
-
-		if (cJSON_IsString(v) && *v->valuestring)
-			user = v->valuestring;
-		for (size_t i = 0; i < 3 && tok == NULL; i++) {
-			v = cJSON_GetObjectItemCaseSensitive(a->credentials,
-			    tok_keys[i]);
-			if (v != NULL && !cJSON_IsNull(v) &&
-			    !cJSON_IsString(v))
-				return errorf(err, errlen, "git_clone: "
-				    "credentials.%s must be a string",
-				    tok_keys[i]);
-			if (cJSON_IsString(v) && *v->valuestring)
-				tok = v->valuestring;
-		}
-		if (user != NULL && tok == NULL)
-			return errorf(err, errlen, "If a username is provided, "
-			    "an access token or password must also be "
-			    "provided.");
-		if (tok == NULL)
-			return errorf(err, errlen, "Please provide a `token` "
-			    "or `password` in your Credentials block to clone "
-			    "a repo.");
-	} else if (u->embedded.user != NULL) {
-		c->user = xstrdup(u->embedded.user);
-		c->pass = xstrdup(u->embedded.pass);
-		*secret = *c->pass ? NULL : c->user;
-		return 0;
-	}
-	if (tok == NULL || u->kind != URL_HTTP)
-		return 0;	/* Prefect passes ssh URLs as they are */
-	*secret = tok;
-	if (user != NULL) {
-		c->user = xstrdup(user);
-		c->pass = xstrdup(tok);
-		return 0;
-	}
-	sep = strchr(tok, ':');
-	if (strstr(u->host, "bitbucketserver") != NULL) {
-		if (sep == NULL)
-			return errorf(err, errlen, "Please provide a "
-			    "`username` and a `password` or `token` in your "
-			    "BitBucketCredentials block to clone a repo from "
-			    "BitBucket Server.");
-	} else if (strstr(u->host, "bitbucket") != NULL) {
-		if (sep == NULL)
-			c->user = xstrdup("x-token-auth");
-	} else if (strstr(u->host, "gitlab") != NULL) {
-		if (sep == NULL)
-			c->user = xstrdup("oauth2");
-	} else {
-		/* GitHub and others: https://<token>@host, no password. */
-		c->user = xstrdup(tok);
-		c->pass = xstrdup("");
-		return 0;
-	}
-	if (c->user != NULL)
-		c->pass = xstrdup(tok);
-	else {
-		c->user = xasprintf("%.*s", (int)(sep - tok), tok);
-		c->pass = xstrdup(sep + 1);
-		*secret = c->pass;
-	}
-	return 0;
-}
-
 /* ---------------------------------------------------- libgit2 remotes */
 
 static int
@@ -643,10 +380,10 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url,
 }
 
 static void
-remote_setup(struct remote_ctx *r, const struct url *u,
-    const struct creds *cr, git_remote_callbacks *cb, git_proxy_options *po)
+remote_setup(struct remote_ctx *r, const struct git_url *u,
+    const struct git_creds *cr, git_remote_callbacks *cb, git_proxy_options *po)
 {
-	static const struct creds none;
+	static const struct git_creds none;
 
 	memset(r, 0, sizeof(*r));
 	r->u = u;
@@ -673,14 +410,14 @@ http_status(const char *msg)
  * HTTP answers that say "later".
  */
 static int
-is_network(const struct url *u, int klass, int status, const char *msg)
+is_network(const struct git_url *u, int klass, int status, const char *msg)
 {
 	static const char *const sock[] = { "failed to connect",
 	    "failed to resolve address", "failed to send", "failed to recv",
 	    "timed out", "unexpected EOF", "early EOF", "Connection reset",
 	    NULL };
 
-	if (u->kind == URL_LOCAL)
+	if (u->kind == GIT_URL_LOCAL)
 		return 0;
 	if (klass == GIT_ERROR_NET || klass == GIT_ERROR_SSH)
 		return 1;
@@ -709,7 +446,7 @@ git_fail(struct pull *p, const struct remote_ctx *r, int code,
 	p->retryable = 0;
 	if (r != NULL && (r->auth_failed || code == GIT_EAUTH ||
 	    status == 401 || status == 403)) {
-		if (r->cr->user == NULL && r->u->kind == URL_HTTP)
+		if (r->cr->user == NULL && r->u->kind == GIT_URL_HTTP)
 			return errorf(err, errlen, "authentication failed for "
 			    "'%s': it needs credentials (access_token or "
 			    "credentials) and none were given", url);
@@ -721,7 +458,7 @@ git_fail(struct pull *p, const struct remote_ctx *r, int code,
 		return errorf(err, errlen, "no space left on device while %s "
 		    "'%s'", doing, url);
 	if (r != NULL && (status == 404 || (code == GIT_ENOTFOUND &&
-	    klass != GIT_ERROR_NET) || (r->u->kind == URL_LOCAL &&
+	    klass != GIT_ERROR_NET) || (r->u->kind == GIT_URL_LOCAL &&
 	    strstr(msg, "failed to resolve path") != NULL)))
 		return errorf(err, errlen, "repository '%s' not found (%s). "
 		    "Hint: Verify the repository URL and that you have "
@@ -737,7 +474,7 @@ git_fail(struct pull *p, const struct remote_ctx *r, int code,
  * *ref (new, may stay NULL) names the ref found.
  */
 static int
-ls_remote(struct pull *p, const struct url *u, const struct creds *cr,
+ls_remote(struct pull *p, const struct git_url *u, const struct git_creds *cr,
     const char *branch, git_oid *out, char **ref, char *err, size_t errlen)
 {
 	const git_remote_head	**heads;
@@ -804,8 +541,8 @@ human_bytes(size_t n, char *out, size_t len)
  * a commit no branch or tag reaches, when the server allows it).
  */
 static int
-fetch(struct pull *p, git_repository *repo, const struct url *u,
-    const struct creds *cr, const char *oid, char *err, size_t errlen)
+fetch(struct pull *p, git_repository *repo, const struct git_url *u,
+    const struct git_creds *cr, const char *oid, char *err, size_t errlen)
 {
 	char			*all[] = { "+refs/heads/*:refs/heads/*",
 				    "+refs/tags/*:refs/tags/*" };
@@ -934,7 +671,7 @@ out:
  * missing (or unreadable).  On failure the mirror is closed.
  */
 static int
-mirror_open(struct pull *p, const struct url *u, struct mirror *m,
+mirror_open(struct pull *p, const struct git_url *u, struct mirror *m,
     char *err, size_t errlen)
 {
 	memset(m, 0, sizeof(*m));
@@ -1030,8 +767,8 @@ have_commit(git_repository *repo, const git_oid *oid, git_oid *out)
  * commit when it cannot be found).
  */
 static int
-ensure_commit(struct pull *p, struct mirror *m, const struct url *u,
-    const struct creds *cr, const char *sha, git_oid *out, char *err,
+ensure_commit(struct pull *p, struct mirror *m, const struct git_url *u,
+    const struct git_creds *cr, const char *sha, git_oid *out, char *err,
     size_t errlen)
 {
 	int	 r;
@@ -1322,51 +1059,6 @@ out:
 
 /* --------------------------------------------------------- submodules */
 
-/*
- * A submodule URL as git resolves it: "./x" and "../x" are relative to
- * the superproject's URL (each "../" drops one path component).  NULL
- * when it climbs above the host or root.
- */
-static char *
-resolve_relative(const char *base, const char *rel)
-{
-	const char	*sep = "/", *p;
-	char		*b, *s, *out;
-	size_t		 floor = 0, n;
-
-	if (strncmp(rel, "./", 2) != 0 && strncmp(rel, "../", 3) != 0)
-		return xstrdup(rel);
-	b = xstrdup(base);
-	while ((n = strlen(b)) > 1 && b[n - 1] == '/')
-		b[n - 1] = '\0';
-	if ((p = strstr(b, "://")) != NULL)
-		floor = (size_t)(p + 3 - b) + strcspn(p + 3, "/");
-	else if ((p = strchr(b, ':')) != NULL && b[0] != '/')
-		floor = (size_t)(p - b);	/* scp-like host:path */
-	for (;;) {
-		if (strncmp(rel, "./", 2) == 0)
-			rel += 2;
-		else if (strncmp(rel, "../", 3) == 0) {
-			rel += 3;
-			s = strrchr(b, '/');
-			if (s != NULL && (size_t)(s - b) >= floor &&
-			    (floor > 0 || s > b || b[0] == '/'))
-				*s = '\0';
-			else if (floor > 0 && b[floor] == ':' && *sep) {
-				b[floor + 1] = '\0';	/* host:repo -> host: */
-				sep = "";
-			} else {
-				free(b);
-				return NULL;
-			}
-		} else
-			break;
-	}
-	out = xasprintf("%s%s%s", b, sep, rel);
-	free(b);
-	return out;
-}
-
 /* The url of the submodule at path in .gitmodules, or NULL. */
 static char *
 submodule_url(git_config *cfg, const char *path)
@@ -1396,32 +1088,32 @@ submodule_url(git_config *cfg, const char *path)
 	return url;
 }
 
-static int	submodules(struct pull *, const struct url *,
-		    const struct creds *, const char *, struct links *, int,
+static int	submodules(struct pull *, const struct git_url *,
+		    const struct git_creds *, const char *, struct links *, int,
 		    char *, size_t);
 
 /* Checks out one gitlink into dir from the submodule's own mirror. */
 static int
-submodule(struct pull *p, const struct url *parent, const struct creds *pcr,
-    const struct gitlink *l, const char *raw, const char *dir, int depth,
-    char *err, size_t errlen)
+submodule(struct pull *p, const struct git_url *parent,
+    const struct git_creds *pcr, const struct gitlink *l, const char *raw,
+    const char *dir, int depth, char *err, size_t errlen)
 {
 	struct mirror		 m = { .fd = -1 };
 	struct links		 links = { 0 };
-	struct url		 u;
-	const struct creds	*cr = NULL;
+	struct git_url		 u;
+	const struct git_creds	*cr = NULL;
 	git_oid			 commit;
 	char			 hex[GIT_OID_HEXSZ + 1], *abs;
 	int			 rc = -1;
 
 	memset(&u, 0, sizeof(u));
-	if ((abs = resolve_relative(parent->url, raw)) == NULL)
+	if ((abs = git_url_resolve_relative(parent->url, raw)) == NULL)
 		return errorf(err, errlen, "submodule '%s': cannot resolve "
 		    "its URL '%s' against '%s'", l->path, raw, parent->url);
-	if (parse_url(abs, &u, err, errlen) == -1)
+	if (git_url_parse(abs, &u, err, errlen) == -1)
 		goto out;
 	/* A remote repository must not make us read local ones. */
-	if (u.kind == URL_LOCAL && parent->kind != URL_LOCAL) {
+	if (u.kind == GIT_URL_LOCAL && parent->kind != GIT_URL_LOCAL) {
 		errorf(err, errlen, "submodule '%s' has the local URL '%s', "
 		    "allowed only when the repository itself is local",
 		    l->path, u.url);
@@ -1430,7 +1122,7 @@ submodule(struct pull *p, const struct url *parent, const struct creds *pcr,
 	/* The parent's credentials go to the parent's host only. */
 	if (u.embedded.user != NULL)
 		cr = &u.embedded;
-	else if (u.kind == URL_HTTP && parent->kind == URL_HTTP &&
+	else if (u.kind == GIT_URL_HTTP && parent->kind == GIT_URL_HTTP &&
 	    strcmp(u.host, parent->host) == 0)
 		cr = pcr;
 	git_oid_tostr(hex, sizeof(hex), &l->oid);
@@ -1446,7 +1138,7 @@ submodule(struct pull *p, const struct url *parent, const struct creds *pcr,
 out:
 	mirror_abandon(&m);
 	links_free(&links);
-	url_free(&u);
+	git_url_cleanup(&u);
 	free(abs);
 	return rc;
 }
@@ -1458,9 +1150,9 @@ out:
  * have no directory and are skipped.
  */
 static int
-submodules(struct pull *p, const struct url *parent, const struct creds *pcr,
-    const char *dir, struct links *links, int depth, char *err,
-    size_t errlen)
+submodules(struct pull *p, const struct git_url *parent,
+    const struct git_creds *pcr, const char *dir, struct links *links,
+    int depth, char *err, size_t errlen)
 {
 	git_config	*cfg = NULL;
 	char		*gm, *sub, *url;
@@ -1598,32 +1290,6 @@ out:
 	return rc;
 }
 
-/* Replaces every secret in err with "***". */
-static void
-scrub(char *err, size_t errlen, const char *const *secrets, size_t n)
-{
-	struct buf	 b;
-	const char	*s, *hit;
-	size_t		 len;
-
-	if (err == NULL || errlen == 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (secrets[i] == NULL || (len = strlen(secrets[i])) == 0 ||
-		    strstr(err, secrets[i]) == NULL)
-			continue;
-		buf_init(&b, SIZE_MAX);
-		for (s = err; (hit = strstr(s, secrets[i])) != NULL;
-		    s = hit + len) {
-			(void)buf_append(&b, s, (size_t)(hit - s));
-			(void)buf_append(&b, "***", 3);
-		}
-		(void)buf_append(&b, s, strlen(s));
-		strlcpy_(err, b.data, errlen);
-		buf_cleanup(&b);
-	}
-}
-
 int
 git_clone_step(const struct git_cache *cache, const cJSON *inputs,
     git_log_fn log, void *log_arg, struct git_lease *lease,
@@ -1650,8 +1316,9 @@ git_clone_step(const struct git_cache *cache, const cJSON *inputs,
 	if (parse_args(inputs, &p.a, err, errlen) == -1 ||
 	    (p.a.directories != NULL && parse_dirs(p.a.directories, &p.dirs,
 	    err, errlen) == -1) ||
-	    parse_url(p.a.repository, &p.u, err, errlen) == -1 ||
-	    resolve_creds(&p.a, &p.u, &p.cr, &tok, err, errlen) == -1)
+	    git_url_parse(p.a.repository, &p.u, err, errlen) == -1 ||
+	    git_creds_resolve(&p.u, p.a.access_token, p.a.credentials,
+	    &p.cr, &tok, err, errlen) == -1)
 		goto out;
 	p.secrets[0] = tok;
 	p.secrets[1] = p.cr.pass;
@@ -1670,7 +1337,7 @@ git_clone_step(const struct git_cache *cache, const cJSON *inputs,
 		rc = pull_once(&p, lease, err, errlen);
 		if (rc == 0 || !p.retryable || attempt == PULL_ATTEMPTS)
 			break;
-		scrub(err, errlen, p.secrets, MAX_SECRETS);
+		git_creds_scrub(err, errlen, p.secrets, MAX_SECRETS);
 		delay = retry_delay_ms(&pull_retry, attempt, 0);
 		say(&p, PF_LEVEL_WARNING, "Attempt %d of function 'git_clone' "
 		    "failed with RuntimeError: %s. Retrying in %.2f "
@@ -1697,35 +1364,11 @@ out:
 		free(orig);
 	}
 	if (rc == -1)
-		scrub(err, errlen, p.secrets, MAX_SECRETS);
+		git_creds_scrub(err, errlen, p.secrets, MAX_SECRETS);
 	free(p.root);
-	url_free(&p.u);
-	creds_free(&p.cr);
+	git_url_cleanup(&p.u);
+	git_creds_cleanup(&p.cr);
 	strv_free(&p.dirs);
-	return rc;
-}
-
-int
-git_clone__credentials(const cJSON *inputs, char **user, char **pass,
-    char *err, size_t errlen)
-{
-	struct args	 a;
-	struct url	 u;
-	struct creds	 c = { 0 };
-	const char	*tok;
-	int		 rc = -1;
-
-	*user = *pass = NULL;
-	memset(&u, 0, sizeof(u));
-	if (parse_args(inputs, &a, err, errlen) == 0 &&
-	    parse_url(a.repository, &u, err, errlen) == 0 &&
-	    resolve_creds(&a, &u, &c, &tok, err, errlen) == 0) {
-		*user = c.user;		/* now owned by the caller */
-		*pass = c.pass;
-		rc = 0;
-	} else
-		creds_free(&c);
-	url_free(&u);
 	return rc;
 }
 

@@ -29,10 +29,11 @@
  * and fetched only when the commit is missing.  A branch (or, with
  * neither, the default branch, as git clone picks it) is resolved by
  * one ref listing; a tag name works as with git clone --branch.
- * Credentials go through libgit2's credential callback only, never into
- * a URL, a log line, an error or a file; with submodules they are
- * offered only to the parent repository's host.  Submodules on file://
- * or local paths are followed only when the parent is itself local.
+ * Credentials (deployments/git_url.h) go through libgit2's credential
+ * callback only, never into a URL, a log line, an error or a file;
+ * with submodules they are offered only to the parent repository's
+ * host.  Submodules on file:// or local paths are followed only when
+ * the parent is itself local.
  *
  * Runs in the executor (it blocks and may sleep between retries).
  * clone_directory_name is accepted for compatibility and only logged:
@@ -89,13 +90,5 @@ int	git_clone_step(const struct git_cache *, const cJSON *inputs,
  * git_clone_step failed to fill (it sets lock_fd to -1 first).
  */
 void	git_lease_release(struct git_lease *);
-
-/*
- * For tests: the user name and password git_clone_step would offer the
- * inputs' repository (Prefect's provider rules), as new strings; both
- * NULL when it offers none.  Validates like git_clone_step.
- */
-int	git_clone__credentials(const cJSON *inputs, char **user,
-	    char **pass, char *err, size_t errlen);
 
 #endif

@@ -478,63 +478,6 @@ test_validation(void)
 }
 
 static void
-test_credentials(void)
-{
-	static const struct {
-		const char *url, *creds, *user, *pass;
-	} cv[] = {
-		{ "https://github.com/o/r.git", "\"access_token\": \"T\"",
-		  "T", "" },
-		{ "https://github.com/o/r.git", "\"credentials\": "
-		  "{\"token\": \"T\"}", "T", "" },
-		{ "https://gitlab.com/o/r.git", "\"access_token\": \"T\"",
-		  "oauth2", "T" },
-		{ "https://gitlab.com/o/r.git", "\"access_token\": "
-		  "\"oauth2:T\"", "oauth2", "T" },
-		{ "https://gitlab.example.com/o/r.git", "\"credentials\": "
-		  "{\"token\": \"deploy:T:x\"}", "deploy", "T:x" },
-		{ "https://bitbucket.org/o/r.git", "\"credentials\": "
-		  "{\"token\": \"T\"}", "x-token-auth", "T" },
-		{ "https://bitbucket.org/o/r.git", "\"credentials\": "
-		  "{\"password\": \"me:T\"}", "me", "T" },
-		{ "https://bitbucketserver.corp/o/r.git", "\"credentials\": "
-		  "{\"token\": \"me:T\"}", "me", "T" },
-		{ "https://host/o/r.git", "\"credentials\": {\"username\": "
-		  "\"u\", \"password\": \"T\", \"url\": \"x\"}", "u", "T" },
-		{ "https://u:p%40ss@host/o/r.git", "\"branch\": \"b\"",
-		  "u", "p@ss" },
-		{ "https://T@host/o/r.git", "\"branch\": \"b\"", "T", "" },
-		{ "https://u:p@host/o/r.git", "\"access_token\": \"T\"",
-		  "T", "" },
-		{ "git@github.com:o/r.git", "\"access_token\": \"T\"",
-		  NULL, NULL },
-		{ "https://host/o/r.git", "\"branch\": \"b\"", NULL, NULL },
-	};
-	char	*user, *pass, *tmpl;
-	cJSON	*in;
-
-	TEST("credentials: Prefect's provider rules, as user and password") {
-		for (size_t i = 0; i < sizeof(cv) / sizeof(cv[0]); i++) {
-			tmpl = xasprintf("{\"repository\": \"%s\", %s}",
-			    cv[i].url, cv[i].creds);
-			in = Jt(tmpl, NULL);
-			CHECK(git_clone__credentials(in, &user, &pass, err,
-			    sizeof(err)) == 0);
-			if (cv[i].user == NULL)
-				CHECK(user == NULL && pass == NULL);
-			else {
-				CHECK_STR(user, cv[i].user);
-				CHECK_STR(pass, cv[i].pass);
-			}
-			free(user);
-			free(pass);
-			free(tmpl);
-			cJSON_Delete(in);
-		}
-	}
-}
-
-static void
 test_lru(void)
 {
 	struct git_lease a, b, c, d;
@@ -792,7 +735,6 @@ main(void)
 	}
 	test_file();
 	test_validation();
-	test_credentials();
 	test_lru();
 	test_concurrent();
 	test_enospc();
