@@ -1,10 +1,13 @@
 """pfagent end to end on embedded defaults.
 
 Starts a throwaway Prefect server (pinned venv, temporary PREFECT_HOME,
-SQLite, free 127.0.0.1 port), creates the `hello` deployment of
-prefect.yaml in pool `demo-pool` (through the REST API until `pfagent
-deploy` exists), starts `build/pfagent start`, triggers a run, and prints
-the run's logs and final state. Everything is stopped at the end.
+SQLite, free 127.0.0.1 port), points the Prefect variable
+`data_pipelines_repository` at this repository's own .git, registers the
+`hello` deployment of prefect.yaml with `pfagent deploy`, starts
+`build/pfagent start` on its pool, triggers a run (which clones this
+repository's `main` through pfagent's git cache and builds the flow in the
+checkout), and prints the run's logs and final state. Everything is
+stopped at the end; nothing is left outside a temporary directory.
 """
 
 import os
@@ -18,7 +21,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from peers.prefect import (  # noqa: E402
     PrefectClient, PrefectServer, wait_for)
 
-POOL = "demo-pool"
+POOL = "c-pool"  # the pool of prefect.yaml's deployments
 
 
 def main():
@@ -29,17 +32,25 @@ def main():
     agent = None
     client = PrefectClient(server.api_url)
     try:
-        env = dict(os.environ, PREFECT_API_URL=server.api_url)
+        env = dict(os.environ, PREFECT_API_URL=server.api_url,
+                   PFAGENT_STATE_DIR=str(home / "state"))
+        client.request("POST", "/variables/", json={
+            "name": "data_pipelines_repository",
+            "value": (REPO / ".git").as_uri()})
         agent = subprocess.Popen(
             [str(REPO / "build/pfagent"), "start", "--pool", POOL,
              "--name", "demo-worker", "--query-seconds", "1"],
-            cwd=REPO, env=env, stdin=subprocess.DEVNULL)
-        # pfagent creates the pool; the deployment needs it to exist.
+            cwd=home, env=env, stdin=subprocess.DEVNULL)
+        # pfagent creates the pool; deploying needs it to exist.
         wait_for(lambda: client.read_pool(POOL), timeout=60,
                  what=f"pfagent to create pool {POOL}")
-        dep = client.create_deployment(
-            POOL, "flows/hello.c:hello", name="hello",
-            parameters={"name": "world"})
+        print("demo: pfagent deploy --name hello")
+        deployed = subprocess.run(
+            [str(REPO / "build/pfagent"), "deploy", "--name", "hello"],
+            cwd=REPO, env=env, stdin=subprocess.DEVNULL)
+        if deployed.returncode != 0:
+            return 1
+        dep = client.request("GET", "/deployments/name/hello/hello")
         run = client.create_flow_run(dep["id"],
                                      parameters={"name": "pfagent demo"})
         print(f"demo: flow run {run['name']} ({run['id']}) created")
