@@ -43,14 +43,16 @@ struct exec {
 static volatile sig_atomic_t	 stop_requested;
 static struct exec		*the_exec;	/* for the signal thread */
 
+/* A line of the run's logs; arg is the struct exec (a git_log_fn). */
 static void
-elog(struct exec *x, int level, const char *fmt, ...)
+elog(void *arg, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
-elog(struct exec *x, int level, const char *fmt, ...)
+elog(void *arg, int level, const char *fmt, ...)
 {
-	va_list	 ap;
+	struct exec	*x = arg;
+	va_list		 ap;
 	char	*msg;
 
 	va_start(ap, fmt);
@@ -186,25 +188,6 @@ get_json(struct exec *x, const char *prefix, const char *id, char *err,
 	return j;
 }
 
-/* The pull steps' log lines go to the run's logs. */
-static void
-step_log(void *arg, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-step_log(void *arg, int level, const char *fmt, ...)
-{
-	struct exec	*x = arg;
-	va_list		 ap;
-	char		*msg;
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	logship_push(x->logs, "prefect.flow_runs", level, msg, NULL);
-	free(msg);
-}
-
 /*
  * Runs the deployment's pull steps (which leave the process in the
  * flow's directory) and builds the entrypoint's module there.
@@ -217,7 +200,7 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 	const char	*mb = getenv("PFAGENT_GIT_CACHE_MB");
 	char		*root, *state = state_dir_default(), *output;
 	struct git_cache cache;
-	struct pull_env	 env = { &refs, &cache, step_log, x };
+	struct pull_env	 env = { &refs, &cache, elog, x };
 	int		 rc;
 
 	root = xasprintf("%s/git", state);

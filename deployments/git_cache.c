@@ -57,8 +57,7 @@ gitcache_sha256(const void *data, size_t len, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* mkdir -p, for the root only (a few levels). */
-static int
+int
 mkdirs(const char *path)
 {
 	char	*p = xstrdup(path), *s;
@@ -88,7 +87,7 @@ gitcache_open(const char *root, char **out, char *err, size_t errlen)
 	*out = NULL;
 	if (root == NULL || *root == '\0')
 		return errorf(err, errlen, "the git cache has no root folder");
-	if (mkdirs(root) == -1)
+	if (mkdir_p(root, 0755) == -1)
 		return errorf(err, errlen, "cannot create the git cache %s: %s",
 		    root, strerror(errno));
 	if ((abs = realpath(root, NULL)) == NULL)

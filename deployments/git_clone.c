@@ -963,29 +963,6 @@ take_gitlinks(git_index *idx, const struct strv *paths, struct links *links)
 	return 0;
 }
 
-/* mkdir -p dir/rel, as git leaves an empty folder for a submodule. */
-static int
-mkdir_below(const char *dir, const char *rel)
-{
-	char	*p = xasprintf("%s/%s", dir, rel), *s;
-	int	 rc = 0;
-
-	for (s = p + strlen(dir) + 1; rc == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST)
-			rc = -1;
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
-	return rc;
-}
-
 /*
  * Writes the files of commit into dir: no .git, and the mirror's index
  * neither read nor written (checkout goes from an in-memory index, over
@@ -1032,12 +1009,18 @@ checkout(struct pull *p, git_repository *repo, const git_oid *commit,
 	if ((!sparse || paths.n > 0) &&
 	    git_checkout_index(repo, idx, &co) < 0)
 		goto fail;
-	for (size_t i = 0; i < found.n; i++)
-		if (mkdir_below(dir, found.v[i].path) == -1) {
+	for (size_t i = 0; i < found.n; i++) {
+		/* git leaves an empty folder for a submodule. */
+		char	*sub = xasprintf("%s/%s", dir, found.v[i].path);
+		int	 made = mkdir_p(sub, 0755);
+
+		free(sub);
+		if (made == -1) {
 			errorf(err, errlen, "%s '%s': cannot create %s: %s",
 			    doing, url, found.v[i].path, strerror(errno));
 			goto out;
 		}
+	}
 	if (links != NULL) {
 		*links = found;		/* now owned by the caller */
 		memset(&found, 0, sizeof(found));
