@@ -420,7 +420,9 @@ run_submit(struct run *r)
 	body = json_print(labels);
 	cJSON_Delete(labels);
 	path = api_path("/flow_runs/", r->id, "/labels");
-	run_request(r, &retry_quick, "PATCH", path, body, on_labels);
+	/* Patient: a run without its worker labels looks orphaned in the
+	 * UI, and a busy SQLite server answers 503 for seconds at a time. */
+	run_request(r, &retry_patient, "PATCH", path, body, on_labels);
 	free(path);
 	free(body);
 }
@@ -499,7 +501,9 @@ claimed(struct run *r)
 	} else if (dep != NULL) {
 		char *path = api_path("/deployments/", dep, NULL);
 
-		run_request(r, &retry_quick, "GET", path, NULL, on_deployment);
+		/* A claimed run rides out an outage rather than crash. */
+		run_request(r, &retry_patient, "GET", path, NULL,
+		    on_deployment);
 		free(path);
 	} else
 		run_submit(r);

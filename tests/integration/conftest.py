@@ -8,6 +8,7 @@ default). Nothing here fakes the Prefect API.
 Fixtures:
   prefect_server  session-wide server shared by the tests
   own_server      a private server for a test that stops and restarts it
+  scheduler_server  a server whose scheduler service runs (schedule tests)
   client          REST helper bound to prefect_server
   pool_name       a fresh work-pool name for the test
   agent           factory starting `pfagent start --pool P ...`
@@ -77,6 +78,13 @@ def _running(server):
 def prefect_server(tmp_path_factory):
     """The Prefect server shared by all tests (its own port and SQLite)."""
     yield from _running(PrefectServer(tmp_path_factory.mktemp("prefect-home")))
+
+
+@pytest.fixture(scope="session")
+def scheduler_server(tmp_path_factory):
+    """A server running the scheduler service, for schedule tests only."""
+    yield from _running(PrefectServer(
+        tmp_path_factory.mktemp("scheduler-home"), scheduler=True))
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import textwrap
 
 import pytest
 
-from peers.prefect import PFAGENT, REPO_ROOT, VENV_BIN, wait_for
+from peers.prefect import PFAGENT, REPO_ROOT, VENV_BIN, PrefectClient, wait_for
 
 HELLO_SCHEMA = {
     "title": "Parameters",
@@ -244,12 +244,21 @@ def test_prefect_cli_agrees(client, prefect_server, project, pool_name,
     assert cron["schedule"]["timezone"] == "Europe/Paris"
 
 
-def test_redeploy_changes_nothing(client, prefect_server, project,
-                                  pool_name):
+@pytest.fixture
+def scheduler_client(scheduler_server):
+    """REST helper bound to the server whose scheduler runs."""
+    c = PrefectClient(scheduler_server.api_url)
+    yield c
+    c.close()
+
+
+def test_redeploy_changes_nothing(scheduler_client, scheduler_server,
+                                  project, pool_name):
     """A second deploy of the same file writes nothing: "no changes" for
     each deployment, the same updated timestamps and schedule ids, no
     scheduled run deleted (a PATCH would delete them), and every run
     there was created by the server's scheduler, not by deploy."""
+    client, prefect_server = scheduler_client, scheduler_server
     client.create_pool(pool_name)
     write_yaml(project, FULL_YAML.format(pool=pool_name))
     env = {"DEPLOY_TAG": "t"}
@@ -369,13 +378,15 @@ def test_changed_field_updates_only_its_deployment(client, prefect_server,
     assert "0 created, 0 updated, 2 unchanged" in again.stdout, again.stdout
 
 
-def test_interval_schedule_runs_on_the_worker(client, prefect_server,
-                                              project, pool_name, agent):
+def test_interval_schedule_runs_on_the_worker(scheduler_client,
+                                              scheduler_server, project,
+                                              pool_name, agent):
     """An interval schedule makes the server's scheduler create runs
     (its recent-deployments loop picks new deployments up within
     seconds), and a pfagent worker runs them to Completed with the
     deployment's parameters, in the project the default pull step
     names."""
+    client, prefect_server = scheduler_client, scheduler_server
     client.create_pool(pool_name)
     write_yaml(project, f"""\
         deployments:
@@ -389,7 +400,8 @@ def test_interval_schedule_runs_on_the_worker(client, prefect_server,
     p = deploy(project, prefect_server)
     assert p.returncode == 0, p.stdout + p.stderr
     dep = read_deployment(client, "hello", f"{pool_name}-tick")
-    a = agent(pool_name, "--query-seconds", "1")
+    a = agent(pool_name, "--query-seconds", "1",
+              api_url=prefect_server.api_url)
     try:
         wait_for(lambda: client.filter_runs(dep["id"], ["SCHEDULED"]),
                  timeout=120, watch=[a],

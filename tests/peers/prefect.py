@@ -363,8 +363,14 @@ class PrefectClient:
 class PrefectServer:
     """A real `prefect server start` on 127.0.0.1 with its own SQLite DB."""
 
-    def __init__(self, home, port=None, extra_env=None):
+    def __init__(self, home, port=None, extra_env=None, scheduler=False):
+        """scheduler: run the scheduler service, on the SQLAlchemy it
+        needs (tests/requirements-scheduler.txt); off by default."""
         self.extra_env = dict(extra_env or {})
+        if scheduler:
+            self.extra_env.update({
+                "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "true",
+                "PYTHONPATH": str(REPO_ROOT / ".venv" / "sqlalchemy-2.0")})
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -386,6 +392,9 @@ class PrefectServer:
             # slot to Scheduled/Late; off, so state histories are exactly
             # what the worker wrote (docs/test-peers §7).
             "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+            # Off unless asked for: with the SQLAlchemy the API needs it
+            # fails on every loop (tests/requirements-scheduler.txt).
+            "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
         })
         env.update(self.extra_env)
         return env
