@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,7 +37,29 @@ struct logship {
 	unsigned long			 dropped;
 	int				 flush_wanted;
 	int				 stopping;
+	int				 threshold;	/* lowest level kept */
 };
+
+/*
+ * PREFECT_LOGGING_LEVEL, as Prefect's loggers honour it: lines below it
+ * are neither printed nor shipped. Default INFO.
+ */
+static int
+threshold_from_env(void)
+{
+	static const struct { const char *name; int level; } names[] = {
+		{ "DEBUG", PF_LEVEL_DEBUG }, { "INFO", PF_LEVEL_INFO },
+		{ "WARNING", PF_LEVEL_WARNING }, { "ERROR", PF_LEVEL_ERROR },
+		{ "CRITICAL", PF_LEVEL_CRITICAL },
+	};
+	const char	*v = getenv("PREFECT_LOGGING_LEVEL");
+
+	for (size_t i = 0; v != NULL && i < sizeof(names) / sizeof(*names);
+	    i++)
+		if (strcasecmp(v, names[i].name) == 0)
+			return names[i].level;
+	return PF_LEVEL_INFO;
+}
 
 static const char *
 level_name(int level)
@@ -144,6 +167,7 @@ logship_start(const struct http_settings *http, const char *flow_run_id,
 	ls->flow_run_id = xstrdup(flow_run_id);
 	ls->flow_run_name = xstrdup(flow_run_name);
 	ls->queue = cJSON_CreateArray();
+	ls->threshold = threshold_from_env();
 	pthread_mutex_init(&ls->mu, NULL);
 	pthread_cond_init(&ls->wake, NULL);
 	pthread_cond_init(&ls->drained, NULL);
@@ -160,6 +184,8 @@ logship_push(struct logship *ls, const char *logger, int level,
 	cJSON	*entry;
 	size_t	 len = strlen(message);
 
+	if (level < ls->threshold)
+		return;
 	console(ls, level, message);
 	if (ls->http == NULL)
 		return;
