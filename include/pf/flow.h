@@ -130,10 +130,83 @@ const char	*pf_run_id(pf_run *run);
 const char	*pf_run_name(pf_run *run);
 
 /**
- * Sleeps, returning early (with PF_ERROR) when the run is asked to stop;
- * long-running flows should prefer it to sleep(3).
+ * Sleeps, returning early (with PF_ERROR) when the run is asked to stop
+ * (cancelled, timed out, shutting down); long-running flows should prefer
+ * it to sleep(3).
  */
 int	pf_sleep(pf_run *run, double seconds);
+
+/**
+ * Non-zero once the flow (or the task now running) is asked to stop: its
+ * timeout passed, or the run is being cancelled or shut down. Long loops
+ * check it and return; what has not returned some seconds later is
+ * stopped by ending the process (docs/architecture.md, Timeouts).
+ */
+int	pf_stopped(pf_run *run);
+
+/* ------------------------------------------------------------ tasks */
+
+/** A task run of the flow run; owned by the run, valid until it ends. */
+typedef struct pf_task pf_task;
+
+/**
+ * A task's body. It logs and fails through run as a flow does (its lines
+ * and its failure belong to the task run); arg is pf_task_run()'s.
+ */
+typedef int (*pf_task_fn)(pf_run *run, void *arg);
+
+/** A task's declaration, as Prefect's @task options. */
+typedef struct pf_task_def {
+	const char		*name;
+	const char		*description;
+	int			 retries;
+	double			 retry_delay_seconds;
+	/* Each retry waits retry_backoff times longer than the one
+	 * before (0 or 1: the same delay), then up to
+	 * retry_jitter_factor times the delay more, at random. */
+	double			 retry_backoff;
+	double			 retry_jitter_factor;
+	double			 timeout_seconds;	/* 0: none */
+	const char *const	*tags;			/* NULL-terminated */
+} pf_task_def;
+
+/** Declares a pf_task_def called var_: PF_TASK(extract, .retries = 2). */
+#define PF_TASK(var_, ...) \
+	static const pf_task_def var_ = { .name = #var_, __VA_ARGS__ }
+
+/** A NULL-terminated list of upstream tasks, for pf_task_run(). */
+#define PF_UPSTREAM(...)	((pf_task *const[]){ __VA_ARGS__, NULL })
+
+/**
+ * Runs fn(run, arg) now, as a task run of this flow run, visible in
+ * Prefect with its states (Pending, Running, AwaitingRetry, Retrying,
+ * Completed, Failed, TimedOut) and its upstream links (upstream: tasks
+ * whose results it uses, NULL-terminated, or NULL). Retries as def says.
+ * Returns the task, or NULL only when the run is stopping; check it with
+ * pf_task_ok().
+ */
+pf_task	*pf_task_run(pf_run *run, const pf_task_def *def, pf_task_fn fn,
+	    void *arg, pf_task *const *upstream);
+
+/** PF_OK when the task ended Completed, else PF_ERROR (NULL too). */
+int	 pf_task_ok(const pf_task *task);
+/** Why the task failed ("" when it did not), for the flow's pf_fail. */
+const char *pf_task_error(const pf_task *task);
+
+/* -------------------------------------------------------- artifacts */
+
+/**
+ * Publishes an artifact linked to the flow run (and to the task run when
+ * called inside a task), as Prefect's create_markdown_artifact and
+ * create_table_artifact. key (lower-case letters, digits, dashes; NULL
+ * for none) makes it the latest version of that artifact. table_json is
+ * a JSON list of row objects, or an object of column lists. Returns
+ * PF_OK or PF_ERROR (logged).
+ */
+int	pf_artifact_markdown(pf_run *run, const char *key,
+	    const char *markdown, const char *description);
+int	pf_artifact_table(pf_run *run, const char *key,
+	    const char *table_json, const char *description);
 
 #ifdef __cplusplus
 }
