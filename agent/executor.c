@@ -7,14 +7,24 @@
  *
  * Exit status: 0 once a final state was reported (even Failed), so the
  * agent only reports Crashed when something went wrong around the flow.
+ *
+ * Three threads may end the run: the flow's own (the normal path), the
+ * watchdog (a body overran its timeout by the grace period and must be
+ * stopped by ending the process) and the signal thread (SIGTERM/SIGINT).
+ * The first to set run.hard_stop under run.mu owns the end; the flow's
+ * thread parks when it finds it set (sdk_run_park_if_stopping).
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "agent/api.h"
 #include "agent/entrypoint.h"
@@ -27,8 +37,15 @@
 #include "deployments/refs.h"
 #include "sdk/run.h"
 
+/* How long a body may overrun its timeout before its process ends. */
+#define STOP_GRACE_SECONDS	5
+
 struct exec {
 	int			 local;		/* no API: accept every state */
+	int			 execute;	/* `pfagent execute` (not `run`) */
+	char			*start_dir;	/* the cwd before pull steps */
+	pthread_t		 watchdog;
+	int			 watchdog_started;
 	char			 final_type[16];
 	char			 id_buf[40];
 	struct http_settings	 http;
@@ -41,6 +58,7 @@ struct exec {
 };
 
 static volatile sig_atomic_t	 stop_requested;
+static volatile sig_atomic_t	 stop_signal;	/* the signal that asked */
 static struct exec		*the_exec;	/* for the signal thread */
 
 /* A line of the run's logs; arg is the struct exec (a git_log_fn). */
@@ -299,10 +317,52 @@ enter_running(struct exec *x)
 static void
 describe_final(char *out, size_t n, const struct orch_result *o)
 {
-	if (o->message[0])
-		snprintf(out, n, "%s('%s')", o->name, o->message);
-	else
-		snprintf(out, n, "%s()", o->name);
+	sdk_state_str(out, n, o->type, o->name, o->message);
+}
+
+/* Arms (seconds > 0) or disarms the flow attempt's deadline. */
+static void
+flow_deadline(pf_run *run, double seconds, int *timed_out)
+{
+	pthread_mutex_lock(&run->mu);
+	sdk_run_park_if_stopping(run);
+	if (timed_out != NULL)
+		*timed_out = run->deadline_ms != 0 &&
+		    now_ms() >= run->deadline_ms;
+	run->deadline_ms = seconds > 0 ? now_ms() + (int64_t)(seconds *
+	    1000) : 0;
+	pthread_cond_broadcast(&run->changed);
+	pthread_mutex_unlock(&run->mu);
+}
+
+/* Calls the flow once; returns the Failed message, or NULL. */
+static char *
+call_flow(struct exec *x, const pf_flow_def *def, int *timed_out)
+{
+	char		 secs[64];
+	const char	*why;
+	int		 rc;
+
+	*timed_out = 0;
+	flow_deadline(&x->run, def->timeout_seconds, NULL);
+	rc = def->fn(&x->run);
+	flow_deadline(&x->run, 0, timed_out);
+	if (*timed_out) {
+		/* Whatever it returned: Prefect raises at the deadline. */
+		sdk_pyfloat(secs, sizeof(secs), def->timeout_seconds);
+		elog(x, PF_LEVEL_ERROR, "Flow run exceeded timeout of %s "
+		    "second(s)", secs);
+		return xasprintf("Flow run exceeded timeout of %s second(s)",
+		    secs);
+	}
+	if (rc == PF_OK && x->run.error == NULL)
+		return NULL;
+	why = x->run.error ? x->run.error :
+	    "the flow returned an error without a message";
+	elog(x, PF_LEVEL_ERROR, "Encountered exception during execution: "
+	    "FlowError('%s')", why);
+	return xasprintf("Flow run encountered an exception: FlowError: %s",
+	    why);
 }
 
 /* Runs the flow until a final state sticks; returns the exit status. */
@@ -310,8 +370,9 @@ static int
 run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 {
 	struct orch_result	 o;
-	char			 err[1024], final[1200];
-	int			 rc;
+	char			 err[1024], final[1200], *message;
+	const char		*name;
+	int			 rc, timed_out, failed;
 
 	for (;;) {
 		if ((rc = enter_running(x)) != 1)
@@ -320,32 +381,27 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 		    x->run.name, flow_name);
 		x->run.params = sdk_params_prepare(def, json_obj(x->flow_run,
 		    "parameters"), err, sizeof(err));
-		char *message = NULL;
+		timed_out = 0;
 		if (x->run.params == NULL)
 			message = xasprintf("Validation of flow parameters "
 			    "failed with error: %s", err);
-		else if (def->fn(&x->run) != PF_OK || x->run.error != NULL) {
-			const char *why = x->run.error ? x->run.error :
-			    "the flow returned an error without a message";
-
-			elog(x, PF_LEVEL_ERROR, "Encountered exception during "
-			    "execution: FlowError('%s')", why);
-			message = xasprintf("Flow run encountered an exception: "
-			    "FlowError: %s", why);
-		}
+		else
+			message = call_flow(x, def, &timed_out);
+		name = timed_out ? "TimedOut" : "Failed";
 		logship_flush(x->logs);
-		if (message == NULL)
+		if (!(failed = message != NULL))
 			rc = propose(x, "COMPLETED", "Completed", NULL, 0, &o);
 		else
-			rc = propose(x, "FAILED", "Failed", message, 0, &o);
+			rc = propose(x, "FAILED", name, message, 0, &o);
 		free(message);
 		sdk_run_cleanup(&x->run);
 		if (rc == -1)
 			return 1;
 		if (strcmp(o.type, "SCHEDULED") == 0) {
 			elog(x, PF_LEVEL_INFO, "Received non-final state '%s' "
-			    "when proposing final state and will attempt to "
-			    "run again...", o.name);
+			    "when proposing final state '%s' and will attempt "
+			    "to run again...", o.name, failed ? name :
+			    "Completed");
 			continue;	/* AwaitingRetry: run again in-process */
 		}
 		strlcpy_(x->final_type, o.type, sizeof(x->final_type));
@@ -355,33 +411,211 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 	}
 }
 
+/* Dies of sig, so the agent sees the signal that stopped the run. */
+static void __attribute__((noreturn))
+die_of(int sig)
+{
+	sigset_t	set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	signal(sig, SIG_DFL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
 /*
- * SIGTERM/SIGINT without a cancel intent: record Crashed as Prefect's
- * engine does, then die of the same signal so the agent sees it.
+ * Records Crashed for the tasks in progress and the flow run (forced),
+ * as Prefect's engine does on a termination signal, then dies of it.
+ */
+static void __attribute__((noreturn))
+crash_of_signal(struct exec *x, int sig)
+{
+	struct orch_result	 o;
+	const char		*msg = sig == SIGINT ? "Execution was aborted by "
+	    "an interrupt signal." : "Execution was aborted by a termination "
+	    "signal.";
+
+	sdk_tasks_abandon(&x->run, msg);
+	elog(x, PF_LEVEL_ERROR, "%s", msg);
+	logship_flush(x->logs);
+	propose(x, "CRASHED", "Crashed", msg, 1, &o);
+	die_of(sig);
+}
+
+/*
+ * SIGTERM/SIGINT without a cancel intent: the run ends Crashed, unless
+ * the watchdog already owns its end (it looks at stop_signal before it
+ * would start a retry) or the executor is finishing by itself.
  */
 static void *
 signal_thread(void *arg)
 {
-	sigset_t		*set = arg;
-	struct orch_result	 o;
-	int			 sig;
+	sigset_t	*set = arg;
+	struct exec	*x;
+	int		 sig, owner = 0;
 
 	if (sigwait(set, &sig) != 0)
 		return NULL;
+	stop_signal = sig;
 	stop_requested = 1;
-	if (the_exec != NULL) {
-		const char *msg = sig == SIGINT ? "Execution was aborted by an "
-		    "interrupt signal." : "Execution was aborted by a "
-		    "termination signal.";
-
-		elog(the_exec, PF_LEVEL_ERROR, "%s", msg);
-		logship_flush(the_exec->logs);
-		propose(the_exec, "CRASHED", "Crashed", msg, 1, &o);
+	if ((x = the_exec) != NULL) {
+		pthread_mutex_lock(&x->run.mu);
+		if ((owner = x->run.hard_stop) == 0)
+			x->run.hard_stop = SDK_END_SIGNAL;
+		pthread_cond_broadcast(&x->run.changed);
+		pthread_mutex_unlock(&x->run.mu);
+		if (owner == SDK_END_WATCHDOG)
+			return NULL;
+		if (owner == 0)
+			crash_of_signal(x, sig);
 	}
-	signal(sig, SIG_DFL);
-	pthread_sigmask(SIG_UNBLOCK, set, NULL);
-	raise(sig);
-	_exit(128 + sig);
+	die_of(sig);
+}
+
+static int64_t
+stop_grace_ms(void)
+{
+	const char	*v = getenv("PFAGENT_STOP_GRACE_SECONDS");
+	char		*end;
+	double		 d;
+
+	if (v != NULL && *v && (d = strtod(v, &end)) >= 0 && *end == '\0')
+		return (int64_t)(d * 1000);
+	return STOP_GRACE_SECONDS * 1000;
+}
+
+/*
+ * Starts `pfagent execute` again in this process (same pid, process
+ * group and environment, from the directory the agent started it in),
+ * for a retry of an attempt whose thread could not be stopped. Returns
+ * only on failure.
+ */
+static void
+reexec(struct exec *x, char *err, size_t errlen)
+{
+	char	self[PATH_MAX];
+	ssize_t	n;
+
+	logship_flush(x->logs);
+	if (x->start_dir != NULL && chdir(x->start_dir) == -1) {
+		errorf(err, errlen, "chdir %s: %s", x->start_dir,
+		    strerror(errno));
+		return;
+	}
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
+		strlcpy_(self, "pfagent", sizeof(self));
+	else
+		self[n] = '\0';
+	/* Nothing of this image (API sockets, lock descriptors) leaks. */
+	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	char *const argv[] = { self, "execute", NULL };
+	execv("/proc/self/exe", argv);
+	errorf(err, errlen, "cannot start pfagent execute again: %s",
+	    strerror(errno));
+}
+
+/*
+ * The watchdog owns the end: a body is still running its grace period
+ * after a deadline. Reports the tasks in progress and the flow run
+ * TimedOut (the flow's own words when its deadline passed, else the
+ * interrupted task's, as Prefect's flow engine reports a task timeout
+ * it did not catch), then ends the process, or, for a retry, replaces
+ * it with a fresh executor: a stuck thread cannot run the flow again.
+ */
+static void __attribute__((noreturn))
+hard_stop(struct exec *x, int64_t grace_ms)
+{
+	pf_run			*run = &x->run;
+	struct orch_result	 o;
+	char			 secs[64], err[512], final[1400], *message;
+	double			 task_secs;
+	int			 flow_due;
+
+	flow_due = run->deadline_ms != 0 && now_ms() >= run->deadline_ms;
+	sdk_pyfloat(secs, sizeof(secs), (double)grace_ms / 1000);
+	elog(x, PF_LEVEL_WARNING, "Still running %s second(s) after its "
+	    "timeout, ignoring pf_stopped(): pfagent ends the process to "
+	    "stop it", secs);
+	task_secs = sdk_tasks_abandon(run, NULL);
+	if (flow_due || task_secs == 0) {
+		sdk_pyfloat(secs, sizeof(secs), run->def->timeout_seconds);
+		message = xasprintf("Flow run exceeded timeout of %s "
+		    "second(s)", secs);
+	} else {
+		sdk_pyfloat(secs, sizeof(secs), task_secs);
+		message = xasprintf("Flow run failed due to timeout: "
+		    "TaskRunTimeoutError('Scope timed out after %s "
+		    "second(s).')", secs);
+	}
+	elog(x, PF_LEVEL_ERROR, "%s", message);
+	logship_flush(x->logs);
+	/* `pfagent run` cannot start itself again: no retry there. */
+	if (propose(x, "FAILED", "TimedOut", message, !x->execute, &o) == -1)
+		_exit(1);
+	if (strcmp(o.type, "SCHEDULED") == 0) {
+		elog(x, PF_LEVEL_INFO, "Received non-final state '%s' when "
+		    "proposing final state 'TimedOut' and will attempt to run "
+		    "again...", o.name);
+		if (stop_signal)
+			crash_of_signal(x, stop_signal);
+		reexec(x, err, sizeof(err));
+		elog(x, PF_LEVEL_ERROR, "%s", err);
+		logship_flush(x->logs);
+		propose(x, "CRASHED", "Crashed", err, 1, &o);
+		_exit(1);
+	}
+	describe_final(final, sizeof(final), &o);
+	elog(x, PF_LEVEL_INFO, "Finished in state %s", final);
+	logship_flush(x->logs);
+	if (stop_signal)
+		die_of(stop_signal);
+	_exit(x->execute ? 0 : 1);
+}
+
+/* Waits for a deadline plus the grace period to pass with its body
+ * still running (under run.mu, so a body that returns in time wins). */
+static void *
+watchdog(void *arg)
+{
+	struct exec	*x = arg;
+	pf_run		*run = &x->run;
+	int64_t		 due, grace = stop_grace_ms();
+	struct timespec	 ts;
+
+	pthread_mutex_lock(&run->mu);
+	for (;;) {
+		if (run->hard_stop) {
+			pthread_mutex_unlock(&run->mu);
+			return NULL;
+		}
+		due = sdk_run_next_deadline(run);
+		if (due != 0 && now_ms() >= due + grace)
+			break;
+		if (due == 0) {
+			pthread_cond_wait(&run->changed, &run->mu);
+			continue;
+		}
+		ts.tv_sec = (due + grace) / 1000;
+		ts.tv_nsec = (long)((due + grace) % 1000) * 1000000;
+		pthread_cond_timedwait(&run->changed, &run->mu, &ts);
+	}
+	run->hard_stop = SDK_END_WATCHDOG;
+	pthread_mutex_unlock(&run->mu);
+	hard_stop(x, grace);
+}
+
+/* The run's shared state, then the watchdog; before the_exec is set. */
+static void
+run_setup(struct exec *x)
+{
+	sdk_run_init(&x->run);
+	x->run.stop = &stop_requested;
+	x->run.http = x->local ? NULL : &x->http;
+	if (pthread_create(&x->watchdog, NULL, watchdog, x) != 0)
+		fatalx("cannot start the watchdog thread");
+	x->watchdog_started = 1;
 }
 
 static void
@@ -404,6 +638,16 @@ static void
 exec_cleanup(struct exec *x, struct entrypoint *ep)
 {
 	the_exec = NULL;
+	if (x->watchdog_started) {
+		pthread_mutex_lock(&x->run.mu);
+		if (x->run.hard_stop == 0)
+			x->run.hard_stop = SDK_END_NORMAL;
+		pthread_cond_broadcast(&x->run.changed);
+		pthread_mutex_unlock(&x->run.mu);
+		pthread_join(x->watchdog, NULL);
+		sdk_run_destroy(&x->run);
+	}
+	free(x->start_dir);
 	if (x->logs != NULL) {
 		logship_flush(x->logs);
 		logship_stop(x->logs);
@@ -503,9 +747,9 @@ executor_run(const char *entrypoint, const cJSON *params)
 	name = json_str(x.flow_run, "name");
 	x.run.id = x.id;
 	x.run.name = name ? name : x.id;
-	x.run.stop = &stop_requested;
 	x.logs = x.run.logs = logship_start(x.local ? NULL : &x.http, x.id,
 	    x.run.name);
+	run_setup(&x);
 	the_exec = &x;
 	patch_policy(&x, def);
 	x.run.def = def;
@@ -530,6 +774,8 @@ executor_main(void)
 	memset(&ep, 0, sizeof(ep));
 	log_init(LOG_LVL_INFO, "[executor]");
 	signals_start();
+	x.execute = 1;
+	x.start_dir = getcwd(NULL, 0);
 	if ((x.id = getenv("PREFECT__FLOW_RUN_ID")) == NULL || !*x.id) {
 		log_error("PREFECT__FLOW_RUN_ID is not set");
 		return 1;
@@ -546,8 +792,8 @@ executor_main(void)
 	name = json_str(x.flow_run, "name");
 	x.run.id = x.id;
 	x.run.name = name ? name : x.id;
-	x.run.stop = &stop_requested;
 	x.logs = x.run.logs = logship_start(&x.http, x.id, x.run.name);
+	run_setup(&x);
 	the_exec = &x;
 	if ((dep_id = json_str(x.flow_run, "deployment_id")) == NULL) {
 		rc = crash(&x, "Flow could not be loaded: the flow run has no "

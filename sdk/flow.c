@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/api.h"
 #include "agent/logship.h"
@@ -17,12 +18,15 @@
 
 #define PF_EXPORT __attribute__((visibility("default")))
 
+/* Inside a task its lines belong to the task run, as Prefect's. */
 static void
 vlog(pf_run *run, int level, const char *fmt, va_list ap)
 {
-	char	*msg = xvasprintf(fmt, ap);
+	char		*msg = xvasprintf(fmt, ap);
+	const char	*task_run_id = sdk_run_task_run_id(run);
 
-	logship_push(run->logs, "prefect.flow_runs", level, msg, NULL);
+	logship_push(run->logs, task_run_id ? "prefect.task_runs" :
+	    "prefect.flow_runs", level, msg, task_run_id);
 	free(msg);
 }
 
@@ -121,6 +125,20 @@ pf_run_name(pf_run *run)
 }
 
 PF_EXPORT int
+pf_stopped(pf_run *run)
+{
+	int64_t	due, now = now_ms();
+
+	if (run->stop != NULL && *run->stop)
+		return 1;
+	pthread_mutex_lock(&run->mu);
+	due = sdk_run_next_deadline(run);
+	pthread_mutex_unlock(&run->mu);
+	return due != 0 && now >= due;
+}
+
+/* Polls the stop conditions every 100 ms: cheap, and prompt enough. */
+PF_EXPORT int
 pf_sleep(pf_run *run, double seconds)
 {
 	int64_t	end = now_ms() + (int64_t)(seconds * 1000);
@@ -128,11 +146,24 @@ pf_sleep(pf_run *run, double seconds)
 	while (now_ms() < end) {
 		int64_t	left = end - now_ms();
 
-		if (run->stop != NULL && *run->stop)
+		if (pf_stopped(run))
 			return PF_ERROR;
 		sleep_ms(left < 100 ? left : 100);
 	}
-	return run->stop != NULL && *run->stop ? PF_ERROR : PF_OK;
+	return pf_stopped(run) ? PF_ERROR : PF_OK;
+}
+
+void
+sdk_run_init(pf_run *run)
+{
+	pthread_condattr_t	ca;
+
+	pthread_mutex_init(&run->mu, NULL);
+	pthread_condattr_init(&ca);
+	/* Deadlines are on now_ms()'s clock. */
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&run->changed, &ca);
+	pthread_condattr_destroy(&ca);
 }
 
 void
@@ -143,4 +174,24 @@ sdk_run_cleanup(pf_run *run)
 	free(run->error);
 	run->params = run->json_texts = NULL;
 	run->error = NULL;
+	sdk_tasks_free(run);
+}
+
+void
+sdk_run_destroy(pf_run *run)
+{
+	sdk_run_cleanup(run);
+	pthread_mutex_destroy(&run->mu);
+	pthread_cond_destroy(&run->changed);
+}
+
+void
+sdk_run_park_if_stopping(pf_run *run)
+{
+	if (!run->hard_stop)
+		return;
+	pthread_mutex_unlock(&run->mu);
+	/* Signals are blocked here: nothing wakes this but the end. */
+	for (;;)
+		pause();
 }

@@ -5,12 +5,16 @@
 #ifndef SDK_RUN_H
 #define SDK_RUN_H
 
+#include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 #include "pf/flow.h"
 
+struct http_settings;
 struct logship;
 
 struct pf_run {
@@ -22,7 +26,29 @@ struct pf_run {
 	char			*error;		/* set by pf_fail */
 	struct logship		*logs;		/* NULL: console only */
 	volatile sig_atomic_t	*stop;		/* non-zero: wind down */
+	const struct http_settings *http;	/* NULL: no API, states local */
+
+	/* This attempt's task runs (sdk/task.c), reset by sdk_run_cleanup. */
+	struct pf_task		*tasks;		/* all of them, owned */
+	cJSON			*dynamic_keys;	/* task key -> calls so far */
+
+	/*
+	 * Stopping (docs/architecture.md, Timeouts). The flow's thread arms
+	 * and disarms deadlines; the executor's watchdog reads them. mu
+	 * guards deadline_ms, running (and the deadlines of its chain) and
+	 * hard_stop; changed is signalled on every change.
+	 */
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 changed;	/* CLOCK_MONOTONIC */
+	int64_t			 deadline_ms;	/* flow attempt's, now_ms(); 0: none */
+	struct pf_task		*running;	/* innermost task in progress */
+	int			 hard_stop;	/* who ends the process: SDK_END_* */
 };
+
+/* Who ends the process, once a flow's thread may no longer go on. */
+#define SDK_END_WATCHDOG	1	/* a body overran its timeout */
+#define SDK_END_SIGNAL		2	/* SIGTERM/SIGINT */
+#define SDK_END_NORMAL		3	/* the executor itself, finishing */
 
 /*
  * Validates given parameters (a JSON object, may be NULL) against the
@@ -33,6 +59,71 @@ cJSON	*sdk_params_prepare(const pf_flow_def *, const cJSON *given,
 	    char *err, size_t errlen);
 /* The declaration as Prefect's parameter_openapi_schema (caller frees). */
 cJSON	*sdk_params_schema(const pf_flow_def *);
+
+/* flow.c */
+/* Before first use: the lock and condition of the stopping fields. */
+void	 sdk_run_init(pf_run *);
+/* After an attempt: its parameters, error and task runs. */
 void	 sdk_run_cleanup(pf_run *);
+void	 sdk_run_destroy(pf_run *);
+
+/*
+ * With mu held, by the flow's thread before it changes what the watchdog
+ * reads (deadlines, the running tasks): when another thread owns the end
+ * of the process (hard_stop), it unlocks and never returns, so a body
+ * that returns late does not race the final states reported for it.
+ */
+void	 sdk_run_park_if_stopping(pf_run *);
+
+/* task.c */
+/* Frees the attempt's task runs (sdk_run_cleanup). */
+void	 sdk_tasks_free(pf_run *);
+/*
+ * The task run now in progress (innermost), or NULL in the flow's own
+ * body: its lines and artifacts belong to it. Thread-safe.
+ */
+const char *sdk_run_task_run_id(pf_run *);
+/*
+ * The earliest armed deadline (flow attempt, running tasks), or 0.
+ * Called with mu held.
+ */
+int64_t	 sdk_run_next_deadline(const pf_run *);
+/*
+ * Ends every task run still in progress, innermost first, with forced
+ * states: with crash_message, Crashed (a termination signal); else
+ * TimedOut, as Prefect words it for the task whose own deadline passed
+ * and for those it interrupted. Called by the watchdog and the signal
+ * thread once they own the end (hard_stop). Returns the timeout of the
+ * innermost task whose own deadline passed, 0 when none did.
+ */
+double	 sdk_tasks_abandon(pf_run *, const char *crash_message);
+
+/* The task run's name and current state's name (for the unit tests). */
+const char *sdk_task_name(const pf_task *);
+const char *sdk_task_state(const pf_task *);
+
+/* Pure helpers of task.c, exposed for the unit tests. */
+/* Prefect's empirical_policy.retry_delay: a number, or with a backoff
+ * other than 0 and 1 a list of (at most 50) delays. Caller frees. */
+cJSON	*sdk_task_retry_delay(const pf_task_def *);
+/* The base delay before retry number n (1 = first retry). */
+double	 sdk_task_base_delay(const pf_task_def *, int n);
+/* Prefect's clamped_poisson_interval with u uniform in [0, 1). */
+double	 sdk_clamped_poisson(double average, double clamping_factor,
+	    double u);
+/* "<name>-<8 hex digits>", stable for a name (Prefect's task_key shape). */
+void	 sdk_task_key(const char *name, char *out, size_t n);
+/* The body of POST /task_runs/ (caller frees). */
+char	*sdk_task_create_body(const pf_task_def *, const char *name,
+	    const char *task_key, const char *dynamic_key,
+	    const char *flow_run_id, pf_task *const *upstream,
+	    const char *parent_task_run_id);
+/* Python's repr() of a float ("1.0", "0.25", "1e-05"). */
+void	 sdk_pyfloat(char *out, size_t n, double v);
+/* Python's repr() of a str: quoted, escaped. */
+void	 sdk_pyrepr(char *out, size_t n, const char *s);
+/* str() of a Prefect state: Completed(), TimedOut('…', type=FAILED). */
+void	 sdk_state_str(char *out, size_t n, const char *type,
+	    const char *name, const char *message);
 
 #endif
