@@ -59,6 +59,17 @@ coerce(const pf_param_def *p, const cJSON *v)
 	return NULL;
 }
 
+/* A hand-written default of null: Python's `x: Optional[T] = None`. */
+static int
+null_default(const pf_param_def *p)
+{
+	cJSON	*d = p->default_json ? cJSON_Parse(p->default_json) : NULL;
+	int	 yes = cJSON_IsNull(d);
+
+	cJSON_Delete(d);
+	return yes;
+}
+
 static const pf_param_def *
 declared(const pf_flow_def *def, const char *name)
 {
@@ -96,7 +107,9 @@ sdk_params_prepare(const pf_flow_def *def, const cJSON *given, char *err,
 			cJSON_Delete(dflt);
 			continue;
 		}
-		if (cJSON_IsNull(v))
+		/* As pydantic: None is not a str (pf_param_string would
+		 * hand the flow NULL), unless the default is None. */
+		if (cJSON_IsNull(v) && null_default(p))
 			ok = cJSON_CreateNull();
 		else if ((ok = coerce(p, v)) == NULL)
 			buf_printf(&problems, "%sparameter '%s' must be %s %s",

@@ -1,9 +1,10 @@
 """`pfagent run`: local flow runs, as `python my_flow.py` in Prefect."""
 
+import json
 import os
 import subprocess
 
-from peers.prefect import REPO_ROOT, PFAGENT
+from peers.prefect import REPO_ROOT, PFAGENT, VENV_BIN
 
 
 def run(*args, api_url=None):
@@ -62,3 +63,52 @@ def test_local_run_with_api_is_reported(client, prefect_server):
     messages = [log["message"] for log in client.read_logs(r["id"])]
     assert "Hello, Reported!" in messages
     assert "Finished in state Completed()" in messages
+
+
+def prefect_cli(server, home, *args):
+    """Prefect's own CLI from the venv, against the server."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PREFECT_")}
+    env.update({"PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(home),
+                "COLUMNS": "250"})
+    return subprocess.run([str(VENV_BIN / "prefect"), *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_local_run_is_seen_by_prefects_cli(prefect_server, tmp_path):
+    """Prefect's own CLI lists a local run with an API (`prefect flow-run
+    ls`) in its final state and prints its logs (`prefect flow-run
+    logs`); a failing flow's run is listed Failed, and exits 1."""
+    ok = run("flows/hello.c:hello", "--param", "name=Listed",
+             api_url=prefect_server.api_url)
+    assert ok.returncode == 0, ok.stderr
+    failed = run("tests/flows/fail.c:fail", api_url=prefect_server.api_url)
+    assert failed.returncode == 1, failed.stderr
+    names = [p.stderr.split("Flow run '", 1)[1].split("'", 1)[0]
+             for p in (ok, failed)]
+
+    home = tmp_path / "cli-home"
+    # Newest first; only final states, so no future scheduled run of
+    # another test can push these two out of the page.
+    ls = prefect_cli(prefect_server, home, "flow-run", "ls", "--flow-name",
+                     "hello", "--flow-name", "fail", "--state-type",
+                     "COMPLETED", "--state-type", "FAILED", "--limit", "50",
+                     "-o", "json")
+    assert ls.returncode == 0, ls.stdout + ls.stderr
+    listed = {r["name"]: r for r in json.loads(ls.stdout)}
+    assert listed[names[0]]["state"]["type"] == "COMPLETED"
+    assert listed[names[0]]["parameters"] == {"name": "Listed"}
+    assert listed[names[1]]["state"]["type"] == "FAILED"
+    table = prefect_cli(prefect_server, home, "flow-run", "ls",
+                        "--flow-name", "hello", "--state-type", "COMPLETED",
+                        "--limit", "50")
+    assert names[0] in table.stdout, table.stdout
+
+    logs = prefect_cli(prefect_server, home, "flow-run", "logs",
+                       listed[names[0]]["id"])
+    assert logs.returncode == 0, logs.stdout + logs.stderr
+    assert "Hello, Listed!" in logs.stdout, logs.stdout
+    assert "Finished in state Completed()" in logs.stdout
+    logs = prefect_cli(prefect_server, home, "flow-run", "logs",
+                       listed[names[1]]["id"])
+    assert "about to fail" in logs.stdout, logs.stdout
