@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "agent/agent.h"
+#include "agent/config_cmd.h"
 #include "agent/deploy.h"
 #include "agent/executor.h"
 #include "common/json.h"
@@ -29,6 +30,12 @@ usage(FILE *f)
 	    "(pfagent deploy --help)\n"
 	    "  execute   run the flow run named by PREFECT__FLOW_RUN_ID "
 	    "(started by 'start')\n"
+	    "  profile   show, list and pin the dlt workspace profile "
+	    "(pfagent profile --help)\n"
+	    "  workspace show the workspace and its configuration, clean a "
+	    "profile's data\n"
+	    "  config    resolve one configuration value the dlt way "
+	    "(pfagent config --help)\n"
 	    "  version   print the version\n\n"
 	    "Settings come from Prefect's environment variables "
 	    "(PREFECT_API_URL, ...).\n");
@@ -218,6 +225,12 @@ main(int argc, char **argv)
 		rc = deploy_main(argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "execute"))
 		rc = executor_main();
+	else if (!strcmp(argv[1], "profile"))
+		rc = profile_main(argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "workspace"))
+		rc = workspace_main(argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "config"))
+		rc = config_main(argc - 2, argv + 2);
 	else {
 		fprintf(stderr, "pfagent: unknown command '%s'\n\n", argv[1]);
 		usage(stderr);
