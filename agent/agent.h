@@ -32,6 +32,7 @@ struct conf {
 	double	 heartbeat_seconds;
 	char	*log_level;
 	char	*state_dir;
+	char	*profile;		/* flow runs' WORKSPACE__PROFILE, or NULL */
 	int	 git_cache_mb;		/* 0: unbounded */
 };
 

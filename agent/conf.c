@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "config/workspace.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -54,6 +55,9 @@ static const struct opt opts[] = {
 	  "0 means no bound" },
 	{ "--log-level", "PFAGENT_LOG_LEVEL", OPT_STR, "info", O(log_level),
 	  "LEVEL", "agent log level: debug, info, warning, error" },
+	{ "--profile", NULL, OPT_STR, NULL, O(profile), "NAME",
+	  "dlt workspace profile of the flow runs (WORKSPACE__PROFILE in "
+	  "their environment): dev, prod, tests, access" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -210,6 +214,11 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 	}
 	if (c->state_dir == NULL)
 		c->state_dir = state_dir_default();
+	if (c->profile != NULL && !ws_profile_name_ok(c->profile)) {
+		snprintf(err, errlen, "--profile: '%s' may only hold letters, "
+		    "digits, '_' and '-'", c->profile);
+		return -1;
+	}
 	if (c->query_seconds < 0.05)
 		c->query_seconds = 0.05;
 	if (c->heartbeat_seconds < 1)
@@ -224,6 +233,7 @@ conf_cleanup(struct conf *c)
 	free(c->name);
 	free(c->log_level);
 	free(c->state_dir);
+	free(c->profile);
 	for (int i = 0; i < c->nqueues; i++)
 		free(c->queues[i]);
 	memset(c, 0, sizeof(*c));

@@ -275,7 +275,7 @@ child_env(struct run *r, const struct jobconf *jc)
 {
 	extern char	**environ;
 	char		**add, **env;
-	size_t		  n = 10, i = 0;
+	size_t		  n = 11, i = 0;
 	const char	 *dep_name = json_str(r->deployment, "name");
 	const char	 *dep_id = json_str(r->flow_run, "deployment_id");
 	const char	 *flow_id = json_str(r->flow_run, "flow_id");
@@ -304,6 +304,10 @@ child_env(struct run *r, const struct jobconf *jc)
 	add[i++] = xasprintf("PFAGENT_STATE_DIR=%s", r->agent->conf.state_dir);
 	add[i++] = xasprintf("PFAGENT_GIT_CACHE_MB=%d",
 	    r->agent->conf.git_cache_mb);
+	/* --profile is the operator's choice for this worker: it wins. */
+	if (r->agent->conf.profile != NULL)
+		add[i++] = xasprintf("WORKSPACE__PROFILE=%s",
+		    r->agent->conf.profile);
 	add[i] = NULL;
 	env = proc_env_build(add);
 	proc_env_free(add);
