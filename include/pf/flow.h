@@ -162,15 +162,20 @@ typedef struct pf_task_def {
 	int			 retries;
 	double			 retry_delay_seconds;
 	/* Each retry waits retry_backoff times longer than the one
-	 * before (0 or 1: the same delay), then up to
-	 * retry_jitter_factor times the delay more, at random. */
+	 * before (0 or 1: the same delay; 2: Prefect's
+	 * exponential_backoff). With retry_jitter_factor > 0 each delay
+	 * is drawn at random up to (1 + factor) times it, averaging it
+	 * (Prefect's clamped_poisson_interval). */
 	double			 retry_backoff;
 	double			 retry_jitter_factor;
 	double			 timeout_seconds;	/* 0: none */
 	const char *const	*tags;			/* NULL-terminated */
 } pf_task_def;
 
-/** Declares a pf_task_def called var_: PF_TASK(extract, .retries = 2). */
+/**
+ * Declares a pf_task_def called var_, named var_ in Prefect:
+ * PF_TASK(extract, .retries = 2). Its body is a separate function.
+ */
 #define PF_TASK(var_, ...) \
 	static const pf_task_def var_ = { .name = #var_, __VA_ARGS__ }
 
@@ -181,16 +186,21 @@ typedef struct pf_task_def {
  * Runs fn(run, arg) now, as a task run of this flow run, visible in
  * Prefect with its states (Pending, Running, AwaitingRetry, Retrying,
  * Completed, Failed, TimedOut) and its upstream links (upstream: tasks
- * whose results it uses, NULL-terminated, or NULL). Retries as def says.
- * Returns the task, or NULL only when the run is stopping; check it with
- * pf_task_ok().
+ * whose results it uses, NULL-terminated, or NULL). Retries as def says,
+ * waiting out the delays; returns when the task run is final. pf_fail
+ * inside fn fails the task, not the flow: the flow decides what its
+ * failure means. Returns the task, or NULL only when the run is
+ * stopping; check it with pf_task_ok().
  */
 pf_task	*pf_task_run(pf_run *run, const pf_task_def *def, pf_task_fn fn,
 	    void *arg, pf_task *const *upstream);
 
 /** PF_OK when the task ended Completed, else PF_ERROR (NULL too). */
 int	 pf_task_ok(const pf_task *task);
-/** Why the task failed ("" when it did not), for the flow's pf_fail. */
+/**
+ * Why the task failed, for the flow's pf_fail: its pf_fail text, or
+ * Prefect's timeout message; "" when it did not fail.
+ */
 const char *pf_task_error(const pf_task *task);
 
 /* -------------------------------------------------------- artifacts */

@@ -14,8 +14,12 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from peers.prefect import REPO_ROOT, wait_for
+import httpx
+
+from peers.prefect import PFAGENT, REPO_ROOT, wait_for
 from test_worker_core import FAST, HELLO, wait_for_hello, wait_for_workers
 
 TERMINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
@@ -357,3 +361,94 @@ def test_sigterm_crashes_the_running_task_and_flow(client, agent, pool_name):
     (task,) = task_runs(client, run["id"])
     assert (task["state_type"], task["state"]["message"]) == (
         "CRASHED", "Execution was aborted by a termination signal.")
+
+
+class LosingProxy:
+    """Relays every request to the real server, but answers 503 to the
+    state proposals and task-run creations after the server applied
+    them: the answer is lost, as when a connection drops. Only the first
+    time a request is seen, so a resent one gets its answer."""
+
+    LOSE = re.compile(r"/api/(task_runs/|(task|flow)_runs/[^/]+/set_state)$")
+
+    def __init__(self, upstream_api_url):
+        base = upstream_api_url.rsplit("/api", 1)[0]
+        self.http = httpx.Client(base_url=base, timeout=60)
+        self.lost = []
+        self.seen = set()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def relay(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "content-length",
+                                                "connection")}
+                r = proxy.http.request(self.command, self.path,
+                                       content=body, headers=headers)
+                key = (self.path, body)
+                if self.command == "POST" and proxy.LOSE.search(self.path) \
+                        and r.status_code < 300 and key not in proxy.seen:
+                    proxy.seen.add(key)
+                    proxy.lost.append(self.path)
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(r.status_code)
+                self.send_header("Content-Type",
+                                 r.headers.get("content-type", "text/plain"))
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = relay
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.api_url = f"http://127.0.0.1:{self.server.server_port}/api"
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.http.close()
+
+
+def test_lost_answers_are_not_applied_twice(client, prefect_server):
+    """Every task-run creation and every task and flow state proposal
+    lands on the server but its answer is lost (503): pfagent looks
+    before it resends, so the runs end exactly as without losses, with
+    no state recorded twice and run counts unchanged."""
+    proxy = LosingProxy(prefect_server.api_url)
+    try:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("PREFECT_")}
+        env.update({"PREFECT_API_URL": proxy.api_url,
+                    "ASAN_OPTIONS": "handle_segv=0:detect_leaks=1"})
+        p = subprocess.run([str(PFAGENT), "run", "tests/flows/tasks.c:tasks"],
+                           cwd=REPO_ROOT, env=env, capture_output=True,
+                           text=True, timeout=300)
+    finally:
+        proxy.close()
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert len(proxy.lost) >= 3 + 3 * 2 + 4 + 2, proxy.lost
+    name = p.stderr.split("Flow run '", 1)[1].split("'", 1)[0]
+    (run,) = client.request("POST", "/flow_runs/filter", json={
+        "flow_runs": {"name": {"any_": [name]}}})
+    assert run["state_type"] == "COMPLETED" and run["run_count"] == 1
+    assert states(client, run["id"]) == [
+        ("PENDING", "Pending"), ("RUNNING", "Running"),
+        ("COMPLETED", "Completed")]
+    view = wait_for_tasks(client, run["id"], 3)
+    assert view["flaky"]["history"] == RETRIED
+    assert view["flaky"]["run"]["run_count"] == 3
+    for name in ("extract", "load"):
+        assert view[name]["history"] == [("PENDING", "Pending"),
+                                         ("RUNNING", "Running"),
+                                         ("COMPLETED", "Completed")]
+        assert view[name]["run"]["run_count"] == 1
