@@ -58,6 +58,26 @@ nested_fn(pf_run *run, void *arg)
 	return PF_OK;
 }
 
+struct nest {
+	const char	*outer, *inner, *after;
+	int		 inner_ok;
+};
+
+/* A task running a task: lines go to the innermost, then back. */
+static int
+outer_fn(pf_run *run, void *arg)
+{
+	PF_TASK(inner);
+	struct nest	*n = arg;
+	pf_task		*t;
+
+	n->outer = sdk_run_task_run_id(run);
+	t = pf_task_run(run, &inner, nested_fn, &n->inner, NULL);
+	n->inner_ok = pf_task_ok(t) == PF_OK;
+	n->after = sdk_run_task_run_id(run);
+	return PF_OK;
+}
+
 int
 main(void)
 {
@@ -227,6 +247,17 @@ main(void)
 
 		CHECK(inside != NULL && pf_task_ok(t) == PF_OK);
 		CHECK(sdk_run_task_run_id(&run) == NULL);
+	}
+	TEST("a task may run tasks; each line goes to the innermost") {
+		PF_TASK(outer);
+		struct nest	 n = { NULL, NULL, NULL, 0 };
+		pf_task		*t = pf_task_run(&run, &outer, outer_fn, &n,
+		    NULL);
+
+		CHECK(pf_task_ok(t) == PF_OK && n.inner_ok);
+		CHECK(n.outer != NULL && n.inner != NULL && n.after != NULL);
+		CHECK(n.outer != n.inner && strcmp(n.outer, n.inner) != 0);
+		CHECK(n.after == n.outer);
 	}
 	TEST("the create body: policy, tags, upstream links, Pending") {
 		PF_TASK(up);
