@@ -17,6 +17,7 @@
 #include "agent/config_cmd.h"
 #include "config/cfg.h"
 #include "config/workspace.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #define ERRMAX	(32u << 10)
@@ -25,7 +26,7 @@ struct opts {
 	int		 verbose, yes, skip_local, show_secrets, secret;
 	int		 exact, value_only;
 	const char	*profile, *pipeline, *type;
-	const char	*pos[4];
+	const char	*pos[16];
 	int		 npos;
 };
 
@@ -56,7 +57,7 @@ parse(const char *cmd, int argc, char **argv, struct opts *o)
 			    a[4] == 'o' ? &o->profile : &o->pipeline;
 
 			*dst = argv[++i];
-		} else if (a[0] == '-' || o->npos == 4) {
+		} else if (a[0] == '-' || o->npos == 16) {
 			fprintf(stderr, "pfagent %s: unexpected '%s' (see "
 			    "pfagent %s --help)\n", cmd, a, cmd);
 			return -1;
@@ -64,6 +65,17 @@ parse(const char *cmd, int argc, char **argv, struct opts *o)
 			o->pos[o->npos++] = a;
 	}
 	return 0;
+}
+
+/* The agent log (stderr) at $PFAGENT_LOG_LEVEL, as `pfagent start`. */
+static void
+log_from_env(void)
+{
+	const char	*v = getenv("PFAGENT_LOG_LEVEL");
+	enum log_level	 lvl;
+
+	if (v != NULL && log_level_parse(v, &lvl) == 0)
+		log_init(lvl, "");
 }
 
 static int
@@ -281,6 +293,7 @@ profile_main(int argc, char **argv)
 	const char			*a0, *a1;
 	int				 rc = 2;
 
+	log_from_env();
 	if (wants_help(argc, argv)) {
 		usage_profile();
 		return 0;
@@ -491,6 +504,7 @@ workspace_main(int argc, char **argv)
 	const char	*a0;
 	int		 rc = 2;
 
+	log_from_env();
 	if (wants_help(argc, argv)) {
 		usage_workspace();
 		return 0;
@@ -520,7 +534,7 @@ workspace_main(int argc, char **argv)
 static void
 usage_config(void)
 {
-	printf("usage: pfagent config get SECTION.KEY [--pipeline NAME] "
+	printf("usage: pfagent config get SECTION.KEY... [--pipeline NAME] "
 	    "[--secret] [--type T]\n"
 	    "                         [--exact] [--show-secrets] [--value] "
 	    "[--profile NAME]\n\n"
@@ -609,22 +623,25 @@ config_main(int argc, char **argv)
 {
 	struct opts	 o;
 	struct cfg	*c;
-	int		 rc;
+	int		 rc = 0;
 
+	log_from_env();
 	if (wants_help(argc, argv)) {
 		usage_config();
 		return 0;
 	}
 	if (parse("config", argc, argv, &o) == -1)
 		return 2;
-	if (o.npos != 2 || strcmp(o.pos[0], "get") != 0 || *o.pos[1] == '\0') {
+	if (o.npos < 2 || strcmp(o.pos[0], "get") != 0) {
 		fprintf(stderr, "pfagent config: usage: pfagent config get "
-		    "SECTION.KEY (see pfagent config --help)\n");
+		    "SECTION.KEY... (see pfagent config --help)\n");
 		return 2;
 	}
 	if ((c = open_cfg("config", &o, 0)) == NULL)
 		return 1;
-	rc = config_get(c, &o, o.pos[1]);
+	/* Several keys share one resolver: each secret is fetched once. */
+	for (int i = 1; i < o.npos && rc == 0; i++)
+		rc = config_get(c, &o, o.pos[i]);
 	cfg_free(c);
 	return rc;
 }

@@ -156,6 +156,7 @@ get_ready(struct vault *v, char *err, size_t errlen)
 		errorf(err, errlen, "%s: %s", NAME, e2);
 		goto out;
 	}
+	log_debug("%s: AWS credentials from %s", NAME, v->creds.source);
 	cfg_note_secret_text(v->c, v->creds.secret_key);
 	cfg_note_secret_text(v->c, v->creds.session_token);
 	free(v->region);
@@ -199,6 +200,7 @@ fetch(struct vault *v, const char *name, const char **text, char *err,
 	if (v->unavailable)
 		return 0;
 	cl = (struct sm_client){ v->region, v->endpoint, &v->creds, 0 };
+	log_debug("Vault provider %s will make a request for %s", NAME, name);
 	r = sm_get_secret_value(&cl, name, &a, e2, sizeof(e2));
 	if (r == SM_ERROR) {
 		/* The service's words may quote anything: mask secrets. */
