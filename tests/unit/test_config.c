@@ -149,10 +149,10 @@ test_precedence(void)
 	}
 	TEST("profile files are ignored outside workspace mode") {
 		fresh(0);
-		put(".dlt/config.toml", "[a]\nk = \"plain\"\n");
-		put(".dlt/dev.config.toml", "[a]\nk = \"dev\"\n");
+		put(".dlt/config.toml", "[a]\nprofile_k = \"plain\"\n");
+		put(".dlt/dev.config.toml", "[a]\nprofile_k = \"dev\"\n");
 		c = open_cfg(NULL);
-		CHECK(check_get(c, "a", "k", NULL, "plain", NULL));
+		CHECK(check_get(c, "a", "profile_k", NULL, "plain", NULL));
 		CHECK(cfg_workspace(c)->profile == NULL);
 		cfg_free(c);
 	}
@@ -165,32 +165,32 @@ test_pipeline_and_sections(void)
 
 	TEST("a pipeline-prefixed key beats the unprefixed one") {
 		fresh(1);
-		put(".dlt/secrets.toml", "[sources.s]\ntoken = \"plain\"\n"
-		    "[p1.sources.s]\ntoken = \"p1\"\n");
+		put(".dlt/secrets.toml", "[sources.s]\ns_token = \"plain\"\n"
+		    "[p1.sources.s]\ns_token = \"p1\"\n");
 		c = open_cfg(NULL);
-		CHECK(check_get(c, "sources.s", "token", "p1", "p1", NULL));
-		CHECK(check_get(c, "sources.s", "token", "p2", "plain", NULL));
-		CHECK(check_get(c, "sources.s", "token", NULL, "plain", NULL));
+		CHECK(check_get(c, "sources.s", "s_token", "p1", "p1", NULL));
+		CHECK(check_get(c, "sources.s", "s_token", "p2", "plain", NULL));
+		CHECK(check_get(c, "sources.s", "s_token", NULL, "plain", NULL));
 		/* Any scoped value beats any unscoped one, env included. */
-		setenv("SOURCES__S__TOKEN", "env", 1);
-		CHECK(check_get(c, "sources.s", "token", "p1", "p1",
+		setenv("SOURCES__S__S_TOKEN", "env", 1);
+		CHECK(check_get(c, "sources.s", "s_token", "p1", "p1",
 		    "secrets.toml"));
-		setenv("P1__TOKEN", "bare", 1);
-		CHECK(check_get(c, "sources.s", "token", "p1", "bare",
+		setenv("P1__S_TOKEN", "bare", 1);
+		CHECK(check_get(c, "sources.s", "s_token", "p1", "bare",
 		    "Environment Variables"));
-		unsetenv("P1__TOKEN");
-		unsetenv("SOURCES__S__TOKEN");
+		unsetenv("P1__S_TOKEN");
+		unsetenv("SOURCES__S__S_TOKEN");
 		cfg_free(c);
 	}
 	TEST("section fallback: the rightmost section is dropped") {
 		fresh(1);
-		put(".dlt/config.toml", "[sources]\nlimit = 5\n");
+		put(".dlt/config.toml", "[sources]\ns_limit = 5\n");
 		c = open_cfg(NULL);
-		CHECK(check_get(c, "sources.s.r", "limit", NULL, "5", NULL));
+		CHECK(check_get(c, "sources.s.r", "s_limit", NULL, "5", NULL));
 		cfg_free(c);
-		put(".dlt/config.toml", "limit = 7\n");
+		put(".dlt/config.toml", "s_limit = 7\n");
 		c = open_cfg(NULL);
-		CHECK(check_get(c, "sources.s.r", "limit", NULL, "7", NULL));
+		CHECK(check_get(c, "sources.s.r", "s_limit", NULL, "7", NULL));
 		cfg_free(c);
 	}
 	TEST("every path of one provider before the next provider") {
@@ -252,7 +252,7 @@ test_secrets(void)
 	TEST("a secret field in config.toml is refused, clearly") {
 		fresh(1);
 		put(".dlt/config.toml", "[sources.s]\npassword = \"pw-123\"\n"
-		    "user = \"u\"\n");
+		    "s_user = \"u\"\n");
 		c = open_cfg(NULL);
 		v = get(c, "sources.s", "password", NULL, CFG_SECRET, NULL);
 		CHECK(v == NULL);
@@ -262,7 +262,7 @@ test_secrets(void)
 		CHECK(strstr(errbuf, "pw-123") == NULL);
 		free(v);
 		/* The same key is fine as a plain config value. */
-		CHECK(check_get(c, "sources.s", "user", NULL, "u", NULL));
+		CHECK(check_get(c, "sources.s", "s_user", NULL, "u", NULL));
 		cfg_free(c);
 	}
 	TEST("secret values are recorded, masked and hooked") {
@@ -272,13 +272,13 @@ test_secrets(void)
 		fresh(1);
 		put(".dlt/secrets.toml", "[sources.s]\napi_key = \"k-secret\"\n"
 		    "[sources.s.credentials]\nuser = \"alice-in-secrets\"\n");
-		put(".dlt/config.toml", "[sources.s]\nbase = \"public-url\"\n");
+		put(".dlt/config.toml", "[sources.s]\ns_base = \"public-url\"\n");
 		c = open_cfg(NULL);
 		cfg_set_secret_hook(c, hook, NULL);
 		free(get(c, "sources.s", "api_key", NULL, CFG_SECRET, NULL));
 		free(get(c, "sources.s", "api_key", NULL, CFG_SECRET, NULL));
 		CHECK(hooked == 1);	/* once per value */
-		free(get(c, "sources.s", "base", NULL, 0, NULL));
+		free(get(c, "sources.s", "s_base", NULL, 0, NULL));
 		free(get(c, "sources.s", "credentials", NULL, CFG_SECRET,
 		    NULL));
 		sv = cfg_secret_values(c, &n);
@@ -357,7 +357,7 @@ test_missing(void)
 		cfg_free(c);
 	}
 	TEST("defaults and optional fields") {
-		struct cfg_field d = { "a", "n", NULL, NULL, NULL, CFG_INT, 0,
+		struct cfg_field d = { "a", "n_default", NULL, NULL, NULL, CFG_INT, 0,
 		    "12" };
 		long long	 n = 0;
 
@@ -387,12 +387,13 @@ test_missing(void)
 static int
 typed(struct cfg *c, const char *env, enum cfg_type t, const char *want)
 {
-	struct cfg_field f = { "t", "v", NULL, NULL, NULL, t, 0, NULL };
+	struct cfg_field f = { "typed", "typed_value", NULL, NULL, NULL, t, 0,
+	    NULL };
 	struct cfg_value v;
 	char		*s = NULL;
 	int		 ok;
 
-	setenv("T__V", env, 1);
+	setenv("TYPED__TYPED_VALUE", env, 1);
 	if (cfg_resolve(c, &f, &v, errbuf, sizeof(errbuf)) == 0)
 		s = cfg_value_text(&v, 1);
 	ok = want == NULL ? s == NULL : s != NULL && !strcmp(s, want);
@@ -401,7 +402,7 @@ typed(struct cfg *c, const char *env, enum cfg_type t, const char *want)
 		    want ? want : "error");
 	cfg_value_cleanup(&v);
 	free(s);
-	unsetenv("T__V");
+	unsetenv("TYPED__TYPED_VALUE");
 	return ok;
 }
 
@@ -422,7 +423,7 @@ test_types(void)
 		CHECK(typed(c, "Yes", CFG_BOOL, "true"));
 		CHECK(typed(c, "f", CFG_BOOL, "false"));
 		CHECK(typed(c, "maybe", CFG_BOOL, NULL));
-		CHECK(strstr(errbuf, "Configured value for field `v` cannot be "
+		CHECK(strstr(errbuf, "Configured value for field `typed_value` cannot be "
 		    "coerced into type `<class 'bool'>`") != NULL);
 		CHECK(strstr(errbuf, "maybe") == NULL);
 		CHECK(typed(c, "{\"use_ssl\": true}", CFG_JSON,
@@ -437,29 +438,29 @@ test_types(void)
 		cfg_free(c);
 	}
 	TEST("typed values: TOML keeps its types, tables are dicts") {
-		struct cfg_field f = { "n", "x", NULL, NULL, NULL, CFG_INT, 0,
+		struct cfg_field f = { "n", "big_int", NULL, NULL, NULL, CFG_INT, 0,
 		    NULL };
 		struct cfg_value v;
 		long long	 n = 0;
 
 		fresh(1);
 		put(".dlt/config.toml", "[normalize]\nmax_table_nesting = 1\n"
-		    "[n]\nx = 9007199254740993\ns = 5\nb = true\n"
-		    "[n.t]\na = 1\n");
+		    "[n]\nbig_int = 9007199254740993\nsmall_int = 5\n"
+		    "flag_bool = true\n[n.table]\na = 1\n");
 		c = open_cfg(NULL);
 		CHECK(cfg_resolve(c, &f, &v, errbuf, sizeof(errbuf)) == 0);
 		CHECK(cfg_value_int(&v, &n) == 0 && n == 9007199254740993LL);
 		cfg_value_cleanup(&v);
-		f.key = "s";
+		f.key = "small_int";
 		f.type = CFG_STR;
 		CHECK(cfg_resolve(c, &f, &v, errbuf, sizeof(errbuf)) == 0);
 		CHECK_STR(cfg_value_str(&v), "5");
 		cfg_value_cleanup(&v);
-		f.key = "b";
+		f.key = "flag_bool";
 		CHECK(cfg_resolve(c, &f, &v, errbuf, sizeof(errbuf)) == 0);
 		CHECK_STR(cfg_value_str(&v), "True");
 		cfg_value_cleanup(&v);
-		f.key = "t";
+		f.key = "table";
 		f.type = CFG_JSON;
 		CHECK(cfg_resolve(c, &f, &v, errbuf, sizeof(errbuf)) == 0);
 		CHECK(cJSON_IsObject(v.value));
@@ -494,16 +495,16 @@ test_global(void)
 	}
 	TEST("~/.dlt files sit under the project's, key by key") {
 		fresh(1);
-		put("home/.dlt/config.toml", "[a]\nx = \"global\"\n"
-		    "y = \"global\"\n");
-		put("home/.dlt/dev.config.toml", "[a]\nz = \"global-dev\"\n");
-		put("home/.dlt/secrets.toml", "[a]\ntoken = \"g-tok\"\n");
-		put(".dlt/config.toml", "[a]\nx = \"project\"\n");
+		put("home/.dlt/config.toml", "[a]\ng_x = \"global\"\n"
+		    "g_y = \"global\"\n");
+		put("home/.dlt/dev.config.toml", "[a]\ng_z = \"global-dev\"\n");
+		put("home/.dlt/secrets.toml", "[a]\ng_token = \"g-tok\"\n");
+		put(".dlt/config.toml", "[a]\ng_x = \"project\"\n");
 		c = open_cfg(NULL);
-		CHECK(check_get(c, "a", "x", NULL, "project", NULL));
-		CHECK(check_get(c, "a", "y", NULL, "global", "config.toml"));
-		CHECK(check_get(c, "a", "z", NULL, "global-dev", NULL));
-		CHECK(check_get(c, "a", "token", NULL, "g-tok",
+		CHECK(check_get(c, "a", "g_x", NULL, "project", NULL));
+		CHECK(check_get(c, "a", "g_y", NULL, "global", "config.toml"));
+		CHECK(check_get(c, "a", "g_z", NULL, "global-dev", NULL));
+		CHECK(check_get(c, "a", "g_token", NULL, "g-tok",
 		    "secrets.toml"));
 		cfg_free(c);
 	}
