@@ -4,9 +4,10 @@
  * pipeline name, the sections and the key joined by "__" and upper-cased:
  * SOURCES__OPEN_EXCHANGE_RATES__API_KEY. For a secret field the Docker /
  * Kubernetes secret file /run/secrets/<name> (the name lower-cased, '_'
- * as '-'; inside a directory of that name for Kubernetes) comes first;
- * its value is copied, stripped, into the environment so child
- * processes see it, and returned unstripped.
+ * as '-'; inside a directory of that name for Kubernetes) comes first,
+ * returned unstripped. dlt also copies it into os.environ for forked
+ * children; we do not: setenv() while other threads (libcurl's proxy
+ * lookups, flow tasks) call getenv() is a data race in C.
  */
 #include <sys/stat.h>
 
@@ -98,7 +99,7 @@ env_get(struct cfg_provider *p, const struct cfg_probe *probe, cJSON **out,
 {
 	struct env_provider	*e = (struct env_provider *)p;
 	const char		*v;
-	char			*key, *file, *stripped;
+	char			*key, *file;
 
 	(void)err;
 	(void)errlen;
@@ -106,16 +107,6 @@ env_get(struct cfg_provider *p, const struct cfg_probe *probe, cJSON **out,
 	*location = NULL;
 	*spelled = key = provider_key_name(probe, "__", 1);
 	if (probe->secret && (file = secret_file(e, key, location)) != NULL) {
-		char	*s = file, *end;
-
-		while (isspace((unsigned char)*s))
-			s++;
-		end = s + strlen(s);
-		while (end > s && isspace((unsigned char)end[-1]))
-			end--;
-		stripped = xasprintf("%.*s", (int)(end - s), s);
-		setenv(key, stripped, 1);
-		free(stripped);
 		*out = cJSON_CreateString(file);
 		free(file);
 		return *out != NULL ? 1 : -1;
