@@ -3,8 +3,11 @@
  * the file that implements them, in lifecycle order:
  *
  *   conf.c     options: flag > Prefect environment variable > default
- *   worker.c   sync (pool, heartbeat) and polling for scheduled runs
- *   run.c      one claimed flow run: claim, submit, watch, finalise
+ *   worker.c   sync (pool, heartbeat), polling for scheduled runs, the
+ *              event stream (events.c) and the worker's events (emit.c)
+ *   cancel.c   runs to cancel: Cancelling events, polling fallback
+ *   run.c      one claimed flow run: claim, submit, watch, cancel,
+ *              finalise
  *   jobconf.c  job variables + the pool's base job template -> process
  *   proc.c     spawning the executor and naming how it ended
  */
@@ -34,9 +37,12 @@ struct conf {
 	char	*state_dir;
 	char	*profile;		/* flow runs' WORKSPACE__PROFILE, or NULL */
 	int	 git_cache_mb;		/* 0: unbounded */
+	double	 cancel_grace_seconds;	/* SIGTERM -> SIGKILL on cancel */
+	int	 no_events;		/* no websocket: polling only */
 };
 
 struct run;
+struct events;
 
 struct agent {
 	struct conf		 conf;
@@ -56,6 +62,19 @@ struct agent {
 	int			 signal_fd;
 	struct loop_timer	*poll_timer;
 	struct loop_timer	*done_timer;
+	int			 poll_again;	/* asked for while one was busy */
+
+	/* The event stream (events.c) and cancellation (cancel.c). */
+	struct events		*events;
+	char			 events_pool_id[40];	/* it filters on */
+	int			 events_up;
+	int			 events_down_logged;
+	struct loop_timer	*cancel_timer;
+	int			 cancel_busy;
+
+	/* The worker's own events (emit.c). */
+	char			 started_event[37];	/* "": not sent */
+	int			 stopped_sent;
 };
 
 /* conf.c */
@@ -69,11 +88,17 @@ int	 worker_main(struct conf *);
 void	 worker_slot_freed(struct agent *);
 void	 worker_fatal_auth(struct agent *, const char *what);
 void	 worker_maybe_done(struct agent *);
+/* Polls now, or right after the poll in progress (event-driven). */
+void	 worker_poll_soon(struct agent *);
 
 /* run.c */
 void	 run_claim(struct agent *, const cJSON *flow_run);
 int	 run_is_known(const struct agent *, const char *id);
 void	 run_terminate_all(struct agent *, int sig);
+/* Cancels a run of ours (Cancelling seen): idempotent, any step. */
+void	 run_cancel(struct agent *, const char *id);
+/* The ids of runs in flight not yet being cancelled (a new array). */
+cJSON	*run_in_flight_ids(const struct agent *);
 
 /* jobconf.c */
 struct jobconf {

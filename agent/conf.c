@@ -53,6 +53,12 @@ static const struct opt opts[] = {
 	{ "--git-cache-mb", "PFAGENT_GIT_CACHE_MB", OPT_INT, "2048",
 	  O(git_cache_mb), "MB", "bound on cached git mirrors and trees; "
 	  "0 means no bound" },
+	{ "--cancel-grace-seconds", "PFAGENT_CANCEL_GRACE_SECONDS",
+	  OPT_SECONDS, "30", O(cancel_grace_seconds), "S",
+	  "on cancellation, seconds between SIGTERM and SIGKILL" },
+	{ "--no-events", NULL, OPT_FLAG, NULL, O(no_events), NULL,
+	  "no event stream (websocket): find new and cancelled runs by "
+	  "polling only" },
 	{ "--log-level", "PFAGENT_LOG_LEVEL", OPT_STR, "info", O(log_level),
 	  "LEVEL", "agent log level: debug, info, warning, error" },
 	{ "--profile", NULL, OPT_STR, NULL, O(profile), "NAME",

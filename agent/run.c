@@ -12,6 +12,13 @@
  *                                        |  non-zero: Crashed "Process exited
  *                                        |  with status code: N. <why>"
  *
+ * Cancelling (run_cancel, from an event or the polling of cancel.c):
+ *   CLAIM/SUBMIT: the chain stops at its next step, before any process,
+ *     and the run is forced Cancelled; RUNNING: intent marker, SIGTERM to
+ *     the process group, SIGKILL after --cancel-grace-seconds; once the
+ *     child is reaped, forced Cancelled "Flow run was cancelled
+ *     successfully." (never Crashed), as Prefect's runner does.
+ *
  * The slot is held from claim until the child exits or the claim fails.
  * A run is freed only once no request that points at it is in flight.
  */
@@ -28,6 +35,8 @@
 
 #include "agent/agent.h"
 #include "agent/api.h"
+#include "agent/cancel.h"
+#include "agent/emit.h"
 #include "agent/request.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -54,6 +63,11 @@ struct run {
 	char		 claim_tid[37];	/* transition id of our PENDING claim */
 	int64_t		 claim_started;
 	int		 claim_attempts;
+	cJSON		*flow;		/* for the worker's events; may be NULL */
+	char		 submitted_event[37];	/* "": none sent */
+	int		 cancel_requested;	/* Cancelling seen */
+	pid_t		 pgid;		/* the child's group, kept after reaping */
+	struct loop_timer *kill_timer;	/* SIGKILL when the grace is over */
 };
 
 static void	run_release(struct run *);
@@ -81,6 +95,7 @@ run_free_if_done(struct run *r)
 		}
 	cJSON_Delete(r->flow_run);
 	cJSON_Delete(r->deployment);
+	cJSON_Delete(r->flow);
 	free(r->flow_name);
 	free(r->name);
 	free(r->workdir);
@@ -215,6 +230,168 @@ run_release(struct run *r)
 	run_free_if_done(r);
 }
 
+/* The worker's events about this run (emit.c). */
+static void
+run_emit(struct run *r, const char *event, int executed, int code)
+{
+	struct agent		*a = r->agent;
+	struct emit_worker	 w = { a->conf.name, a->pool_id, a->conf.pool };
+	struct emit_run		 er = { r->flow_run, r->deployment, r->flow,
+	    executed, r->pgid, code };
+	char			 id[37];
+	cJSON			*ev;
+
+	ev = emit_event(event, &w, &er, executed ? r->submitted_event : NULL,
+	    id);
+	if (!executed)
+		strlcpy_(r->submitted_event, id, sizeof(r->submitted_event));
+	emit_send(a->loop, &a->http, ev);
+}
+
+/* --- cancellation --- */
+
+static void
+on_cancelled(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run		*r = arg;
+	struct orch_result	 o;
+	char			 err[200];
+
+	if (rc != RETRY_OK)
+		log_warnx("flow run %s: cannot record Cancelled: %s", r->id,
+		    resp->status ? resp->body : resp->error);
+	else if (api_parse_orch(resp->body, &o, err, sizeof(err)) == -1)
+		log_warnx("flow run %s: recording Cancelled: %s", r->id, err);
+	else if (o.status != ORCH_ACCEPT)
+		log_warnx("flow run %s: Cancelled not accepted (%s): %s",
+		    r->id, api_orch_status_name(o.status), o.reason);
+	else
+		log_info("flow run %s (%s): cancelled", r->id, r->name);
+	run_unref(r);
+}
+
+/* Forced, as Prefect's worker and runner do: Cancelling -> Cancelled. */
+static void
+force_cancelled(struct run *r, const char *msg)
+{
+	set_state(r, &retry_patient, "CANCELLED", "Cancelled", msg, 1, NULL,
+	    on_cancelled);
+}
+
+/* Claimed, no process yet: it never gets one. */
+static void
+cancel_unstarted(struct run *r)
+{
+	log_info("flow run %s (%s): cancelled before its process started",
+	    r->id, r->name);
+	run_log(r, PF_LEVEL_INFO, "Cancelled pending flow run '%s'", r->id);
+	force_cancelled(r, "Flow run cancelled by worker (no infrastructure "
+	    "found).");
+	run_release(r);
+}
+
+/* Another run's child now has the pid our group was named after. */
+static int
+pgid_reused(const struct run *r)
+{
+	for (const struct run *o = r->agent->runs; o != NULL; o = o->next)
+		if (o != r && o->pid == r->pgid)
+			return 1;
+	return 0;
+}
+
+static void
+kill_timeout(void *arg)
+{
+	struct run	*r = arg;
+
+	r->kill_timer = NULL;
+	/* The group may outlive its leader; SIGKILL what is left of it. */
+	if (r->pgid > 0 && !pgid_reused(r) && kill(-r->pgid, SIGKILL) == 0)
+		log_warnx("flow run %s: process group %d still running %g s "
+		    "after SIGTERM: sent SIGKILL", r->id, (int)r->pgid,
+		    r->agent->conf.cancel_grace_seconds);
+	run_unref(r);		/* the timer's reference */
+}
+
+static void
+kill_start(struct run *r)
+{
+	struct agent	*a = r->agent;
+	char		 err[256];
+
+	/* Tells the executor that this SIGTERM is a cancellation. */
+	if (cancel_intent_write(a->conf.state_dir, r->id, err,
+	    sizeof(err)) == -1)
+		log_warnx("flow run %s: cancel intent: %s", r->id, err);
+	log_info("flow run %s (%s): cancelling: SIGTERM to process group %d, "
+	    "SIGKILL after %g s", r->id, r->name, (int)r->pgid,
+	    a->conf.cancel_grace_seconds);
+	run_log(r, PF_LEVEL_INFO, "Worker '%s' cancelling flow run '%s': "
+	    "stopping process %d", a->conf.name, r->name, (int)r->pid);
+	if (kill(-r->pgid, SIGTERM) == -1 && errno != ESRCH)
+		log_warn("kill %d", (int)r->pgid);
+	r->inflight++;		/* held by the timer */
+	r->kill_timer = loop_timer_add(a->loop,
+	    (int64_t)(a->conf.cancel_grace_seconds * 1000), kill_timeout, r);
+}
+
+/* The cancelled run's process is gone: record Cancelled, never Crashed. */
+static void
+finish_cancel(struct run *r)
+{
+	struct agent	*a = r->agent;
+
+	/* Nothing left in the group: no SIGKILL to wait for. */
+	if (r->kill_timer != NULL && kill(-r->pgid, 0) == -1) {
+		loop_timer_cancel(a->loop, r->kill_timer);
+		r->kill_timer = NULL;
+		r->inflight--;	/* the caller releases the run afterwards */
+	}
+	cancel_intent_remove(a->conf.state_dir, r->id);
+	run_log(r, PF_LEVEL_INFO, "Cancelled flow run '%s'", r->name);
+	force_cancelled(r, "Flow run was cancelled successfully.");
+}
+
+void
+run_cancel(struct agent *a, const char *id)
+{
+	struct run	*r;
+
+	for (r = a->runs; r != NULL; r = r->next)
+		if (strcmp(r->id, id) == 0)
+			break;
+	if (r == NULL || r->cancel_requested)
+		return;
+	switch (r->step) {
+	case STEP_CLAIM:
+	case STEP_SUBMIT:
+		/* A request of the chain is in flight: its callback stops. */
+		r->cancel_requested = 1;
+		log_info("flow run %s (%s): Cancelling before its process "
+		    "started", r->id, r->name);
+		break;
+	case STEP_RUNNING:
+		r->cancel_requested = 1;
+		kill_start(r);
+		break;
+	case STEP_EXITED:
+	case STEP_RELEASED:
+		break;
+	}
+}
+
+cJSON *
+run_in_flight_ids(const struct agent *a)
+{
+	cJSON	*ids = cJSON_CreateArray();
+
+	for (const struct run *r = a->runs; r != NULL; r = r->next)
+		if (r->step < STEP_EXITED && !r->cancel_requested)
+			cJSON_AddItemToArray(ids, cJSON_CreateString(r->id));
+	return ids;
+}
+
 /* --- the child --- */
 
 static void	reap_tick(void *);
@@ -238,7 +415,10 @@ reap(struct run *r)
 	    r->id, r->name, (int)r->pid, code);
 	r->pid = 0;
 	free_slot(r);
-	if (code != 0) {
+	run_emit(r, "prefect.worker.executed-flow-run", 1, code);
+	if (r->cancel_requested)
+		finish_cancel(r);
+	else if (code != 0) {
 		char *msg = xasprintf("Process exited with status code: %d. %s",
 		    code, api_exit_explanation(code));
 
@@ -351,6 +531,7 @@ run_spawn(struct run *r)
 		goto fail;
 	}
 	r->step = STEP_RUNNING;
+	r->pgid = r->pid;	/* proc.c: the child leads its own group */
 	if (r->pidfd != -1)
 		loop_fd_add(r->agent->loop, r->pidfd, POLLIN, on_exit_status,
 		    r);
@@ -366,6 +547,7 @@ run_spawn(struct run *r)
 	    r->name);
 	log_info("flow run %s (%s): started process %d", r->id, r->name,
 	    (int)r->pid);
+	run_emit(r, "prefect.worker.submitted-flow-run", 0, 0);
 	proc_env_free(env);
 	jobconf_cleanup(&jc);
 	return;
@@ -377,14 +559,33 @@ fail:
 
 /* --- submission --- */
 
+/* The run is Cancelling (or Cancelled) according to this answer. */
+static int
+answer_says_cancelled(struct http_resp *resp, enum retry_class rc)
+{
+	struct orch_result	o;
+	char			err[200];
+
+	return rc == RETRY_OK && api_parse_orch(resp->body, &o, err,
+	    sizeof(err)) == 0 && o.status != ORCH_ACCEPT &&
+	    (strcmp(o.type, "CANCELLING") == 0 ||
+	    strcmp(o.type, "CANCELLED") == 0);
+}
+
 static void
 on_submitting(struct http_resp *resp, enum retry_class rc, void *arg)
 {
 	struct run	*r = arg;
 
-	/* Servers before 3.6.22 ABORT "Submitting": harmless. */
-	(void)resp; (void)rc;
-	if (r->step == STEP_SUBMIT && !r->agent->stopping)
+	/*
+	 * Servers before 3.6.22 ABORT "Submitting": harmless. A run
+	 * cancelled meanwhile is refused too, with its state: it must not
+	 * start, even when the event stream is down.
+	 */
+	if (r->step == STEP_SUBMIT && (r->cancel_requested ||
+	    answer_says_cancelled(resp, rc)))
+		cancel_unstarted(r);
+	else if (r->step == STEP_SUBMIT && !r->agent->stopping)
 		run_spawn(r);
 	else if (r->step == STEP_SUBMIT)
 		run_release(r);
@@ -399,8 +600,11 @@ on_labels(struct http_resp *resp, enum retry_class rc, void *arg)
 	if (rc != RETRY_OK)
 		log_warnx("flow run %s: cannot set its worker labels: %s",
 		    r->id, resp->status ? "server error" : resp->error);
-	set_state(r, &retry_quick, "PENDING", "Submitting", NULL, 0, NULL,
-	    on_submitting);
+	if (r->cancel_requested)
+		cancel_unstarted(r);
+	else
+		set_state(r, &retry_quick, "PENDING", "Submitting", NULL, 0,
+		    NULL, on_submitting);
 	run_unref(r);
 }
 
@@ -443,10 +647,13 @@ on_flow(struct http_resp *resp, enum retry_class rc, void *arg)
 		const char *n = json_str(flow, "name");
 
 		r->flow_name = n ? xstrdup(n) : NULL;
-		cJSON_Delete(flow);
+		r->flow = flow;		/* now owned by the run */
 	}
 	/* The flow's name only labels the child; go on without it. */
-	run_submit(r);
+	if (r->cancel_requested)
+		cancel_unstarted(r);
+	else
+		run_submit(r);
 	run_unref(r);
 }
 
@@ -457,6 +664,11 @@ on_deployment(struct http_resp *resp, enum retry_class rc, void *arg)
 	const char	*flow_id;
 	char		 err[200];
 
+	if (r->cancel_requested) {
+		cancel_unstarted(r);
+		run_unref(r);
+		return;
+	}
 	if (resp->status == 404) {
 		char *msg = xasprintf("Deployment %s no longer exists, "
 		    "cancelled run.", json_str(r->flow_run, "deployment_id"));
@@ -497,7 +709,9 @@ claimed(struct run *r)
 	const char	*dep = json_str(r->flow_run, "deployment_id");
 
 	log_info("flow run %s (%s): claimed", r->id, r->name);
-	if (r->agent->stopping) {
+	if (r->cancel_requested)
+		cancel_unstarted(r);
+	else if (r->agent->stopping) {
 		/* Claimed as the stop arrived: hand it back at once. */
 		propose(r, "SCHEDULED", "Scheduled", "Rescheduled: the worker "
 		    "is shutting down.", 1);

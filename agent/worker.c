@@ -4,7 +4,12 @@
  *   start -> sync (read or create the pool, heartbeat) -> poll timer
  *   every heartbeat: sync again          every query interval: poll
  *   poll -> run_claim for each due run while a slot is free
- *   SIGTERM/SIGINT -> stop claiming, terminate children, wait, exit
+ *   first sync -> prefect.worker.started, the event stream (events.c),
+ *     the cancellation polling (cancel.c)
+ *   event Scheduled/Late for our pool -> poll now (the claim logic stays
+ *     in one place); event Cancelling -> run_cancel
+ *   SIGTERM/SIGINT -> stop claiming, terminate children, wait,
+ *     prefect.worker.stopped, exit
  *
  * Requests never block the loop: a slow API delays its own answer, not
  * the heartbeat or the children's reaping.
@@ -19,6 +24,9 @@
 
 #include "agent/agent.h"
 #include "agent/api.h"
+#include "agent/cancel.h"
+#include "agent/emit.h"
+#include "agent/events.h"
 #include "agent/request.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -26,6 +34,17 @@
 
 static void	sync_start(void *);
 static void	poll_start(void *);
+
+/*
+ * What the stream brings: a run scheduled (or late) in our pool is
+ * claimed by an immediate poll; a Cancelling run of ours is cancelled.
+ */
+static const char *const stream_events[] = {
+	"prefect.flow-run.Scheduled",
+	"prefect.flow-run.Late",
+	"prefect.flow-run.Cancelling",
+	NULL
+};
 
 static int64_t
 jitter_ms(double seconds, double spread)
@@ -44,6 +63,16 @@ worker_fatal_auth(struct agent *a, const char *what)
 	a->stopping = 1;
 	run_terminate_all(a, SIGTERM);
 	worker_maybe_done(a);
+}
+
+/* One of the worker's own events (started, stopped). */
+static void
+worker_emit(struct agent *a, const char *event, const char *follows,
+    char id[37])
+{
+	struct emit_worker	w = { a->conf.name, a->pool_id, a->conf.pool };
+
+	emit_send(a->loop, &a->http, emit_event(event, &w, NULL, follows, id));
 }
 
 static void
@@ -67,6 +96,12 @@ worker_maybe_done(struct agent *a)
 	if (!finished || !(a->stopping || (a->conf.run_once &&
 	    a->polls_done > 0)))
 		return;
+	if (a->started_event[0] != '\0' && !a->stopped_sent) {
+		char	id[37];
+
+		a->stopped_sent = 1;
+		worker_emit(a, "prefect.worker.stopped", a->started_event, id);
+	}
 	if (request_outstanding() > 0) {
 		if (a->done_timer == NULL)
 			a->done_timer = loop_timer_add(a->loop, 50,
@@ -75,8 +110,10 @@ worker_maybe_done(struct agent *a)
 	}
 	if (a->conf.run_once && !a->stopping)
 		log_info("--run-once: all claimed runs finished");
+	cancel_poll_stop(a);
 	loop_stop(a->loop);
 }
+
 
 static void
 schedule_poll(struct agent *a, int64_t delay)
@@ -87,12 +124,112 @@ schedule_poll(struct agent *a, int64_t delay)
 }
 
 void
+worker_poll_soon(struct agent *a)
+{
+	if (a->stopping || a->conf.run_once || !a->synced)
+		return;
+	if (a->poll_busy)
+		a->poll_again = 1;
+	else
+		schedule_poll(a, 0);
+}
+
+void
 worker_slot_freed(struct agent *a)
 {
 	/* Work was left behind for lack of a slot: fetch it now. */
 	if (a->more_work && !a->stopping && !a->conf.run_once)
 		schedule_poll(a, 0);
 	worker_maybe_done(a);
+}
+
+/* --- the event stream --- */
+
+static int
+serves_queue(const struct agent *a, const char *queue)
+{
+	if (a->conf.nqueues == 0 || queue == NULL)
+		return 1;
+	for (int i = 0; i < a->conf.nqueues; i++)
+		if (strcmp(a->conf.queues[i], queue) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+on_stream_event(struct agent *a, const cJSON *ev)
+{
+	const char	*name = json_str(ev, "event");
+	const char	*run = events_flow_run_id(ev);
+
+	if (name == NULL || run == NULL)
+		return;
+	if (strcmp(name, "prefect.flow-run.Cancelling") == 0) {
+		cancel_on_event(a, run);
+		return;
+	}
+	if (run_is_known(a, run) ||
+	    !serves_queue(a, events_related_name(ev, "work-queue")))
+		return;
+	log_debug("flow run %s: %s: polling now", run, name);
+	worker_poll_soon(a);
+}
+
+static void
+on_stream(const struct events_msg *m, void *arg)
+{
+	struct agent	*a = arg;
+
+	switch (m->kind) {
+	case EVENTS_UP:
+		log_info("events: %s; runs are claimed as they are scheduled",
+		    m->text);
+		a->events_up = 1;
+		a->events_down_logged = 0;
+		cancel_poll_schedule(a);
+		break;
+	case EVENTS_DOWN:
+		/* Once per outage at WARN; each failed attempt at DEBUG. */
+		if (a->events_up || !a->events_down_logged)
+			log_warnx("events: %s; polling takes over until the "
+			    "stream is back", m->text);
+		else
+			log_debug("events: %s", m->text);
+		if (m->retry_seconds >= 0)
+			log_debug("events: next attempt in %.1f s",
+			    m->retry_seconds);
+		a->events_down_logged = 1;
+		if (a->events_up) {
+			a->events_up = 0;
+			cancel_poll_schedule(a);
+		}
+		break;
+	case EVENTS_EVENT:
+		on_stream_event(a, m->event);
+		break;
+	}
+}
+
+/* Subscribes for the pool's flow-run events (again if its id changed). */
+static void
+stream_start(struct agent *a)
+{
+	char			err[256], res[64];
+	struct events_spec	spec = { stream_events, res };
+
+	if (a->conf.no_events || a->pool_id[0] == '\0' || (a->events != NULL &&
+	    strcmp(a->events_pool_id, a->pool_id) == 0))
+		return;
+	events_stop(a->events);
+	a->events = NULL;
+	a->events_up = 0;
+	snprintf(res, sizeof(res), "prefect.work-pool.%s", a->pool_id);
+	if ((a->events = events_start(a->loop, &a->http, &spec, on_stream, a,
+	    err, sizeof(err))) == NULL) {
+		log_warnx("events: %s; polling only", err);
+		return;
+	}
+	strlcpy_(a->events_pool_id, a->pool_id, sizeof(a->events_pool_id));
 }
 
 /* --- sync: pool, template, heartbeat --- */
@@ -114,9 +251,12 @@ on_heartbeat(struct http_resp *r, enum retry_class rc, void *arg)
 		return;
 	}
 	a->synced = 1;
+	stream_start(a);
 	if (first) {
 		log_info("worker '%s' online in pool '%s'", a->conf.name,
 		    a->conf.pool);
+		worker_emit(a, "prefect.worker.started", NULL, a->started_event);
+		cancel_poll_schedule(a);
 		schedule_poll(a, 0);
 	}
 }
@@ -262,7 +402,9 @@ on_poll(struct http_resp *r, enum retry_class rc, void *arg)
 	a->poll_busy = 0;
 	a->polls_done++;
 	if (!a->conf.run_once && !a->stopping)
-		schedule_poll(a, jitter_ms(a->conf.query_seconds, 0.1));
+		schedule_poll(a, a->poll_again ? 0 :
+		    jitter_ms(a->conf.query_seconds, 0.1));
+	a->poll_again = 0;
 	if (rc == RETRY_AUTH) {
 		worker_fatal_auth(a, "polling for flow runs");
 		return;
@@ -394,6 +536,7 @@ worker_main(struct conf *c)
 	    PFAGENT_VERSION, c->pool, c->name, a.http.api_url);
 	sync_start(&a);
 	loop_run(a.loop);
+	events_stop(a.events);
 	log_info("worker '%s' stopped", c->name);
 	loop_free(a.loop);
 	close(a.signal_fd);
