@@ -27,6 +27,7 @@
 #include <linux/close_range.h>
 
 #include "agent/api.h"
+#include "agent/cancel.h"
 #include "agent/entrypoint.h"
 #include "agent/executor.h"
 #include "agent/logship.h"
@@ -428,6 +429,9 @@ die_of(int sig)
 /*
  * Records Crashed for the tasks in progress and the flow run (forced),
  * as Prefect's engine does on a termination signal, then dies of it.
+ * With the worker's cancel intent (agent/cancel.h) the worker records
+ * Cancelled once we are gone: say so and die, as Prefect's engine does
+ * for a runner's cancel (handle_cancellation).
  */
 static void __attribute__((noreturn))
 crash_of_signal(struct exec *x, int sig)
@@ -437,6 +441,11 @@ crash_of_signal(struct exec *x, int sig)
 	    "an interrupt signal." : "Execution was aborted by a termination "
 	    "signal.";
 
+	if (cancel_intent_present(getenv("PFAGENT_STATE_DIR"), x->id)) {
+		elog(x, PF_LEVEL_INFO, "Flow run was cancelled.");
+		logship_flush(x->logs);
+		die_of(sig);
+	}
 	sdk_tasks_abandon(&x->run, msg);
 	elog(x, PF_LEVEL_ERROR, "%s", msg);
 	logship_flush(x->logs);
