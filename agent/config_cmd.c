@@ -378,9 +378,10 @@ show_key(struct cfg *c, const char *key, int show_secrets)
 	struct cfg_value	 v;
 	char			*err = xmalloc(ERRMAX), *text;
 	const char		*leaf = strrchr(key, '.');
-	int			 flags = CFG_EXACT | CFG_NO_VAULT | CFG_OPTIONAL;
+	int			 flags;
 
 	leaf = leaf != NULL ? leaf + 1 : key;
+	flags = CFG_EXACT | CFG_NO_VAULT | CFG_OPTIONAL;
 	if (cfg_key_looks_secret(leaf))
 		flags |= CFG_SECRET;
 	if (cfg_get(c, key, flags, &v, err, ERRMAX) == -1)
@@ -559,7 +560,8 @@ type_of(const char *t, enum cfg_type *out)
 {
 	static const struct { const char *n; enum cfg_type t; } m[] = {
 		{ "str", CFG_STR }, { "int", CFG_INT }, { "float", CFG_FLOAT },
-		{ "bool", CFG_BOOL }, { "json", CFG_JSON }, { "auto", CFG_AUTO },
+		{ "bool", CFG_BOOL }, { "json", CFG_JSON },
+		{ "auto", CFG_AUTO },
 	};
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)

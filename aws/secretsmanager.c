@@ -292,12 +292,14 @@ sm_get_secret_value(const struct sm_client *c, const char *secret_id,
 {
 	struct awshttp_resp	 r;
 	struct signed_req	 s;
-	cJSON			*req = json_strings("SecretId", secret_id, NULL);
-	char			*body = json_print(req);
+	cJSON			*req;
+	char			*body;
 	enum sm_result		 res = SM_ERROR;
 
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
+	req = json_strings("SecretId", secret_id, NULL);
+	body = json_print(req);
 	cJSON_Delete(req);
 	for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
 		awshttp_resp_cleanup(&r);

@@ -9,7 +9,8 @@
  *                             (+ Docker/K8s files in /run/secrets for
  *                             secret fields)
  *   2. secrets.toml           .dlt/<profile>.secrets.toml, .dlt/secrets.toml,
- *                             ~/.dlt/<profile>.secrets.toml, ~/.dlt/secrets.toml
+ *                             ~/.dlt/<profile>.secrets.toml,
+ *                             ~/.dlt/secrets.toml
  *   3. config.toml            the same four config.toml files; may not
  *                             hold a secret field
  *   4. AWS Secrets Manager    when providers.enable_aws_secrets is true:
@@ -63,8 +64,8 @@ enum cfg_type {
 
 /* One field to resolve, e.g. sources.open_exchange_rates.api_key. */
 struct cfg_field {
-	const char	*sections;	/* dotted: "sources.open_exchange_rates";
-					   NULL or "" for none */
+	const char	*sections;	/* dotted: "sources.oxr"; NULL or
+					   "" for none */
 	const char	*key;		/* "api_key" */
 	const char	*spec_section;	/* innermost section never dropped
 					   (dlt's __section__), or NULL */
@@ -81,9 +82,9 @@ struct cfg_value {
 	cJSON		*value;		/* NULL when missing (CFG_OPTIONAL);
 					   integers carry exact text in
 					   valuestring, see config/toml.h */
-	const char	*provider;	/* "Environment Variables", "secrets.toml",
-					   "config.toml", "AWS Secrets Manager",
-					   "default" */
+	const char	*provider;	/* "Environment Variables",
+					   "secrets.toml", "config.toml",
+					   "AWS Secrets Manager", "default" */
 	char		*key;		/* as spelled for it: "SOURCES__X__K",
 					   "sources.x.k", "dlt/x:k" */
 	char		*location;	/* file or secret name, or NULL */

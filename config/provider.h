@@ -47,9 +47,9 @@ struct cfg_probe {
  * spells it (caller frees), also when not found.
  */
 struct cfg_provider;
-typedef int	 provider_get_fn(struct cfg_provider *, const struct cfg_probe *,
-		    cJSON **out, char **spelled, char **location, char *err,
-		    size_t errlen);
+typedef int	 provider_get_fn(struct cfg_provider *,
+		    const struct cfg_probe *, cJSON **out, char **spelled,
+		    char **location, char *err, size_t errlen);
 
 struct cfg_provider {
 	const char		*name;		/* dlt's name, for traces */

@@ -195,8 +195,8 @@ provider_lines(struct buf *b, const struct cfg_provider *p)
 				buf_printf(b, "\t- %s\n", p->locs[i].path);
 	}
 	if (p->is_empty)
-		buf_printf(b, "WARNING: provider `%s` is empty. Locations (i.e.,"
-		    " files) are missing or empty.\n", p->name);
+		buf_printf(b, "WARNING: provider `%s` is empty. Locations "
+		    "(i.e., files) are missing or empty.\n", p->name);
 	if (p->note != NULL)
 		buf_printf(b, "NOTE: provider `%s`: %s\n", p->name, p->note);
 }

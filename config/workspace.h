@@ -40,7 +40,7 @@ struct cfg_workspace {
 	char			*name;		/* run dir's basename */
 	char			*profile;	/* NULL when not active */
 	enum ws_profile_from	 profile_from;
-	char			*pinned;	/* pin file's profile, or NULL */
+	char			*pinned;	/* the pin file's, or NULL */
 	char			*data_dir;	/* pipelines, state */
 	char			*local_dir;	/* locally loaded data */
 };

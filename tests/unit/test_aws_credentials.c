@@ -152,7 +152,8 @@ test_container(void)
 	TEST("the container endpoint's documented JSON answer") {
 		const char	*ok = "{\"AccessKeyId\":\"ASIAX\","
 		    "\"SecretAccessKey\":\"s3cr3t\",\"Token\":\"tok\","
-		    "\"Expiration\":\"2030-01-02T03:04:05Z\",\"RoleArn\":\"r\"}";
+		    "\"Expiration\":\"2030-01-02T03:04:05Z\","
+		    "\"RoleArn\":\"r\"}";
 
 		CHECK(aws_creds_parse_container(ok, strlen(ok), &c, err,
 		    sizeof(err)) == 0);
@@ -198,7 +199,8 @@ test_container(void)
 
 		clean_env();
 		for (size_t i = 0; good[i] != NULL; i++) {
-			setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", good[i], 1);
+			setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", good[i],
+			    1);
 			CHECK(aws_container_endpoint(&url, &auth, err,
 			    sizeof(err)) == 0);
 			free(url);

@@ -39,9 +39,9 @@ test_answers(void)
 		sm_answer_cleanup(&a);
 	}
 	TEST("not found: AWS 400 and moto 404 with the same __type") {
-		CHECK(parse(400, NULL, "{\"__type\":\"com.amazonaws.secretsmanager"
-		    "#ResourceNotFoundException\",\"Message\":\"gone\"}", &a) ==
-		    SM_NOT_FOUND);
+		CHECK(parse(400, NULL, "{\"__type\":\"com.amazonaws."
+		    "secretsmanager#ResourceNotFoundException\","
+		    "\"Message\":\"gone\"}", &a) == SM_NOT_FOUND);
 		CHECK_STR(a.code, "ResourceNotFoundException");
 		sm_answer_cleanup(&a);
 		CHECK(parse(404, "ResourceNotFoundException", "{\"__type\": "
@@ -54,13 +54,15 @@ test_answers(void)
 	}
 	TEST("moto's XML errors: a bad signature is an error") {
 		CHECK(parse(403, NULL, "<ErrorResponse><Errors><Error><Code>"
-		    "SignatureDoesNotMatch</Code><Message>The request signature "
+		    "SignatureDoesNotMatch</Code><Message>The request "
+		    "signature "
 		    "we calculated does not match</Message><Type>Sender</Type>"
 		    "</Error></Errors></ErrorResponse>", &a) == SM_ERROR);
 		CHECK_STR(a.code, "SignatureDoesNotMatch");
 		sm_answer_cleanup(&a);
-		CHECK(parse(400, NULL, "{\"__type\":\"InvalidSignatureException\""
-		    "}", &a) == SM_ERROR);
+		CHECK(parse(400, NULL,
+		    "{\"__type\":\"InvalidSignatureException\"}", &a) ==
+		    SM_ERROR);
 		sm_answer_cleanup(&a);
 	}
 	TEST("dlt's skipped codes (warning, treated as missing)") {

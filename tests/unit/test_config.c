@@ -101,7 +101,8 @@ check_get(struct cfg *c, const char *sections, const char *key,
 
 	if (!ok)
 		printf("#   got %s from %s, want %s from %s\n", v ? v : "NULL",
-		    prov ? prov : "-", want, want_provider ? want_provider : "-");
+		    prov ? prov : "-", want,
+		    want_provider ? want_provider : "-");
 	free(v);
 	return ok;
 }
@@ -169,8 +170,10 @@ test_pipeline_and_sections(void)
 		    "[p1.sources.s]\ns_token = \"p1\"\n");
 		c = open_cfg(NULL);
 		CHECK(check_get(c, "sources.s", "s_token", "p1", "p1", NULL));
-		CHECK(check_get(c, "sources.s", "s_token", "p2", "plain", NULL));
-		CHECK(check_get(c, "sources.s", "s_token", NULL, "plain", NULL));
+		CHECK(check_get(c, "sources.s", "s_token", "p2", "plain",
+		    NULL));
+		CHECK(check_get(c, "sources.s", "s_token", NULL, "plain",
+		    NULL));
 		/* Any scoped value beats any unscoped one, env included. */
 		setenv("SOURCES__S__S_TOKEN", "env", 1);
 		CHECK(check_get(c, "sources.s", "s_token", "p1", "p1",
@@ -272,7 +275,8 @@ test_secrets(void)
 		fresh(1);
 		put(".dlt/secrets.toml", "[sources.s]\napi_key = \"k-secret\"\n"
 		    "[sources.s.credentials]\nuser = \"alice-in-secrets\"\n");
-		put(".dlt/config.toml", "[sources.s]\ns_base = \"public-url\"\n");
+		put(".dlt/config.toml",
+		    "[sources.s]\ns_base = \"public-url\"\n");
 		c = open_cfg(NULL);
 		cfg_set_secret_hook(c, hook, NULL);
 		free(get(c, "sources.s", "api_key", NULL, CFG_SECRET, NULL));
@@ -351,13 +355,14 @@ test_missing(void)
 		    "found the following locations:\n\t- ") != NULL);
 		CHECK(strstr(errbuf, "/.dlt/prod.secrets.toml\n") != NULL);
 		CHECK(strstr(errbuf, "/home/.dlt/secrets.toml\n") != NULL);
-		CHECK(strstr(errbuf, "WARNING: provider `config.toml` is empty."
-		    " Locations (i.e., files) are missing or empty.\n") != NULL);
+		CHECK(strstr(errbuf, "WARNING: provider `config.toml` is "
+		    "empty. Locations (i.e., files) are missing or empty.\n") !=
+		    NULL);
 		cfg_free(c);
 	}
 	TEST("defaults and optional fields") {
-		struct cfg_field d = { "a", "n_default", NULL, NULL, NULL, CFG_INT, 0,
-		    "12" };
+		struct cfg_field d = { "a", "n_default", NULL, NULL, NULL,
+		    CFG_INT, 0, "12" };
 		long long	 n = 0;
 
 		fresh(1);
@@ -422,8 +427,8 @@ test_types(void)
 		CHECK(typed(c, "Yes", CFG_BOOL, "true"));
 		CHECK(typed(c, "f", CFG_BOOL, "false"));
 		CHECK(typed(c, "maybe", CFG_BOOL, NULL));
-		CHECK(strstr(errbuf, "Configured value for field `typed_value` cannot be "
-		    "coerced into type `<class 'bool'>`") != NULL);
+		CHECK(strstr(errbuf, "Configured value for field `typed_value` "
+		    "cannot be coerced into type `<class 'bool'>`") != NULL);
 		CHECK(strstr(errbuf, "maybe") == NULL);
 		CHECK(typed(c, "{\"use_ssl\": true}", CFG_JSON,
 		    "{\"use_ssl\":true}"));
@@ -437,8 +442,8 @@ test_types(void)
 		cfg_free(c);
 	}
 	TEST("typed values: TOML keeps its types, tables are dicts") {
-		struct cfg_field f = { "n", "big_int", NULL, NULL, NULL, CFG_INT, 0,
-		    NULL };
+		struct cfg_field f = { "n", "big_int", NULL, NULL, NULL,
+		    CFG_INT, 0, NULL };
 		struct cfg_value v;
 		long long	 n = 0;
 
