@@ -1,9 +1,11 @@
 /*
  * executor.c: `pfagent execute`, the child that runs one flow run (our
  * `python -m prefect.engine`). It reads PREFECT__FLOW_RUN_ID, runs the
- * deployment's pull steps, loads the flow module, proposes RUNNING
- * (waiting out WAIT), calls the flow, ships its logs, and proposes the
- * final state last, once every earlier log line is delivered.
+ * deployment's pull steps, loads the flow module, validates the
+ * parameters (bad ones end the run Failed from Pending), proposes
+ * RUNNING (waiting out WAIT), calls the flow, ships its logs, and
+ * proposes the final state last, once every earlier log line is
+ * delivered.
  *
  * Exit status: 0 once a final state was reported (even Failed), so the
  * agent only reports Crashed when something went wrong around the flow.
@@ -366,28 +368,59 @@ call_flow(struct exec *x, const pf_flow_def *def, int *timed_out)
 	    why);
 }
 
+/* A final answer: the run's final type, then the engine's last line. */
+static int
+finished(struct exec *x, const struct orch_result *o)
+{
+	char	final[8400];
+
+	strlcpy_(x->final_type, o->type, sizeof(x->final_type));
+	describe_final(final, sizeof(final), o);
+	elog(x, PF_LEVEL_INFO, "Finished in state %s", final);
+	return 0;
+}
+
+/*
+ * Parameters that do not validate end the run Failed straight from
+ * Pending, never Running, as Prefect's begin_run: its ERROR line (the
+ * exception's text), then Failed with the exception named.
+ */
+static int
+refuse_params(struct exec *x, const char *exc_type, const char *err)
+{
+	struct orch_result	 o;
+	char			*message;
+	int			 rc;
+
+	elog(x, PF_LEVEL_ERROR, "Validation of flow parameters failed with "
+	    "error: %s", err);
+	logship_flush(x->logs);
+	message = xasprintf("Validation of flow parameters failed with error: "
+	    "%s: %s", exc_type, err);
+	rc = propose(x, "FAILED", "Failed", message, 0, &o);
+	free(message);
+	return rc == -1 ? 1 : finished(x, &o);
+}
+
 /* Runs the flow until a final state sticks; returns the exit status. */
 static int
 run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 {
 	struct orch_result	 o;
-	char			 err[1024], final[1200], *message;
-	const char		*name;
+	char			 err[8192], *message;
+	const char		*name, *exc_type;
 	int			 rc, timed_out, failed;
 
 	for (;;) {
+		x->run.params = sdk_params_prepare(def, json_obj(x->flow_run,
+		    "parameters"), &exc_type, err, sizeof(err));
+		if (x->run.params == NULL)
+			return refuse_params(x, exc_type, err);
 		if ((rc = enter_running(x)) != 1)
 			return rc == 0 ? 0 : 1;
 		elog(x, PF_LEVEL_INFO, "Beginning flow run '%s' for flow '%s'",
 		    x->run.name, flow_name);
-		x->run.params = sdk_params_prepare(def, json_obj(x->flow_run,
-		    "parameters"), err, sizeof(err));
-		timed_out = 0;
-		if (x->run.params == NULL)
-			message = xasprintf("Validation of flow parameters "
-			    "failed with error: %s", err);
-		else
-			message = call_flow(x, def, &timed_out);
+		message = call_flow(x, def, &timed_out);
 		name = timed_out ? "TimedOut" : "Failed";
 		logship_flush(x->logs);
 		if (!(failed = message != NULL))
@@ -405,10 +438,7 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 			    "Completed");
 			continue;	/* AwaitingRetry: run again in-process */
 		}
-		strlcpy_(x->final_type, o.type, sizeof(x->final_type));
-		describe_final(final, sizeof(final), &o);
-		elog(x, PF_LEVEL_INFO, "Finished in state %s", final);
-		return 0;
+		return finished(x, &o);
 	}
 }
 

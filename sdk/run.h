@@ -52,11 +52,13 @@ struct pf_run {
 
 /*
  * Validates given parameters (a JSON object, may be NULL) against the
- * flow's declaration and applies defaults. Returns a new object, or NULL
- * with a message naming every problem.
+ * flow's declaration and applies defaults, as Prefect's
+ * Flow.validate_parameters. Returns a new object, or NULL with
+ * *exc_type the Python exception Prefect raises (ParameterTypeError,
+ * SignatureMismatchError) and err its message, naming every problem.
  */
 cJSON	*sdk_params_prepare(const pf_flow_def *, const cJSON *given,
-	    char *err, size_t errlen);
+	    const char **exc_type, char *err, size_t errlen);
 /* The declaration as Prefect's parameter_openapi_schema (caller frees). */
 cJSON	*sdk_params_schema(const pf_flow_def *);
 

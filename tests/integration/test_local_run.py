@@ -37,7 +37,8 @@ def test_local_run_without_api_reports_by_exit_status():
 
     bad = run("flows/hello.c:hello", "--param", "sleep_seconds=abc")
     assert bad.returncode == 1
-    assert "parameter 'sleep_seconds' must be an integer" in bad.stderr
+    assert " - sleep_seconds: Input should be a valid integer, unable to " \
+           "parse string as an integer" in bad.stderr
 
     missing = run("flows/nope.c:nope")
     assert missing.returncode == 2 and "build/flows/nope.so" in missing.stderr

@@ -308,8 +308,11 @@ def test_wrong_parameter_type_fails_before_the_body(
         client, prefect_server, typed, agent, pool_name, tmp_path):
     """A value of the wrong type (let through by a deployment that does
     not enforce its schema, or set through the API; null included, as
-    pydantic refuses None for a str) ends the run Failed with a message
-    naming each parameter, and the flow body never runs. With the schema
+    pydantic refuses None for a str) ends the run as Prefect 3.8.8's
+    engine ends a Python flow's: Failed straight from Pending (never
+    Running, no "Beginning flow run"), with pydantic's message naming
+    each parameter in declaration order and an ERROR line with the
+    exception's text; the flow body never runs. With the schema
     enforced, Prefect's CLI refuses it itself."""
     strict, lax = typed
     home = tmp_path / "cli-home"
@@ -324,19 +327,25 @@ def test_wrong_parameter_type_fails_before_the_body(
         "path": 5, "verbose": "maybe", "options": [1], "name": None})["id"]
     a = agent(pool_name, "--run-once")
     assert a.wait(180) == 0
+    prefix = "Validation of flow parameters failed with error: "
     for run_id, problems in (
-            (by_cli, ["parameter 'count' must be an integer"]),
-            (by_api, ["parameter 'path' must be a string",
-                      "parameter 'verbose' must be a boolean",
-                      "parameter 'options' must be an object",
-                      # None is no str for Prefect either
-                      "parameter 'name' must be a string"])):
+            (by_cli, " - count: Input should be a valid integer, unable "
+                     "to parse string as an integer"),
+            (by_api, " - name: Input should be a valid string\n"
+                     " - verbose: Input should be a valid boolean, unable "
+                     "to interpret input\n"
+                     " - options: Input should be a valid dictionary\n"
+                     " - path: Input should be a valid string")):
+        text = "Flow run received invalid parameters:\n" + problems
         r = client.read_flow_run(run_id)
         assert r["state_type"] == "FAILED", r["state"]
-        message = r["state"]["message"]
-        assert message.startswith("Validation of flow parameters failed "
-                                  "with error: "), message
-        for p in problems:
-            assert p in message
-        logs = [m["message"] for m in client.read_logs(run_id)]
-        assert "typed_params body started" not in logs, logs
+        assert r["state"]["message"] == \
+            prefix + "ParameterTypeError: " + text, r["state"]
+        assert r["run_count"] == 0
+        assert [s["name"] for s in client.read_states(run_id)] == \
+            ["Scheduled", "Pending", "Submitting", "Failed"]
+        logs = [(m["level"], m["message"]) for m in client.read_logs(run_id)]
+        assert (40, prefix + text) in logs, logs
+        messages = [m for _, m in logs]
+        assert "typed_params body started" not in messages, logs
+        assert not [m for m in messages if m.startswith("Beginning")], logs

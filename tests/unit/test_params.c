@@ -1,4 +1,9 @@
-/* test_params.c: validating a run's parameters against a declaration. */
+/*
+ * test_params.c: validating a run's parameters against a declaration,
+ * with the messages Prefect 3.8.8 (pydantic 2) gives for a Python flow.
+ */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sdk/run.h"
@@ -8,48 +13,152 @@ static const pf_param_def params[] = {
 	PF_PARAM_STRING("name", "world", "who"),
 	PF_PARAM_INT("n", 3, "how many"),
 	PF_PARAM_BOOL("loud", 0, "shout"),
+	PF_PARAM_NUMBER("ratio", 0.5, "a fraction"),
+	{ "opts", PF_PARAM_TYPE_OBJECT, "{}", 0, "settings" },
+	{ "tags", PF_PARAM_TYPE_ARRAY, "[]", 0, "labels" },
+	{ "maybe", PF_PARAM_TYPE_STRING, "null", 0, "Optional[str]" },
 	PF_PARAM_REQUIRED("path", PF_PARAM_TYPE_STRING, "where"),
 	PF_PARAM_END
 };
 static const pf_flow_def def = { .abi = PF_ABI_VERSION, .params = params };
 
+static const char	*exc;
+static char		 err[2048];
+
 static cJSON *
-prepare(const char *given, char *err, size_t n)
+prepare(const char *given)
 {
 	cJSON	*g = cJSON_Parse(given), *out;
 
-	out = sdk_params_prepare(&def, g, err, n);
+	exc = NULL;
+	err[0] = '\0';
+	out = sdk_params_prepare(&def, g, &exc, err, sizeof(err));
 	cJSON_Delete(g);
 	return out;
+}
+
+/* The message pydantic gives for one value of one parameter, or "ok". */
+static const char *
+one(const char *name, const char *json)
+{
+	static char	 msg[2048];
+	char		*given = NULL;
+	cJSON		*p;
+	const char	*line;
+
+	if (asprintf(&given, "{\"path\": \"x\", \"%s\": %s}", name, json) ==
+	    -1)
+		return "oom";
+	p = prepare(given);
+	free(given);
+	if (p != NULL) {
+		cJSON_Delete(p);
+		return "ok";
+	}
+	line = strstr(err, "\n - ");
+	line = line ? strstr(line, ": ") : NULL;
+	snprintf(msg, sizeof(msg), "%s", line ? line + 2 : err);
+	return msg;
+}
+
+static double
+num(const char *name, const char *json)
+{
+	char	*given = NULL;
+	cJSON	*p;
+	double	 d = -12345;
+
+	if (asprintf(&given, "{\"path\": \"x\", \"%s\": %s}", name, json) ==
+	    -1)
+		return d;
+	if ((p = prepare(given)) != NULL) {
+		cJSON *v = cJSON_GetObjectItem(p, name);
+
+		d = cJSON_IsBool(v) ? cJSON_IsTrue(v) : v->valuedouble;
+	}
+	cJSON_Delete(p);
+	free(given);
+	return d;
 }
 
 int
 main(void)
 {
-	char	 err[300];
 	cJSON	*p;
 
 	TEST("defaults fill what was not given") {
-		p = prepare("{\"path\":\"/tmp/x\"}", err, sizeof(err));
+		p = prepare("{\"path\":\"/tmp/x\"}");
 		CHECK(p != NULL);
 		CHECK_STR(cJSON_GetObjectItem(p, "name")->valuestring, "world");
 		CHECK(cJSON_GetObjectItem(p, "n")->valuedouble == 3);
 		CHECK(cJSON_IsFalse(cJSON_GetObjectItem(p, "loud")));
+		CHECK(cJSON_IsNull(cJSON_GetObjectItem(p, "maybe")));
 		cJSON_Delete(p);
 	}
-	TEST("lax coercion of numeric strings, as pydantic") {
-		p = prepare("{\"path\":\"x\",\"n\":\"7\",\"loud\":\"true\"}",
-		    err, sizeof(err));
-		CHECK(p != NULL && cJSON_GetObjectItem(p, "n")->valuedouble == 7);
-		CHECK(p != NULL && cJSON_IsTrue(cJSON_GetObjectItem(p, "loud")));
-		cJSON_Delete(p);
+	TEST("integers: pydantic's lax coercion") {
+		CHECK(num("n", "\"7\"") == 7);
+		CHECK(num("n", "\" +7 \"") == 7);
+		CHECK(num("n", "\"7.00\"") == 7);
+		CHECK(num("n", "\"1_000\"") == 1000);
+		CHECK(num("n", "7.0") == 7);
+		CHECK(num("n", "true") == 1);
+		CHECK_STR(one("n", "\"abc\""), "Input should be a valid "
+		    "integer, unable to parse string as an integer");
+		CHECK_STR(one("n", "\"7.\""), "Input should be a valid "
+		    "integer, unable to parse string as an integer");
+		CHECK_STR(one("n", "\"1e3\""), "Input should be a valid "
+		    "integer, unable to parse string as an integer");
+		CHECK_STR(one("n", "\"1__0\""), "Input should be a valid "
+		    "integer, unable to parse string as an integer");
+		CHECK_STR(one("n", "2.5"), "Input should be a valid integer, "
+		    "got a number with a fractional part");
+		CHECK_STR(one("n", "1e20"), "Unable to parse input string as "
+		    "an integer, exceeded maximum size");
+		CHECK_STR(one("n", "null"), "Input should be a valid integer");
+		CHECK_STR(one("n", "[1]"), "Input should be a valid integer");
 	}
-	TEST("every problem is named at once") {
-		p = prepare("{\"n\":1.5,\"extra\":1}", err, sizeof(err));
+	TEST("numbers, booleans, strings, objects and lists") {
+		CHECK(num("ratio", "\" 1_0.5\\n\"") == 10.5);
+		CHECK(num("ratio", "\"1e3\"") == 1000);
+		CHECK(num("ratio", "false") == 0);
+		CHECK_STR(one("ratio", "\"0x10\""), "Input should be a valid "
+		    "number, unable to parse string as a number");
+		CHECK_STR(one("ratio", "{}"), "Input should be a valid number");
+		CHECK(num("loud", "\"YES\"") == 1);
+		CHECK(num("loud", "\"off\"") == 0);
+		CHECK(num("loud", "1") == 1);
+		CHECK_STR(one("loud", "\"maybe\""), "Input should be a valid "
+		    "boolean, unable to interpret input");
+		CHECK_STR(one("loud", "2"), "Input should be a valid boolean, "
+		    "unable to interpret input");
+		CHECK_STR(one("loud", "1.5"), "Input should be a valid "
+		    "boolean");
+		CHECK_STR(one("loud", "null"), "Input should be a valid "
+		    "boolean");
+		CHECK_STR(one("name", "5"), "Input should be a valid string");
+		CHECK_STR(one("name", "null"), "Input should be a valid string");
+		CHECK_STR(one("maybe", "null"), "ok");
+		CHECK_STR(one("opts", "[1]"), "Input should be a valid "
+		    "dictionary");
+		CHECK_STR(one("tags", "\"a\""), "Input should be a valid list");
+	}
+	TEST("every problem at once, in declaration order, as Prefect") {
+		p = prepare("{\"n\":1.5,\"name\":null}");
 		CHECK(p == NULL);
-		CHECK(strstr(err, "unexpected parameter 'extra'") != NULL);
-		CHECK(strstr(err, "parameter 'n' must be an integer") != NULL);
-		CHECK(strstr(err, "missing required parameter 'path'") != NULL);
+		CHECK_STR(exc, "ParameterTypeError");
+		CHECK_STR(err, "Flow run received invalid parameters:\n"
+		    " - name: Input should be a valid string\n"
+		    " - n: Input should be a valid integer, got a number with "
+		    "a fractional part\n"
+		    " - path: Field required");
+	}
+	TEST("an undeclared name fails the whole call first") {
+		p = prepare("{\"n\":\"x\",\"extra\":1,\"it's\":2}");
+		CHECK(p == NULL);
+		CHECK_STR(exc, "SignatureMismatchError");
+		CHECK_STR(err, "Function expects parameters ['name', 'n', "
+		    "'loud', 'ratio', 'opts', 'tags', 'maybe', 'path'] but was "
+		    "provided with parameters ['n', 'extra', \"it's\"]");
 	}
 	TEST("the schema lists types, defaults and required names") {
 		cJSON	*s = sdk_params_schema(&def), *props;
