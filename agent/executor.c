@@ -745,6 +745,34 @@ create_flow_run(struct exec *x, const char *flow_name, const cJSON *params,
 	return run;
 }
 
+/*
+ * `pfagent run`: builds the module here when it is missing or older than
+ * its source, as the executor does in a checkout, so a fresh clone runs
+ * without `make`. The compiler's messages go to stderr. A module whose
+ * source is absent is loaded as it is (entrypoint_load names what is
+ * missing).
+ */
+static int
+build_here(const struct entrypoint *ep, char *err, size_t errlen)
+{
+	char	*output;
+
+	if (access(ep->file, F_OK) == -1)
+		return 0;
+	if (entrypoint_build(ep, &output, err, errlen) == -1) {
+		if (output != NULL && *output != '\0')
+			fprintf(stderr, "%s%s", output,
+			    output[strlen(output) - 1] == '\n' ? "" : "\n");
+		free(output);
+		return -1;
+	}
+	if (output != NULL)
+		fprintf(stderr, "pfagent run: built %s from %s\n", ep->module,
+		    ep->file);
+	free(output);
+	return 0;
+}
+
 int
 executor_run(const char *entrypoint, const cJSON *params)
 {
@@ -758,6 +786,7 @@ executor_run(const char *entrypoint, const cJSON *params)
 	memset(&x, 0, sizeof(x));
 	log_init(LOG_LVL_INFO, "[run]");
 	if (entrypoint_parse(entrypoint, &ep, err, sizeof(err)) == -1 ||
+	    build_here(&ep, err, sizeof(err)) == -1 ||
 	    entrypoint_load(&ep, &def, err, sizeof(err)) == -1) {
 		fprintf(stderr, "pfagent run: %s\n", err);
 		entrypoint_cleanup(&ep);
