@@ -79,7 +79,7 @@ elog(void *arg, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	logship_push(x->logs, "prefect.flow_runs", level, msg, NULL);
+	logship_push(x->logs, "prefect.flow_runs", level, msg, NULL, NULL);
 	free(msg);
 }
 

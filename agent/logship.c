@@ -18,6 +18,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "sdk/run.h"
 
 #define BATCH_INTERVAL_MS	2000
 #define MAX_LOG_SIZE		1000000
@@ -75,26 +76,36 @@ level_name(int level)
 	return "DEBUG";
 }
 
+/*
+ * Prefect's console format: flow_run_fmt or task_run_fmt by logger name
+ * (PrefectFormatter), the run's name as Python's %r shows it.
+ */
+/*
+ * Prefect's console format: flow_run_fmt or task_run_fmt by logger name
+ * (PrefectFormatter), the run's name as Python's %r shows it. One
+ * write, so lines of concurrent threads do not interleave.
+ */
 static void
-console(struct logship *ls, int level, const char *msg)
+console(struct logship *ls, const char *logger, int level, const char *msg,
+    const char *task_run_name)
 {
-	char		 line[8192];
+	char		 name[600], *line;
 	struct timespec	 ts;
 	struct tm	 tm;
-	int		 n;
+	int		 task;
 
+	task = task_run_name != NULL && strcmp(logger, "prefect.task_runs") == 0;
+	sdk_pyrepr(name, sizeof(name), task ? task_run_name :
+	    ls->flow_run_name);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld | %-7s | "
-	    "Flow run '%s' - %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    ts.tv_nsec / 1000000, level_name(level), ls->flow_run_name, msg);
-	if (n > (int)sizeof(line) - 1) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+	line = xasprintf("%02d:%02d:%02d.%03ld | %-7s | %s run %s - %s\n",
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+	    level_name(level), task ? "Task" : "Flow", name, msg);
+	if (write(STDERR_FILENO, line, strlen(line)) < 0) {
 		/* a closed stderr must not stop the flow */
 	}
+	free(line);
 }
 
 static void
@@ -178,7 +189,7 @@ logship_start(const struct http_settings *http, const char *flow_run_id,
 
 void
 logship_push(struct logship *ls, const char *logger, int level,
-    const char *message, const char *task_run_id)
+    const char *message, const char *task_run_id, const char *task_run_name)
 {
 	char	*msg = NULL;
 	cJSON	*entry;
@@ -186,7 +197,7 @@ logship_push(struct logship *ls, const char *logger, int level,
 
 	if (level < ls->threshold)
 		return;
-	console(ls, level, message);
+	console(ls, logger, level, message, task_run_name);
 	if (ls->http == NULL)
 		return;
 	if (len > MAX_LOG_SIZE) {

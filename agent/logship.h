@@ -14,9 +14,15 @@ struct logship;
 /* http may be NULL: console only (local runs without an API). */
 struct logship	*logship_start(const struct http_settings *http,
 		    const char *flow_run_id, const char *flow_run_name);
-/* Thread-safe. task_run_id may be NULL. */
+/*
+ * Thread-safe. task_run_id and task_run_name may be NULL (a line of the
+ * flow run); on the console a line of logger prefect.task_runs reads
+ * "Task run 'extract-0' - ...", any other "Flow run 'name' - ...", as
+ * Prefect's formatter prints them.
+ */
 void		 logship_push(struct logship *, const char *logger, int level,
-		    const char *message, const char *task_run_id);
+		    const char *message, const char *task_run_id,
+		    const char *task_run_name);
 /* Blocks until everything queued so far was sent or given up. */
 void		 logship_flush(struct logship *);
 /* Flushes, stops the thread and frees. */

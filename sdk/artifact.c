@@ -440,11 +440,11 @@ sdk_artifact_body(const char *type, const char *key, const char *description,
 static void
 run_log(pf_run *run, int level, const char *msg)
 {
-	const char	*task_run_id = sdk_run_task_run_id(run);
+	const char	*name, *task_run_id = sdk_run_task_run_id(run, &name);
 
 	if (run->logs != NULL)
 		logship_push(run->logs, task_run_id ? "prefect.task_runs" :
-		    "prefect.flow_runs", level, msg, task_run_id);
+		    "prefect.flow_runs", level, msg, task_run_id, name);
 	else
 		fprintf(stderr, "%s\n", msg);
 }
@@ -480,7 +480,7 @@ publish(pf_run *run, const char *type, const char *key,
 		return 0;
 	}
 	body = sdk_artifact_body(type, key, description, data, run->id,
-	    sdk_run_task_run_id(run));
+	    sdk_run_task_run_id(run, NULL));
 	/*
 	 * Retried through outages as the executor's other calls. As with
 	 * Prefect's own client, an answer lost after the server stored

@@ -23,10 +23,10 @@ static void
 vlog(pf_run *run, int level, const char *fmt, va_list ap)
 {
 	char		*msg = xvasprintf(fmt, ap);
-	const char	*task_run_id = sdk_run_task_run_id(run);
+	const char	*name, *task_run_id = sdk_run_task_run_id(run, &name);
 
 	logship_push(run->logs, task_run_id ? "prefect.task_runs" :
-	    "prefect.flow_runs", level, msg, task_run_id);
+	    "prefect.flow_runs", level, msg, task_run_id, name);
 	free(msg);
 }
 

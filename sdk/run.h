@@ -81,10 +81,11 @@ void	 sdk_run_park_if_stopping(pf_run *);
 /* Frees the attempt's task runs (sdk_run_cleanup). */
 void	 sdk_tasks_free(pf_run *);
 /*
- * The task run now in progress (innermost), or NULL in the flow's own
- * body: its lines and artifacts belong to it. Thread-safe.
+ * The id of the task run now in progress (innermost), or NULL in the
+ * flow's own body: its lines and artifacts belong to it. *name (may be
+ * NULL) gets its name. Thread-safe.
  */
-const char *sdk_run_task_run_id(pf_run *);
+const char *sdk_run_task_run_id(pf_run *, const char **name);
 /*
  * The earliest armed deadline (flow attempt, running tasks), or 0.
  * Called with mu held.

@@ -86,7 +86,7 @@ tlog(pf_run *run, const pf_task *t, int level, const char *fmt, ...)
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	logship_push(run->logs, "prefect.task_runs", level, msg,
-	    t->id[0] ? t->id : NULL);
+	    t->id[0] ? t->id : NULL, t->name);
 	free(msg);
 }
 
@@ -940,14 +940,18 @@ sdk_task_state(const pf_task *t)
 
 /* Locked: pf_log_* may be called from the flow's own threads. */
 const char *
-sdk_run_task_run_id(pf_run *run)
+sdk_run_task_run_id(pf_run *run, const char **name)
 {
 	pf_task	*t;
 
 	pthread_mutex_lock(&run->mu);
 	t = run->running;
 	pthread_mutex_unlock(&run->mu);
-	return t != NULL && t->id[0] ? t->id : NULL;
+	if (t == NULL || !t->id[0])
+		t = NULL;
+	if (name != NULL)
+		*name = t != NULL ? t->name : NULL;
+	return t != NULL ? t->id : NULL;
 }
 
 int64_t
