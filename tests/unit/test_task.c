@@ -54,7 +54,7 @@ nested_fn(pf_run *run, void *arg)
 {
 	const char	**id = arg;
 
-	*id = sdk_run_task_run_id(run);
+	*id = sdk_run_task_run_id(run, NULL);
 	return PF_OK;
 }
 
@@ -71,10 +71,10 @@ outer_fn(pf_run *run, void *arg)
 	struct nest	*n = arg;
 	pf_task		*t;
 
-	n->outer = sdk_run_task_run_id(run);
+	n->outer = sdk_run_task_run_id(run, NULL);
 	t = pf_task_run(run, &inner, nested_fn, &n->inner, NULL);
 	n->inner_ok = pf_task_ok(t) == PF_OK;
-	n->after = sdk_run_task_run_id(run);
+	n->after = sdk_run_task_run_id(run, NULL);
 	return PF_OK;
 }
 
@@ -246,7 +246,7 @@ main(void)
 		    &inside, NULL);
 
 		CHECK(inside != NULL && pf_task_ok(t) == PF_OK);
-		CHECK(sdk_run_task_run_id(&run) == NULL);
+		CHECK(sdk_run_task_run_id(&run, NULL) == NULL);
 	}
 	TEST("a task may run tasks; each line goes to the innermost") {
 		PF_TASK(outer);
