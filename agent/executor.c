@@ -38,6 +38,7 @@
 #include "common/util.h"
 #include "deployments/pull_steps.h"
 #include "deployments/refs.h"
+#include "sdk/pyfmt.h"
 #include "sdk/run.h"
 
 /* How long a body may overrun its timeout before its process ends. */

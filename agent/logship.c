@@ -18,6 +18,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "sdk/pyfmt.h"
 #include "sdk/run.h"
 
 #define BATCH_INTERVAL_MS	2000

@@ -18,23 +18,13 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "sdk/artifact.h"
 #include "sdk/run.h"
 
 #define PF_EXPORT __attribute__((visibility("default")))
 
 /* A table's data string may not grow past this. */
 #define TABLE_MAX	(64u << 20)
-
-/*
- * Declared here rather than in sdk/run.h (the executor's header) for the
- * unit tests: the artifact request body, the table's data string.
- */
-int	sdk_artifact_key_check(const char *key, char *err, size_t errlen);
-char	*sdk_artifact_table_data(const char *table_json, char *err,
-	    size_t errlen);
-char	*sdk_artifact_body(const char *type, const char *key,
-	    const char *description, const char *data,
-	    const char *flow_run_id, const char *task_run_id);
 
 /*
  * Decodes one UTF-8 sequence of two to four bytes at *pp (the lead byte

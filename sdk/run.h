@@ -121,12 +121,5 @@ char	*sdk_task_create_body(const pf_task_def *, const char *name,
 	    const char *task_key, const char *dynamic_key,
 	    const char *flow_run_id, pf_task *const *upstream,
 	    const char *parent_task_run_id);
-/* Python's repr() of a float ("1.0", "0.25", "1e-05"). */
-void	 sdk_pyfloat(char *out, size_t n, double v);
-/* Python's repr() of a str: quoted, escaped. */
-void	 sdk_pyrepr(char *out, size_t n, const char *s);
-/* str() of a Prefect state: Completed(), TimedOut('…', type=FAILED). */
-void	 sdk_state_str(char *out, size_t n, const char *type,
-	    const char *name, const char *message);
 
 #endif

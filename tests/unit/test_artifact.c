@@ -10,16 +10,9 @@
 #include <unistd.h>
 
 #include "agent/logship.h"
+#include "sdk/artifact.h"
 #include "sdk/run.h"
 #include "t.h"
-
-/* sdk/artifact.c (not in sdk/run.h, the executor's header) */
-int	sdk_artifact_key_check(const char *key, char *err, size_t errlen);
-char	*sdk_artifact_table_data(const char *table_json, char *err,
-	    size_t errlen);
-char	*sdk_artifact_body(const char *type, const char *key,
-	    const char *description, const char *data,
-	    const char *flow_run_id, const char *task_run_id);
 
 /* Input table, then python3 -c 'print(json.dumps(json.loads(input)))'. */
 static const struct {

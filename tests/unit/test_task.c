@@ -1,8 +1,9 @@
 /*
  * test_task.c: task runs without a server: Prefect's retry delays
  * (backoff lists, clamped Poisson jitter), task naming, the POST
- * /task_runs/ body, Prefect's wording of states and numbers, and the
- * local state machine (retries, pf_fail inside a task, timeouts).
+ * /task_runs/ body, and the local state machine (retries, pf_fail
+ * inside a task, timeouts). Prefect's wording of states and numbers is
+ * in test_sdk_pyfmt.c.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -12,15 +13,6 @@
 #include "common/util.h"
 #include "sdk/run.h"
 #include "t.h"
-
-static char *
-pyfloat(double v)
-{
-	static char	out[64];
-
-	sdk_pyfloat(out, sizeof(out), v);
-	return out;
-}
 
 struct counter {
 	int	fail_times;
@@ -83,40 +75,8 @@ main(void)
 {
 	static volatile sig_atomic_t	 no_stop;
 	pf_run				 run;
-	char				 buf[256];
 	cJSON				*j;
 
-	TEST("floats read as Python's repr prints them") {
-		CHECK_STR(pyfloat(1), "1.0");
-		CHECK_STR(pyfloat(0.5), "0.5");
-		CHECK_STR(pyfloat(0.1), "0.1");
-		CHECK_STR(pyfloat(100), "100.0");
-		CHECK_STR(pyfloat(2.25), "2.25");
-		CHECK_STR(pyfloat(123456.0), "123456.0");
-		CHECK_STR(pyfloat(0.0001), "0.0001");
-		CHECK_STR(pyfloat(1e-05), "1e-05");
-		CHECK_STR(pyfloat(1.5e-05), "1.5e-05");
-		CHECK_STR(pyfloat(1e16), "1e+16");
-		CHECK_STR(pyfloat(-3.5), "-3.5");
-	}
-	TEST("strings and states read as Python's repr and str") {
-		sdk_pyrepr(buf, sizeof(buf), "no rows");
-		CHECK_STR(buf, "'no rows'");
-		sdk_pyrepr(buf, sizeof(buf), "it's");
-		CHECK_STR(buf, "\"it's\"");
-		sdk_pyrepr(buf, sizeof(buf), "a'b\"c\n");
-		CHECK_STR(buf, "'a\\'b\"c\\n'");
-		sdk_state_str(buf, sizeof(buf), "COMPLETED", "Completed", NULL);
-		CHECK_STR(buf, "Completed()");
-		sdk_state_str(buf, sizeof(buf), "FAILED", "Failed", "x");
-		CHECK_STR(buf, "Failed('x')");
-		sdk_state_str(buf, sizeof(buf), "FAILED", "TimedOut",
-		    "Task run exceeded timeout of 1.0 second(s)");
-		CHECK_STR(buf, "TimedOut('Task run exceeded timeout of 1.0 "
-		    "second(s)', type=FAILED)");
-		sdk_state_str(buf, sizeof(buf), "SCHEDULED", "AwaitingRetry", "");
-		CHECK_STR(buf, "AwaitingRetry(type=SCHEDULED)");
-	}
 	TEST("retry delays: a number, or Prefect's list with a backoff") {
 		pf_task_def	 plain = { .retries = 3, .retry_delay_seconds = 2 };
 		pf_task_def	 exp2 = { .retries = 3, .retry_delay_seconds = 1,
