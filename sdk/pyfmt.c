@@ -73,7 +73,8 @@ sdk_pyrepr(char *out, size_t n, const char *s)
 
 	/* Python quotes with ' unless the text holds ' and no ". */
 	q = strchr(s, '\'') != NULL && strchr(s, '"') == NULL ? '"' : '\'';
-	buf_init(&b, n > 0 ? n : 1);
+	/* Built whole (at most 4 bytes a byte), then cut: a prefix. */
+	buf_init(&b, (size_t)-1);
 	buf_append(&b, &q, 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p == '\\' || *p == (unsigned char)q)
@@ -90,7 +91,7 @@ sdk_pyrepr(char *out, size_t n, const char *s)
 			buf_append(&b, p, 1);
 	}
 	buf_append(&b, &q, 1);
-	snprintf(out, n, "%s", b.data ? b.data : "''");
+	snprintf(out, n, "%s", b.data);
 	buf_cleanup(&b);
 }
 
@@ -101,7 +102,7 @@ sdk_state_str(char *out, size_t n, const char *type, const char *name,
 	struct buf	 b;
 	char		*repr = NULL;
 
-	buf_init(&b, n > 0 ? n : 1);
+	buf_init(&b, (size_t)-1);	/* cut at n at the end: a prefix */
 	buf_printf(&b, "%s(", name);
 	if (message != NULL && *message) {
 		size_t	len = strlen(message) * 4 + 3;

@@ -52,5 +52,15 @@ main(void)
 		sdk_state_str(buf, sizeof(buf), "SCHEDULED", "AwaitingRetry", "");
 		CHECK_STR(buf, "AwaitingRetry(type=SCHEDULED)");
 	}
+	TEST("a result cut to the buffer is a prefix of the whole") {
+		sdk_pyrepr(buf, 5, "abcdefgh");
+		CHECK_STR(buf, "'abc");
+		sdk_pyrepr(buf, 6, "a\nbcdef");
+		CHECK_STR(buf, "'a\\nb");
+		sdk_state_str(buf, 4, "FAILED", "Failed", "x");
+		CHECK_STR(buf, "Fai");
+		sdk_state_str(buf, 11, "FAILED", "TimedOut", "x");
+		CHECK_STR(buf, "TimedOut('");
+	}
 	return t_done();
 }
