@@ -63,6 +63,10 @@ struct agent {
 	struct loop_timer	*poll_timer;
 	struct loop_timer	*done_timer;
 	int			 poll_again;	/* asked for while one was busy */
+	/* Runs an event announced that no poll has shown yet (worker.c). */
+	char			 awaited[16][40];
+	int			 nawaited;
+	int			 repolls;	/* since the last announcement */
 
 	/* The event stream (events.c) and cancellation (cancel.c). */
 	struct events		*events;

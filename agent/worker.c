@@ -34,6 +34,7 @@
 
 static void	sync_start(void *);
 static void	poll_start(void *);
+static void	await_run(struct agent *, const char *);
 
 /*
  * What the stream brings: a run scheduled (or late) in our pool is
@@ -172,6 +173,7 @@ on_stream_event(struct agent *a, const cJSON *ev)
 	    !serves_queue(a, events_related_name(ev, "work-queue")))
 		return;
 	log_debug("flow run %s: %s: polling now", run, name);
+	await_run(a, run);
 	worker_poll_soon(a);
 }
 
@@ -391,6 +393,71 @@ sync_start(void *arg)
 
 /* --- polling --- */
 
+/*
+ * The server publishes a state's event before its transaction commits,
+ * so the poll an event triggers may not see the run yet: while a run an
+ * event announced is missing, poll again after 0.25 s, doubling, a few
+ * times; then the regular poll is left to find it (a run scheduled for
+ * later, or taken by another worker, is never in the answer).
+ */
+#define REPOLLS_MAX	4
+#define AWAITED_MAX	((int)(sizeof(((struct agent *)0)->awaited) / \
+			    sizeof(((struct agent *)0)->awaited[0])))
+
+static void
+await_run(struct agent *a, const char *id)
+{
+	for (int i = 0; i < a->nawaited; i++)
+		if (strcmp(a->awaited[i], id) == 0)
+			return;
+	if (a->nawaited == AWAITED_MAX) {
+		memmove(a->awaited[0], a->awaited[1],
+		    (size_t)(AWAITED_MAX - 1) * sizeof(a->awaited[0]));
+		a->nawaited--;
+	}
+	strlcpy_(a->awaited[a->nawaited++], id, sizeof(a->awaited[0]));
+	a->repolls = 0;
+}
+
+static int
+in_answer(const cJSON *list, const char *id)
+{
+	const cJSON	*item;
+	const char	*got;
+
+	cJSON_ArrayForEach(item, list)
+		if ((got = json_str(json_obj(item, "flow_run"), "id")) != NULL &&
+		    strcmp(got, id) == 0)
+			return 1;
+	return 0;
+}
+
+/* After a poll: forgets the announced runs it showed, re-polls for others. */
+static void
+check_awaited(struct agent *a, const cJSON *list)
+{
+	int	n = 0;
+
+	for (int i = 0; i < a->nawaited; i++) {
+		if (run_is_known(a, a->awaited[i]) ||
+		    in_answer(list, a->awaited[i]))
+			continue;
+		if (n != i)
+			memcpy(a->awaited[n], a->awaited[i],
+			    sizeof(a->awaited[0]));
+		n++;
+	}
+	a->nawaited = n;
+	if (n == 0 || a->stopping || a->conf.run_once ||
+	    a->repolls >= REPOLLS_MAX) {
+		a->nawaited = 0;
+		return;
+	}
+	log_debug("%d announced run(s) not in the answer yet: polling again",
+	    n);
+	schedule_poll(a, (int64_t)250 << a->repolls++);
+}
+
 static void
 on_poll(struct http_resp *r, enum retry_class rc, void *arg)
 {
@@ -440,6 +507,7 @@ on_poll(struct http_resp *r, enum retry_class rc, void *arg)
 		run_claim(a, fr);
 	}
 	a->more_work = skipped > 0;
+	check_awaited(a, list);
 	cJSON_Delete(list);
 	worker_maybe_done(a);
 }
