@@ -208,6 +208,33 @@ def test_run_cancelled_while_pending_never_starts(client, agent, pool_name,
     assert not any("Hello" in m or "Beginning flow run" in m for m in logs)
 
 
+def test_cancel_grace_ends_with_sigkill(client, agent, pool_name,
+                                       prefect_server, tmp_path):
+    """A run whose process ignores SIGTERM (a job `command` trapping it)
+    is SIGKILLed when --cancel-grace-seconds are over, then recorded
+    Cancelled."""
+    a = agent(pool_name, *FAST, "--cancel-grace-seconds", 2)
+    wait_online(client, pool_name, a)
+    dep = client.create_deployment(
+        pool_name, HELLO,
+        job_variables={"command": "trap '' TERM; sleep 300"})
+    run = client.create_flow_run(dep["id"])
+    wait_for(lambda: client.read_flow_run(run["id"]), timeout=60, watch=[a],
+             what="the run's process id",
+             until=lambda r: r["infrastructure_pid"])
+    pid = int(client.read_flow_run(run["id"])["infrastructure_pid"])
+
+    prefect_cli(prefect_server.api_url, tmp_path, "flow-run", "cancel",
+                run["id"])
+    final = client.wait_for_run(run["id"], ("CANCELLED",), timeout=60,
+                                watch=[a])
+    assert final["state"]["message"] == \
+        "Flow run was cancelled successfully."
+    assert process_gone(pid)
+    assert f"flow run {run['id']}: process group {pid} still running" \
+        in a.log_text()
+
+
 def test_worker_events_have_prefect_shapes(client, agent, pool_name):
     """prefect.worker.started, submitted-flow-run, executed-flow-run and
     stopped are stored by the server (POST /events/filter) with the
