@@ -522,6 +522,8 @@ run_spawn(struct run *r)
 		r->workdir = xstrdup(tmpl);
 		r->workdir_is_temp = 1;
 	}
+	/* A marker left by a worker that died mid-cancel is not for us. */
+	cancel_intent_remove(r->agent->conf.state_dir, r->id);
 	env = child_env(r, &jc);
 	spec = (struct proc_spec){ r->agent->exe, jc.command, r->workdir, env,
 	    jc.stream_output };
