@@ -19,7 +19,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "sdk/pyfmt.h"
-#include "sdk/run.h"
+#include "sdk/redact.h"
 
 #define BATCH_INTERVAL_MS	2000
 #define MAX_LOG_SIZE		1000000
@@ -40,6 +40,7 @@ struct logship {
 	int				 flush_wanted;
 	int				 stopping;
 	int				 threshold;	/* lowest level kept */
+	struct redact			*redact;	/* secrets to mask */
 };
 
 /*
@@ -180,6 +181,7 @@ logship_start(const struct http_settings *http, const char *flow_run_id,
 	ls->flow_run_name = xstrdup(flow_run_name);
 	ls->queue = cJSON_CreateArray();
 	ls->threshold = threshold_from_env();
+	ls->redact = redact_new();
 	pthread_mutex_init(&ls->mu, NULL);
 	pthread_cond_init(&ls->wake, NULL);
 	pthread_cond_init(&ls->drained, NULL);
@@ -192,23 +194,27 @@ void
 logship_push(struct logship *ls, const char *logger, int level,
     const char *message, const char *task_run_id, const char *task_run_name)
 {
-	char	*msg = NULL;
+	char	*masked, *msg;
 	cJSON	*entry;
-	size_t	 len = strlen(message);
+	size_t	 len;
 
 	if (level < ls->threshold)
 		return;
-	console(ls, logger, level, message, task_run_name);
-	if (ls->http == NULL)
+	/* Masked first, so a cut line cannot keep part of a secret. */
+	msg = masked = redact_text(ls->redact, message);
+	console(ls, logger, level, msg, task_run_name);
+	if (ls->http == NULL) {
+		free(masked);
 		return;
-	if (len > MAX_LOG_SIZE) {
-		msg = xmalloc(MAX_LOG_SIZE + 1);
-		memcpy(msg, message, MAX_LOG_SIZE - 15);
-		strcpy(msg + MAX_LOG_SIZE - 15, "... [truncated]");
-		message = msg;
+	}
+	if ((len = strlen(msg)) > MAX_LOG_SIZE) {
+		msg[MAX_LOG_SIZE - 15] = '\0';
+		msg = xasprintf("%s... [truncated]", masked);
+		free(masked);
+		masked = msg;
 		len = MAX_LOG_SIZE;
 	}
-	entry = api_log_entry(logger, level, message, ls->flow_run_id,
+	entry = api_log_entry(logger, level, msg, ls->flow_run_id,
 	    task_run_id);
 	pthread_mutex_lock(&ls->mu);
 	if (ls->queued_bytes + len > QUEUE_MAX_BYTES) {
@@ -221,7 +227,28 @@ logship_push(struct logship *ls, const char *logger, int level,
 		pthread_cond_signal(&ls->wake);
 	}
 	pthread_mutex_unlock(&ls->mu);
-	free(msg);
+	free(masked);
+}
+
+void
+logship_secret(struct logship *ls, const char *value)
+{
+	if (ls != NULL)
+		redact_add(ls->redact, value);
+}
+
+void
+logship_secret_hook(const char *value, void *payload)
+{
+	logship_secret(payload, value);
+}
+
+char *
+logship_mask(struct logship *ls, const char *text)
+{
+	if (text == NULL)
+		return NULL;
+	return ls != NULL ? redact_text(ls->redact, text) : xstrdup(text);
 }
 
 void
@@ -254,6 +281,7 @@ logship_stop(struct logship *ls)
 	pthread_cond_destroy(&ls->wake);
 	pthread_cond_destroy(&ls->drained);
 	cJSON_Delete(ls->queue);
+	redact_free(ls->redact);
 	free(ls->flow_run_id);
 	free(ls->flow_run_name);
 	free(ls);

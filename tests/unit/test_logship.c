@@ -1,6 +1,7 @@
 /*
  * test_logship.c: the console side of a run's logs (no API): Prefect's
- * formats for flow-run and task-run lines, and the level threshold.
+ * formats for flow-run and task-run lines, secrets masked, and the level
+ * threshold.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -91,6 +92,29 @@ main(void)
 		logship_stop(ls);
 		CHECK(strstr(out, big) != NULL);
 		free(big);
+		free(out);
+	}
+	TEST("secrets are masked in every line, and on request") {
+		ls = logship_start(NULL, "id", "n");
+		logship_secret(ls, "s3cr3t-value");
+		logship_secret_hook("other-secret", ls);
+		capture();
+		logship_push(ls, "prefect.flow_runs", 20, "pw s3cr3t-value",
+		    NULL, NULL);
+		logship_push(ls, "prefect.task_runs", 20, "other-secret!",
+		    "tid", "t-0");
+		out = captured();
+		CHECK(strstr(out, "Flow run 'n' - pw ****\n") != NULL);
+		CHECK(strstr(out, "Task run 't-0' - ****!\n") != NULL);
+		CHECK(strstr(out, "s3cr3t") == NULL);
+		free(out);
+		out = logship_mask(ls, "a s3cr3t-value b");
+		CHECK_STR(out, "a **** b");
+		free(out);
+		CHECK(logship_mask(ls, NULL) == NULL);
+		logship_stop(ls);
+		out = logship_mask(NULL, "no logship");
+		CHECK_STR(out, "no logship");
 		free(out);
 	}
 	TEST("lines below PREFECT_LOGGING_LEVEL are dropped") {
