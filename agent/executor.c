@@ -36,6 +36,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "config/cfg.h"
 #include "deployments/pull_steps.h"
 #include "deployments/refs.h"
 #include "sdk/pyfmt.h"
@@ -139,23 +140,27 @@ static int
 propose(struct exec *x, const char *type, const char *name,
     const char *message, int force, struct orch_result *o)
 {
-	char			 tid[37], err[200], *path, *body;
+	char			 tid[37], err[200], *path, *body, *masked;
 	struct proposal		 pr = { x, tid, o };
 	struct http_resp	 r;
 	enum retry_class	 rc;
 	int			 ret = -1;
 
+	/* A state message is shown by Prefect: no secret in it. */
+	masked = logship_mask(x->logs, message);
 	if (x->local) {
 		memset(o, 0, sizeof(*o));
 		o->status = ORCH_ACCEPT;
 		strlcpy_(o->type, type, sizeof(o->type));
 		strlcpy_(o->name, name ? name : "Running", sizeof(o->name));
-		strlcpy_(o->message, message ? message : "", sizeof(o->message));
+		strlcpy_(o->message, masked ? masked : "", sizeof(o->message));
+		free(masked);
 		return 0;
 	}
 	uuid4(tid);
 	path = api_path("/flow_runs/", x->id, "/set_state");
-	body = api_set_state_body(x->id, type, name, message, force, tid);
+	body = api_set_state_body(x->id, type, name, masked, force, tid);
+	free(masked);
 	rc = http_call_look(&x->http, &retry_patient, "POST", path, body,
 	    landed, &pr, &r);
 	if (rc == RETRY_SETTLED)
@@ -246,6 +251,51 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 		    ep->file);
 	free(output);
 	return 0;
+}
+
+/*
+ * Makes the process's configuration resolver here, in the flow's
+ * directory (after the pull steps): .dlt/ and the profile of this
+ * checkout. Its secrets, those seen so far and every later one, are
+ * masked in the run's lines by the logship (the hook). A resolver that
+ * cannot be made (a TOML syntax error) is not fatal: the flow's
+ * lookups fail with the reason, as dlt raises inside a Python flow.
+ */
+static void
+config_open(struct exec *x)
+{
+	char		 err[8192], **sv;
+	struct cfg	*c;
+	const struct cfg_workspace *ws;
+
+	if ((c = cfg_process(err, sizeof(err))) == NULL) {
+		x->run.cfg_error = logship_mask(x->logs, err);
+		elog(x, PF_LEVEL_WARNING, "Configuration could not be loaded: "
+		    "%s", x->run.cfg_error);
+		return;
+	}
+	/* Hook first: no secret found in between is missed. */
+	cfg_set_secret_hook(c, logship_secret_hook, x->logs);
+	sv = cfg_secret_values(c, NULL);
+	for (size_t i = 0; sv[i] != NULL; i++)
+		logship_secret(x->logs, sv[i]);
+	cfg_strv_free(sv);
+	x->run.cfg = c;
+	ws = cfg_workspace(c);
+	elog(x, PF_LEVEL_DEBUG, "Configuration from %s%s%s", ws->run_dir,
+	    ws->active ? ", workspace profile " : "", ws->active ?
+	    ws->profile : "");
+}
+
+static void
+config_close(struct exec *x)
+{
+	if (x->run.cfg != NULL)
+		cfg_set_secret_hook(x->run.cfg, NULL, NULL);
+	x->run.cfg = NULL;
+	cfg_process_free();
+	free(x->run.cfg_error);
+	x->run.cfg_error = NULL;
 }
 
 /* Copies the flow's retry settings into the run, as Prefect's engine. */
@@ -344,7 +394,7 @@ static char *
 call_flow(struct exec *x, const pf_flow_def *def, int *timed_out)
 {
 	char		 secs[64];
-	const char	*why;
+	const char	*why, *exc;
 	int		 rc;
 
 	*timed_out = 0;
@@ -363,21 +413,32 @@ call_flow(struct exec *x, const pf_flow_def *def, int *timed_out)
 		return NULL;
 	why = x->run.error ? x->run.error :
 	    "the flow returned an error without a message";
+	exc = x->run.error_type ? x->run.error_type : "FlowError";
 	elog(x, PF_LEVEL_ERROR, "Encountered exception during execution: "
-	    "FlowError('%s')", why);
-	return xasprintf("Flow run encountered an exception: FlowError: %s",
+	    "%s('%s')", exc, why);
+	return xasprintf("Flow run encountered an exception: %s: %s", exc,
 	    why);
 }
 
-/* A final answer: the run's final type, then the engine's last line. */
+/*
+ * A final answer: the run's final type, then the engine's last line.
+ * When our proposal was accepted, the line shows the message we sent
+ * whole (an answer's is cut at sizeof(o->message)).
+ */
 static int
-finished(struct exec *x, const struct orch_result *o)
+finished(struct exec *x, const struct orch_result *o, const char *sent)
 {
-	char	final[8400];
+	size_t	 n;
+	char	*final;
 
 	strlcpy_(x->final_type, o->type, sizeof(x->final_type));
-	describe_final(final, sizeof(final), o);
+	if (o->status != ORCH_ACCEPT || sent == NULL)
+		sent = o->message;
+	n = strlen(sent) * 4 + sizeof(o->name) + 64;
+	final = xmalloc(n);
+	sdk_state_str(final, n, o->type, o->name, sent);
 	elog(x, PF_LEVEL_INFO, "Finished in state %s", final);
+	free(final);
 	return 0;
 }
 
@@ -399,8 +460,10 @@ refuse_params(struct exec *x, const char *exc_type, const char *err)
 	message = xasprintf("Validation of flow parameters failed with error: "
 	    "%s: %s", exc_type, err);
 	rc = propose(x, "FAILED", "Failed", message, 0, &o);
+	if (rc != -1)
+		finished(x, &o, message);
 	free(message);
-	return rc == -1 ? 1 : finished(x, &o);
+	return rc == -1 ? 1 : 0;
 }
 
 /* Runs the flow until a final state sticks; returns the exit status. */
@@ -428,18 +491,22 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 			rc = propose(x, "COMPLETED", "Completed", NULL, 0, &o);
 		else
 			rc = propose(x, "FAILED", name, message, 0, &o);
-		free(message);
 		sdk_run_cleanup(&x->run);
-		if (rc == -1)
+		if (rc == -1) {
+			free(message);
 			return 1;
+		}
 		if (strcmp(o.type, "SCHEDULED") == 0) {
+			free(message);
 			elog(x, PF_LEVEL_INFO, "Received non-final state '%s' "
 			    "when proposing final state '%s' and will attempt "
 			    "to run again...", o.name, failed ? name :
 			    "Completed");
 			continue;	/* AwaitingRetry: run again in-process */
 		}
-		return finished(x, &o);
+		finished(x, &o, message);
+		free(message);
+		return 0;
 	}
 }
 
@@ -687,6 +754,7 @@ exec_cleanup(struct exec *x, struct entrypoint *ep)
 		pthread_join(x->watchdog, NULL);
 		sdk_run_destroy(&x->run);
 	}
+	config_close(x);
 	free(x->start_dir);
 	if (x->logs != NULL) {
 		logship_flush(x->logs);
@@ -820,6 +888,7 @@ executor_run(const char *entrypoint, const cJSON *params)
 	    x.run.name);
 	run_setup(&x);
 	the_exec = &x;
+	config_open(&x);
 	patch_policy(&x, def);
 	x.run.def = def;
 	rc = run_flow(&x, def, flow_name);
@@ -880,6 +949,7 @@ executor_main(void)
 		goto out;
 	}
 	flow_name = def->name ? def->name : ep.function;
+	config_open(&x);
 	patch_policy(&x, def);
 	x.run.def = def;
 	rc = run_flow(&x, def, flow_name);

@@ -493,12 +493,18 @@ publish(pf_run *run, const char *type, const char *key,
 	return 0;
 }
 
-/* Checks, then publishes; a failure is logged once, here. */
+/*
+ * Checks, then publishes; a failure is logged once, here. Secrets are
+ * masked in the description, the markdown and a table's data string
+ * (after conversion, so the table stays valid JSON however a secret
+ * is spelled in it), as in the run's log lines.
+ */
 static int
-create(pf_run *run, const char *type, const char *key, const char *text,
-    const char *description)
+create(pf_run *run, const char *type, const char *key, const char *given,
+    const char *given_description)
 {
-	char	 err[512], *data = NULL, *msg;
+	char	 err[512], *data = NULL, *msg, *masked, *text = NULL;
+	char	*description = logship_mask(run->logs, given_description);
 	int	 rc = -1;
 
 	if (sdk_artifact_key_check(key, err, sizeof(err)) == -1 ||
@@ -506,10 +512,13 @@ create(pf_run *run, const char *type, const char *key, const char *text,
 	    err, sizeof(err)) == -1)
 		goto out;
 	if (strcmp(type, "table") == 0) {
-		if ((data = sdk_artifact_table_data(text, err,
+		if ((data = sdk_artifact_table_data(given, err,
 		    sizeof(err))) == NULL)
 			goto out;
-	} else if (text == NULL) {
+		masked = logship_mask(run->logs, data);
+		free(data);
+		data = masked;
+	} else if ((text = logship_mask(run->logs, given)) == NULL) {
 		errorf(err, sizeof(err), "no markdown given");
 		goto out;
 	} else if (utf8_check("the markdown", text, err, sizeof(err)) == -1)
@@ -525,6 +534,8 @@ out:
 		free(msg);
 	}
 	free(data);
+	free(text);
+	free(description);
 	return rc == 0 ? PF_OK : PF_ERROR;
 }
 

@@ -49,12 +49,17 @@ LOG_FN(pf_log_critical, PF_LEVEL_CRITICAL)
 PF_EXPORT int
 pf_fail(pf_run *run, const char *fmt, ...)
 {
-	va_list	ap;
+	va_list	 ap;
+	char	*text;
 
-	free(run->error);
 	va_start(ap, fmt);
-	run->error = xvasprintf(fmt, ap);
+	text = xvasprintf(fmt, ap);
 	va_end(ap);
+	/* It becomes a state message: no secret may reach it. */
+	free(run->error);
+	run->error = logship_mask(run->logs, text);
+	run->error_type = NULL;
+	free(text);
 	return PF_ERROR;
 }
 
@@ -174,6 +179,8 @@ sdk_run_cleanup(pf_run *run)
 	free(run->error);
 	run->params = run->json_texts = NULL;
 	run->error = NULL;
+	run->error_type = NULL;
+	sdk_config_cleanup(run);
 	sdk_tasks_free(run);
 }
 

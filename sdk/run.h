@@ -23,10 +23,25 @@ struct pf_run {
 	const pf_flow_def	*def;
 	cJSON			*params;	/* validated, defaults applied */
 	cJSON			*json_texts;	/* pf_param_json results */
-	char			*error;		/* set by pf_fail */
+	char			*error;		/* set by pf_fail, masked */
+	const char		*error_type;	/* its Python exception, e.g.
+						   ConfigFieldMissingException;
+						   NULL: FlowError/TaskError */
 	struct logship		*logs;		/* NULL: console only */
 	volatile sig_atomic_t	*stop;		/* non-zero: wind down */
 	const struct http_settings *http;	/* NULL: no API, states local */
+
+	/*
+	 * Configuration (sdk/config.c). cfg is the process's resolver,
+	 * made by the executor in the flow's directory (NULL with
+	 * cfg_error saying why); the rest is per attempt.
+	 */
+	struct cfg		*cfg;
+	char			*cfg_error;	/* owned by the executor */
+	char			*pipeline;	/* pf_config_pipeline's */
+	cJSON			*cfg_texts;	/* strings handed to the flow */
+	int			 cfg_failures;	/* failed lookups of the body
+						   running (flow or task) */
 
 	/* This attempt's task runs (sdk/task.c), reset by sdk_run_cleanup. */
 	struct pf_task		*tasks;		/* all of them, owned */
@@ -76,6 +91,15 @@ void	 sdk_run_destroy(pf_run *);
  * that returns late does not race the final states reported for it.
  */
 void	 sdk_run_park_if_stopping(pf_run *);
+
+/* config.c */
+/* Frees the attempt's configuration texts and pipeline name. */
+void	 sdk_config_cleanup(pf_run *);
+/*
+ * The Python exception dlt raises for a resolver's error message
+ * (ConfigFieldMissingException, ...), for the run's failure.
+ */
+const char *sdk_config_exception(const char *message);
 
 /* task.c */
 /* Frees the attempt's task runs (sdk_run_cleanup). */

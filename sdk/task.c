@@ -391,21 +391,25 @@ propose(pf_run *run, pf_task *t, const char *type, const char *name,
     const char *message, int force, struct answer *a, char *err,
     size_t errlen)
 {
-	char			 tid[37], *path, *body;
+	char			 tid[37], *path, *body, *masked;
 	struct look		 lk = { run, t, tid, a };
 	struct http_resp	 r;
 	enum retry_class	 rc;
 	int			 ret = -1;
 
+	/* A state message is shown by Prefect: no secret in it. */
+	masked = logship_mask(run->logs, message);
 	if (run->http == NULL) {
-		propose_local(t, type, name ? name : "Running", message, force,
+		propose_local(t, type, name ? name : "Running", masked, force,
 		    a);
 		adopt(t, a);
+		free(masked);
 		return 0;
 	}
 	uuid4(tid);
 	path = api_path("/task_runs/", t->id, "/set_state");
-	body = state_body(run, t, type, name, message, force, tid);
+	body = state_body(run, t, type, name, masked, force, tid);
+	free(masked);
 	rc = http_call_look(run->http, &retry_patient, "POST", path, body,
 	    landed, &lk, &r);
 	if (rc == RETRY_SETTLED)
@@ -559,17 +563,22 @@ describe_delay(char *out, size_t n, const pf_task *t, int attempt)
 
 /*
  * Calls the body once, with the attempt's deadline armed, its pf_fail
- * kept apart from the flow's. Returns how it ended; *why is the reason
- * (owned by the caller) for a failure.
+ * (and failed configuration lookups) kept apart from the flow's.
+ * Returns how it ended; *why is the reason (owned by the caller) for a
+ * failure, *why_type its exception's name (NULL: TaskError).
  */
 static enum outcome
-call_body(pf_run *run, pf_task *t, pf_task_fn fn, void *arg, char **why)
+call_body(pf_run *run, pf_task *t, pf_task_fn fn, void *arg, char **why,
+    const char **why_type)
 {
 	char		*flow_error = run->error;
+	const char	*flow_error_type = run->error_type;
 	int64_t		 now, due;
-	int		 rc, own;
+	int		 rc, own, flow_failures = run->cfg_failures;
 
 	run->error = NULL;
+	run->error_type = NULL;
+	run->cfg_failures = 0;
 	pthread_mutex_lock(&run->mu);
 	sdk_run_park_if_stopping(run);
 	t->deadline_ms = t->def->timeout_seconds > 0 ? now_ms() +
@@ -589,7 +598,10 @@ call_body(pf_run *run, pf_task *t, pf_task_fn fn, void *arg, char **why)
 	pthread_mutex_unlock(&run->mu);
 
 	*why = run->error;
+	*why_type = run->error_type;
 	run->error = flow_error;
+	run->error_type = flow_error_type;
+	run->cfg_failures = flow_failures;
 	if (own)
 		return DONE_TIMEOUT;
 	if (due != 0 && now >= due)
@@ -628,12 +640,15 @@ interrupting_exception(const pf_run *run, const pf_task *t)
 	return xasprintf("FlowRunTimeoutError(%s)", repr);
 }
 
-/* Prefect's words for an attempt that failed: state name and message. */
+/*
+ * Prefect's words for an attempt that failed: the exception as the
+ * engine logs it, and the state message.
+ */
 static void
 failure_words(pf_run *run, pf_task *t, enum outcome out, const char *why,
-    char **exc, char **message)
+    const char *why_type, char **exc, char **message)
 {
-	char	secs[64], repr[1200];
+	char	secs[64], repr[1200], *r;
 
 	sdk_pyfloat(secs, sizeof(secs), t->def->timeout_seconds);
 	switch (out) {
@@ -650,10 +665,13 @@ failure_words(pf_run *run, pf_task *t, enum outcome out, const char *why,
 		    *exc);
 		break;
 	default:
-		sdk_pyrepr(repr, sizeof(repr), why);
-		*exc = xasprintf("TaskError(%s)", repr);
+		r = xmalloc(strlen(why) * 4 + 3);
+		sdk_pyrepr(r, strlen(why) * 4 + 3, why);
+		*exc = xasprintf("%s(%s)", why_type ? why_type : "TaskError",
+		    r);
 		*message = xasprintf("Task run encountered an exception: "
-		    "TaskError: %s", why);
+		    "%s: %s", why_type ? why_type : "TaskError", why);
+		free(r);
 		break;
 	}
 }
@@ -669,13 +687,14 @@ attempts(pf_run *run, pf_task *t, pf_task_fn fn, void *arg)
 	struct answer		 a;
 	char			 err[512], when[96];
 	char			*why, *exc, *message;
+	const char		*why_type;
 	enum outcome		 out;
 	int			 rc, stopping;
 
 	for (int attempt = 1;; attempt++) {
 		if ((rc = enter_running(run, t)) != 1)
 			return rc;
-		out = call_body(run, t, fn, arg, &why);
+		out = call_body(run, t, fn, arg, &why, &why_type);
 		if (out == DONE_OK) {
 			free(why);
 			if (propose(run, t, "COMPLETED", "Completed", NULL, 0,
@@ -685,7 +704,7 @@ attempts(pf_run *run, pf_task *t, pf_task_fn fn, void *arg)
 			}
 			return 0;
 		}
-		failure_words(run, t, out, why, &exc, &message);
+		failure_words(run, t, out, why, why_type, &exc, &message);
 		/* What pf_task_error tells the flow if this attempt is the
 		 * last: its pf_fail text, or Prefect's timeout message. */
 		set_error(t, "%s", out == DONE_FAILED ? why : message);
