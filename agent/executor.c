@@ -9,12 +9,7 @@
  *
  * Exit status: 0 once a final state was reported (even Failed), so the
  * agent only reports Crashed when something went wrong around the flow.
- *
- * Three threads may end the run: the flow's own (the normal path), the
- * watchdog (a body overran its timeout by the grace period and must be
- * stopped by ending the process) and the signal thread (SIGTERM/SIGINT).
- * The first to set run.hard_stop under run.mu owns the end; the flow's
- * thread parks when it finds it set (sdk_run_park_if_stopping).
+ * How a run ends early (signals, timeouts) is in executor_stop.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,15 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/close_range.h>
 
 #include "agent/api.h"
-#include "agent/cancel.h"
 #include "agent/entrypoint.h"
 #include "agent/executor.h"
+#include "agent/executor_int.h"
 #include "agent/logship.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -42,37 +35,8 @@
 #include "sdk/pyfmt.h"
 #include "sdk/run.h"
 
-/* How long a body may overrun its timeout before its process ends. */
-#define STOP_GRACE_SECONDS	5
-
-struct exec {
-	int			 local;		/* no API: accept every state */
-	int			 execute;	/* `pfagent execute` (not `run`) */
-	char			*start_dir;	/* the cwd before pull steps */
-	pthread_t		 watchdog;
-	int			 watchdog_started;
-	char			 final_type[16];
-	char			 id_buf[40];
-	struct http_settings	 http;
-	const char		*id;
-	cJSON			*flow_run;
-	cJSON			*deployment;
-	struct logship		*logs;
-	struct pull_result	 pulled;	/* holds the code's checkout */
-	pf_run			 run;
-};
-
-static volatile sig_atomic_t	 stop_requested;
-static volatile sig_atomic_t	 stop_signal;	/* the signal that asked */
-static struct exec		*the_exec;	/* for the signal thread */
-
-/* A line of the run's logs; arg is the struct exec (a git_log_fn). */
-static void
-elog(void *arg, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-elog(void *arg, int level, const char *fmt, ...)
+void
+exec_log(void *arg, int level, const char *fmt, ...)
 {
 	struct exec	*x = arg;
 	va_list		 ap;
@@ -136,8 +100,8 @@ landed(void *arg)
  * Proposes a state, riding out API outages with one transition id, so a
  * POST that landed before its answer was lost is never applied twice.
  */
-static int
-propose(struct exec *x, const char *type, const char *name,
+int
+exec_propose(struct exec *x, const char *type, const char *name,
     const char *message, int force, struct orch_result *o)
 {
 	char			 tid[37], err[200], *path, *body, *masked;
@@ -186,12 +150,12 @@ crash(struct exec *x, const char *message)
 {
 	struct orch_result	o;
 
-	elog(x, PF_LEVEL_ERROR, "%s", message);
+	exec_log(x, PF_LEVEL_ERROR, "%s", message);
 	logship_flush(x->logs);
-	if (propose(x, "CRASHED", "Crashed", message, 0, &o) == -1)
+	if (exec_propose(x, "CRASHED", "Crashed", message, 0, &o) == -1)
 		return 1;
 	strlcpy_(x->final_type, "CRASHED", sizeof(x->final_type));
-	elog(x, PF_LEVEL_INFO, "Finished in state Crashed('%s')", message);
+	exec_log(x, PF_LEVEL_INFO, "Finished in state Crashed('%s')", message);
 	return 0;
 }
 
@@ -227,7 +191,7 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 	const char	*mb = getenv("PFAGENT_GIT_CACHE_MB");
 	char		*root, *state = state_dir_default(), *output;
 	struct git_cache cache;
-	struct pull_env	 env = { &refs, &cache, elog, x };
+	struct pull_env	 env = { &refs, &cache, exec_log, x };
 	int		 rc;
 
 	root = xasprintf("%s/git", state);
@@ -242,12 +206,12 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 		return -1;
 	if (entrypoint_build(ep, &output, err, errlen) == -1) {
 		if (output != NULL && *output != '\0')
-			elog(x, PF_LEVEL_ERROR, "%s", output);
+			exec_log(x, PF_LEVEL_ERROR, "%s", output);
 		free(output);
 		return -1;
 	}
 	if (output != NULL)
-		elog(x, PF_LEVEL_INFO, "Built %s from %s", ep->module,
+		exec_log(x, PF_LEVEL_INFO, "Built %s from %s", ep->module,
 		    ep->file);
 	free(output);
 	return 0;
@@ -270,7 +234,7 @@ config_open(struct exec *x)
 
 	if ((c = cfg_process(err, sizeof(err))) == NULL) {
 		x->run.cfg_error = logship_mask(x->logs, err);
-		elog(x, PF_LEVEL_WARNING, "Configuration could not be loaded: "
+		exec_log(x, PF_LEVEL_WARNING, "Configuration could not be loaded: "
 		    "%s", x->run.cfg_error);
 		return;
 	}
@@ -282,7 +246,7 @@ config_open(struct exec *x)
 	cfg_strv_free(sv);
 	x->run.cfg = c;
 	ws = cfg_workspace(c);
-	elog(x, PF_LEVEL_DEBUG, "Configuration from %s%s%s", ws->run_dir,
+	exec_log(x, PF_LEVEL_DEBUG, "Configuration from %s%s%s", ws->run_dir,
 	    ws->active ? ", workspace profile " : "", ws->active ?
 	    ws->profile : "");
 }
@@ -342,7 +306,7 @@ enter_running(struct exec *x)
 	struct orch_result	o;
 
 	for (;;) {
-		if (propose(x, "RUNNING", NULL, NULL, 0, &o) == -1)
+		if (exec_propose(x, "RUNNING", NULL, NULL, 0, &o) == -1)
 			return -1;
 		switch (o.status) {
 		case ORCH_ACCEPT:
@@ -355,23 +319,17 @@ enter_running(struct exec *x)
 				sleep_ms(200);
 				continue;
 			}
-			elog(x, PF_LEVEL_INFO, "Flow run '%s' received "
+			exec_log(x, PF_LEVEL_INFO, "Flow run '%s' received "
 			    "invalid state transition; ended in state "
 			    "%s('%s')", x->run.name, o.name, o.message);
 			return 0;
 		case ORCH_ABORT:
-			elog(x, PF_LEVEL_INFO, "Engine execution of flow run "
+			exec_log(x, PF_LEVEL_INFO, "Engine execution of flow run "
 			    "'%s' aborted by orchestrator: %s", x->id,
 			    o.reason);
 			return 0;
 		}
 	}
-}
-
-static void
-describe_final(char *out, size_t n, const struct orch_result *o)
-{
-	sdk_state_str(out, n, o->type, o->name, o->message);
 }
 
 /* Arms (seconds > 0) or disarms the flow attempt's deadline. */
@@ -404,7 +362,7 @@ call_flow(struct exec *x, const pf_flow_def *def, int *timed_out)
 	if (*timed_out) {
 		/* Whatever it returned: Prefect raises at the deadline. */
 		sdk_pyfloat(secs, sizeof(secs), def->timeout_seconds);
-		elog(x, PF_LEVEL_ERROR, "Flow run exceeded timeout of %s "
+		exec_log(x, PF_LEVEL_ERROR, "Flow run exceeded timeout of %s "
 		    "second(s)", secs);
 		return xasprintf("Flow run exceeded timeout of %s second(s)",
 		    secs);
@@ -414,7 +372,7 @@ call_flow(struct exec *x, const pf_flow_def *def, int *timed_out)
 	why = x->run.error ? x->run.error :
 	    "the flow returned an error without a message";
 	exc = x->run.error_type ? x->run.error_type : "FlowError";
-	elog(x, PF_LEVEL_ERROR, "Encountered exception during execution: "
+	exec_log(x, PF_LEVEL_ERROR, "Encountered exception during execution: "
 	    "%s('%s')", exc, why);
 	return xasprintf("Flow run encountered an exception: %s: %s", exc,
 	    why);
@@ -425,8 +383,8 @@ call_flow(struct exec *x, const pf_flow_def *def, int *timed_out)
  * When our proposal was accepted, the line shows the message we sent
  * whole (an answer's is cut at sizeof(o->message)).
  */
-static int
-finished(struct exec *x, const struct orch_result *o, const char *sent)
+int
+exec_finished(struct exec *x, const struct orch_result *o, const char *sent)
 {
 	size_t	 n;
 	char	*final;
@@ -437,7 +395,7 @@ finished(struct exec *x, const struct orch_result *o, const char *sent)
 	n = strlen(sent) * 4 + sizeof(o->name) + 64;
 	final = xmalloc(n);
 	sdk_state_str(final, n, o->type, o->name, sent);
-	elog(x, PF_LEVEL_INFO, "Finished in state %s", final);
+	exec_log(x, PF_LEVEL_INFO, "Finished in state %s", final);
 	free(final);
 	return 0;
 }
@@ -454,14 +412,14 @@ refuse_params(struct exec *x, const char *exc_type, const char *err)
 	char			*message;
 	int			 rc;
 
-	elog(x, PF_LEVEL_ERROR, "Validation of flow parameters failed with "
+	exec_log(x, PF_LEVEL_ERROR, "Validation of flow parameters failed with "
 	    "error: %s", err);
 	logship_flush(x->logs);
 	message = xasprintf("Validation of flow parameters failed with error: "
 	    "%s: %s", exc_type, err);
-	rc = propose(x, "FAILED", "Failed", message, 0, &o);
+	rc = exec_propose(x, "FAILED", "Failed", message, 0, &o);
 	if (rc != -1)
-		finished(x, &o, message);
+		exec_finished(x, &o, message);
 	free(message);
 	return rc == -1 ? 1 : 0;
 }
@@ -482,15 +440,15 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 			return refuse_params(x, exc_type, err);
 		if ((rc = enter_running(x)) != 1)
 			return rc == 0 ? 0 : 1;
-		elog(x, PF_LEVEL_INFO, "Beginning flow run '%s' for flow '%s'",
+		exec_log(x, PF_LEVEL_INFO, "Beginning flow run '%s' for flow '%s'",
 		    x->run.name, flow_name);
 		message = call_flow(x, def, &timed_out);
 		name = timed_out ? "TimedOut" : "Failed";
 		logship_flush(x->logs);
 		if (!(failed = message != NULL))
-			rc = propose(x, "COMPLETED", "Completed", NULL, 0, &o);
+			rc = exec_propose(x, "COMPLETED", "Completed", NULL, 0, &o);
 		else
-			rc = propose(x, "FAILED", name, message, 0, &o);
+			rc = exec_propose(x, "FAILED", name, message, 0, &o);
 		sdk_run_cleanup(&x->run);
 		if (rc == -1) {
 			free(message);
@@ -498,260 +456,34 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 		}
 		if (strcmp(o.type, "SCHEDULED") == 0) {
 			free(message);
-			elog(x, PF_LEVEL_INFO, "Received non-final state '%s' "
+			exec_log(x, PF_LEVEL_INFO, "Received non-final state '%s' "
 			    "when proposing final state '%s' and will attempt "
 			    "to run again...", o.name, failed ? name :
 			    "Completed");
 			continue;	/* AwaitingRetry: run again in-process */
 		}
-		finished(x, &o, message);
+		exec_finished(x, &o, message);
 		free(message);
 		return 0;
 	}
 }
 
-/* Dies of sig, so the agent sees the signal that stopped the run. */
-static void __attribute__((noreturn))
-die_of(int sig)
-{
-	sigset_t	set;
-
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	signal(sig, SIG_DFL);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	raise(sig);
-	_exit(128 + sig);
-}
-
-/*
- * Records Crashed for the tasks in progress and the flow run (forced),
- * as Prefect's engine does on a termination signal, then dies of it.
- * With the worker's cancel intent (agent/cancel.h) the worker records
- * Cancelled once we are gone: say so and die, as Prefect's engine does
- * for a runner's cancel (handle_cancellation).
- */
-static void __attribute__((noreturn))
-crash_of_signal(struct exec *x, int sig)
-{
-	struct orch_result	 o;
-	const char		*msg = sig == SIGINT ? "Execution was aborted by "
-	    "an interrupt signal." : "Execution was aborted by a termination "
-	    "signal.";
-
-	if (cancel_intent_present(getenv("PFAGENT_STATE_DIR"), x->id)) {
-		elog(x, PF_LEVEL_INFO, "Flow run was cancelled.");
-		logship_flush(x->logs);
-		die_of(sig);
-	}
-	sdk_tasks_abandon(&x->run, msg);
-	elog(x, PF_LEVEL_ERROR, "%s", msg);
-	logship_flush(x->logs);
-	propose(x, "CRASHED", "Crashed", msg, 1, &o);
-	die_of(sig);
-}
-
-/*
- * SIGTERM/SIGINT without a cancel intent: the run ends Crashed, unless
- * the watchdog already owns its end (it looks at stop_signal before it
- * would start a retry) or the executor is finishing by itself.
- */
-static void *
-signal_thread(void *arg)
-{
-	sigset_t	*set = arg;
-	struct exec	*x;
-	int		 sig, owner = 0;
-
-	if (sigwait(set, &sig) != 0)
-		return NULL;
-	stop_signal = sig;
-	stop_requested = 1;
-	if ((x = the_exec) != NULL) {
-		pthread_mutex_lock(&x->run.mu);
-		if ((owner = x->run.hard_stop) == 0)
-			x->run.hard_stop = SDK_END_SIGNAL;
-		pthread_cond_broadcast(&x->run.changed);
-		pthread_mutex_unlock(&x->run.mu);
-		if (owner == SDK_END_WATCHDOG)
-			return NULL;
-		if (owner == 0)
-			crash_of_signal(x, sig);
-	}
-	die_of(sig);
-}
-
-static int64_t
-stop_grace_ms(void)
-{
-	const char	*v = getenv("PFAGENT_STOP_GRACE_SECONDS");
-	char		*end;
-	double		 d;
-
-	if (v != NULL && *v && (d = strtod(v, &end)) >= 0 && *end == '\0')
-		return (int64_t)(d * 1000);
-	return STOP_GRACE_SECONDS * 1000;
-}
-
-/*
- * Starts `pfagent execute` again in this process (same pid, process
- * group and environment, from the directory the agent started it in),
- * for a retry of an attempt whose thread could not be stopped. Returns
- * only on failure.
- */
-static void
-reexec(struct exec *x, char *err, size_t errlen)
-{
-	char	self[PATH_MAX];
-	ssize_t	n;
-
-	logship_flush(x->logs);
-	if (x->start_dir != NULL && chdir(x->start_dir) == -1) {
-		errorf(err, errlen, "chdir %s: %s", x->start_dir,
-		    strerror(errno));
-		return;
-	}
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
-		strlcpy_(self, "pfagent", sizeof(self));
-	else
-		self[n] = '\0';
-	/* Nothing of this image (API sockets, lock descriptors) leaks. */
-	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-	char *const argv[] = { self, "execute", NULL };
-	execv("/proc/self/exe", argv);
-	errorf(err, errlen, "cannot start pfagent execute again: %s",
-	    strerror(errno));
-}
-
-/*
- * The watchdog owns the end: a body is still running its grace period
- * after a deadline. Reports the tasks in progress and the flow run
- * TimedOut (the flow's own words when its deadline passed, else the
- * interrupted task's, as Prefect's flow engine reports a task timeout
- * it did not catch), then ends the process, or, for a retry, replaces
- * it with a fresh executor: a stuck thread cannot run the flow again.
- */
-static void __attribute__((noreturn))
-hard_stop(struct exec *x, int64_t grace_ms)
-{
-	pf_run			*run = &x->run;
-	struct orch_result	 o;
-	char			 secs[64], err[512], final[1400], *message;
-	double			 task_secs;
-	int			 flow_due;
-
-	flow_due = run->deadline_ms != 0 && now_ms() >= run->deadline_ms;
-	sdk_pyfloat(secs, sizeof(secs), (double)grace_ms / 1000);
-	elog(x, PF_LEVEL_WARNING, "Still running %s second(s) after its "
-	    "timeout, ignoring pf_stopped(): pfagent ends the process to "
-	    "stop it", secs);
-	task_secs = sdk_tasks_abandon(run, NULL);
-	if (flow_due || task_secs == 0) {
-		sdk_pyfloat(secs, sizeof(secs), run->def->timeout_seconds);
-		message = xasprintf("Flow run exceeded timeout of %s "
-		    "second(s)", secs);
-	} else {
-		sdk_pyfloat(secs, sizeof(secs), task_secs);
-		message = xasprintf("Flow run failed due to timeout: "
-		    "TaskRunTimeoutError('Scope timed out after %s "
-		    "second(s).')", secs);
-	}
-	elog(x, PF_LEVEL_ERROR, "%s", message);
-	logship_flush(x->logs);
-	/* `pfagent run` cannot start itself again: no retry there. */
-	if (propose(x, "FAILED", "TimedOut", message, !x->execute, &o) == -1)
-		_exit(1);
-	if (strcmp(o.type, "SCHEDULED") == 0) {
-		elog(x, PF_LEVEL_INFO, "Received non-final state '%s' when "
-		    "proposing final state 'TimedOut' and will attempt to run "
-		    "again...", o.name);
-		if (stop_signal)
-			crash_of_signal(x, stop_signal);
-		reexec(x, err, sizeof(err));
-		elog(x, PF_LEVEL_ERROR, "%s", err);
-		logship_flush(x->logs);
-		propose(x, "CRASHED", "Crashed", err, 1, &o);
-		_exit(1);
-	}
-	describe_final(final, sizeof(final), &o);
-	elog(x, PF_LEVEL_INFO, "Finished in state %s", final);
-	logship_flush(x->logs);
-	if (stop_signal)
-		die_of(stop_signal);
-	_exit(x->execute ? 0 : 1);
-}
-
-/* Waits for a deadline plus the grace period to pass with its body
- * still running (under run.mu, so a body that returns in time wins). */
-static void *
-watchdog(void *arg)
-{
-	struct exec	*x = arg;
-	pf_run		*run = &x->run;
-	int64_t		 due, grace = stop_grace_ms();
-	struct timespec	 ts;
-
-	pthread_mutex_lock(&run->mu);
-	for (;;) {
-		if (run->hard_stop) {
-			pthread_mutex_unlock(&run->mu);
-			return NULL;
-		}
-		due = sdk_run_next_deadline(run);
-		if (due != 0 && now_ms() >= due + grace)
-			break;
-		if (due == 0) {
-			pthread_cond_wait(&run->changed, &run->mu);
-			continue;
-		}
-		ts.tv_sec = (due + grace) / 1000;
-		ts.tv_nsec = (long)((due + grace) % 1000) * 1000000;
-		pthread_cond_timedwait(&run->changed, &run->mu, &ts);
-	}
-	run->hard_stop = SDK_END_WATCHDOG;
-	pthread_mutex_unlock(&run->mu);
-	hard_stop(x, grace);
-}
-
-/* The run's shared state, then the watchdog; before the_exec is set. */
+/* The run's shared state, then the watchdog; before exec_current is set. */
 static void
 run_setup(struct exec *x)
 {
 	sdk_run_init(&x->run);
-	x->run.stop = &stop_requested;
+	x->run.stop = &exec_stop_requested;
 	x->run.http = x->local ? NULL : &x->http;
-	if (pthread_create(&x->watchdog, NULL, watchdog, x) != 0)
-		fatalx("cannot start the watchdog thread");
-	x->watchdog_started = 1;
-}
-
-static void
-signals_start(void)
-{
-	static sigset_t	set;
-	pthread_t	t;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	/* Blocked before any thread starts, so only sigwait sees them. */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (pthread_create(&t, NULL, signal_thread, &set) != 0)
-		fatalx("cannot start the signal thread");
-	pthread_detach(t);
+	exec_watchdog_start(x);
 }
 
 static void
 exec_cleanup(struct exec *x, struct entrypoint *ep)
 {
-	the_exec = NULL;
+	exec_current = NULL;
 	if (x->watchdog_started) {
-		pthread_mutex_lock(&x->run.mu);
-		if (x->run.hard_stop == 0)
-			x->run.hard_stop = SDK_END_NORMAL;
-		pthread_cond_broadcast(&x->run.changed);
-		pthread_mutex_unlock(&x->run.mu);
-		pthread_join(x->watchdog, NULL);
+		exec_watchdog_stop(x);
 		sdk_run_destroy(&x->run);
 	}
 	config_close(x);
@@ -861,7 +593,7 @@ executor_run(const char *entrypoint, const cJSON *params)
 		entrypoint_cleanup(&ep);
 		return 2;
 	}
-	signals_start();
+	exec_signals_start();
 	flow_name = def->name ? def->name : ep.function;
 	if (getenv("PREFECT_API_URL") == NULL) {
 		x.local = 1;
@@ -887,7 +619,7 @@ executor_run(const char *entrypoint, const cJSON *params)
 	x.logs = x.run.logs = logship_start(x.local ? NULL : &x.http, x.id,
 	    x.run.name);
 	run_setup(&x);
-	the_exec = &x;
+	exec_current = &x;
 	config_open(&x);
 	patch_policy(&x, def);
 	x.run.def = def;
@@ -911,7 +643,7 @@ executor_main(void)
 	memset(&x, 0, sizeof(x));
 	memset(&ep, 0, sizeof(ep));
 	log_init(LOG_LVL_INFO, "[executor]");
-	signals_start();
+	exec_signals_start();
 	x.execute = 1;
 	x.start_dir = getcwd(NULL, 0);
 	if ((x.id = getenv("PREFECT__FLOW_RUN_ID")) == NULL || !*x.id) {
@@ -932,7 +664,7 @@ executor_main(void)
 	x.run.name = name ? name : x.id;
 	x.logs = x.run.logs = logship_start(&x.http, x.id, x.run.name);
 	run_setup(&x);
-	the_exec = &x;
+	exec_current = &x;
 	if ((dep_id = json_str(x.flow_run, "deployment_id")) == NULL) {
 		rc = crash(&x, "Flow could not be loaded: the flow run has no "
 		    "deployment, so pfagent has no entrypoint to run");
