@@ -234,8 +234,8 @@ config_open(struct exec *x)
 
 	if ((c = cfg_process(err, sizeof(err))) == NULL) {
 		x->run.cfg_error = logship_mask(x->logs, err);
-		exec_log(x, PF_LEVEL_WARNING, "Configuration could not be loaded: "
-		    "%s", x->run.cfg_error);
+		exec_log(x, PF_LEVEL_WARNING, "Configuration could not be "
+		    "loaded: %s", x->run.cfg_error);
 		return;
 	}
 	/* Hook first: no secret found in between is missed. */
@@ -324,8 +324,8 @@ enter_running(struct exec *x)
 			    "%s('%s')", x->run.name, o.name, o.message);
 			return 0;
 		case ORCH_ABORT:
-			exec_log(x, PF_LEVEL_INFO, "Engine execution of flow run "
-			    "'%s' aborted by orchestrator: %s", x->id,
+			exec_log(x, PF_LEVEL_INFO, "Engine execution of flow "
+			    "run '%s' aborted by orchestrator: %s", x->id,
 			    o.reason);
 			return 0;
 		}
@@ -440,13 +440,14 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 			return refuse_params(x, exc_type, err);
 		if ((rc = enter_running(x)) != 1)
 			return rc == 0 ? 0 : 1;
-		exec_log(x, PF_LEVEL_INFO, "Beginning flow run '%s' for flow '%s'",
-		    x->run.name, flow_name);
+		exec_log(x, PF_LEVEL_INFO, "Beginning flow run '%s' for flow "
+		    "'%s'", x->run.name, flow_name);
 		message = call_flow(x, def, &timed_out);
 		name = timed_out ? "TimedOut" : "Failed";
 		logship_flush(x->logs);
 		if (!(failed = message != NULL))
-			rc = exec_propose(x, "COMPLETED", "Completed", NULL, 0, &o);
+			rc = exec_propose(x, "COMPLETED", "Completed", NULL,
+			    0, &o);
 		else
 			rc = exec_propose(x, "FAILED", name, message, 0, &o);
 		sdk_run_cleanup(&x->run);
@@ -456,11 +457,11 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 		}
 		if (strcmp(o.type, "SCHEDULED") == 0) {
 			free(message);
-			exec_log(x, PF_LEVEL_INFO, "Received non-final state '%s' "
-			    "when proposing final state '%s' and will attempt "
-			    "to run again...", o.name, failed ? name :
+			exec_log(x, PF_LEVEL_INFO, "Received non-final state "
+			    "'%s' when proposing final state '%s' and will "
+			    "attempt to run again...", o.name, failed ? name :
 			    "Completed");
-			continue;	/* AwaitingRetry: run again in-process */
+			continue;	/* AwaitingRetry: again in-process */
 		}
 		exec_finished(x, &o, message);
 		free(message);

@@ -17,7 +17,7 @@
 
 struct exec {
 	int			 local;		/* no API: accept every state */
-	int			 execute;	/* `pfagent execute` (not `run`) */
+	int			 execute;	/* pfagent execute, not run */
 	char			*start_dir;	/* the cwd before pull steps */
 	pthread_t		 watchdog;
 	int			 watchdog_started;

@@ -58,9 +58,9 @@ static void __attribute__((noreturn))
 crash_of_signal(struct exec *x, int sig)
 {
 	struct orch_result	 o;
-	const char		*msg = sig == SIGINT ? "Execution was aborted by "
-	    "an interrupt signal." : "Execution was aborted by a termination "
-	    "signal.";
+	const char		*msg = sig == SIGINT ? "Execution was aborted "
+	    "by an interrupt signal." : "Execution was aborted by a "
+	    "termination signal.";
 
 	if (cancel_intent_present(getenv("PFAGENT_STATE_DIR"), x->id)) {
 		exec_log(x, PF_LEVEL_INFO, "Flow run was cancelled.");
@@ -182,7 +182,8 @@ hard_stop(struct exec *x, int64_t grace_ms)
 	exec_log(x, PF_LEVEL_ERROR, "%s", message);
 	logship_flush(x->logs);
 	/* `pfagent run` cannot start itself again: no retry there. */
-	if (exec_propose(x, "FAILED", "TimedOut", message, !x->execute, &o) == -1)
+	if (exec_propose(x, "FAILED", "TimedOut", message, !x->execute,
+	    &o) == -1)
 		_exit(1);
 	if (strcmp(o.type, "SCHEDULED") == 0) {
 		exec_log(x, PF_LEVEL_INFO, "Received non-final state '%s' when "

@@ -96,7 +96,8 @@ console(struct logship *ls, const char *logger, int level, const char *msg,
 	struct tm	 tm;
 	int		 task;
 
-	task = task_run_name != NULL && strcmp(logger, "prefect.task_runs") == 0;
+	task = task_run_name != NULL &&
+	    strcmp(logger, "prefect.task_runs") == 0;
 	sdk_pyrepr(name, sizeof(name), task ? task_run_name :
 	    ls->flow_run_name);
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -347,9 +347,9 @@ unknown_destination(const char *name, const char *configured)
 		    "resolved as a named destination with a configured type. ",
 		    name);
 		if (configured != NULL)
-			buf_printf(&b, "However, the configured destination type "
-			    "'%s' is not valid. Set a valid destination type. ",
-			    configured);
+			buf_printf(&b, "However, the configured destination "
+			    "type '%s' is not valid. Set a valid destination "
+			    "type. ", configured);
 		else
 			buf_printf(&b, "However, no destination type was "
 			    "configured. If your destination is a named "
@@ -358,11 +358,11 @@ unknown_destination(const char *name, const char *configured)
 			    "DESTINATION_TYPE=duckdb\n\nor in your "
 			    "configuration files:\n\n  [destination.%s]\n  "
 			    "destination_type=\"duckdb\"\n\n", upper, name);
-		buf_printf(&b, "Since no%s destination type was found, dlt also "
-		    "tried to resolve '%s' as a standard destination. However, "
-		    "destination `%s` is not one of the standard dlt "
-		    "destinations. Following fully qualified refs were tried in "
-		    "the registry:\n\tdlt.destinations.%s\n", configured ?
+		buf_printf(&b, "Since no%s destination type was found, dlt "
+		    "also tried to resolve '%s' as a standard destination. "
+		    "However, destination `%s` is not one of the standard dlt "
+		    "destinations. Following fully qualified refs were tried "
+		    "in the registry:\n\tdlt.destinations.%s\n", configured ?
 		    " valid" : "", name, name, name);
 	}
 	free(upper);

@@ -136,7 +136,8 @@ main(void)
 		CHECK_STR(one("loud", "null"), "Input should be a valid "
 		    "boolean");
 		CHECK_STR(one("name", "5"), "Input should be a valid string");
-		CHECK_STR(one("name", "null"), "Input should be a valid string");
+		CHECK_STR(one("name", "null"), "Input should be a valid "
+		    "string");
 		CHECK_STR(one("maybe", "null"), "ok");
 		CHECK_STR(one("opts", "[1]"), "Input should be a valid "
 		    "dictionary");

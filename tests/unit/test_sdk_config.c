@@ -154,12 +154,14 @@ main(void)
 	}
 	TEST("a value of the wrong type, a secret in config.toml") {
 		CHECK(pf_config_int(&run, "sources.pfunit.bad_int") == 0);
-		CHECK_STR(run.error_type, "ConfigValueCannotBeCoercedException");
+		CHECK_STR(run.error_type,
+		    "ConfigValueCannotBeCoercedException");
 		CHECK_STR(run.error, "Configured value for field `bad_int` "
 		    "cannot be coerced into type `<class 'int'>`");
 		sdk_run_cleanup(&run);
 		/* password is a secret key wherever it is read */
-		CHECK(pf_config_string(&run, "sources.pfunit.password") == NULL);
+		CHECK(pf_config_string(&run, "sources.pfunit.password") ==
+		    NULL);
 		CHECK_STR(run.error_type, "ValueNotSecretException");
 		sdk_run_cleanup(&run);
 	}
@@ -193,7 +195,8 @@ main(void)
 		unsetenv("SOURCES__PFUNIT__API_KEY");
 	}
 	TEST("a credentials section is never dropped from the path") {
-		setenv("DESTINATION__CREDENTIALS__PASSWORD", "pw-env-shared", 1);
+		setenv("DESTINATION__CREDENTIALS__PASSWORD", "pw-env-shared",
+		    1);
 		CHECK_STR(pf_secret_string(&run,
 		    "destination.pfother.credentials.password"),
 		    "pw-env-shared");
@@ -261,7 +264,8 @@ main(void)
 		open_run(&run, NULL);
 		cfg_free(run.cfg);
 		run.cfg = NULL;
-		run.cfg_error = "A problem encountered when loading config.toml";
+		run.cfg_error = "A problem encountered when loading "
+		    "config.toml";
 		CHECK(pf_config_string(&run, "a.b") == NULL);
 		CHECK_STR(run.error, "A problem encountered when loading "
 		    "config.toml");

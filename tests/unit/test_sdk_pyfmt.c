@@ -49,7 +49,8 @@ main(void)
 		    "Task run exceeded timeout of 1.0 second(s)");
 		CHECK_STR(buf, "TimedOut('Task run exceeded timeout of 1.0 "
 		    "second(s)', type=FAILED)");
-		sdk_state_str(buf, sizeof(buf), "SCHEDULED", "AwaitingRetry", "");
+		sdk_state_str(buf, sizeof(buf), "SCHEDULED", "AwaitingRetry",
+		    "");
 		CHECK_STR(buf, "AwaitingRetry(type=SCHEDULED)");
 	}
 	TEST("a result cut to the buffer is a prefix of the whole") {
