@@ -98,7 +98,10 @@ typedef struct pf_flow_def {
 	const pf_flow_def pf_flow__##fn_ = { \
 		.abi = PF_ABI_VERSION, .fn = (fn_), __VA_ARGS__ }
 
-/** Parameters, validated against the declaration before the flow runs. */
+/**
+ * Parameters, validated against the declaration before the run is
+ * proposed Running (bad ones end it Failed, as Prefect's engine does).
+ */
 const char	*pf_param_string(pf_run *run, const char *name);
 long long	 pf_param_int(pf_run *run, const char *name);
 double		 pf_param_number(pf_run *run, const char *name);
@@ -106,7 +109,10 @@ int		 pf_param_bool(pf_run *run, const char *name);
 /** The parameter as JSON text (objects, arrays), or NULL. */
 const char	*pf_param_json(pf_run *run, const char *name);
 
-/** Log lines, at Prefect's levels, into the run's logs (thread-safe). */
+/**
+ * Log lines, at Prefect's levels, into the run's logs and on the console
+ * (inside a task, the task run's), secrets masked. Thread-safe.
+ */
 void	pf_log_debug(pf_run *run, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	pf_log_info(pf_run *run, const char *fmt, ...)
@@ -119,8 +125,10 @@ void	pf_log_critical(pf_run *run, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
 /**
- * Records why the flow failed and returns PF_ERROR, so a flow can end
- * with `return pf_fail(run, "no rows for %s", day);`.
+ * Records why the flow (inside a task's body: the task) failed and
+ * returns PF_ERROR, so a flow can end with
+ * `return pf_fail(run, "no rows for %s", day);`. The text becomes the
+ * run's state message, secrets masked.
  */
 int	pf_fail(pf_run *run, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -220,7 +228,7 @@ int	pf_artifact_table(pf_run *run, const char *key,
 
 /* ---------------------------------------------------- configuration */
 
-/*
+/**
  * Configuration and secrets, resolved the dlt way from the directory
  * the flow runs in (for a deployed run, the checkout the pull steps left
  * it in) with the active workspace profile (WORKSPACE__PROFILE, `pfagent
@@ -260,17 +268,17 @@ int	pf_artifact_table(pf_run *run, const char *key,
  * returns. Not thread-safe.
  */
 
-/* Required values: a missing one fails the body (see above). */
+/** Required values: a missing one fails the body (see above). */
 const char	*pf_config_string(pf_run *run, const char *path);
 long long	 pf_config_int(pf_run *run, const char *path);
 double		 pf_config_number(pf_run *run, const char *path);
 int		 pf_config_bool(pf_run *run, const char *path);
-/* An object or a list (from TOML, or JSON text) as JSON text. */
+/** An object or a list (from TOML, or JSON text) as JSON text. */
 const char	*pf_config_json(pf_run *run, const char *path);
-/* A secret field: never from config.toml, always masked. */
+/** A secret field: never from config.toml, masked wherever it shows. */
 const char	*pf_secret_string(pf_run *run, const char *path);
 
-/* Optional values: def when found nowhere (a bad value still fails). */
+/** Optional values: def when found nowhere (a bad value still fails). */
 const char	*pf_config_string_or(pf_run *run, const char *path,
 		    const char *def);
 long long	 pf_config_int_or(pf_run *run, const char *path,
@@ -281,23 +289,23 @@ int		 pf_config_bool_or(pf_run *run, const char *path, int def);
 const char	*pf_secret_string_or(pf_run *run, const char *path,
 		    const char *def);
 
-/*
+/**
  * PF_OK while no lookup of the body now running (flow, or task) has
  * failed; else PF_ERROR, the failure already recorded for the run.
  */
 int		 pf_config_ok(pf_run *run);
 
-/*
+/**
  * Looks every later lookup up under the pipeline's name first, as dlt
  * does inside a pipeline: CURRENCIES__SOURCES__..., [currencies.sources
  * ...]. NULL stops it.
  */
 void		 pf_config_pipeline(pf_run *run, const char *pipeline_name);
 
-/* The active workspace profile ("dev", "prod", ...), or NULL. */
+/** The active workspace profile ("dev", "prod", ...), or NULL. */
 const char	*pf_config_profile(pf_run *run);
 
-/*
+/**
  * The type of a named destination, as dlt.pipeline(destination=name)
  * resolves it: destination.<name>.destination_type ("duckdb",
  * "snowflake", ...), else name itself when it is a standard dlt
