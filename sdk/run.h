@@ -129,21 +129,4 @@ double	 sdk_tasks_abandon(pf_run *, const char *crash_message);
 const char *sdk_task_name(const pf_task *);
 const char *sdk_task_state(const pf_task *);
 
-/* Pure helpers of task.c, exposed for the unit tests. */
-/* Prefect's empirical_policy.retry_delay: a number, or with a backoff
- * other than 0 and 1 a list of (at most 50) delays. Caller frees. */
-cJSON	*sdk_task_retry_delay(const pf_task_def *);
-/* The base delay before retry number n (1 = first retry). */
-double	 sdk_task_base_delay(const pf_task_def *, int n);
-/* Prefect's clamped_poisson_interval with u uniform in [0, 1). */
-double	 sdk_clamped_poisson(double average, double clamping_factor,
-	    double u);
-/* "<name>-<8 hex digits>", stable for a name (Prefect's task_key shape). */
-void	 sdk_task_key(const char *name, char *out, size_t n);
-/* The body of POST /task_runs/ (caller frees). */
-char	*sdk_task_create_body(const pf_task_def *, const char *name,
-	    const char *task_key, const char *dynamic_key,
-	    const char *flow_run_id, pf_task *const *upstream,
-	    const char *parent_task_run_id);
-
 #endif

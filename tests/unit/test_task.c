@@ -12,6 +12,7 @@
 #include "agent/logship.h"
 #include "common/util.h"
 #include "sdk/run.h"
+#include "sdk/task.h"
 #include "t.h"
 
 struct counter {
