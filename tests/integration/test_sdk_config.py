@@ -29,7 +29,10 @@ API_KEY = "ak-" + secrets.token_hex(8)
 SECRETS = (PASSWORD, PROD_PASSWORD, API_KEY)
 # The flows' module is built with the default compile line (no
 # Makefile in the project), against this repository's SDK header.
-AGENT_ENV = {"PFAGENT_INCLUDE_DIR": str(REPO_ROOT / "include")}
+# The suite runs under the tests profile (scripts/run-integration); these
+# agents start without one, so the runs' default (dev) is what is tested.
+AGENT_ENV = {"PFAGENT_INCLUDE_DIR": str(REPO_ROOT / "include"),
+             "WORKSPACE__PROFILE": ""}
 
 
 @pytest.fixture
