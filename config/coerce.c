@@ -25,25 +25,6 @@
 #include "config/toml.h"
 #include "common/util.h"
 
-static cJSON *
-int_item(long long v)
-{
-	char	 txt[24];
-	cJSON	*it;
-	size_t	 n;
-
-	n = (size_t)snprintf(txt, sizeof(txt), "%lld", v) + 1;
-	if ((it = cJSON_CreateNumber((double)v)) == NULL)
-		return NULL;
-	/* The toml.h convention: exact integer text in valuestring. */
-	if ((it->valuestring = cJSON_malloc(n)) == NULL) {
-		cJSON_Delete(it);
-		return NULL;
-	}
-	memcpy(it->valuestring, txt, n);
-	return it;
-}
-
 /* Python's str.strip() on ASCII whitespace, into a new string. */
 static char *
 stripped(const char *s)
@@ -248,7 +229,7 @@ auto_cast(const cJSON *raw)
 	if (strcasecmp(s, "true") == 0 || strcasecmp(s, "false") == 0)
 		return cJSON_CreateBool(strcasecmp(s, "true") == 0);
 	if (text_to_int(s, &i) == 0)
-		return int_item(i);
+		return toml_int_item(i);
 	if (text_to_float(s, &d) == 0)
 		return cJSON_CreateNumber(d);
 	if ((j = cJSON_Parse(s)) != NULL) {
@@ -284,9 +265,9 @@ coerce(const cJSON *raw, enum cfg_type type, int *bad)
 		if (cJSON_IsNumber(raw) && isfinite(raw->valuedouble) &&
 		    raw->valuedouble == floor(raw->valuedouble) &&
 		    fabs(raw->valuedouble) < 9.2e18)
-			return int_item((long long)raw->valuedouble);
+			return toml_int_item((long long)raw->valuedouble);
 		if (text && text_to_int(raw->valuestring, &i) == 0)
-			return int_item(i);
+			return toml_int_item(i);
 		break;
 	case CFG_FLOAT:
 		if (cJSON_IsNumber(raw))

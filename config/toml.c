@@ -463,8 +463,8 @@ new_table(struct parser *ps, cJSON *parent, const char *name, int flags,
 	return t;
 }
 
-static cJSON *
-int_item(long long v)
+cJSON *
+toml_int_item(long long v)
 {
 	char	 txt[24];
 	cJSON	*it;
@@ -584,7 +584,7 @@ number(struct parser *ps)
 		}
 		v = v * (unsigned)base + dg;
 	}
-	it = int_item(*txt == '-' ? (v == 1ULL << 63 ? -0x7fffffffffffffffLL - 1
+	it = toml_int_item(*txt == '-' ? (v == 1ULL << 63 ? -0x7fffffffffffffffLL - 1
 	    : -(long long)v) : (long long)v);
 done:
 	free(txt);

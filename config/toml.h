@@ -68,4 +68,7 @@ enum toml_type	 toml_type_of(const cJSON *item);
 /* Stores an integer item's exact value: 0, or -1 if not an integer. */
 int		 toml_get_int64(const cJSON *item, long long *out);
 
+/* A new integer item as the parser makes them (exact text kept), or NULL. */
+cJSON		*toml_int_item(long long v);
+
 #endif

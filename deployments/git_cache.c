@@ -58,27 +58,6 @@ gitcache_sha256(const void *data, size_t len, char out[65])
 }
 
 int
-mkdirs(const char *path)
-{
-	char	*p = xstrdup(path), *s;
-	int	 rc = 0;
-
-	for (s = p + 1; rc == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST)
-			rc = -1;
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
-	return rc;
-}
-
-int
 gitcache_open(const char *root, char **out, char *err, size_t errlen)
 {
 	static const char *const sub[] = { "mirrors", "trees", "tmp" };
