@@ -2,6 +2,7 @@
  * util.c: allocation wrappers, bounded buffers, clocks and random ids
  * shared by the agent, the executor and the flow SDK.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,4 +292,17 @@ state_dir_default(void)
 	if ((v = getenv("HOME")) != NULL && *v == '/')
 		return xasprintf("%s/.local/state/pfagent", v);
 	return xasprintf("/tmp/pfagent-%u", (unsigned)getuid());
+}
+
+char *
+str_strip(const char *s)
+{
+	const char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	return xasprintf("%.*s", (int)(e - s), s);
 }

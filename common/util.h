@@ -62,6 +62,8 @@ int	 errorf(char *err, size_t errlen, const char *fmt, ...)
  * ~/.local/state/pfagent, else /tmp/pfagent-<uid>. Caller frees.
  */
 char	*state_dir_default(void);
+/* Python's str.strip() of ASCII whitespace, as a new string. */
+char	*str_strip(const char *s);
 /* mkdir -p; returns 0 or -1 with errno. */
 int	 mkdir_p(const char *path, mode_t mode);
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */

@@ -25,20 +25,6 @@
 #include "config/toml.h"
 #include "common/util.h"
 
-/* Python's str.strip() on ASCII whitespace, into a new string. */
-static char *
-stripped(const char *s)
-{
-	const char	*e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		e--;
-	return xasprintf("%.*s", (int)(e - s), s);
-}
-
 /* Drops '_' between two digits (Python numeric literals); -1 otherwise. */
 static int
 drop_underscores(char *s, int hex)
@@ -63,7 +49,7 @@ drop_underscores(char *s, int hex)
 static int
 text_to_int(const char *text, long long *out)
 {
-	char		*t = stripped(text), *d, *end;
+	char		*t = str_strip(text), *d, *end;
 	int		 hex = strncmp(t, "0x", 2) == 0, rc = -1;
 	long long	 v;
 
@@ -86,7 +72,7 @@ out:
 static int
 text_to_float(const char *text, double *out)
 {
-	char		*t = stripped(text), *end;
+	char		*t = str_strip(text), *end;
 	const char	*d = t;
 	long long	 v;
 	int		 rc = -1;

@@ -32,14 +32,10 @@ static const char *const type_names[] = { "string", "integer", "number",
 static void
 strip(const char *s, char *out, size_t n)
 {
-	const char	*e;
+	char	*t = str_strip(s);
 
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		e--;
-	snprintf(out, n, "%.*s", (int)(e - s), s);
+	strlcpy_(out, t, n);
+	free(t);
 }
 
 /*
