@@ -13,6 +13,8 @@ Fixtures:
   pool_name       a fresh work-pool name for the test
   agent           factory starting `pfagent start --pool P ...`
   process_job_template  the process worker's default base job template
+  postgres_server  session-wide real PostgreSQL (tests/peers/postgres.py)
+  postgres_url    its connection string postgresql://user:pw@host:port/db
 Helpers:
   wait_for        poll until a condition holds (never a fixed sleep)
   PrefectClient   REST helper, also usable with own_server
@@ -85,6 +87,22 @@ def scheduler_server(tmp_path_factory):
     """A server running the scheduler service, for schedule tests only."""
     yield from _running(PrefectServer(
         tmp_path_factory.mktemp("scheduler-home"), scheduler=True))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL on a free loopback port, stopped at the end."""
+    from peers.postgres import PostgresServer
+    server = PostgresServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server):
+    return postgres_server.url
 
 
 @pytest.fixture
