@@ -55,20 +55,11 @@ nonempty(const char *s)
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
+/* A small text file; NULL when absent, unreadable or too large. */
 static char *
 read_file(const char *path)
 {
-	FILE	*f;
-	char	*s;
-	size_t	 n;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return NULL;
-	s = xmalloc(FILE_MAX + 1);
-	n = fread(s, 1, FILE_MAX, f);
-	fclose(f);
-	s[n] = '\0';
-	return s;
+	return read_file_max(path, FILE_MAX, NULL, NULL, 0);
 }
 
 static char *

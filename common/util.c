@@ -258,6 +258,47 @@ errorf(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+char *
+read_file_max(const char *path, size_t max, size_t *len, char *err,
+    size_t errlen)
+{
+	FILE	*f;
+	char	*text = NULL;
+	size_t	 n = 0, cap = 0, got;
+	int	 failed;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		errorf(err, errlen, "%s", strerror(errno));
+		return NULL;
+	}
+	/* Reads one byte past max to tell "exactly max" from "larger". */
+	do {
+		if (n == cap) {
+			cap = cap == 0 ? 4096 : cap * 2;
+			if (cap > max + 1)
+				cap = max + 1;
+			text = xrealloc(text, cap + 1);
+		}
+		got = fread(text + n, 1, cap - n, f);
+		n += got;
+	} while (got > 0 && n <= max);
+	failed = ferror(f);
+	fclose(f);
+	if (failed || n > max) {
+		if (failed)
+			errorf(err, errlen, "read error");
+		else
+			errorf(err, errlen, "file too large (limit %zu bytes)",
+			    max);
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return text;
+}
+
 int
 mkdir_p(const char *path, mode_t mode)
 {

@@ -64,6 +64,13 @@ int	 errorf(char *err, size_t errlen, const char *fmt, ...)
 char	*state_dir_default(void);
 /* Python's str.strip() of ASCII whitespace, as a new string. */
 char	*str_strip(const char *s);
+/*
+ * Reads a whole file of at most max bytes into a NUL-terminated string
+ * (*len, if given, excludes the NUL). NULL with a message in err when it
+ * cannot be read or is larger than max. Caller frees.
+ */
+char	*read_file_max(const char *path, size_t max, size_t *len,
+	    char *err, size_t errlen);
 /* mkdir -p; returns 0 or -1 with errno. */
 int	 mkdir_p(const char *path, mode_t mode);
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */

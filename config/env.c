@@ -47,28 +47,6 @@ provider_key_name(const struct cfg_probe *p, const char *sep, int upper)
 	return s;
 }
 
-/* Reads a whole small file; NULL when absent or unreadable. */
-static char *
-read_secret_file(const char *path)
-{
-	FILE	*f;
-	char	*s;
-	size_t	 n;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return NULL;
-	s = xmalloc(SECRET_FILE_MAX + 1);
-	n = fread(s, 1, SECRET_FILE_MAX, f);
-	if (ferror(f)) {
-		fclose(f);
-		free(s);
-		return NULL;
-	}
-	fclose(f);
-	s[n] = '\0';
-	return s;
-}
-
 static char *
 secret_file(const struct env_provider *e, const char *env_key, char **where)
 {
@@ -85,7 +63,7 @@ secret_file(const struct env_provider *e, const char *env_key, char **where)
 		free(path);
 		path = in;
 	}
-	if ((v = read_secret_file(path)) != NULL)
+	if ((v = read_file_max(path, SECRET_FILE_MAX, NULL, NULL, 0)) != NULL)
 		*where = path;		/* now owned by the caller */
 	else
 		free(path);

@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "config/toml.h"
 
 #define MAX_DEPTH	512	/* tree depth; cJSON_Delete recurses */
+#define TOML_FILE_MAX	(16u << 20)	/* configuration, not data */
 
 /* Creation flags of objects and arrays while parsing. */
 #define F_IMPLICIT	0x01	/* made by a longer header: a in [a.b] */
@@ -36,7 +38,7 @@ struct parser {
 	struct toml_error	*err;
 };
 
-struct buf {
+struct text {
 	char	*s;
 	size_t	 n, cap;
 };
@@ -133,7 +135,7 @@ utf8_bad(const char *s, const char *end)
 }
 
 static int
-buf_add(struct buf *b, const char *s, size_t n)
+buf_add(struct text *b, const char *s, size_t n)
 {
 	char	*ns;
 	size_t	 cap;
@@ -153,7 +155,7 @@ buf_add(struct buf *b, const char *s, size_t n)
 }
 
 static int
-buf_utf8(struct buf *b, unsigned long cp)
+buf_utf8(struct text *b, unsigned long cp)
 {
 	char	u[4];
 	size_t	n;
@@ -274,7 +276,7 @@ end_of_line(struct parser *ps)
 
 /* Reads an escape sequence; ps->p is just past the backslash. */
 static int
-escape(struct parser *ps, struct buf *b)
+escape(struct parser *ps, struct text *b)
 {
 	const char	*at = ps->p - 1;
 	unsigned long	 cp = 0;
@@ -318,7 +320,7 @@ escape(struct parser *ps, struct buf *b)
  * quotes, up to and including the closing ones.
  */
 static int
-string_body(struct parser *ps, struct buf *b, char q, int ml)
+string_body(struct parser *ps, struct text *b, char q, int ml)
 {
 	const char	*open = ps->p, *s, *t;
 	size_t		 n;
@@ -372,7 +374,7 @@ string_body(struct parser *ps, struct buf *b, char q, int ml)
 
 /* Reads a string at ps->p into b; multi-line ones only if ml_ok. */
 static int
-string(struct parser *ps, struct buf *b, int ml_ok)
+string(struct parser *ps, struct text *b, int ml_ok)
 {
 	char	q = *ps->p;
 	int	ml;
@@ -402,7 +404,7 @@ keys_free(struct keys *k)
 static int
 key(struct parser *ps, struct keys *k)
 {
-	struct buf	 b;
+	struct text	 b;
 	const char	*s;
 	char		**nv;
 	int		 c;
@@ -836,7 +838,7 @@ err:
 static cJSON *
 value(struct parser *ps)
 {
-	struct buf	 b;
+	struct text	 b;
 	cJSON		*it;
 	const char	*s = ps->p;
 	int		 c = peek(ps);
@@ -1027,39 +1029,17 @@ cJSON *
 toml_parse_file(const char *path, struct toml_error *err)
 {
 	struct toml_error	 scratch;
-	FILE			*f;
-	char			*text = NULL, *nt;
-	size_t			 len = 0, cap = 0, n;
-	cJSON			*root = NULL;
+	char			*text;
+	size_t			 len;
+	cJSON			*root;
 
 	if (err == NULL)
 		err = &scratch;
 	memset(err, 0, sizeof(*err));
-	if ((f = fopen(path, "rb")) == NULL) {
-		snprintf(err->msg, sizeof(err->msg), "%s", strerror(errno));
+	if ((text = read_file_max(path, TOML_FILE_MAX, &len, err->msg,
+	    sizeof(err->msg))) == NULL)
 		return NULL;
-	}
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 4096;
-			if ((nt = realloc(text, cap)) == NULL) {
-				snprintf(err->msg, sizeof(err->msg),
-				    "out of memory");
-				goto out;
-			}
-			text = nt;
-		}
-		n = fread(text + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f))
-		snprintf(err->msg, sizeof(err->msg), "%s", strerror(errno));
-	else
-		root = toml_parse(text, len, err);
-out:
-	fclose(f);
+	root = toml_parse(text, len, err);
 	free(text);
 	return root;
 }

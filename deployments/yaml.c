@@ -19,6 +19,7 @@
 
 #include <yaml.h>
 
+#include "common/util.h"
 #include "deployments/yaml.h"
 
 #define TAG_PREFIX	"tag:yaml.org,2002:"
@@ -1650,41 +1651,13 @@ yaml_doc_load(const char *text, size_t len, struct yaml_error *err)
 struct yaml_doc *
 yaml_doc_load_file(const char *path, struct yaml_error *err)
 {
-	FILE		*f = fopen(path, "rb");
+	char		 why[128];
 	char		*buf;
-	size_t		 n = 0, cap = 65536;
+	size_t		 n;
 	struct yaml_doc	*doc;
 
-	if (f == NULL)
-		return seterr(err, 0, 0, "%.200s", strerror(errno)), NULL;
-	if ((buf = malloc(cap)) == NULL) {
-		fclose(f);
-		return oom(err), NULL;
-	}
-	for (;;) {
-		size_t	 r = fread(buf + n, 1, cap - n, f);
-
-		n += r;
-		if (r == 0 || n > MAX_FILE)
-			break;
-		if (n == cap) {
-			char	*p = cap * 2 > MAX_FILE + 1 ? NULL :
-				    realloc(buf, cap * 2);
-
-			if (p == NULL)
-				break;
-			buf = p;
-			cap *= 2;
-		}
-	}
-	if (ferror(f) || n >= cap || n > MAX_FILE) {
-		seterr(err, 0, 0, ferror(f) ? "read error" :
-		    "file too large (limit %u bytes)", MAX_FILE);
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
+	if ((buf = read_file_max(path, MAX_FILE, &n, why, sizeof(why))) == NULL)
+		return seterr(err, 0, 0, "%s", why), NULL;
 	doc = yaml_doc_load(buf, n, err);
 	free(buf);
 	return doc;
