@@ -38,7 +38,7 @@ EXPORTS	 = -Wl,--dynamic-list=sdk/exports.dynlist
 
 # Every folder below holds modules linked into pfagent; agent/main.c
 # is the only one that is not also linked into the unit tests.
-LIB_DIRS = common sdk deployments config aws
+LIB_DIRS = common sdk deployments config aws load
 LIB_SRC	 = $(wildcard $(addsuffix /*.c,$(LIB_DIRS))) \
 	   $(filter-out agent/main.c,$(wildcard agent/*.c))
 FLOW_SRC = $(wildcard flows/*.c) $(wildcard tests/flows/*.c)

@@ -30,6 +30,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -315,6 +317,142 @@ const char	*pf_config_profile(pf_run *run);
  * "destination.warehouse.credentials.password").
  */
 const char	*pf_destination_type(pf_run *run, const char *name);
+
+/* --------------------------------------------------------- loading */
+
+/**
+ * Loading data into a warehouse, as dlt does (docs/flows.md, Loading):
+ * the same tables, columns, types and system tables (_dlt_loads,
+ * _dlt_version, _dlt_pipeline_state) dlt's Python pipeline would make
+ * from the same items.
+ *
+ *	pf_pipeline *p = pf_pipeline_open(run, "currencies", "warehouse",
+ *	    "open_exchange_rates");
+ *	pf_resource *r = pf_resource_add(p, &(pf_resource_def){
+ *	    .name = "currencies", .write_disposition = PF_MERGE,
+ *	    .primary_key = "code" });
+ *	pf_resource_item_json(r, "{\"code\":\"EUR\",\"name\":\"Euro\"}", -1);
+ *	if (pf_pipeline_extract(p) != PF_OK ||
+ *	    pf_pipeline_normalize(p) != PF_OK ||
+ *	    pf_pipeline_load(p) != PF_OK)
+ *		return pf_fail(run, "%s", pf_pipeline_error(p));
+ *	pf_artifact_table(run, "currencies-load",
+ *	    pf_pipeline_load_info(p), "Rows loaded per table");
+ *	pf_pipeline_close(p);
+ *
+ * The three steps are separate calls so a flow can run each as a task.
+ * extract seals the items given so far, with the pipeline state, into a
+ * load package on disk (under the profile's pipeline directory);
+ * normalize turns every extracted package into tables (dlt's relational
+ * normalizer: snake_case names, nested objects flattened with "__",
+ * lists into child tables, inferred types, variant columns); load puts
+ * every normalized package into the destination, oldest first, each in
+ * one transaction. A package left behind by a run that died is finished
+ * by the next run's steps, exactly once.
+ *
+ * Errors are values: a call returns PF_ERROR (NULL) and
+ * pf_pipeline_error() says what and where; once a pipeline has failed,
+ * later calls on it fail at once with the same message. Logs go to the
+ * run (inside a task, the task run). Nothing here is thread-safe.
+ */
+typedef struct pf_pipeline pf_pipeline;
+typedef struct pf_resource pf_resource;
+
+/** dlt's write dispositions. */
+typedef enum pf_write_disposition {
+	PF_APPEND,	/* add the rows (the default) */
+	PF_REPLACE,	/* the tables hold only this load's rows */
+	PF_MERGE	/* delete-insert on primary_key, deduplicated;
+			   without a key: append, as dlt */
+} pf_write_disposition;
+
+/** A resource: a table and how rows go into it (dlt's @dlt.resource). */
+typedef struct pf_resource_def {
+	const char		*name;		/* resource and table name,
+						   normalized to snake_case */
+	pf_write_disposition	 write_disposition;
+	const char		*primary_key;	/* column(s), comma-separated,
+						   or NULL */
+	/*
+	 * dlt's column hints as JSON, e.g.
+	 * {"rate": {"data_type": "double"}, "raw": {"data_type": "json"}};
+	 * NULL for none. A hinted type wins over inference.
+	 */
+	const char		*columns_json;
+	/*
+	 * Nesting levels made into child tables; deeper values become json
+	 * columns (dlt's max_table_nesting). 0 means "not set": then the
+	 * configuration's normalize.max_table_nesting, else dlt's 1000.
+	 * For a real 0 (no child tables at all) give PF_NESTING_NONE.
+	 */
+	int			 max_table_nesting;
+} pf_resource_def;
+
+#define PF_NESTING_NONE	(-1)
+
+/**
+ * Opens pipeline pipeline_name loading into the named destination
+ * (destination.<name>.destination_type from the configuration, as
+ * pf_destination_type) and dataset_name (NULL: "<pipeline>_dataset").
+ * Its working files are in the profile's pipelines directory, a DuckDB
+ * file in the profile's local data directory ("<destination>.duckdb").
+ * Always returns a handle (NULL only when out of memory); check
+ * pf_pipeline_error(). Close it with pf_pipeline_close().
+ */
+pf_pipeline	*pf_pipeline_open(pf_run *run, const char *pipeline_name,
+		    const char *destination, const char *dataset_name);
+void		 pf_pipeline_close(pf_pipeline *p);
+
+/** Why the pipeline failed, or NULL while it has not. */
+const char	*pf_pipeline_error(const pf_pipeline *p);
+
+/** Declares a resource; NULL when def is invalid (see the error). */
+pf_resource	*pf_resource_add(pf_pipeline *p, const pf_resource_def *def);
+
+/**
+ * Gives one item (a JSON object; an array gives each of its objects) to
+ * the resource. Items are written to disk as they come, so a large
+ * extract needs no memory for them. The cJSON form does not take item.
+ */
+int	 pf_resource_item(pf_resource *r, const cJSON *item);
+/** The same from JSON text; len -1 for a NUL-terminated string. */
+int	 pf_resource_item_json(pf_resource *r, const char *json, long len);
+
+/**
+ * The resource's state, dlt's
+ * state["sources"][<pipeline>]["resources"][<resource>]: an object
+ * owned by the pipeline, to read and change in place. It is saved with
+ * the next extract and stored in the destination (_dlt_pipeline_state)
+ * with that package's load, so it only advances when the data it
+ * describes is loaded. Incremental cursors live under "incremental"
+ * as dlt keeps them; pf_resource_cursor() is the short way.
+ */
+cJSON	*pf_resource_state(pf_resource *r);
+
+/**
+ * An incremental cursor on field cursor_path, as dlt.sources.incremental
+ * with last_value_func max: the last value stored (JSON text), else
+ * initial_json (may be NULL). pf_resource_item() then keeps the largest
+ * value of the field seen, stored by the next extract.
+ */
+const char *pf_resource_cursor(pf_resource *r, const char *cursor_path,
+	    const char *initial_json);
+
+/** Seals the items given so far into a load package (may be empty). */
+int	 pf_pipeline_extract(pf_pipeline *p);
+/** Normalizes every extracted package into tables. */
+int	 pf_pipeline_normalize(pf_pipeline *p);
+/** Loads every normalized package, oldest first, each exactly once. */
+int	 pf_pipeline_load(pf_pipeline *p);
+
+/**
+ * What the last pf_pipeline_load() loaded, as a JSON list of rows
+ * {"load_id", "table_name", "row_count"} ready for pf_artifact_table();
+ * "[]" when nothing was loaded. Owned by the pipeline.
+ */
+const char *pf_pipeline_load_info(pf_pipeline *p);
+/** Rows loaded into one table by the last pf_pipeline_load(). */
+long long   pf_pipeline_rows(const pf_pipeline *p, const char *table);
 
 #ifdef __cplusplus
 }

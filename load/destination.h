@@ -1,0 +1,124 @@
+/*
+ * load/destination.h: what a SQL destination (DuckDB, PostgreSQL) must
+ * provide to the loader, and the SQL they share.
+ *
+ * The loader (load/loader.c) does everything dlt's SqlJobClient does
+ * with generic SQL written in one place (load/sql.c) from a dialect:
+ * it creates the dataset (a schema) and the staging dataset
+ * (<dataset>_staging), reads the stored schema from _dlt_version and
+ * the existing columns from information_schema, adds tables and
+ * columns, runs each table's job with its write disposition (append;
+ * replace: delete then insert; merge: dlt's delete-insert through the
+ * staging table), and writes the _dlt_pipeline_state, _dlt_version and
+ * _dlt_loads rows, all of one load package inside one transaction, so
+ * a package is either wholly in the destination or not at all. A
+ * destination therefore only connects, runs SQL, answers queries as
+ * text and bulk-loads one job file into one table.
+ *
+ * Writing a destination: fill a struct ld_dest_ops (its open makes a
+ * struct that begins with struct ld_dest) and add it to ld_dest_find()
+ * in load/destination.c.
+ */
+#ifndef LOAD_DESTINATION_H
+#define LOAD_DESTINATION_H
+
+#include <stddef.h>
+
+#include "load/schema.h"
+
+struct cfg;
+
+/* Everything a destination may need to connect. */
+struct ld_dest_config {
+	const char	*name;		/* destination name: "warehouse" */
+	const char	*type;		/* its type: "duckdb", "postgres" */
+	const char	*pipeline;	/* for config's pipeline-scoped pass */
+	const char	*dataset;	/* the dataset (schema) to load */
+	/* The process's resolver: read destination.<name>.credentials
+	   (the whole connection string, or its fields) with cfg_resolve,
+	   CFG_SECRET for password. */
+	struct cfg	*cfg;
+	const char	*local_dir;	/* the profile's locally loaded data
+					   (DuckDB: <local_dir>/<name>.duckdb) */
+};
+
+/*
+ * How a destination spells SQL. The shared generator (load/sql.h) uses
+ * nothing else, so a new SQL destination is mostly a new dialect.
+ */
+struct ld_dialect {
+	/* dlt's sct_to_unbound_dbt: "VARCHAR", "BIGINT", ... */
+	const char	*type_names[LD_NTYPES];
+	/* Types with precision (decimal, wei): printf format of two
+	   ints, e.g. "DECIMAL(%d,%d)", and dlt's default precision. */
+	const char	*decimal_format;
+	int		 decimal_precision, decimal_scale;
+	int		 wei_precision, wei_scale;
+	/* Longest identifier; longer names are shortened as dlt does. */
+	size_t		 max_identifier_length;
+	/* "TRUNCATE TABLE" or "DELETE FROM" for replace. */
+	const char	*truncate;
+};
+
+/* One open connection; a destination's own struct begins with it. */
+struct ld_dest {
+	const struct ld_dest_ops	*ops;
+};
+
+/*
+ * A query's row: values as text in SQL's own rendering (NULL for SQL
+ * NULL). Return 0 to go on, non-zero to stop the query (not an error).
+ */
+typedef int (*ld_row_fn)(void *arg, size_t ncols,
+    const char *const *values);
+
+struct ld_dest_ops {
+	const char		*type;		/* "duckdb" */
+	const struct ld_dialect	*dialect;
+
+	/*
+	 * Connects (DuckDB: opens or creates the file). Credentials from
+	 * c->cfg; on failure err names what and where, never a secret.
+	 */
+	int	(*open)(const struct ld_dest_config *c, struct ld_dest **out,
+		    char *err, size_t errlen);
+	void	(*close)(struct ld_dest *);
+
+	/* Runs statements that return no rows (BEGIN, DDL, DML). */
+	int	(*exec)(struct ld_dest *, const char *sql, char *err,
+		    size_t errlen);
+	/* Runs one query, calling fn for each row. */
+	int	(*query)(struct ld_dest *, const char *sql, ld_row_fn fn,
+		    void *arg, char *err, size_t errlen);
+
+	/*
+	 * Appends every row of a normalized job file (jsonl: one object a
+	 * line, keys are column names, see ld_job_read) to table
+	 * qualified_table (already quoted: "dataset"."table"), whose
+	 * columns are t's. *rows gets the count. Runs inside the loader's
+	 * transaction: it must not commit.
+	 */
+	int	(*copy_job)(struct ld_dest *, const char *qualified_table,
+		    const struct ld_table *t, const char *path,
+		    long long *rows, char *err, size_t errlen);
+};
+
+/* The destination of a type ("duckdb", "postgres"), or NULL. */
+const struct ld_dest_ops *ld_dest_find(const char *type);
+
+/*
+ * Reads a normalized job file row by row for copy_job: fn gets, for
+ * each line, one value per column of t in t's order, as text ready for
+ * a COPY or an appender (NULL: null; bool "true"/"false"; bigint and
+ * double as JSON wrote them; timestamp ISO 8601 with its offset; json
+ * as compact JSON text), and the column types. Stops at fn's non-zero
+ * return (an error: its message in err). Returns 0 or -1 with err
+ * naming the file and line.
+ */
+typedef int (*ld_job_row_fn)(void *arg, const struct ld_table *t,
+    const char *const *values, const size_t *lengths, char *err,
+    size_t errlen);
+int	ld_job_read(const char *path, const struct ld_table *t,
+	    ld_job_row_fn fn, void *arg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * load/schema.h: dlt's schema model (dlt/common/schema/schema.py,
+ * typing.py): tables with their columns, data types and hints, the
+ * version and its hash, and the JSON document dlt stores in
+ * schemas/<name>.schema.json and in _dlt_version.schema.
+ *
+ * A schema is owned by whoever made it; tables and columns are owned by
+ * the schema and keep their addresses (arrays of pointers), so the
+ * normalizer may hold them across rows.
+ */
+#ifndef LOAD_SCHEMA_H
+#define LOAD_SCHEMA_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+/* dlt's data types (TDataType), in no particular order. */
+enum ld_type {
+	LD_TEXT,
+	LD_BIGINT,
+	LD_DOUBLE,
+	LD_BOOL,
+	LD_TIMESTAMP,
+	LD_DATE,
+	LD_TIME,
+	LD_DECIMAL,
+	LD_WEI,
+	LD_BINARY,
+	LD_JSON,
+	LD_NTYPES
+};
+
+/* "text", "bigint", ...; the type for a name, or -1. */
+const char	*ld_type_name(enum ld_type);
+int		 ld_type_parse(const char *name);
+
+enum ld_disposition {
+	LD_APPEND,
+	LD_REPLACE,
+	LD_MERGE,
+	LD_SKIP		/* system tables */
+};
+const char	*ld_disposition_name(enum ld_disposition);
+
+/* Column hints, as dlt names them in the schema document. */
+#define LD_NULLABLE	0x001
+#define LD_PRIMARY_KEY	0x002
+#define LD_UNIQUE	0x004
+#define LD_ROW_KEY	0x008	/* _dlt_id */
+#define LD_PARENT_KEY	0x010	/* _dlt_parent_id */
+#define LD_ROOT_KEY	0x020	/* _dlt_root_id */
+#define LD_MERGE_KEY	0x040
+#define LD_VARIANT	0x080	/* a col__v_<type> column */
+#define LD_HINTED	0x100	/* type given by the resource, not inferred */
+
+struct ld_column {
+	char		*name;
+	enum ld_type	 type;
+	int		 hints;		/* LD_* above */
+	int		 precision;	/* 0: none */
+	int		 scale;
+};
+
+struct ld_table {
+	char			*name;
+	char			*parent;	/* NULL for a root table */
+	char			*resource;	/* root tables: the resource */
+	enum ld_disposition	 disposition;	/* root's for child tables */
+	struct ld_column	**cols;
+	size_t			 ncols, capcols;
+	/* Columns [0, nstored) are known to the destination; loading
+	   adds the rest and moves nstored up. */
+	size_t			 nstored;
+	void			*index;		/* name -> column, private */
+};
+
+struct ld_schema {
+	char			*name;		/* the pipeline's name */
+	long long		 version;
+	char			*version_hash;
+	char			**previous_hashes;	/* newest first, <= 10 */
+	size_t			 nprevious;
+	struct ld_table		**tables;	/* in creation order */
+	size_t			 ntables, captables;
+};
+
+/* A new schema with dlt's system tables (_dlt_version, _dlt_loads). */
+struct ld_schema *ld_schema_new(const char *name);
+void		  ld_schema_free(struct ld_schema *);
+
+struct ld_table	 *ld_schema_table(const struct ld_schema *, const char *name);
+/* Finds or adds a table (parent NULL for a root table). */
+struct ld_table	 *ld_schema_add_table(struct ld_schema *, const char *name,
+		    const char *parent, enum ld_disposition);
+struct ld_column *ld_table_column(const struct ld_table *, const char *name);
+/* Appends a column (the name must be new). */
+struct ld_column *ld_table_add_column(struct ld_table *, const char *name,
+		    enum ld_type, int hints);
+/* The root table of a child table (itself for a root). */
+const struct ld_table *ld_schema_root(const struct ld_schema *,
+		    const struct ld_table *);
+
+/*
+ * dlt's version bump: recomputes the content hash (sha3-256 of the
+ * canonical document without version fields, base64) and, when it
+ * changed, increments version and pushes the old hash onto
+ * previous_hashes. Returns 1 when it changed, 0 when not, -1 on error.
+ */
+int		  ld_schema_bump(struct ld_schema *);
+
+/* The schema as dlt's JSON document (caller frees). */
+cJSON		 *ld_schema_to_json(const struct ld_schema *);
+/* Reads a document written by ld_schema_to_json or by dlt. */
+struct ld_schema *ld_schema_from_json(const cJSON *, char *err, size_t);
+
+#endif
