@@ -19,6 +19,7 @@ endif
 endif
 ifndef PFAGENT_DEPS_CHECKED
 $(shell scripts/setup deps >&2)
+$(shell scripts/setup duckdb >&2)
 export PFAGENT_DEPS_CHECKED = 1
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
@@ -27,7 +28,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 WARN	 = -Wall -Wextra -Werror -Wformat=2 -Wvla -Wshadow -Wstrict-prototypes
 CSTD	 = -std=c11 -D_GNU_SOURCE
 VERSION	 = 0.1.0
-CPPFLAGS = -Iinclude -I. $(PKG_CFLAGS) -DPFAGENT_VERSION=\"$(VERSION)\"
+CPPFLAGS = -Iinclude -I. -Ithird_party/duckdb $(PKG_CFLAGS) -DPFAGENT_VERSION=\"$(VERSION)\"
 CFLAGS_COMMON = $(CSTD) $(WARN) -fstack-protector-strong -g -MMD -MP
 OPT	 = -O2
 SAN	 = -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
