@@ -7,7 +7,7 @@
 #   make demo       the main job end to end on embedded defaults
 
 CC	?= cc
-PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets
+PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq
 # Installs missing Debian packages once per top-level make, not again in
 # the recursive makes of `make test`.
 # A flow module alone (pfagent builds `make build/flows/x.so` in a
