@@ -39,10 +39,14 @@ struct conf {
 	int	 git_cache_mb;		/* 0: unbounded */
 	double	 cancel_grace_seconds;	/* SIGTERM -> SIGKILL on cancel */
 	int	 no_events;		/* no websocket: polling only */
+	int	 health_port;		/* 0: no health server */
+	char	*health_address;
+	char	*log_format;		/* text or json */
 };
 
 struct run;
 struct events;
+struct health;
 
 struct agent {
 	struct conf		 conf;
@@ -75,6 +79,8 @@ struct agent {
 	int			 events_down_logged;
 	struct loop_timer	*cancel_timer;
 	int			 cancel_busy;
+
+	struct health		*health;	/* --health-port (health.c) */
 
 	/* The worker's own events (emit.c). */
 	char			 started_event[37];	/* "": not sent */

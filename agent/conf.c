@@ -61,6 +61,12 @@ static const struct opt opts[] = {
 	  "polling only" },
 	{ "--log-level", "PFAGENT_LOG_LEVEL", OPT_STR, "info", O(log_level),
 	  "LEVEL", "agent log level: debug, info, warning, error" },
+	{ "--log-format", "PFAGENT_LOG_FORMAT", OPT_STR, "text", O(log_format),
+	  "FORMAT", "agent log format: text, or json (one object a line)" },
+	{ "--health-port", "PFAGENT_HEALTH_PORT", OPT_INT, "0", O(health_port),
+	  "PORT", "serve /health, /live and /metrics on this port; 0: off" },
+	{ "--health-address", "PFAGENT_HEALTH_ADDRESS", OPT_STR, "127.0.0.1",
+	  O(health_address), "ADDR", "address the health server binds to" },
 	{ "--profile", NULL, OPT_STR, NULL, O(profile), "NAME",
 	  "dlt workspace profile of the flow runs (WORKSPACE__PROFILE in "
 	  "their environment): dev, prod, tests, access" },
@@ -225,6 +231,17 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 		    "digits, '_' and '-'", c->profile);
 		return -1;
 	}
+	if (c->health_port > 65535) {
+		snprintf(err, errlen, "--health-port: %d is not a TCP port",
+		    c->health_port);
+		return -1;
+	}
+	if (strcmp(c->log_format, "text") != 0 &&
+	    strcmp(c->log_format, "json") != 0) {
+		snprintf(err, errlen, "--log-format: '%s' is not text or json",
+		    c->log_format);
+		return -1;
+	}
 	if (c->query_seconds < 0.05)
 		c->query_seconds = 0.05;
 	if (c->heartbeat_seconds < 1)
@@ -238,6 +255,8 @@ conf_cleanup(struct conf *c)
 	free(c->pool);
 	free(c->name);
 	free(c->log_level);
+	free(c->log_format);
+	free(c->health_address);
 	free(c->state_dir);
 	free(c->profile);
 	for (int i = 0; i < c->nqueues; i++)

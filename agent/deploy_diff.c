@@ -38,36 +38,6 @@ get(const cJSON *o, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(o, key);
 }
 
-/* An ISO 8601 date-time as the API prints it, in epoch seconds. */
-static int
-instant(const char *s, double *out)
-{
-	struct tm	 tm;
-	const char	*p;
-	char		*e;
-	double		 frac = 0;
-	int		 h, m, off = 0;
-
-	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-		return -1;
-	if (*p == '.') {
-		frac = strtod(p, &e);
-		p = e;
-	}
-	if (*p == 'Z')
-		p++;
-	else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &h,
-	    &m) == 2) {
-		off = (h * 60 + m) * 60 * (*p == '-' ? -1 : 1);
-		p += 6;
-	}
-	if (*p != '\0')
-		return -1;
-	*out = (double)timegm(&tm) + frac - off;
-	return 0;
-}
-
 /* The server prefixes a DTSTART when the rule has none. */
 static int
 same_rrule(const char *want, const char *have)
@@ -108,8 +78,8 @@ same_schedule(const cJSON *w, const cJSON *h)
 		return 0;
 	if (get(w, "anchor_date") == NULL)
 		return 1;
-	return instant(json_str(w, "anchor_date"), &a) == 0 &&
-	    instant(json_str(h, "anchor_date"), &b) == 0 &&
+	return iso8601_parse(json_str(w, "anchor_date"), &a) == 0 &&
+	    iso8601_parse(json_str(h, "anchor_date"), &b) == 0 &&
 	    fabs(a - b) < 1e-3;
 }
 

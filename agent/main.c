@@ -65,6 +65,8 @@ cmd_start(int argc, char **argv)
 		conf_cleanup(&c);
 		return 2;
 	}
+	/* Flow-run processes inherit the format. */
+	setenv("PFAGENT_LOG_FORMAT", c.log_format, 1);
 	log_init(lvl, "");
 	rc = worker_main(&c);
 	conf_cleanup(&c);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/metrics.h"
 #include "agent/request.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -64,6 +65,7 @@ on_done(CURLcode cc, void *arg)
 
 	http_xfer_result(&r->xfer, cc, &resp);
 	http_xfer_cleanup(&r->xfer);
+	metrics_api_error(resp.status, cc == CURLE_OPERATION_TIMEDOUT);
 	rc = retry_classify(resp.status);
 	if (rc != RETRY_AGAIN) {
 		finish(r, &resp, rc);

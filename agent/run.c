@@ -37,6 +37,7 @@
 #include "agent/api.h"
 #include "agent/cancel.h"
 #include "agent/emit.h"
+#include "agent/metrics.h"
 #include "agent/request.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -185,11 +186,18 @@ set_state(struct run *r, const struct retry_policy *p, const char *type,
 	free(body);
 }
 
+static void	on_final(struct http_resp *, enum retry_class, void *);
+
+/* A final state proposed by the worker is counted once it has landed. */
 static void
 propose(struct run *r, const char *type, const char *name, const char *msg,
     int force)
 {
-	set_state(r, &retry_patient, type, name, msg, force, NULL, NULL);
+	int	final = strcmp(type, "CRASHED") == 0 ||
+	    strcmp(type, "CANCELLED") == 0;
+
+	set_state(r, &retry_patient, type, name, msg, force, NULL,
+	    final ? on_final : NULL);
 }
 
 static void
@@ -248,6 +256,53 @@ run_emit(struct run *r, const char *event, int executed, int code)
 	emit_send(a->loop, &a->http, ev);
 }
 
+/* --- the outcome --- */
+
+static void	count_final(struct run *);
+
+static void
+on_final_state(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run	*r = arg;
+	cJSON		*run;
+	const char	*type = NULL;
+
+	if (rc == RETRY_OK && (run = cJSON_Parse(resp->body)) != NULL) {
+		type = json_str(json_obj(run, "state"), "type");
+		metrics_run_finished(type);
+		cJSON_Delete(run);
+	}
+	if (type == NULL)
+		log_debug("flow run %s: final state unknown", r->id);
+	run_unref(r);
+}
+
+/*
+ * The run is over for this worker: count its final state as the API
+ * records it (the executor reports Completed, Failed or Crashed itself
+ * and exits 0; the worker reports Crashed and Cancelled).
+ */
+static void
+count_final(struct run *r)
+{
+	char	*path = api_path("/flow_runs/", r->id, NULL);
+
+	run_request(r, &retry_patient, "GET", path, NULL, on_final_state);
+	free(path);
+}
+
+static void
+on_final(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run	*r = arg;
+
+	if (rc != RETRY_OK)
+		log_warnx("flow run %s: final state not recorded: %s", r->id,
+		    resp->status ? resp->body : resp->error);
+	count_final(r);
+	run_unref(r);
+}
+
 /* --- cancellation --- */
 
 static void
@@ -267,6 +322,7 @@ on_cancelled(struct http_resp *resp, enum retry_class rc, void *arg)
 		    r->id, api_orch_status_name(o.status), o.reason);
 	else
 		log_info("flow run %s (%s): cancelled", r->id, r->name);
+	count_final(r);
 	run_unref(r);
 }
 
@@ -427,7 +483,8 @@ reap(struct run *r)
 		/* ABORTed when the executor already wrote a final state. */
 		propose(r, "CRASHED", "Crashed", msg, 0);
 		free(msg);
-	}
+	} else
+		count_final(r);
 	run_release(r);
 	return 1;
 }
@@ -549,6 +606,7 @@ run_spawn(struct run *r)
 	    r->name);
 	log_info("flow run %s (%s): started process %d", r->id, r->name,
 	    (int)r->pid);
+	metrics_run_started();
 	run_emit(r, "prefect.worker.submitted-flow-run", 0, 0);
 	proc_env_free(env);
 	jobconf_cleanup(&jc);
@@ -711,6 +769,8 @@ claimed(struct run *r)
 	const char	*dep = json_str(r->flow_run, "deployment_id");
 
 	log_info("flow run %s (%s): claimed", r->id, r->name);
+	metrics_run_claimed(json_str(r->flow_run, "expected_start_time"),
+	    json_str(r->flow_run, "created"));
 	if (r->cancel_requested)
 		cancel_unstarted(r);
 	else if (r->agent->stopping) {

@@ -27,6 +27,7 @@
 #include "agent/cancel.h"
 #include "agent/emit.h"
 #include "agent/events.h"
+#include "agent/health.h"
 #include "agent/request.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -253,6 +254,7 @@ on_heartbeat(struct http_resp *r, enum retry_class rc, void *arg)
 		return;
 	}
 	a->synced = 1;
+	health_heartbeat_ok();
 	stream_start(a);
 	if (first) {
 		log_info("worker '%s' online in pool '%s'", a->conf.name,
@@ -493,6 +495,7 @@ on_poll(struct http_resp *r, enum retry_class rc, void *arg)
 		worker_maybe_done(a);
 		return;
 	}
+	health_poll_ok();
 	cJSON_ArrayForEach(item, list) {
 		const cJSON	*fr = json_obj(item, "flow_run");
 		const char	*id = json_str(fr, "id");
@@ -524,6 +527,7 @@ poll_start(void *arg)
 	if (a->conf.limit > 0 && a->slots_used >= a->conf.limit) {
 		/* A freed slot polls at once; meanwhile keep the cadence. */
 		a->more_work = 1;
+		health_poll_ok();	/* idle by choice, not stuck */
 		schedule_poll(a, jitter_ms(a->conf.query_seconds, 0.1));
 		return;
 	}
@@ -600,11 +604,21 @@ worker_main(struct conf *c)
 	a.loop = loop_new();
 	a.signal_fd = signals_open();
 	loop_fd_add(a.loop, a.signal_fd, POLLIN, on_signal, &a);
+	if (c->health_port > 0 && (a.health = health_start(&a,
+	    c->health_address, c->health_port, err, sizeof(err))) == NULL) {
+		log_error("health: %s", err);
+		loop_free(a.loop);
+		close(a.signal_fd);
+		http_settings_cleanup(&a.http);
+		free(a.exe);
+		return 2;
+	}
 	log_info("pfagent %s starting: pool '%s', worker '%s', API %s",
 	    PFAGENT_VERSION, c->pool, c->name, a.http.api_url);
 	sync_start(&a);
 	loop_run(a.loop);
 	events_stop(a.events);
+	health_stop(a.health);
 	log_info("worker '%s' stopped", c->name);
 	loop_free(a.loop);
 	close(a.signal_fd);

@@ -1,7 +1,12 @@
 /*
  * log.h: the agent's own log (stderr), one event per line:
  *   2026-11-21T12:00:00.123Z INFO  msg
- * Never the flow-run log: that one is shipped to Prefect (see logship).
+ * or, with PFAGENT_LOG_FORMAT=json, one JSON object per line:
+ *   {"timestamp":"2026-11-21T12:00:00.123Z","level":"INFO",
+ *    "logger":"pfagent","message":"msg","flow_run_id":"..."}
+ * A message about a run starts "flow run <id> (<name>): " by convention;
+ * in JSON the id and name also become fields. Never the flow-run log:
+ * that one is shipped to Prefect (see logship).
  */
 #ifndef COMMON_LOG_H
 #define COMMON_LOG_H
@@ -17,7 +22,18 @@ enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 
 extern enum log_level log_threshold;
 
+/* Also reads PFAGENT_LOG_FORMAT (text, json). */
 void	log_init(enum log_level, const char *tag);
+/* 1 when lines are JSON objects. */
+int	log_json(void);
+/* The run every line of this process is about (the executor), or NULL. */
+void	log_set_run(const char *flow_run_id, const char *flow_run_name);
+/*
+ * Writes one JSON line: fields are key/value pairs ending with NULL
+ * (a NULL value skips its key). level is Python's name (INFO, ...).
+ */
+void	log_json_write(const char *level, const char *logger,
+	    const char *message, const char *const *fields);
 int	log_level_parse(const char *, enum log_level *);
 void	log_msg(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));

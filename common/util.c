@@ -177,6 +177,35 @@ iso8601_now(char out[32], double offset_seconds)
 	strlcpy_(out, tmp, 32);
 }
 
+int
+iso8601_parse(const char *s, double *out)
+{
+	struct tm	 tm;
+	const char	*p;
+	char		*e;
+	double		 frac = 0;
+	int		 h, m, off = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*p == '.') {
+		frac = strtod(p, &e);
+		p = e;
+	}
+	if (*p == 'Z')
+		p++;
+	else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &h,
+	    &m) == 2) {
+		off = (h * 60 + m) * 60 * (*p == '-' ? -1 : 1);
+		p += 6;
+	}
+	if (*p != '\0')
+		return -1;
+	*out = (double)timegm(&tm) + frac - off;
+	return 0;
+}
+
 static void
 random_bytes(void *p, size_t n)
 {

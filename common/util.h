@@ -43,6 +43,11 @@ char	*buf_steal(struct buf *);
 int64_t	 now_ms(void);
 /* Current UTC time as ISO-8601 with milliseconds, plus an offset. */
 void	 iso8601_now(char out[32], double offset_seconds);
+/*
+ * An ISO 8601 date-time as the API prints it ("...T12:00:00.123+00:00"
+ * or "Z") in epoch seconds; -1 when it is not one.
+ */
+int	 iso8601_parse(const char *, double *out);
 /* A fresh random UUID (version 4), lower-case text. */
 void	 uuid4(char out[37]);
 /* Uniform random double in [0, 1). */
