@@ -39,6 +39,9 @@ struct conf {
 	int	 git_cache_mb;		/* 0: unbounded */
 	double	 cancel_grace_seconds;	/* SIGTERM -> SIGKILL on cancel */
 	int	 no_events;		/* no websocket: polling only */
+	double	 drain_seconds;	/* SIGTERM -> stop what still runs */
+	char	*drain_action;		/* "crash" or "reschedule" */
+	int	 drain_reschedule;
 	int	 health_port;		/* 0: no health server */
 	char	*health_address;
 	char	*log_format;		/* text or json */

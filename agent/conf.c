@@ -56,6 +56,12 @@ static const struct opt opts[] = {
 	{ "--cancel-grace-seconds", "PFAGENT_CANCEL_GRACE_SECONDS",
 	  OPT_SECONDS, "30", O(cancel_grace_seconds), "S",
 	  "on cancellation, seconds between SIGTERM and SIGKILL" },
+	{ "--drain-seconds", "PFAGENT_DRAIN_SECONDS", OPT_SECONDS, "90",
+	  O(drain_seconds), "S", "on SIGTERM/SIGINT, seconds running flow "
+	  "runs get to finish before they are stopped; 0 stops them at once" },
+	{ "--drain-action", "PFAGENT_DRAIN_ACTION", OPT_STR, "crash",
+	  O(drain_action), "ACTION", "what a run still going when the drain "
+	  "ends becomes: crash (Crashed) or reschedule (Scheduled again)" },
 	{ "--no-events", NULL, OPT_FLAG, NULL, O(no_events), NULL,
 	  "no event stream (websocket): find new and cancelled runs by "
 	  "polling only" },
@@ -242,6 +248,13 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 		    c->log_format);
 		return -1;
 	}
+	if (strcmp(c->drain_action, "crash") != 0 &&
+	    strcmp(c->drain_action, "reschedule") != 0) {
+		snprintf(err, errlen, "--drain-action: '%s' is not crash or "
+		    "reschedule", c->drain_action);
+		return -1;
+	}
+	c->drain_reschedule = strcmp(c->drain_action, "reschedule") == 0;
 	if (c->query_seconds < 0.05)
 		c->query_seconds = 0.05;
 	if (c->heartbeat_seconds < 1)
@@ -259,6 +272,7 @@ conf_cleanup(struct conf *c)
 	free(c->health_address);
 	free(c->state_dir);
 	free(c->profile);
+	free(c->drain_action);
 	for (int i = 0; i < c->nqueues; i++)
 		free(c->queues[i]);
 	memset(c, 0, sizeof(*c));
