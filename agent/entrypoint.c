@@ -11,13 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent/entrypoint.h"
+#include "common/spawn.h"
 #include "common/util.h"
 
 static int
@@ -191,35 +191,16 @@ static int
 run_capture(char *const argv[], char **output, char *err, size_t errlen)
 {
 	extern char	**environ;
-	posix_spawn_file_actions_t fa;
 	struct buf	 out;
-	char		 chunk[4096];
-	int		 fds[2], status = -1;
-	pid_t		 pid;
-	ssize_t		 n;
+	int		 status, rc;
 
-	if (pipe2(fds, O_CLOEXEC) == -1)
-		return errorf(err, errlen, "pipe: %s", strerror(errno));
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	errno = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (errno != 0) {
-		close(fds[0]);
-		return errorf(err, errlen, "cannot run %s: %s", argv[0],
-		    strerror(errno));
-	}
 	buf_init(&out, 256 * 1024);
-	while ((n = read(fds[0], chunk, sizeof(chunk))) > 0 ||
-	    (n == -1 && errno == EINTR))
-		if (n > 0)
-			(void)buf_append(&out, chunk, (size_t)n);
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
+	if ((rc = spawn_capture(argv, NULL, environ, &out, &out, 0,
+	    &status)) != 0) {
+		buf_cleanup(&out);
+		return errorf(err, errlen, "cannot run %s: %s", argv[0],
+		    strerror(rc));
+	}
 	*output = buf_steal(&out);
 	return status;
 }

@@ -6,14 +6,12 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/spawn.h"
 #include "common/util.h"
 #include "deployments/shell_step.h"
 #include "deployments/template.h"
@@ -171,73 +169,16 @@ env_array(const cJSON *env)
 	return v;
 }
 
-/* Reads both pipes to EOF, into the sinks and, when stream, to 1 and 2. */
-static void
-drain(int out_fd, int err_fd, struct buf *out, struct buf *errb, int stream)
-{
-	struct pollfd	pfd[2] = {
-		{ .fd = out_fd, .events = POLLIN },
-		{ .fd = err_fd, .events = POLLIN },
-	};
-	struct buf	*sink[2] = { out, errb };
-	char		 chunk[8192];
-
-	while (pfd[0].fd != -1 || pfd[1].fd != -1) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int i = 0; i < 2; i++) {
-			ssize_t	n;
-
-			if (pfd[i].fd == -1 || pfd[i].revents == 0)
-				continue;
-			n = read(pfd[i].fd, chunk, sizeof(chunk));
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				continue;
-			}
-			(void)buf_append(sink[i], chunk, (size_t)n);
-			if (stream)
-				(void)!write(i + 1, chunk, (size_t)n);
-		}
-	}
-}
-
-/* Runs one command; returns its Python-style return code, or INT_MIN
+/* Runs one command; returns its Python-style return code, or -1000
  * with err when it could not start. */
 static int
 run_command(char **argv, const char *dir, char **envp, int stream,
     struct buf *out, struct buf *errb, char *err, size_t errlen)
 {
-	posix_spawn_file_actions_t fa;
-	int		 o[2], e[2], status, rc;
-	pid_t		 pid;
+	int	status, rc;
 
-	if (pipe2(o, O_CLOEXEC) == -1)
-		return errorf(err, errlen, "pipe: %s", strerror(errno)), -1000;
-	if (pipe2(e, O_CLOEXEC) == -1) {
-		close(o[0]);
-		close(o[1]);
-		return errorf(err, errlen, "pipe: %s", strerror(errno)), -1000;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, o[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, e[1], 2);
-	if (dir != NULL)
-		posix_spawn_file_actions_addchdir_np(&fa, dir);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	close(o[1]);
-	close(e[1]);
-	if (rc != 0) {
-		close(o[0]);
-		close(e[0]);
+	if ((rc = spawn_capture(argv, dir, envp, out, errb, stream,
+	    &status)) != 0) {
 		if (dir != NULL && access(dir, X_OK) == -1)
 			errorf(err, errlen, "run_shell_script: directory "
 			    "'%s': %s", dir, strerror(errno));
@@ -246,9 +187,6 @@ run_command(char **argv, const char *dir, char **envp, int stream,
 			    "'%s': %s", argv[0], strerror(rc));
 		return -1000;
 	}
-	drain(o[0], e[0], out, errb, stream);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
@@ -266,22 +204,6 @@ bool_input(const cJSON *inputs, const char *key, int def, int *out,
 		    "true or false", key);
 	*out = cJSON_IsTrue(v);
 	return 0;
-}
-
-/* Whitespace-stripped copy of b's text. */
-static char *
-stripped(struct buf *b)
-{
-	const char	*s = b->data ? b->data : "";
-	size_t		 n = b->len;
-
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	while (n > 0 && isspace((unsigned char)*s)) {
-		s++;
-		n--;
-	}
-	return xasprintf("%.*s", (int)n, s);
 }
 
 static const char *const known_keys[] = { "script", "directory", "env",
@@ -383,10 +305,10 @@ shell_step_run(const cJSON *inputs, cJSON **outputs, char *err,
 	}
 	*outputs = cJSON_CreateObject();
 	cJSON_AddItemToObject(*outputs, "stdout",
-	    cJSON_CreateString(save = stripped(&out)));
+	    cJSON_CreateString(save = str_strip(out.data ? out.data : "")));
 	free(save);
 	cJSON_AddItemToObject(*outputs, "stderr",
-	    cJSON_CreateString(save = stripped(&errb)));
+	    cJSON_CreateString(save = str_strip(errb.data ? errb.data : "")));
 	free(save);
 	rc = 0;
 out:
