@@ -5,6 +5,8 @@
 #   make test       unit tests (plain and ASan+UBSan), fuzz corpus replay,
 #                   then the integration suite against a real Prefect server
 #   make demo       the main job end to end on embedded defaults
+#   make bench      pfagent against Prefect's own worker, side by side:
+#                   writes docs/benchmarks.md (not part of make test)
 
 CC	?= cc
 PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq
@@ -58,7 +60,7 @@ SUNITS	 = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/unit/%)
 FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 
 .PHONY: all flows test unit unit-san fuzz-replay integration demo \
-	clean valgrind
+	bench clean valgrind
 .DEFAULT_GOAL := all
 
 all: $(B)/pfagent $(S)/pfagent flows
@@ -119,6 +121,10 @@ test: all
 demo: all
 	@scripts/setup venv
 	@scripts/demo
+
+bench: all
+	@scripts/setup venv
+	@PFAGENT=$(B)/pfagent .venv/bin/python scripts/bench
 
 valgrind: $(UNITS)
 	@scripts/run-unit --valgrind $(UNITS)
