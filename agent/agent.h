@@ -64,7 +64,10 @@ struct agent {
 	int			 sync_busy, poll_busy;
 	int			 polls_done;
 	int			 more_work;	/* last poll was capped by --limit */
-	int			 stopping;
+	int			 stopping;	/* no more claims (draining) */
+	int			 stop_now;	/* second signal, or SIGQUIT */
+	struct loop_timer	*drain_timer;
+	int			 recovering;	/* journal records in hand */
 	int			 exit_code;
 	int			 signal_fd;
 	struct loop_timer	*poll_timer;
@@ -107,7 +110,17 @@ void	 worker_poll_soon(struct agent *);
 /* run.c */
 void	 run_claim(struct agent *, const cJSON *flow_run);
 int	 run_is_known(const struct agent *, const char *id);
-void	 run_terminate_all(struct agent *, int sig);
+/*
+ * The worker stops: every running process gets SIGTERM (with the shutdown
+ * intent) and SIGKILL a few seconds later; its run is then recorded
+ * Crashed, or rescheduled with --drain-action reschedule unless now.
+ */
+void	 run_stop_all(struct agent *, int now);
+/* SIGKILL to every running process group at once. */
+void	 run_kill_all(struct agent *);
+struct jrec;
+/* Watches a dead worker's live process (recover.c); -1 if it is gone. */
+int	 run_adopt(struct agent *, struct jrec *, const cJSON *flow_run);
 /* Cancels a run of ours (Cancelling seen): idempotent, any step. */
 void	 run_cancel(struct agent *, const char *id);
 /* The ids of runs in flight not yet being cancelled (a new array). */
@@ -119,6 +132,8 @@ struct jobconf {
 	char	 *working_dir;	/* NULL: a fresh temporary directory */
 	char	 *command;	/* NULL: this binary's executor */
 	int	  stream_output;
+	long	  memory_mb;	/* job variable memory: RLIMIT_DATA, 0: none */
+	long	  cpu_seconds;	/* cpu_limit_seconds: RLIMIT_CPU, 0: none */
 };
 int	 jobconf_resolve(struct jobconf *, const cJSON *base_job_template,
 	    const cJSON *deployment, const cJSON *flow_run, char *err,
@@ -132,6 +147,11 @@ struct proc_spec {
 	const char	 *cwd;
 	char *const	 *env;		/* full environment */
 	int		  stream_output;
+	long		  memory_mb;	/* limits set before exec, 0: none */
+	long		  cpu_seconds;
+	/* Called in the parent before the child may exec; may be NULL. */
+	void		(*started)(pid_t, void *);
+	void		 *started_arg;
 };
 /* *pidfd is -1 when the kernel has no pidfd_open: poll waitpid then. */
 int	 proc_spawn(const struct proc_spec *, pid_t *pid, int *pidfd,

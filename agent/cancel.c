@@ -33,13 +33,14 @@ cancel_intent_path(const char *state_dir, const char *flow_run_id)
 	return xasprintf("%s/cancel/%s", state_dir, flow_run_id);
 }
 
-int
-cancel_intent_write(const char *state_dir, const char *flow_run_id,
-    char *err, size_t errlen)
+static int
+intent_write(const char *state_dir, const char *flow_run_id,
+    const char *text, char *err, size_t errlen)
 {
 	char	*dir = xasprintf("%s/cancel", state_dir);
 	char	*path = cancel_intent_path(state_dir, flow_run_id);
 	int	 fd, rc = -1;
+	size_t	 n = strlen(text);
 
 	if (mkdir_p(dir, 0700) == -1) {
 		errorf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
@@ -50,12 +51,52 @@ cancel_intent_write(const char *state_dir, const char *flow_run_id,
 		errorf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (n > 0 && write(fd, text, n) != (ssize_t)n) {
+		errorf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		goto out;
+	}
 	close(fd);
 	rc = 0;
 out:
 	free(path);
 	free(dir);
 	return rc;
+}
+
+int
+cancel_intent_write(const char *state_dir, const char *flow_run_id,
+    char *err, size_t errlen)
+{
+	return intent_write(state_dir, flow_run_id, "", err, errlen);
+}
+
+int
+shutdown_intent_write(const char *state_dir, const char *flow_run_id,
+    const char *message, char *err, size_t errlen)
+{
+	return intent_write(state_dir, flow_run_id, message, err, errlen);
+}
+
+int
+shutdown_intent_read(const char *state_dir, const char *flow_run_id,
+    char *message, size_t len)
+{
+	char	*path;
+	int	 fd;
+	ssize_t	 n = 0;
+
+	if (len == 0 || state_dir == NULL || flow_run_id == NULL ||
+	    *state_dir == '\0' || strchr(flow_run_id, '/') != NULL)
+		return 0;
+	path = cancel_intent_path(state_dir, flow_run_id);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, message, len - 1);
+		close(fd);
+	}
+	free(path);
+	message[n > 0 ? n : 0] = '\0';
+	return n > 0;
 }
 
 void
@@ -95,7 +136,7 @@ cancel_poll_schedule(struct agent *a)
 	if (a->cancel_timer != NULL)
 		loop_timer_cancel(a->loop, a->cancel_timer);
 	a->cancel_timer = NULL;
-	if (a->stopping)
+	if (a->stop_now)
 		return;
 	/* ±10 %: workers started together do not poll together. */
 	a->cancel_timer = loop_timer_add(a->loop,
@@ -152,7 +193,7 @@ cancel_poll(void *arg)
 
 	a->cancel_timer = NULL;
 	cancel_poll_schedule(a);
-	if (a->cancel_busy || a->stopping)
+	if (a->cancel_busy || a->stop_now)
 		return;
 	ids = run_in_flight_ids(a);
 	if ((n = cJSON_GetArraySize(ids)) == 0) {

@@ -26,8 +26,17 @@ char	*cancel_intent_path(const char *state_dir, const char *flow_run_id);
 int	 cancel_intent_write(const char *state_dir, const char *flow_run_id,
 	    char *err, size_t errlen);
 void	 cancel_intent_remove(const char *state_dir, const char *flow_run_id);
-/* 1 when the worker is cancelling this run, else 0 (also on NULLs). */
+/* 1 when the worker is cancelling (or stopping) this run, else 0. */
 int	 cancel_intent_present(const char *state_dir, const char *flow_run_id);
+/*
+ * The shutdown intent: the same marker holding the worker's message, for
+ * a run its worker stops because it shuts down (the worker then records
+ * the run's state). read: 1 and the message, or 0 for none or a cancel.
+ */
+int	 shutdown_intent_write(const char *state_dir, const char *flow_run_id,
+	    const char *message, char *err, size_t errlen);
+int	 shutdown_intent_read(const char *state_dir, const char *flow_run_id,
+	    char *message, size_t len);
 
 /* Polling for CANCELLING runs: (re)arms the timer for the events state. */
 void	 cancel_poll_schedule(struct agent *);

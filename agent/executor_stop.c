@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,7 +53,8 @@ die_of(int sig)
  * as Prefect's engine does on a termination signal, then dies of it.
  * With the worker's cancel intent (agent/cancel.h) the worker records
  * Cancelled once we are gone: say so and die, as Prefect's engine does
- * for a runner's cancel (handle_cancellation).
+ * for a runner's cancel (handle_cancellation); with its shutdown intent
+ * the worker records the state too.
  */
 static void __attribute__((noreturn))
 crash_of_signal(struct exec *x, int sig)
@@ -61,7 +63,20 @@ crash_of_signal(struct exec *x, int sig)
 	const char		*msg = sig == SIGINT ? "Execution was aborted "
 	    "by an interrupt signal." : "Execution was aborted by a "
 	    "termination signal.";
+	char			 shutdown[512];
 
+	/*
+	 * The worker is shutting down and records the run's state itself
+	 * (Crashed, or back to Scheduled) once we are gone, as Prefect's
+	 * supervisor-owned intents: only the tasks in progress end here.
+	 */
+	if (shutdown_intent_read(getenv("PFAGENT_STATE_DIR"), x->id,
+	    shutdown, sizeof(shutdown))) {
+		sdk_tasks_abandon(&x->run, shutdown);
+		exec_log(x, PF_LEVEL_WARNING, "%s", shutdown);
+		logship_flush(x->logs);
+		die_of(sig);
+	}
 	if (cancel_intent_present(getenv("PFAGENT_STATE_DIR"), x->id)) {
 		exec_log(x, PF_LEVEL_INFO, "Flow run was cancelled.");
 		logship_flush(x->logs);
@@ -260,12 +275,45 @@ exec_watchdog_stop(struct exec *x)
 	x->watchdog_started = 0;
 }
 
+/*
+ * Under a memory limit (RLIMIT_DATA, set by the worker from the job
+ * variable `memory`), an allocation the limit refuses fails with ENOMEM,
+ * and a flow that then aborts or touches the NULL dies here: exit 247,
+ * Prefect's code for "terminated due to high memory usage", so the
+ * worker names the limit. errno is the interrupted code's.
+ */
+static void
+on_fatal_signal(int sig)
+{
+	if (errno == ENOMEM)
+		_exit(247);
+	raise(sig);		/* SA_RESETHAND: the default action now */
+}
+
+static void
+memory_limit_watch(void)
+{
+	struct rlimit		rl;
+	struct sigaction	sa;
+
+	if (getrlimit(RLIMIT_DATA, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal_signal;
+	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGABRT, &sa, NULL);
+}
+
 void
 exec_signals_start(void)
 {
 	static sigset_t	set;
 	pthread_t	t;
 
+	memory_limit_watch();
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

@@ -7,6 +7,8 @@
  *   job_configuration: templated by deployments/template.c as Prefect's
  *   apply_values ("{{ x }}" alone -> the raw value, or the key dropped
  *   when x has none; inside a longer string -> text, or "").
+ *   memory (MiB, as Prefect's ECS worker names it) and cpu_limit_seconds
+ *   are read from the variables: pfagent's per-run limits.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +123,33 @@ env_of(struct jobconf *jc, const cJSON *env, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A per-run limit from the job variables (not templated: Prefect's
+ * process template has no such fields, so they are read from the merged
+ * variables): a whole number from 1 up, or absent/null for none.
+ */
+static int
+limit_of(const cJSON *vars, const char *key, const char *unit, long *out,
+    char *err, size_t errlen)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(vars, key);
+	char		*text;
+
+	*out = 0;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (cJSON_IsNumber(v) && v->valuedouble >= 1 &&
+	    v->valuedouble <= 1e9 && v->valuedouble == (long)v->valuedouble) {
+		*out = (long)v->valuedouble;
+		return 0;
+	}
+	text = json_print(v);
+	errorf(err, errlen, "job variable '%s' must be a whole number of %s "
+	    "from 1 to 1000000000, not %.60s", key, unit, text);
+	free(text);
+	return -1;
+}
+
 int
 jobconf_resolve(struct jobconf *jc, const cJSON *tmpl, const cJSON *deployment,
     const cJSON *flow_run, char *err, size_t errlen)
@@ -139,6 +168,10 @@ jobconf_resolve(struct jobconf *jc, const cJSON *tmpl, const cJSON *deployment,
 	}
 	if (env_of(jc, cJSON_GetObjectItemCaseSensitive(cfg, "env"), err,
 	    errlen) == -1)
+		goto out;
+	if (limit_of(vars, "memory", "MiB", &jc->memory_mb, err,
+	    errlen) == -1 || limit_of(vars, "cpu_limit_seconds", "seconds",
+	    &jc->cpu_seconds, err, errlen) == -1)
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(cfg, "working_dir");
 	if (cJSON_IsString(v) && *v->valuestring)

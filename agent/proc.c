@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,11 +78,39 @@ proc_env_free(char **env)
 	free(env);
 }
 
+/* The run's limits (job variables), set before exec. */
+static int
+set_limits(const struct proc_spec *s)
+{
+	struct rlimit	rl;
+
+	/*
+	 * RLIMIT_DATA rather than RLIMIT_AS: it counts what the flow
+	 * allocates (heap, private writable mappings), not the address
+	 * space every thread stack and malloc arena reserves.
+	 */
+	if (s->memory_mb > 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)s->memory_mb << 20;
+		if (setrlimit(RLIMIT_DATA, &rl) == -1)
+			return -1;
+	}
+	/* SIGXCPU at the limit, SIGKILL a few seconds of CPU later. */
+	if (s->cpu_seconds > 0) {
+		rl.rlim_cur = (rlim_t)s->cpu_seconds;
+		rl.rlim_max = (rlim_t)s->cpu_seconds + 5;
+		if (setrlimit(RLIMIT_CPU, &rl) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static void __attribute__((noreturn))
-child(const struct proc_spec *s, int report_fd)
+child(const struct proc_spec *s, int report_fd, int go_fd)
 {
 	sigset_t	 none;
 	int		 devnull, err;
+	char		 go = 0;
+	ssize_t		 n;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -98,8 +127,16 @@ child(const struct proc_spec *s, int report_fd)
 		if (devnull > STDERR_FILENO)
 			close(devnull);
 	}
-	if (chdir(s->cwd) == -1)
+	if (chdir(s->cwd) == -1 || set_limits(s) == -1)
 		goto fail;
+	/*
+	 * Exec only once the parent says so (it journals our pid first): a
+	 * parent that died before that closes the pipe, and we never run.
+	 */
+	while ((n = read(go_fd, &go, 1)) == -1 && errno == EINTR)
+		;
+	if (n != 1 || go != 'g')
+		_exit(127);
 	if (s->command != NULL) {
 		char *const argv[] = { "/bin/sh", "-c", (char *)s->command,
 		    NULL };
@@ -122,7 +159,7 @@ int
 proc_spawn(const struct proc_spec *s, pid_t *pid_out, int *pidfd_out,
     char *err, size_t errlen)
 {
-	int	 p[2], child_errno = 0, pidfd;
+	int	 p[2], g[2], child_errno = 0, pidfd;
 	ssize_t	 n;
 	pid_t	 pid;
 
@@ -130,19 +167,34 @@ proc_spawn(const struct proc_spec *s, pid_t *pid_out, int *pidfd_out,
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
-	if ((pid = fork()) == -1) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+	if (pipe2(g, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		return -1;
 	}
+	if ((pid = fork()) == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		close(g[0]);
+		close(g[1]);
+		return -1;
+	}
 	if (pid == 0) {
 		close(p[0]);
-		child(s, p[1]);
+		close(g[1]);
+		child(s, p[1], g[0]);
 	}
 	close(p[1]);
+	close(g[0]);
 	/* Also set here: no race with a signal sent right after fork. */
 	setpgid(pid, pid);
+	if (s->started != NULL)
+		s->started(pid, s->started_arg);
+	if (write(g[1], "g", 1) != 1 && errno != EPIPE)
+		log_warn("releasing process %d", (int)pid);
+	close(g[1]);
 	while ((n = read(p[0], &child_errno, sizeof(child_errno))) == -1 &&
 	    errno == EINTR)
 		;

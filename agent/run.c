@@ -30,6 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +40,7 @@
 #include "agent/api.h"
 #include "agent/cancel.h"
 #include "agent/emit.h"
+#include "agent/journal.h"
 #include "agent/metrics.h"
 #include "agent/request.h"
 #include "common/json.h"
@@ -61,7 +65,6 @@ struct run {
 	int		 workdir_is_temp;
 	int		 holds_slot;
 	int		 inflight;	/* requests whose callback takes this run */
-	char		 claim_tid[37];	/* transition id of our PENDING claim */
 	int64_t		 claim_started;
 	int		 claim_attempts;
 	cJSON		*flow;		/* for the worker's events; may be NULL */
@@ -69,6 +72,12 @@ struct run {
 	int		 cancel_requested;	/* Cancelling seen */
 	pid_t		 pgid;		/* the child's group, kept after reaping */
 	struct loop_timer *kill_timer;	/* SIGKILL when the grace is over */
+	double		 kill_grace;	/* its seconds, for the log */
+	struct jrec	 jrec;		/* on disk from claim to free */
+	int		 adopted;	/* a dead worker's child: no wait status */
+	int		 shutdown;	/* stopped because the worker stops */
+	long		 memory_mb;	/* limits of the process, 0: none */
+	long		 cpu_seconds;
 };
 
 static void	run_release(struct run *);
@@ -94,6 +103,9 @@ run_free_if_done(struct run *r)
 			*pp = r->next;
 			break;
 		}
+	/* Nothing is left to do for it: its record goes. */
+	journal_remove(a->conf.state_dir, &r->jrec);
+	jrec_cleanup(&r->jrec);
 	cJSON_Delete(r->flow_run);
 	cJSON_Delete(r->deployment);
 	cJSON_Delete(r->flow);
@@ -133,6 +145,22 @@ run_request(struct run *r, const struct retry_policy *p, const char *method,
 	r->inflight++;
 	request_send(r->agent->loop, &r->agent->http, p, method, path, body,
 	    fn, r);
+}
+
+/*
+ * Writes the run's record before the step it describes (the claim, the
+ * exec), so a worker that dies at any point leaves the run findable.
+ * A disk that refuses is warned about; the run goes on without it.
+ */
+static void
+run_journal(struct run *r)
+{
+	char	err[300];
+
+	if (journal_write(r->agent->conf.state_dir, &r->jrec, err,
+	    sizeof(err)) == -1)
+		log_warnx("flow run %s: journal: %s; it cannot be recovered "
+		    "if this worker dies", r->id, err);
 }
 
 /* A line in the run's own log, as Prefect's worker writes it. */
@@ -366,8 +394,33 @@ kill_timeout(void *arg)
 	if (r->pgid > 0 && !pgid_reused(r) && kill(-r->pgid, SIGKILL) == 0)
 		log_warnx("flow run %s: process group %d still running %g s "
 		    "after SIGTERM: sent SIGKILL", r->id, (int)r->pgid,
-		    r->agent->conf.cancel_grace_seconds);
+		    r->kill_grace);
 	run_unref(r);		/* the timer's reference */
+}
+
+/* SIGKILL to what is left of the group after grace seconds. */
+static void
+kill_arm(struct run *r, double grace)
+{
+	if (r->kill_timer != NULL) {
+		loop_timer_cancel(r->agent->loop, r->kill_timer);
+		r->inflight--;
+	}
+	r->kill_grace = grace;
+	r->inflight++;		/* held by the timer */
+	r->kill_timer = loop_timer_add(r->agent->loop, (int64_t)(grace * 1000),
+	    kill_timeout, r);
+}
+
+/* After the process is reaped: no SIGKILL if its group is empty. */
+static void
+kill_disarm_if_empty(struct run *r)
+{
+	if (r->kill_timer != NULL && kill(-r->pgid, 0) == -1) {
+		loop_timer_cancel(r->agent->loop, r->kill_timer);
+		r->kill_timer = NULL;
+		r->inflight--;	/* the caller releases the run afterwards */
+	}
 }
 
 static void
@@ -387,9 +440,7 @@ kill_start(struct run *r)
 	    "stopping process %d", a->conf.name, r->name, (int)r->pid);
 	if (kill(-r->pgid, SIGTERM) == -1 && errno != ESRCH)
 		log_warn("kill %d", (int)r->pgid);
-	r->inflight++;		/* held by the timer */
-	r->kill_timer = loop_timer_add(a->loop,
-	    (int64_t)(a->conf.cancel_grace_seconds * 1000), kill_timeout, r);
+	kill_arm(r, a->conf.cancel_grace_seconds);
 }
 
 /* The cancelled run's process is gone: record Cancelled, never Crashed. */
@@ -398,12 +449,7 @@ finish_cancel(struct run *r)
 {
 	struct agent	*a = r->agent;
 
-	/* Nothing left in the group: no SIGKILL to wait for. */
-	if (r->kill_timer != NULL && kill(-r->pgid, 0) == -1) {
-		loop_timer_cancel(a->loop, r->kill_timer);
-		r->kill_timer = NULL;
-		r->inflight--;	/* the caller releases the run afterwards */
-	}
+	kill_disarm_if_empty(r);
 	cancel_intent_remove(a->conf.state_dir, r->id);
 	run_log(r, PF_LEVEL_INFO, "Cancelled flow run '%s'", r->name);
 	force_cancelled(r, "Flow run was cancelled successfully.");
@@ -448,17 +494,195 @@ run_in_flight_ids(const struct agent *a)
 	return ids;
 }
 
+/* --- the worker shuts down; the state of a process nobody waited for --- */
+
+#define STOP_GRACE_SECONDS	5	/* SIGTERM -> SIGKILL when stopping */
+
+enum { SHUTDOWN_NONE, SHUTDOWN_CRASH, SHUTDOWN_RESCHEDULE };
+
+static int
+state_is_final(const char *type)
+{
+	return type != NULL && (strcmp(type, "COMPLETED") == 0 ||
+	    strcmp(type, "FAILED") == 0 || strcmp(type, "CRASHED") == 0 ||
+	    strcmp(type, "CANCELLED") == 0);
+}
+
+static char *
+shutdown_message(const struct run *r)
+{
+	return xasprintf("Worker '%s' shut down before the flow run "
+	    "finished.", r->agent->conf.name);
+}
+
+/*
+ * The answer to GET /flow_runs/{id} for a process whose end the worker
+ * owns (stopped by the shutdown) or could not see (adopted): a final
+ * state stays; otherwise the worker records one, never forced, so a
+ * state the flow reported meanwhile wins.
+ */
+static void
+on_state_for_end(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run	*r = arg;
+	cJSON		*run = NULL;
+	const char	*type = NULL;
+	char		*msg;
+
+	if (rc == RETRY_OK && (run = cJSON_Parse(resp->body)) != NULL)
+		type = json_str(json_obj(run, "state"), "type");
+	else
+		log_warnx("flow run %s: cannot read its state (%s); "
+		    "recording it anyway", r->id, resp->status ?
+		    "server error" : resp->error);
+	if (state_is_final(type)) {
+		log_info("flow run %s (%s): already %s", r->id, r->name, type);
+		metrics_run_finished(type);
+	} else if (type != NULL && strcmp(type, "CANCELLING") == 0) {
+		run_log(r, PF_LEVEL_INFO, "Cancelled flow run '%s'", r->name);
+		force_cancelled(r, "Flow run was cancelled successfully.");
+	} else if (r->shutdown == SHUTDOWN_RESCHEDULE) {
+		msg = xasprintf("Rescheduled: worker '%s' shut down before the "
+		    "flow run finished.", r->agent->conf.name);
+		log_info("flow run %s (%s): rescheduled", r->id, r->name);
+		run_log(r, PF_LEVEL_INFO, "Rescheduled flow run for "
+		    "resubmission: worker '%s' shut down", r->agent->conf.name);
+		/* Prefect's own reschedule on SIGTERM: AwaitingRetry, now. */
+		set_state(r, &retry_patient, "SCHEDULED", "AwaitingRetry", msg,
+		    0, NULL, on_final);
+		free(msg);
+	} else {
+		msg = r->shutdown ? shutdown_message(r) : xasprintf("Process "
+		    "%d ended while the worker that started it was down, and "
+		    "the flow run reported no final state (its exit status is "
+		    "unknown).", (int)r->jrec.pid);
+		run_crash(r, "%s", msg);
+		free(msg);
+	}
+	cJSON_Delete(run);
+	run_unref(r);
+}
+
+static void
+finish_unknown(struct run *r)
+{
+	char	*path = api_path("/flow_runs/", r->id, NULL);
+
+	kill_disarm_if_empty(r);
+	cancel_intent_remove(r->agent->conf.state_dir, r->id);
+	run_request(r, &retry_patient, "GET", path, NULL, on_state_for_end);
+	free(path);
+}
+
+/*
+ * Stops a running run because the worker stops: the shutdown intent
+ * tells the executor to leave the flow run's state to us (agent/cancel.h),
+ * SIGTERM to its group, SIGKILL after STOP_GRACE_SECONDS; reap() then
+ * records Crashed, or AwaitingRetry with --drain-action reschedule.
+ */
+static void
+stop_start(struct run *r, int now)
+{
+	struct agent	*a = r->agent;
+	char		 err[256], *msg = shutdown_message(r);
+
+	r->shutdown = !now && a->conf.drain_reschedule ? SHUTDOWN_RESCHEDULE :
+	    SHUTDOWN_CRASH;
+	if (shutdown_intent_write(a->conf.state_dir, r->id, msg, err,
+	    sizeof(err)) == -1)
+		log_warnx("flow run %s: shutdown intent: %s", r->id, err);
+	log_info("flow run %s (%s): stopping: SIGTERM to process group %d, "
+	    "SIGKILL after %d s", r->id, r->name, (int)r->pgid,
+	    STOP_GRACE_SECONDS);
+	run_log(r, PF_LEVEL_INFO, "Worker '%s' stopping flow run '%s': the "
+	    "worker is shutting down", a->conf.name, r->name);
+	if (kill(-r->pgid, SIGTERM) == -1 && errno != ESRCH)
+		log_warn("kill %d", (int)r->pgid);
+	kill_arm(r, STOP_GRACE_SECONDS);
+	free(msg);
+}
+
+void
+run_stop_all(struct agent *a, int now)
+{
+	for (struct run *r = a->runs; r != NULL; r = r->next) {
+		if (r->step != STEP_RUNNING)
+			continue;	/* claims hand themselves back */
+		if (r->cancel_requested || r->shutdown) {
+			/* Already going: only the SIGKILL comes sooner. */
+			if (now && r->kill_timer != NULL &&
+			    r->kill_grace > STOP_GRACE_SECONDS)
+				kill_arm(r, STOP_GRACE_SECONDS);
+			if (now && r->shutdown)
+				r->shutdown = SHUTDOWN_CRASH;
+			continue;
+		}
+		stop_start(r, now);
+	}
+}
+
+void
+run_kill_all(struct agent *a)
+{
+	for (struct run *r = a->runs; r != NULL; r = r->next)
+		if (r->step == STEP_RUNNING && r->pgid > 0 &&
+		    kill(-r->pgid, SIGKILL) == -1 && errno != ESRCH)
+			log_warn("kill %d", (int)r->pgid);
+}
+
 /* --- the child --- */
 
 static void	reap_tick(void *);
+
+/* The Crashed message of a process that ended over one of its limits. */
+static char *
+limit_message(const struct run *r, int code, const struct rusage *ru)
+{
+	double	cpu = (double)ru->ru_utime.tv_sec + (double)ru->ru_stime.tv_sec
+	    + (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
+
+	if (r->cpu_seconds > 0 && (code == -SIGXCPU || (code == -SIGKILL &&
+	    cpu >= (double)r->cpu_seconds)))
+		return xasprintf("Flow run exceeded its CPU time limit of %ld "
+		    "s (job variable cpu_limit_seconds). Process exited with "
+		    "status code: %d.", r->cpu_seconds, code);
+	/* 247: the executor found an allocation refused (executor_stop.c). */
+	if (r->memory_mb > 0 && code == 247)
+		return xasprintf("Flow run exceeded its memory limit of %ld MiB "
+		    "(job variable memory). Process exited with status code: "
+		    "%d.", r->memory_mb, code);
+	return NULL;
+}
+
+/*
+ * A child of a worker that died is not ours to wait for (unless we are
+ * its reaper, as PID 1 of a container): its end is seen by its pidfd or
+ * its identity going, its status is unknown.
+ */
+static int
+adopted_ended(struct run *r, int *wstatus, struct rusage *ru, int *known)
+{
+	pid_t	w = wait4(r->pid, wstatus, WNOHANG, ru);
+
+	if (w > 0)
+		return 1;
+	if (w == 0 || jrec_process_alive(&r->jrec))
+		return 0;
+	*known = 0;
+	return 1;
+}
 
 /* Called when the child may have exited; 0 if it is still running. */
 static int
 reap(struct run *r)
 {
-	int	wstatus, code;
+	struct rusage	 ru;
+	int		 wstatus = 0, code, known = 1;
+	char		*msg;
 
-	if (waitpid(r->pid, &wstatus, WNOHANG) <= 0)
+	memset(&ru, 0, sizeof(ru));
+	if (r->adopted ? !adopted_ended(r, &wstatus, &ru, &known) :
+	    wait4(r->pid, &wstatus, WNOHANG, &ru) <= 0)
 		return 0;
 	if (r->pidfd != -1) {
 		loop_fd_del(r->agent->loop, r->pidfd);
@@ -466,18 +690,27 @@ reap(struct run *r)
 		r->pidfd = -1;
 	}
 	r->step = STEP_EXITED;
-	code = proc_status_code(wstatus);
-	log_info("flow run %s (%s): process %d exited with status %d",
-	    r->id, r->name, (int)r->pid, code);
+	code = known ? proc_status_code(wstatus) : -1;
+	if (known)
+		log_info("flow run %s (%s): process %d exited with status %d",
+		    r->id, r->name, (int)r->pid, code);
+	else
+		log_info("flow run %s (%s): adopted process %d ended",
+		    r->id, r->name, (int)r->pid);
 	r->pid = 0;
 	free_slot(r);
-	run_emit(r, "prefect.worker.executed-flow-run", 1, code);
+	if (!r->adopted)
+		run_emit(r, "prefect.worker.executed-flow-run", 1, code);
 	if (r->cancel_requested)
 		finish_cancel(r);
-	else if (code != 0) {
-		char *msg = xasprintf("Process exited with status code: %d. %s",
+	else if (r->shutdown || !known)
+		finish_unknown(r);
+	else if ((msg = limit_message(r, code, &ru)) != NULL) {
+		run_crash(r, "%s", msg);
+		free(msg);
+	} else if (code != 0) {
+		msg = xasprintf("Process exited with status code: %d. %s",
 		    code, api_exit_explanation(code));
-
 		run_log(r, api_exit_log_level(code), "%s", msg);
 		run_log(r, PF_LEVEL_INFO, "%s", api_exit_resolution(code));
 		/* ABORTed when the executor already wrote a final state. */
@@ -551,6 +784,22 @@ child_env(struct run *r, const struct jobconf *jc)
 	return env;
 }
 
+/* proc_spawn's hook: the child waits to exec until this is on disk. */
+static void
+journal_spawned(pid_t pid, void *arg)
+{
+	struct run	*r = arg;
+
+	r->jrec.pid = pid;
+	if (proc_identity(pid, &r->jrec.start_time, r->jrec.boot_id) == -1)
+		log_warnx("flow run %s: cannot read /proc/%d/stat", r->id,
+		    (int)pid);
+	free(r->jrec.workdir);
+	r->jrec.workdir = xstrdup(r->workdir);
+	r->jrec.workdir_is_temp = r->workdir_is_temp;
+	run_journal(r);
+}
+
 static void
 run_spawn(struct run *r)
 {
@@ -582,8 +831,10 @@ run_spawn(struct run *r)
 	/* A marker left by a worker that died mid-cancel is not for us. */
 	cancel_intent_remove(r->agent->conf.state_dir, r->id);
 	env = child_env(r, &jc);
+	r->memory_mb = jc.memory_mb;
+	r->cpu_seconds = jc.cpu_seconds;
 	spec = (struct proc_spec){ r->agent->exe, jc.command, r->workdir, env,
-	    jc.stream_output };
+	    jc.stream_output, jc.memory_mb, jc.cpu_seconds, journal_spawned, r };
 	if (proc_spawn(&spec, &r->pid, &r->pidfd, err, sizeof(err)) == -1) {
 		run_crash(r, "Failed to submit flow run to infrastructure: "
 		    "OSError: %s", err);
@@ -619,6 +870,17 @@ fail:
 
 /* --- submission --- */
 
+/* Claimed as the stop arrived, not started: another worker may run it. */
+static void
+hand_back(struct run *r)
+{
+	log_info("flow run %s (%s): not started: handed back", r->id,
+	    r->name);
+	set_state(r, &retry_patient, "SCHEDULED", "Scheduled", "Rescheduled: "
+	    "the worker is shutting down.", 1, NULL, NULL);
+	run_release(r);
+}
+
 /* The run is Cancelling (or Cancelled) according to this answer. */
 static int
 answer_says_cancelled(struct http_resp *resp, enum retry_class rc)
@@ -648,7 +910,7 @@ on_submitting(struct http_resp *resp, enum retry_class rc, void *arg)
 	else if (r->step == STEP_SUBMIT && !r->agent->stopping)
 		run_spawn(r);
 	else if (r->step == STEP_SUBMIT)
-		run_release(r);
+		hand_back(r);
 	run_unref(r);
 }
 
@@ -664,7 +926,7 @@ on_labels(struct http_resp *resp, enum retry_class rc, void *arg)
 		cancel_unstarted(r);
 	else
 		set_state(r, &retry_quick, "PENDING", "Submitting", NULL, 0,
-		    NULL, on_submitting);
+		    r->jrec.submit_tid, on_submitting);
 	run_unref(r);
 }
 
@@ -773,12 +1035,9 @@ claimed(struct run *r)
 	    json_str(r->flow_run, "created"));
 	if (r->cancel_requested)
 		cancel_unstarted(r);
-	else if (r->agent->stopping) {
-		/* Claimed as the stop arrived: hand it back at once. */
-		propose(r, "SCHEDULED", "Scheduled", "Rescheduled: the worker "
-		    "is shutting down.", 1);
-		run_release(r);
-	} else if (dep != NULL) {
+	else if (r->agent->stopping)
+		hand_back(r);
+	else if (dep != NULL) {
 		char *path = api_path("/deployments/", dep, NULL);
 
 		/* A claimed run rides out an outage rather than crash. */
@@ -825,7 +1084,7 @@ on_claim_check(struct http_resp *resp, enum retry_class rc, void *arg)
 		st = json_obj(run, "state");
 		tid = json_str(json_obj(st, "state_details"), "transition_id");
 		type = json_str(st, "type");
-		if (tid != NULL && strcmp(tid, r->claim_tid) == 0)
+		if (tid != NULL && strcmp(tid, r->jrec.claim_tid) == 0)
 			claimed(r);
 		else if (type != NULL && strcmp(type, "SCHEDULED") == 0)
 			send_claim(r);
@@ -873,7 +1132,7 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 		    rc == RETRY_OK ? err : resp->body);
 		run_release(r);
 	} else {
-		api_orch_adopt_own(&o, r->claim_tid);
+		api_orch_adopt_own(&o, r->jrec.claim_tid);
 		if (o.status == ORCH_ACCEPT && strcmp(o.type, "PENDING") == 0)
 			claimed(r);
 		else {
@@ -889,7 +1148,7 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 static void
 send_claim(struct run *r)
 {
-	set_state(r, &retry_never, "PENDING", "Pending", NULL, 0, r->claim_tid,
+	set_state(r, &retry_never, "PENDING", "Pending", NULL, 0, r->jrec.claim_tid,
 	    on_pending);
 }
 
@@ -915,14 +1174,58 @@ run_claim(struct agent *a, const cJSON *flow_run)
 	a->runs = r;
 	r->step = STEP_CLAIM;
 	r->claim_started = now_ms();
-	uuid4(r->claim_tid);
+	jrec_init(&r->jrec, r->id, r->name, a->http.api_url);
+	uuid4(r->jrec.claim_tid);
+	uuid4(r->jrec.submit_tid);
+	run_journal(r);
 	send_claim(r);
 }
 
-void
-run_terminate_all(struct agent *a, int sig)
+/*
+ * Watches the live process of a dead worker's run (recover.c): the
+ * record, now the run's, says which. -1 if the process is gone.
+ */
+int
+run_adopt(struct agent *a, struct jrec *rec, const cJSON *flow_run)
 {
-	for (struct run *r = a->runs; r != NULL; r = r->next)
-		if (r->pid > 0 && kill(-r->pid, sig) == -1 && errno != ESRCH)
-			log_warn("kill %d", (int)r->pid);
+	struct run	*r;
+	int		 pidfd;
+
+	if ((pidfd = (int)syscall(SYS_pidfd_open, rec->pid, 0)) == -1 &&
+	    errno != ENOSYS)
+		return -1;
+	/* Checked after the pidfd: it is the journalled process. */
+	if (!jrec_process_alive(rec)) {
+		if (pidfd != -1)
+			close(pidfd);
+		return -1;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->agent = a;
+	r->jrec = *rec;			/* now owned by the run */
+	memset(rec, 0, sizeof(*rec));
+	rec->lock_fd = -1;
+	strlcpy_(r->id, r->jrec.id, sizeof(r->id));
+	r->name = xstrdup(r->jrec.name);
+	r->flow_run = cJSON_Duplicate(flow_run, 1);
+	r->pid = r->pgid = r->jrec.pid;
+	r->pidfd = pidfd;
+	r->adopted = 1;
+	r->workdir = r->jrec.workdir ? xstrdup(r->jrec.workdir) : NULL;
+	r->workdir_is_temp = r->jrec.workdir_is_temp;
+	r->holds_slot = 1;
+	a->slots_used++;
+	r->next = a->runs;
+	a->runs = r;
+	r->step = STEP_RUNNING;
+	if (pidfd != -1) {
+		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+		loop_fd_add(a->loop, pidfd, POLLIN, on_exit_status, r);
+	} else
+		loop_timer_add(a->loop, 100, reap_tick, r);
+	log_info("flow run %s (%s): adopted its running process %d",
+	    r->id, r->name, (int)r->pid);
+	run_log(r, PF_LEVEL_INFO, "Worker '%s' adopted flow run '%s' (process "
+	    "%d) from a worker that died", a->conf.name, r->name, (int)r->pid);
+	return 0;
 }

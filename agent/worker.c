@@ -8,8 +8,12 @@
  *     the cancellation polling (cancel.c)
  *   event Scheduled/Late for our pool -> poll now (the claim logic stays
  *     in one place); event Cancelling -> run_cancel
- *   SIGTERM/SIGINT -> stop claiming, terminate children, wait,
- *     prefect.worker.stopped, exit
+ *   start -> recover.c: the journalled runs of a dead worker are
+ *     reconciled before the first claim
+ *   SIGTERM/SIGINT -> drain: stop claiming, keep heartbeating and
+ *     cancelling, let runs finish for --drain-seconds, then stop what
+ *     is left (Crashed, or rescheduled); second signal/SIGQUIT: stop
+ *     now; then prefect.worker.stopped, exit
  *
  * Requests never block the loop: a slow API delays its own answer, not
  * the heartbeat or the children's reaping.
@@ -27,6 +31,7 @@
 #include "agent/cancel.h"
 #include "agent/emit.h"
 #include "agent/events.h"
+#include "agent/recover.h"
 #include "agent/health.h"
 #include "agent/request.h"
 #include "common/json.h"
@@ -62,8 +67,8 @@ worker_fatal_auth(struct agent *a, const char *what)
 	log_error("%s: the API refused our credentials (401/403); check "
 	    "PREFECT_API_KEY or PREFECT_API_AUTH_STRING", what);
 	a->exit_code = 1;
-	a->stopping = 1;
-	run_terminate_all(a, SIGTERM);
+	a->stopping = a->stop_now = 1;
+	run_stop_all(a, 1);
 	worker_maybe_done(a);
 }
 
@@ -93,7 +98,8 @@ recheck_done(void *arg)
 void
 worker_maybe_done(struct agent *a)
 {
-	int	finished = a->runs == NULL && !a->poll_busy;
+	int	finished = a->runs == NULL && !a->poll_busy &&
+	    a->recovering == 0;
 
 	if (!finished || !(a->stopping || (a->conf.run_once &&
 	    a->polls_done > 0)))
@@ -113,6 +119,9 @@ worker_maybe_done(struct agent *a)
 	if (a->conf.run_once && !a->stopping)
 		log_info("--run-once: all claimed runs finished");
 	cancel_poll_stop(a);
+	if (a->drain_timer != NULL)
+		loop_timer_cancel(a->loop, a->drain_timer);
+	a->drain_timer = NULL;
 	loop_stop(a->loop);
 }
 
@@ -384,7 +393,8 @@ sync_start(void *arg)
 
 	loop_timer_add(a->loop, jitter_ms(a->conf.heartbeat_seconds, 0.1),
 	    sync_start, a);
-	if (a->sync_busy || a->stopping)
+	/* Draining runs keep the worker alive in Prefect's eyes. */
+	if (a->sync_busy || a->stop_now || (a->stopping && a->runs == NULL))
 		return;
 	a->sync_busy = 1;
 	char *path = api_path("/work_pools/", a->conf.pool, NULL);
@@ -524,6 +534,11 @@ poll_start(void *arg)
 	a->poll_timer = NULL;
 	if (a->poll_busy || a->stopping || !a->synced)
 		return;
+	if (a->recovering > 0) {
+		/* A dead worker's runs first: their slots, their states. */
+		schedule_poll(a, 200);
+		return;
+	}
 	if (a->conf.limit > 0 && a->slots_used >= a->conf.limit) {
 		/* A freed slot polls at once; meanwhile keep the cadence. */
 		a->more_work = 1;
@@ -544,6 +559,23 @@ poll_start(void *arg)
 
 /* --- signals --- */
 
+/*
+ * SIGTERM/SIGINT: drain (no claims; heartbeats and cancellations go on;
+ * runs get --drain-seconds to finish, then are stopped). A second one,
+ * or SIGQUIT, stops them at once; a third SIGKILLs them.
+ */
+static void
+drain_over(void *arg)
+{
+	struct agent	*a = arg;
+
+	a->drain_timer = NULL;
+	if (a->runs != NULL)
+		log_warnx("drain of %g s over: stopping the flow runs still "
+		    "going", a->conf.drain_seconds);
+	run_stop_all(a, 0);
+}
+
 static void
 on_signal(int fd, short revents, void *arg)
 {
@@ -555,15 +587,31 @@ on_signal(int fd, short revents, void *arg)
 		return;
 	if (si.ssi_signo == SIGHUP)
 		return;
-	if (a->stopping) {
-		log_warnx("second signal: killing flow runs now");
-		run_terminate_all(a, SIGKILL);
+	if (a->stop_now) {
+		log_warnx("received %s again: SIGKILL to every flow run now",
+		    strsignal((int)si.ssi_signo));
+		run_kill_all(a);
 		return;
 	}
-	log_info("received %s: no more claims; stopping %d flow run(s)",
-	    strsignal((int)si.ssi_signo), a->slots_used);
+	if (a->stopping || si.ssi_signo == SIGQUIT) {
+		log_warnx("received %s: stopping now; every flow run gets "
+		    "SIGTERM and ends Crashed", strsignal((int)si.ssi_signo));
+		a->stopping = a->stop_now = 1;
+		if (a->drain_timer != NULL)
+			loop_timer_cancel(a->loop, a->drain_timer);
+		a->drain_timer = NULL;
+		run_stop_all(a, 1);
+		worker_maybe_done(a);
+		return;
+	}
 	a->stopping = 1;
-	run_terminate_all(a, SIGTERM);
+	log_info("received %s: no more claims; draining %d flow run(s) for up "
+	    "to %g s, then %s (a second signal stops them now)",
+	    strsignal((int)si.ssi_signo), a->slots_used,
+	    a->conf.drain_seconds, a->conf.drain_reschedule ?
+	    "rescheduling what still runs" : "stopping what still runs");
+	a->drain_timer = loop_timer_add(a->loop,
+	    (int64_t)(a->conf.drain_seconds * 1000), drain_over, a);
 	worker_maybe_done(a);
 }
 
@@ -615,6 +663,7 @@ worker_main(struct conf *c)
 	}
 	log_info("pfagent %s starting: pool '%s', worker '%s', API %s",
 	    PFAGENT_VERSION, c->pool, c->name, a.http.api_url);
+	recover_start(&a);
 	sync_start(&a);
 	loop_run(a.loop);
 	events_stop(a.events);
