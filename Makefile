@@ -9,7 +9,7 @@
 #                   writes docs/benchmarks.md (not part of make test)
 
 CC	?= cc
-PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq
+PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq zlib
 # Installs missing Debian packages once per top-level make, not again in
 # the recursive makes of `make test`.
 # A flow module alone (pfagent builds `make build/flows/x.so` in a

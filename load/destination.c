@@ -8,7 +8,9 @@
 const struct ld_dest_ops *
 ld_dest_find(const char *type)
 {
-	static const struct ld_dest_ops *const all[] = { NULL };
+	static const struct ld_dest_ops *const all[] = {
+		&ld_duckdb_ops, NULL
+	};
 
 	for (size_t i = 0; type != NULL && all[i] != NULL; i++)
 		if (strcmp(all[i]->type, type) == 0)

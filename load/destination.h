@@ -49,9 +49,13 @@ struct ld_dest_config {
 struct ld_dialect {
 	/* dlt's sct_to_unbound_dbt: "VARCHAR", "BIGINT", ... */
 	const char	*type_names[LD_NTYPES];
-	/* Types with precision (decimal, wei): printf format of two
-	   ints, e.g. "DECIMAL(%d,%d)", and dlt's default precision. */
-	const char	*decimal_format;
+	/*
+	 * dlt's sct_to_dbt: the type with a precision (and scale), e.g.
+	 * "varchar(%d)", "DECIMAL(%d,%d)"; NULL where the destination
+	 * ignores precision. decimal and wei always use theirs, with the
+	 * defaults below when the column has none.
+	 */
+	const char	*type_formats[LD_NTYPES];
 	int		 decimal_precision, decimal_scale;
 	int		 wei_precision, wei_scale;
 	/* Longest identifier; longer names are shortened as dlt does. */
@@ -102,6 +106,9 @@ struct ld_dest_ops {
 		    const struct ld_table *t, const char *path,
 		    long long *rows, char *err, size_t errlen);
 };
+
+/* Each destination's ops, in its own file (load/duckdb.c, ...). */
+extern const struct ld_dest_ops ld_duckdb_ops;
 
 /* The destination of a type ("duckdb", "postgres"), or NULL. */
 const struct ld_dest_ops *ld_dest_find(const char *type);

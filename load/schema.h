@@ -53,6 +53,8 @@ const char	*ld_disposition_name(enum ld_disposition);
 #define LD_MERGE_KEY	0x040
 #define LD_VARIANT	0x080	/* a col__v_<type> column */
 #define LD_HINTED	0x100	/* type given by the resource, not inferred */
+#define LD_INCOMPLETE	0x200	/* a hint without a type yet (dlt's
+				   incomplete column): not in the tables */
 
 struct ld_column {
 	char		*name;
@@ -67,6 +69,9 @@ struct ld_table {
 	char			*parent;	/* NULL for a root table */
 	char			*resource;	/* root tables: the resource */
 	enum ld_disposition	 disposition;	/* root's for child tables */
+	int			 max_nesting;	/* root tables: dlt's
+						   x-normalizer.max_nesting,
+						   -1 when not set */
 	struct ld_column	**cols;
 	size_t			 ncols, capcols;
 	/* Columns [0, nstored) are known to the destination; loading

@@ -33,10 +33,12 @@ char	*ld_sql_table_ddl(const struct ld_dialect *, const char *dataset,
  * dlt's delete-insert merge of a root table and its child tables from
  * the staging dataset: delete the rows whose primary key is in staging
  * (children by _dlt_root_id), insert staging's rows deduplicated on the
- * primary key, children of kept rows only. tables: the root first,
- * then its children; n of them.
+ * primary key, children of kept rows only (those of the roots this
+ * load, load_id, inserted). tables: the root first, then its children;
+ * n of them; staging holds the same tables with this load's rows.
  */
 char	*ld_sql_merge(const char *dataset, const char *staging,
-	    const struct ld_table *const *tables, size_t n);
+	    const struct ld_table *const *tables, size_t n,
+	    const char *load_id);
 
 #endif

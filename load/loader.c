@@ -1,0 +1,530 @@
+/*
+ * loader.c: one package into a SQL destination, in one transaction
+ * (load/loader.h).
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/util.h"
+#include "load/loader.h"
+#include "load/package.h"
+#include "load/schema.h"
+#include "load/sql.h"
+
+#define ENGINE_VERSION	11
+
+struct loading {
+	struct ld_dest		*d;
+	const struct ld_dialect	*dl;
+	const char		*dataset;
+	char			*staging;
+	const char		*load_id;
+	struct ld_schema	*schema;
+	cJSON			*existing;	/* dataset -> table -> [cols] */
+	struct ld_load_result	*out;
+	char			*err;
+	size_t			 errlen;
+};
+
+static int
+exec(struct loading *l, char *sql)
+{
+	int	rc = l->d->ops->exec(l->d, sql, l->err, l->errlen);
+
+	free(sql);
+	return rc;
+}
+
+/* ------------------------------------------------ existing tables */
+
+static int
+existing_row(void *arg, size_t n, const char *const *v)
+{
+	cJSON	*ex = arg, *ds, *t;
+
+	if (n < 3 || v[0] == NULL || v[1] == NULL || v[2] == NULL)
+		return 0;
+	if ((ds = cJSON_GetObjectItem(ex, v[0])) == NULL)
+		ds = cJSON_AddObjectToObject(ex, v[0]);
+	if ((t = cJSON_GetObjectItem(ds, v[1])) == NULL)
+		t = cJSON_AddArrayToObject(ds, v[1]);
+	cJSON_AddItemToArray(t, cJSON_CreateString(v[2]));
+	return 0;
+}
+
+static int
+read_existing(struct loading *l)
+{
+	char	*a = ld_sql_literal(l->dataset), *b = ld_sql_literal(l->staging);
+	char	*sql = xasprintf("SELECT table_schema, table_name, column_name "
+	    "FROM information_schema.columns WHERE table_schema IN (%s, %s)",
+	    a, b);
+	int	 rc;
+
+	l->existing = cJSON_CreateObject();
+	rc = l->d->ops->query(l->d, sql, existing_row, l->existing, l->err,
+	    l->errlen);
+	free(a);
+	free(b);
+	free(sql);
+	return rc;
+}
+
+static const cJSON *
+existing_cols(struct loading *l, const char *dataset, const char *table)
+{
+	return cJSON_GetObjectItem(cJSON_GetObjectItem(l->existing, dataset),
+	    table);
+}
+
+static int
+has_col(const cJSON *cols, const char *name)
+{
+	const cJSON	*c;
+
+	cJSON_ArrayForEach(c, cols)
+		if (strcmp(c->valuestring, name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+complete_cols(const struct ld_table *t)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (!(t->cols[i]->hints & LD_INCOMPLETE))
+			return 1;
+	return 0;
+}
+
+/* Creates the table, or adds its missing columns, in dataset. */
+static int
+sync_table(struct loading *l, const char *dataset, struct ld_table *t)
+{
+	const cJSON	*cols = existing_cols(l, dataset, t->name);
+	struct ld_table	 missing = *t;
+	int		 rc = 0;
+
+	if (!complete_cols(t))
+		return 0;
+	if (cols == NULL)
+		return exec(l, ld_sql_table_ddl(l->dl, dataset, t, 0));
+	/* The columns the destination lacks, as a table to add from. */
+	missing.cols = xcalloc(t->ncols + 1, sizeof(*missing.cols));
+	missing.ncols = 1;	/* from 1: ALTER, never CREATE */
+	for (size_t i = 0; i < t->ncols; i++)
+		if (!(t->cols[i]->hints & LD_INCOMPLETE) &&
+		    !has_col(cols, t->cols[i]->name))
+			missing.cols[missing.ncols++] = t->cols[i];
+	if (missing.ncols > 1)
+		rc = exec(l, ld_sql_table_ddl(l->dl, dataset, &missing, 1));
+	free(missing.cols);
+	return rc;
+}
+
+/* ----------------------------------------------------------- jobs */
+
+static void
+count_rows(struct loading *l, const char *table, long long rows)
+{
+	struct ld_load_result *o = l->out;
+
+	for (size_t i = 0; i < o->n; i++)
+		if (strcmp(o->t[i].table, table) == 0) {
+			o->t[i].rows += rows;
+			return;
+		}
+	o->t = xrealloc(o->t, (o->n + 1) * sizeof(*o->t));
+	o->t[o->n].table = xstrdup(table);
+	o->t[o->n++].rows = rows;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The package's job files (new_jobs/<table>.<id>.<n>.jsonl), sorted. */
+static char **
+job_files(const char *pkg_dir, size_t *n)
+{
+	char		*dir = xasprintf("%s/new_jobs", pkg_dir);
+	DIR		*d = opendir(dir);
+	struct dirent	*e;
+	char		**v = xcalloc(1, sizeof(*v));
+
+	*n = 0;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		size_t	len = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || len < 6 ||
+		    strcmp(e->d_name + len - 6, ".jsonl") != 0)
+			continue;
+		v = xrealloc(v, (*n + 2) * sizeof(*v));
+		v[(*n)++] = xasprintf("%s/%s", dir, e->d_name);
+		v[*n] = NULL;
+	}
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+	qsort(v, *n, sizeof(*v), by_name);
+	return v;
+}
+
+static char *
+table_of_job(const char *path)
+{
+	const char	*base = strrchr(path, '/') + 1;
+	const char	*dot = strchr(base, '.');
+
+	return dot != NULL ? strndup(base, (size_t)(dot - base)) :
+	    xstrdup(base);
+}
+
+static int
+has_primary_key(const struct ld_table *t)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (t->cols[i]->hints & LD_PRIMARY_KEY)
+			return 1;
+	return 0;
+}
+
+/* Where a table's rows go: staging for a keyed merge. */
+static int
+via_staging(const struct ld_schema *s, const struct ld_table *t)
+{
+	const struct ld_table *root = ld_schema_root(s, t);
+
+	return root != NULL && root->disposition == LD_MERGE &&
+	    has_primary_key(root);
+}
+
+static int
+load_jobs(struct loading *l, char **jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char		*name = table_of_job(jobs[i]), *q;
+		struct ld_table	*t = ld_schema_table(l->schema, name);
+		long long	 rows = 0;
+		int		 rc;
+
+		if (t == NULL) {
+			errorf(l->err, l->errlen, "job %s: table %s is not in "
+			    "the package's schema", jobs[i], name);
+			free(name);
+			return -1;
+		}
+		q = ld_sql_qualified(via_staging(l->schema, t) ? l->staging :
+		    l->dataset, t->name);
+		rc = l->d->ops->copy_job(l->d, q, t, jobs[i], &rows, l->err,
+		    l->errlen);
+		free(q);
+		free(name);
+		if (rc < 0)
+			return -1;
+		count_rows(l, t->name, rows);
+	}
+	return 0;
+}
+
+/* Roots (of disposition d) that have jobs in this package. */
+static int
+root_in_package(struct loading *l, const struct ld_table *root)
+{
+	for (size_t i = 0; i < l->out->n; i++) {
+		const struct ld_table *t = ld_schema_table(l->schema,
+		    l->out->t[i].table);
+
+		if (t != NULL && ld_schema_root(l->schema, t) == root)
+			return 1;
+	}
+	return 0;
+}
+
+/* The root followed by its descendants, in schema order. */
+static const struct ld_table **
+table_chain(struct loading *l, const struct ld_table *root, size_t *n)
+{
+	const struct ld_table **v = xcalloc(l->schema->ntables + 1,
+	    sizeof(*v));
+
+	*n = 0;
+	v[(*n)++] = root;
+	for (size_t i = 0; i < l->schema->ntables; i++) {
+		const struct ld_table *t = l->schema->tables[i];
+
+		if (t != root && ld_schema_root(l->schema, t) == root &&
+		    complete_cols(t))
+			v[(*n)++] = t;
+	}
+	return v;
+}
+
+static int
+truncate_chain(struct loading *l, const char *dataset,
+    const struct ld_table *root)
+{
+	size_t			 n;
+	const struct ld_table	**chain = table_chain(l, root, &n);
+	int			 rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char	*q = ld_sql_qualified(dataset, chain[i]->name);
+
+		rc = exec(l, xasprintf("%s %s", l->dl->truncate, q));
+		free(q);
+	}
+	free(chain);
+	return rc;
+}
+
+/* replace: the tables of replaced resources are emptied first. */
+static int
+prepare_dispositions(struct loading *l, char **jobs, size_t njobs)
+{
+	for (size_t i = 0; i < njobs; i++) {
+		char			*name = table_of_job(jobs[i]);
+		const struct ld_table	*t = ld_schema_table(l->schema, name);
+
+		free(name);
+		if (t != NULL)
+			count_rows(l, t->name, 0);
+	}
+	for (size_t i = 0; i < l->schema->ntables; i++) {
+		const struct ld_table *t = l->schema->tables[i];
+
+		if (t->parent != NULL || !root_in_package(l, t))
+			continue;
+		if (t->disposition == LD_REPLACE &&
+		    truncate_chain(l, l->dataset, t) < 0)
+			return -1;
+		if (via_staging(l->schema, t) &&
+		    truncate_chain(l, l->staging, t) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+merge_all(struct loading *l)
+{
+	for (size_t i = 0; i < l->schema->ntables; i++) {
+		const struct ld_table	*t = l->schema->tables[i];
+		const struct ld_table	**chain;
+		size_t			  n;
+		int			  rc;
+
+		if (t->parent != NULL || !via_staging(l->schema, t) ||
+		    !root_in_package(l, t))
+			continue;
+		chain = table_chain(l, t, &n);
+		rc = exec(l, ld_sql_merge(l->dataset, l->staging,
+		    (const struct ld_table *const *)chain, n, l->load_id));
+		free(chain);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------- system tables */
+
+static int
+found_row(void *arg, size_t n, const char *const *v)
+{
+	(void)n;
+	(void)v;
+	*(int *)arg = 1;
+	return 1;
+}
+
+static int
+exists(struct loading *l, char *sql, int *found)
+{
+	int	rc;
+
+	*found = 0;
+	rc = l->d->ops->query(l->d, sql, found_row, found, l->err, l->errlen);
+	free(sql);
+	return rc;
+}
+
+static int
+store_version(struct loading *l, const char *now)
+{
+	char	*q = ld_sql_qualified(l->dataset, "_dlt_version");
+	char	*name = ld_sql_literal(l->schema->name);
+	char	*hash = ld_sql_literal(l->schema->version_hash);
+	cJSON	*doc = ld_schema_to_json(l->schema);
+	char	*text = cJSON_PrintUnformatted(doc), *lit = ld_sql_literal(text);
+	int	 found = 0, rc;
+
+	rc = exists(l, xasprintf("SELECT 1 FROM %s WHERE version_hash = %s "
+	    "AND schema_name = %s", q, hash, name), &found);
+	if (rc == 0 && !found)
+		rc = exec(l, xasprintf("INSERT INTO %s (version, "
+		    "engine_version, inserted_at, schema_name, version_hash, "
+		    "schema) VALUES (%lld, %d, '%s', %s, %s, %s)", q,
+		    l->schema->version, ENGINE_VERSION, now, name, hash, lit));
+	free(q);
+	free(name);
+	free(hash);
+	free(text);
+	free(lit);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static int
+store_load(struct loading *l, const char *now)
+{
+	char	*q = ld_sql_qualified(l->dataset, "_dlt_loads");
+	char	*id = ld_sql_literal(l->load_id);
+	char	*name = ld_sql_literal(l->schema->name);
+	char	*hash = ld_sql_literal(l->schema->version_hash);
+	int	 rc;
+
+	rc = exec(l, xasprintf("INSERT INTO %s (load_id, schema_name, "
+	    "status, inserted_at, schema_version_hash) VALUES (%s, %s, 0, "
+	    "'%s', %s)", q, id, name, now, hash));
+	free(q);
+	free(id);
+	free(name);
+	free(hash);
+	return rc;
+}
+
+static int
+already_loaded(struct loading *l, int *found)
+{
+	char	*q, *id;
+	int	 rc;
+
+	*found = 0;
+	if (existing_cols(l, l->dataset, "_dlt_loads") == NULL)
+		return 0;
+	q = ld_sql_qualified(l->dataset, "_dlt_loads");
+	id = ld_sql_literal(l->load_id);
+	rc = exists(l, xasprintf("SELECT 1 FROM %s WHERE load_id = %s", q,
+	    id), found);
+	free(q);
+	free(id);
+	return rc;
+}
+
+/* ----------------------------------------------------------- load */
+
+static struct ld_schema *
+read_schema(const char *pkg_dir, char *err, size_t errlen)
+{
+	char			*path = xasprintf("%s/schema.json", pkg_dir);
+	char			*text = read_file_max(path, 64u << 20, NULL,
+	    err, errlen);
+	cJSON			*doc;
+	struct ld_schema	*s = NULL;
+
+	free(path);
+	if (text == NULL)
+		return NULL;
+	if ((doc = cJSON_Parse(text)) == NULL)
+		errorf(err, errlen, "%s/schema.json is not JSON", pkg_dir);
+	else
+		s = ld_schema_from_json(doc, err, errlen);
+	cJSON_Delete(doc);
+	free(text);
+	return s;
+}
+
+static int
+load_in_transaction(struct loading *l, const char *pkg_dir)
+{
+	char	**jobs, now[32];
+	size_t	  njobs;
+	int	  rc = -1, needs_staging = 0;
+
+	jobs = job_files(pkg_dir, &njobs);
+	iso8601_now(now, 0);
+	for (size_t i = 0; i < l->schema->ntables; i++)
+		if (l->schema->tables[i]->parent == NULL &&
+		    via_staging(l->schema, l->schema->tables[i]))
+			needs_staging = 1;
+	if (exec(l, ld_sql_create_dataset(l->dataset)) < 0 ||
+	    (needs_staging && exec(l, ld_sql_create_dataset(l->staging)) < 0))
+		goto out;
+	for (size_t i = 0; i < l->schema->ntables; i++) {
+		struct ld_table	*t = l->schema->tables[i];
+
+		if (sync_table(l, l->dataset, t) < 0 ||
+		    (via_staging(l->schema, t) &&
+		    sync_table(l, l->staging, t) < 0))
+			goto out;
+	}
+	if (prepare_dispositions(l, jobs, njobs) < 0 ||
+	    load_jobs(l, jobs, njobs) < 0 || merge_all(l) < 0 ||
+	    store_version(l, now) < 0 || store_load(l, now) < 0)
+		goto out;
+	rc = 0;
+out:
+	ld_strv_free(jobs);
+	return rc;
+}
+
+int
+ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
+    const char *load_id, struct ld_load_result *out, char *err,
+    size_t errlen)
+{
+	struct loading	l = { 0 };
+	int		found = 0, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	l.d = d;
+	l.dl = d->ops->dialect;
+	l.dataset = dataset;
+	l.staging = xasprintf("%s_staging", dataset);
+	l.load_id = load_id;
+	l.out = out;
+	l.err = err;
+	l.errlen = errlen;
+	if ((l.schema = read_schema(pkg_dir, err, errlen)) == NULL)
+		goto out;
+	if (read_existing(&l) < 0 || already_loaded(&l, &found) < 0)
+		goto out;
+	if (found) {
+		out->already = 1;
+		rc = 0;
+		goto out;
+	}
+	if (exec(&l, xstrdup("BEGIN TRANSACTION")) < 0)
+		goto out;
+	if (load_in_transaction(&l, pkg_dir) < 0) {
+		char	ignored[256];
+
+		d->ops->exec(d, "ROLLBACK", ignored, sizeof(ignored));
+		goto out;
+	}
+	rc = exec(&l, xstrdup("COMMIT"));
+out:
+	if (rc < 0)
+		ld_load_result_cleanup(out);
+	ld_schema_free(l.schema);
+	cJSON_Delete(l.existing);
+	free(l.staging);
+	return rc;
+}
+
+void
+ld_load_result_cleanup(struct ld_load_result *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->t[i].table);
+	free(r->t);
+	r->t = NULL;
+	r->n = 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * load/loader.h: loading one normalized package into a SQL destination,
+ * as dlt's load step does, in one transaction (load/destination.h has
+ * the whole sequence).
+ */
+#ifndef LOAD_LOADER_H
+#define LOAD_LOADER_H
+
+#include <stddef.h>
+
+#include "load/destination.h"
+
+/* Rows loaded per table by one package. */
+struct ld_table_rows {
+	char		*table;
+	long long	 rows;
+};
+
+struct ld_load_result {
+	struct ld_table_rows	*t;
+	size_t			 n;
+	int			 already;	/* was in _dlt_loads: skipped */
+};
+
+/*
+ * Loads the package in pkg_dir (schema.json and the jsonl jobs in new_jobs) with id
+ * load_id into dataset. A package whose load id is already in
+ * _dlt_loads is not loaded again (a run that died after the commit).
+ * Returns 0, or -1 with err (the transaction rolled back).
+ */
+int	ld_load_package(struct ld_dest *d, const char *dataset,
+	    const char *pkg_dir, const char *load_id,
+	    struct ld_load_result *out, char *err, size_t errlen);
+void	ld_load_result_cleanup(struct ld_load_result *);
+
+#endif

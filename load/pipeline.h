@@ -1,0 +1,55 @@
+/*
+ * load/pipeline.h: the pipeline and resource handles of pf/flow.h's
+ * loading API, shared by pipeline.c (opening, resources, extract) and
+ * steps.c (normalize, load). Not installed.
+ */
+#ifndef LOAD_PIPELINE_H
+#define LOAD_PIPELINE_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/util.h"
+#include "load/destination.h"
+#include "load/jsonv.h"
+#include "load/schema.h"
+#include "pf/flow.h"
+
+struct pf_resource {
+	struct pf_pipeline	*p;
+	char			*name;		/* as declared */
+	char			*table;		/* normalized root table */
+	FILE			*f;		/* extract file, or NULL */
+	char			*cursor_path;
+	cJSON			*cursor_last;	/* largest seen this extract */
+	char			*cursor_text;
+	struct pf_resource	*next;
+};
+
+struct pf_pipeline {
+	pf_run			*run;
+	char			*name, *dest_name, *dest_type, *dataset;
+	char			*root;		/* working directory */
+	char			*local_dir;
+	const struct ld_dest_ops *ops;
+	struct ld_dest		*dest;
+	struct ld_schema	*schema;
+	cJSON			*state;
+	struct pf_resource	*resources;
+	char			 load_id[32];	/* open extract, or "" */
+	char			*extract_dir;	/* its hidden directory */
+	char			*error;
+	cJSON			*info;
+	char			*info_text;
+	struct jv_arena		 arena;
+	struct buf		 line;
+};
+
+/* Records the pipeline's failure (the first one) and logs it. */
+int	ld_pipeline_fail(pf_pipeline *p, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Writes the schema to <root>/schemas/<name>.schema.json. */
+int	ld_pipeline_save_schema(pf_pipeline *p);
+
+#endif
