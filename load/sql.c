@@ -1,0 +1,257 @@
+/*
+ * sql.c: the SQL every SQL destination shares (load/sql.h), from its
+ * dialect.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "load/sql.h"
+
+static char *
+quoted(const char *s, char q)
+{
+	struct buf	b;
+
+	buf_init(&b, (size_t)-1);
+	buf_append(&b, &q, 1);
+	for (; *s; s++) {
+		buf_append(&b, s, 1);
+		if (*s == q)
+			buf_append(&b, &q, 1);
+	}
+	buf_append(&b, &q, 1);
+	return buf_steal(&b);
+}
+
+char *
+ld_sql_ident(const char *name)
+{
+	return quoted(name, '"');
+}
+
+char *
+ld_sql_literal(const char *text)
+{
+	return quoted(text, '\'');
+}
+
+char *
+ld_sql_qualified(const char *dataset, const char *table)
+{
+	char	*d = ld_sql_ident(dataset), *t = ld_sql_ident(table);
+	char	*q = xasprintf("%s.%s", d, t);
+
+	free(d);
+	free(t);
+	return q;
+}
+
+/* fmt with each "%d" replaced by the next of a, b (formats come from
+   the dialect, so they are not printf's). */
+static char *
+fill(const char *fmt, int a, int b)
+{
+	struct buf	out;
+	int		n = 0;
+
+	buf_init(&out, (size_t)-1);
+	buf_append(&out, "", 0);
+	for (const char *p = fmt; *p; p++) {
+		if (p[0] == '%' && p[1] == 'd') {
+			buf_printf(&out, "%d", n++ == 0 ? a : b);
+			p++;
+		} else
+			buf_append(&out, p, 1);
+	}
+	return buf_steal(&out);
+}
+
+char *
+ld_sql_type(const struct ld_dialect *dl, const struct ld_column *c)
+{
+	const char	*fmt = dl->type_formats[c->type];
+	int		 p = c->precision, s = c->scale;
+
+	if (c->type == LD_DECIMAL || c->type == LD_WEI) {
+		if (p == 0) {
+			p = c->type == LD_DECIMAL ? dl->decimal_precision :
+			    dl->wei_precision;
+			s = c->type == LD_DECIMAL ? dl->decimal_scale :
+			    dl->wei_scale;
+		}
+		if (fmt != NULL)
+			return fill(fmt, p, s);
+	} else if (fmt != NULL && p > 0)
+		return fill(fmt, p, 0);
+	return xstrdup(dl->type_names[c->type]);
+}
+
+char *
+ld_sql_create_dataset(const char *dataset)
+{
+	char	*d = ld_sql_ident(dataset);
+	char	*q = xasprintf("CREATE SCHEMA IF NOT EXISTS %s", d);
+
+	free(d);
+	return q;
+}
+
+static void
+column_def(struct buf *b, const struct ld_dialect *dl,
+    const struct ld_column *c)
+{
+	char	*name = ld_sql_ident(c->name), *type = ld_sql_type(dl, c);
+
+	buf_printf(b, "%s %s%s", name, type,
+	    (c->hints & LD_NULLABLE) ? "" : " NOT NULL");
+	free(name);
+	free(type);
+}
+
+char *
+ld_sql_table_ddl(const struct ld_dialect *dl, const char *dataset,
+    const struct ld_table *t, size_t from)
+{
+	char		*q = ld_sql_qualified(dataset, t->name);
+	struct buf	 b;
+	int		 first = 1;
+
+	buf_init(&b, (size_t)-1);
+	if (from == 0)
+		buf_printf(&b, "CREATE TABLE %s (", q);
+	for (size_t i = from; i < t->ncols; i++) {
+		const struct ld_column *c = t->cols[i];
+
+		if (c->hints & LD_INCOMPLETE)
+			continue;
+		if (from == 0)
+			buf_append(&b, first ? "" : ", ", first ? 0 : 2);
+		else
+			buf_printf(&b, "%sALTER TABLE %s ADD COLUMN ",
+			    first ? "" : ";\n", q);
+		column_def(&b, dl, t->cols[i]);
+		first = 0;
+	}
+	if (from == 0)
+		buf_append(&b, ")", 1);
+	free(q);
+	return buf_steal(&b);
+}
+
+/* "c1", "c2" of the complete columns. */
+static char *
+column_list(const struct ld_table *t, const char *prefix)
+{
+	struct buf	b;
+
+	buf_init(&b, (size_t)-1);
+	buf_append(&b, "", 0);
+	for (size_t i = 0; i < t->ncols; i++) {
+		char	*n;
+
+		if (t->cols[i]->hints & LD_INCOMPLETE)
+			continue;
+		n = ld_sql_ident(t->cols[i]->name);
+		buf_printf(&b, "%s%s%s", b.len > 0 ? ", " : "",
+		    prefix != NULL ? prefix : "", n);
+		free(n);
+	}
+	return buf_steal(&b);
+}
+
+/* d."k1" = s."k1" AND ... over the primary key of root. */
+static char *
+key_match(const struct ld_table *root)
+{
+	struct buf	b;
+
+	buf_init(&b, (size_t)-1);
+	buf_append(&b, "", 0);
+	for (size_t i = 0; i < root->ncols; i++) {
+		char	*n;
+
+		if (!(root->cols[i]->hints & LD_PRIMARY_KEY))
+			continue;
+		n = ld_sql_ident(root->cols[i]->name);
+		buf_printf(&b, "%sd.%s = s.%s", b.len > 0 ? " AND " : "",
+		    n, n);
+		free(n);
+	}
+	return buf_steal(&b);
+}
+
+static char *
+key_list(const struct ld_table *root)
+{
+	struct buf	b;
+
+	buf_init(&b, (size_t)-1);
+	buf_append(&b, "", 0);
+	for (size_t i = 0; i < root->ncols; i++) {
+		char	*n;
+
+		if (!(root->cols[i]->hints & LD_PRIMARY_KEY))
+			continue;
+		n = ld_sql_ident(root->cols[i]->name);
+		buf_printf(&b, "%s%s", b.len > 0 ? ", " : "", n);
+		free(n);
+	}
+	return buf_steal(&b);
+}
+
+/*
+ * As dlt's SqlMergeFollowupJob for delete-insert: children of replaced
+ * roots go first (by _dlt_root_id), then the roots; the staging rows
+ * are inserted deduplicated on the key (ROW_NUMBER, first kept), and
+ * child rows only of the roots this load inserted.
+ */
+char *
+ld_sql_merge(const char *dataset, const char *staging,
+    const struct ld_table *const *tables, size_t n, const char *load_id)
+{
+	const struct ld_table *root = tables[0];
+	char		*rq = ld_sql_qualified(dataset, root->name);
+	char		*sq = ld_sql_qualified(staging, root->name);
+	char		*match = key_match(root), *keys = key_list(root);
+	char		*cols = column_list(root, NULL);
+	char		*lid = ld_sql_literal(load_id);
+	struct buf	 b;
+
+	buf_init(&b, (size_t)-1);
+	for (size_t i = 1; i < n; i++) {
+		char	*cq = ld_sql_qualified(dataset, tables[i]->name);
+
+		buf_printf(&b, "DELETE FROM %s WHERE \"_dlt_root_id\" IN "
+		    "(SELECT d.\"_dlt_id\" FROM %s AS d WHERE EXISTS "
+		    "(SELECT 1 FROM %s AS s WHERE %s));\n", cq, rq, sq, match);
+		free(cq);
+	}
+	buf_printf(&b, "DELETE FROM %s AS d WHERE EXISTS (SELECT 1 FROM %s "
+	    "AS s WHERE %s);\n", rq, sq, match);
+	buf_printf(&b, "INSERT INTO %s (%s) SELECT %s FROM (SELECT *, "
+	    "ROW_NUMBER() OVER (PARTITION BY %s) AS \"_dlt_dedup_rn\" "
+	    "FROM %s) AS t WHERE \"_dlt_dedup_rn\" = 1;\n", rq, cols, cols,
+	    keys, sq);
+	for (size_t i = 1; i < n; i++) {
+		char	*cq = ld_sql_qualified(dataset, tables[i]->name);
+		char	*csq = ld_sql_qualified(staging, tables[i]->name);
+		char	*ccols = column_list(tables[i], NULL);
+
+		buf_printf(&b, "INSERT INTO %s (%s) SELECT %s FROM %s WHERE "
+		    "\"_dlt_root_id\" IN (SELECT \"_dlt_id\" FROM %s WHERE "
+		    "\"_dlt_load_id\" = %s);\n", cq, ccols, ccols, csq, rq,
+		    lid);
+		free(cq);
+		free(csq);
+		free(ccols);
+	}
+	free(rq);
+	free(sq);
+	free(match);
+	free(keys);
+	free(cols);
+	free(lid);
+	return buf_steal(&b);
+}
