@@ -12,6 +12,7 @@
 #include "aws/credentials.h"
 #include "common/util.h"
 #include "t.h"
+#include "t_files.h"
 
 static char	home[64];
 static char	err[1024];
@@ -32,23 +33,6 @@ clean_env(void)
 	for (size_t i = 0; vars[i] != NULL; i++)
 		unsetenv(vars[i]);
 	setenv("HOME", home, 1);
-}
-
-static void
-put(const char *rel, const char *text)
-{
-	char	*path = xasprintf("%s/%s", home, rel), *slash;
-	FILE	*f;
-
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	mkdir_p(path, 0755);
-	*slash = '/';
-	if ((f = fopen(path, "w")) != NULL) {
-		fputs(text, f);
-		fclose(f);
-	}
-	free(path);
 }
 
 static void
@@ -97,7 +81,7 @@ test_chain(void)
 	}
 	TEST("~/.aws/credentials profiles: AWS_PROFILE, then default") {
 		clean_env();
-		put(".aws/credentials", "# comment\n[default]\n"
+		t_put(home, ".aws/credentials", "# comment\n[default]\n"
 		    "aws_access_key_id = AKIDDEF\n"
 		    "aws_secret_access_key = def-secret\n\n"
 		    "[ci]\nAWS_ACCESS_KEY_ID=AKIDCI\n"
@@ -127,13 +111,13 @@ test_chain(void)
 		char	*path = xasprintf("%s/other-creds", home);
 
 		clean_env();
-		put("other-creds", "[x]\naws_access_key_id = AKIDX\n");
+		t_put(home, "other-creds", "[x]\naws_access_key_id = AKIDX\n");
 		setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
 		setenv("AWS_PROFILE", "x", 1);
 		CHECK(aws_creds_resolve(&cc, &c, err, sizeof(err)) == -1);
 		CHECK(strstr(err, "partial credentials") != NULL);
-		put("other-creds", "");
-		put(".aws/config", "[profile x]\naws_access_key_id = AKIDCFG\n"
+		t_put(home, "other-creds", "");
+		t_put(home, ".aws/config", "[profile x]\naws_access_key_id = AKIDCFG\n"
 		    "aws_secret_access_key = cfg-secret\nregion = eu-west-2\n");
 		CHECK(aws_creds_resolve(&cc, &c, err, sizeof(err)) == 0);
 		CHECK_STR(c.access_key, "AKIDCFG");
@@ -220,7 +204,7 @@ test_container(void)
 		CHECK_STR(auth, "env-tok");
 		free(url);
 		free(auth);
-		put("tok", "file-tok\n");
+		t_put(home, "tok", "file-tok\n");
 		path = xasprintf("%s/tok", home);
 		setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path, 1);
 		CHECK(aws_container_endpoint(&url, &auth, err,
@@ -228,7 +212,7 @@ test_container(void)
 		CHECK_STR(auth, "file-tok");
 		free(url);
 		free(auth);
-		put("tok", "a\nb\n");
+		t_put(home, "tok", "a\nb\n");
 		CHECK(aws_container_endpoint(&url, &auth, err,
 		    sizeof(err)) == -1);
 		CHECK(strstr(err, "legal header value") != NULL);
@@ -244,7 +228,7 @@ test_region(void)
 
 	TEST("region: configured, AWS_REGION, AWS_DEFAULT_REGION, profile") {
 		clean_env();
-		put(".aws/config", "[default]\nregion = ap-south-1\n"
+		t_put(home, ".aws/config", "[default]\nregion = ap-south-1\n"
 		    "[profile p]\nregion = sa-east-1\n");
 		r = aws_region_resolve(NULL, NULL);
 		CHECK_STR(r, "ap-south-1");

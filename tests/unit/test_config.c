@@ -13,35 +13,10 @@
 #include "config/cfg.h"
 #include "common/util.h"
 #include "t.h"
+#include "t_files.h"
 
 static char	root[64];
 static char	errbuf[16384];
-
-static void
-put(const char *rel, const char *text)
-{
-	char	*path = xasprintf("%s/%s", root, rel), *slash;
-	FILE	*f;
-
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	mkdir_p(path, 0755);
-	*slash = '/';
-	if ((f = fopen(path, "w")) != NULL) {
-		fputs(text, f);
-		fclose(f);
-	}
-	free(path);
-}
-
-static void
-drop(const char *rel)
-{
-	char	*path = xasprintf("%s/%s", root, rel);
-
-	unlink(path);
-	free(path);
-}
 
 /* A fresh workspace: .dlt/.workspace, no other file. */
 static void
@@ -52,9 +27,9 @@ fresh(int workspace)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s/.dlt %s/home", root, root);
 	if (system(cmd) != 0)
 		abort();
-	put(".dlt/.keep", "");
+	t_put(root, ".dlt/.keep", "");
 	if (workspace)
-		put(".dlt/.workspace", "");
+		t_put(root, ".dlt/.workspace", "");
 }
 
 static struct cfg *
@@ -114,8 +89,8 @@ test_precedence(void)
 
 	TEST("env beats secrets.toml beats config.toml") {
 		fresh(1);
-		put(".dlt/config.toml", "[sources.s]\nbase_url = \"cfg\"\n");
-		put(".dlt/secrets.toml", "[sources.s]\nbase_url = \"sec\"\n");
+		t_put(root, ".dlt/config.toml", "[sources.s]\nbase_url = \"cfg\"\n");
+		t_put(root, ".dlt/secrets.toml", "[sources.s]\nbase_url = \"sec\"\n");
 		setenv("SOURCES__S__BASE_URL", "env", 1);
 		c = open_cfg(NULL);
 		CHECK(c != NULL);
@@ -125,7 +100,7 @@ test_precedence(void)
 		CHECK(check_get(c, "sources.s", "base_url", NULL, "sec",
 		    "secrets.toml"));
 		cfg_free(c);
-		drop(".dlt/secrets.toml");
+		t_drop(root, ".dlt/secrets.toml");
 		c = open_cfg(NULL);
 		CHECK(check_get(c, "sources.s", "base_url", NULL, "cfg",
 		    "config.toml"));
@@ -133,9 +108,9 @@ test_precedence(void)
 	}
 	TEST("a profile file beats the plain file, key by key") {
 		fresh(1);
-		put(".dlt/config.toml", "[destination.warehouse]\n"
+		t_put(root, ".dlt/config.toml", "[destination.warehouse]\n"
 		    "destination_type = \"duckdb\"\ndataset = \"plain\"\n");
-		put(".dlt/prod.config.toml", "[destination.warehouse]\n"
+		t_put(root, ".dlt/prod.config.toml", "[destination.warehouse]\n"
 		    "destination_type = \"snowflake\"\n");
 		c = open_cfg("prod");
 		CHECK(check_get(c, "destination.warehouse", "destination_type",
@@ -150,8 +125,8 @@ test_precedence(void)
 	}
 	TEST("profile files are ignored outside workspace mode") {
 		fresh(0);
-		put(".dlt/config.toml", "[a]\nprofile_k = \"plain\"\n");
-		put(".dlt/dev.config.toml", "[a]\nprofile_k = \"dev\"\n");
+		t_put(root, ".dlt/config.toml", "[a]\nprofile_k = \"plain\"\n");
+		t_put(root, ".dlt/dev.config.toml", "[a]\nprofile_k = \"dev\"\n");
 		c = open_cfg(NULL);
 		CHECK(check_get(c, "a", "profile_k", NULL, "plain", NULL));
 		CHECK(cfg_workspace(c)->profile == NULL);
@@ -166,7 +141,7 @@ test_pipeline_and_sections(void)
 
 	TEST("a pipeline-prefixed key beats the unprefixed one") {
 		fresh(1);
-		put(".dlt/secrets.toml", "[sources.s]\ns_token = \"plain\"\n"
+		t_put(root, ".dlt/secrets.toml", "[sources.s]\ns_token = \"plain\"\n"
 		    "[p1.sources.s]\ns_token = \"p1\"\n");
 		c = open_cfg(NULL);
 		CHECK(check_get(c, "sources.s", "s_token", "p1", "p1", NULL));
@@ -187,11 +162,11 @@ test_pipeline_and_sections(void)
 	}
 	TEST("section fallback: the rightmost section is dropped") {
 		fresh(1);
-		put(".dlt/config.toml", "[sources]\ns_limit = 5\n");
+		t_put(root, ".dlt/config.toml", "[sources]\ns_limit = 5\n");
 		c = open_cfg(NULL);
 		CHECK(check_get(c, "sources.s.r", "s_limit", NULL, "5", NULL));
 		cfg_free(c);
-		put(".dlt/config.toml", "s_limit = 7\n");
+		t_put(root, ".dlt/config.toml", "s_limit = 7\n");
 		c = open_cfg(NULL);
 		CHECK(check_get(c, "sources.s.r", "s_limit", NULL, "7", NULL));
 		cfg_free(c);
@@ -202,7 +177,7 @@ test_pipeline_and_sections(void)
 		struct cfg_value v;
 
 		fresh(1);
-		put(".dlt/secrets.toml", "[destination.pg.credentials]\n"
+		t_put(root, ".dlt/secrets.toml", "[destination.pg.credentials]\n"
 		    "password = \"file\"\n");
 		setenv("CREDENTIALS__PASSWORD", "short-env", 1);
 		c = open_cfg(NULL);
@@ -254,7 +229,7 @@ test_secrets(void)
 
 	TEST("a secret field in config.toml is refused, clearly") {
 		fresh(1);
-		put(".dlt/config.toml", "[sources.s]\npassword = \"pw-123\"\n"
+		t_put(root, ".dlt/config.toml", "[sources.s]\npassword = \"pw-123\"\n"
 		    "s_user = \"u\"\n");
 		c = open_cfg(NULL);
 		v = get(c, "sources.s", "password", NULL, CFG_SECRET, NULL);
@@ -273,9 +248,9 @@ test_secrets(void)
 		size_t	  n;
 
 		fresh(1);
-		put(".dlt/secrets.toml", "[sources.s]\napi_key = \"k-secret\"\n"
+		t_put(root, ".dlt/secrets.toml", "[sources.s]\napi_key = \"k-secret\"\n"
 		    "[sources.s.credentials]\nuser = \"alice-in-secrets\"\n");
-		put(".dlt/config.toml",
+		t_put(root, ".dlt/config.toml",
 		    "[sources.s]\ns_base = \"public-url\"\n");
 		c = open_cfg(NULL);
 		cfg_set_secret_hook(c, hook, NULL);
@@ -301,7 +276,7 @@ test_secrets(void)
 		char		*gd = xasprintf("%s/home/.dlt", root);
 
 		fresh(1);
-		put("run-secrets/sources--s--api-key", "from-file\n");
+		t_put(root, "run-secrets/sources--s--api-key", "from-file\n");
 		o.run_dir = root;
 		o.global_dir = gd;
 		o.secrets_dir = dir;
@@ -347,7 +322,7 @@ test_missing(void)
 	TEST("a missing value lists every place looked, in order, and the "
 	    "profile") {
 		fresh(1);
-		put(".dlt/secrets.toml", "[other]\nx = 1\n");
+		t_put(root, ".dlt/secrets.toml", "[other]\nx = 1\n");
 		c = open_cfg("prod");
 		CHECK(cfg_resolve(c, &f, &v, errbuf, sizeof(errbuf)) == -1);
 		CHECK(strncmp(errbuf, want, strlen(want)) == 0);
@@ -379,7 +354,7 @@ test_missing(void)
 	}
 	TEST("a TOML syntax error names the provider and the file") {
 		fresh(1);
-		put(".dlt/config.toml", "[a\n");
+		t_put(root, ".dlt/config.toml", "[a\n");
 		c = open_cfg(NULL);
 		CHECK(c == NULL);
 		CHECK(strstr(errbuf, "A problem encountered when loading "
@@ -448,7 +423,7 @@ test_types(void)
 		long long	 n = 0;
 
 		fresh(1);
-		put(".dlt/config.toml", "[normalize]\nmax_table_nesting = 1\n"
+		t_put(root, ".dlt/config.toml", "[normalize]\nmax_table_nesting = 1\n"
 		    "[n]\nbig_int = 9007199254740993\nsmall_int = 5\n"
 		    "flag_bool = true\n[n.table]\na = 1\n");
 		c = open_cfg(NULL);
@@ -499,11 +474,11 @@ test_global(void)
 	}
 	TEST("~/.dlt files sit under the project's, key by key") {
 		fresh(1);
-		put("home/.dlt/config.toml", "[a]\ng_x = \"global\"\n"
+		t_put(root, "home/.dlt/config.toml", "[a]\ng_x = \"global\"\n"
 		    "g_y = \"global\"\n");
-		put("home/.dlt/dev.config.toml", "[a]\ng_z = \"global-dev\"\n");
-		put("home/.dlt/secrets.toml", "[a]\ng_token = \"g-tok\"\n");
-		put(".dlt/config.toml", "[a]\ng_x = \"project\"\n");
+		t_put(root, "home/.dlt/dev.config.toml", "[a]\ng_z = \"global-dev\"\n");
+		t_put(root, "home/.dlt/secrets.toml", "[a]\ng_token = \"g-tok\"\n");
+		t_put(root, ".dlt/config.toml", "[a]\ng_x = \"project\"\n");
 		c = open_cfg(NULL);
 		CHECK(check_get(c, "a", "g_x", NULL, "project", NULL));
 		CHECK(check_get(c, "a", "g_y", NULL, "global", "config.toml"));

@@ -14,35 +14,10 @@
 #include "config/workspace.h"
 #include "common/util.h"
 #include "t.h"
+#include "t_files.h"
 
 static char	root[64];
 static char	err[1024];
-
-static void
-put(const char *rel, const char *text)
-{
-	char	*path = xasprintf("%s/%s", root, rel), *slash;
-	FILE	*f;
-
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	mkdir_p(path, 0755);
-	*slash = '/';
-	if ((f = fopen(path, "w")) != NULL) {
-		fputs(text, f);
-		fclose(f);
-	}
-	free(path);
-}
-
-static void
-drop(const char *rel)
-{
-	char	*path = xasprintf("%s/%s", root, rel);
-
-	unlink(path);
-	free(path);
-}
 
 static int
 exists(const char *rel)
@@ -74,13 +49,13 @@ static void
 test_selection(void)
 {
 	TEST("no .dlt/.workspace: classic mode, no profile") {
-		put(".dlt/config.toml", "");
+		t_put(root, ".dlt/config.toml", "");
 		CHECK_STR(profile_of(NULL), "(none)");
 	}
 	TEST("profile selection: explicit > WORKSPACE__PROFILE > pin > dev") {
-		put(".dlt/.workspace", "");
+		t_put(root, ".dlt/.workspace", "");
 		CHECK_STR(profile_of(NULL), "dev");
-		put(".dlt/profile-name", "  tests \nignored\n");
+		t_put(root, ".dlt/profile-name", "  tests \nignored\n");
 		CHECK_STR(profile_of(NULL), "tests");
 		setenv("WORKSPACE__PROFILE", "prod", 1);
 		CHECK_STR(profile_of(NULL), "prod");
@@ -88,7 +63,7 @@ test_selection(void)
 		setenv("WORKSPACE__PROFILE", "", 1);	/* empty: unset */
 		CHECK_STR(profile_of(NULL), "tests");
 		unsetenv("WORKSPACE__PROFILE");
-		put(".dlt/profile-name", "\n");
+		t_put(root, ".dlt/profile-name", "\n");
 		CHECK_STR(profile_of(NULL), "dev");
 	}
 	TEST("a profile name that is not a file name is refused") {
@@ -119,7 +94,7 @@ test_dirs(void)
 		ws_cleanup(&ws);
 	}
 	TEST("[workspace.settings] and DLT_DATA_DIR move them") {
-		put(".dlt/prod.config.toml", "[workspace.settings]\n"
+		t_put(root, ".dlt/prod.config.toml", "[workspace.settings]\n"
 		    "local_dir = \"_local/prod\"\nname = \"wsname\"\n");
 		o.run_dir = root;
 		setenv("DLT_DATA_DIR", "/elsewhere", 1);
@@ -132,7 +107,7 @@ test_dirs(void)
 		CHECK_STR(cfg_workspace(c)->name, "wsname");
 		unsetenv("DLT_DATA_DIR");
 		cfg_free(c);
-		drop(".dlt/prod.config.toml");
+		t_drop(root, ".dlt/prod.config.toml");
 	}
 }
 
@@ -144,9 +119,9 @@ test_pin_and_list(void)
 	size_t			 n;
 
 	TEST("pin writes .dlt/profile-name; the list marks profiles") {
-		put(".dlt/.workspace", "");
-		drop(".dlt/profile-name");
-		put(".dlt/access.secrets.toml", "");
+		t_put(root, ".dlt/.workspace", "");
+		t_drop(root, ".dlt/profile-name");
+		t_put(root, ".dlt/access.secrets.toml", "");
 		CHECK(ws_open(&ws, root, "/g", NULL, err, sizeof(err)) == 0);
 		CHECK(ws_pin(&ws, "prod", err, sizeof(err)) == 0);
 		ws_cleanup(&ws);
@@ -173,7 +148,7 @@ test_pin_and_list(void)
 		free(v);
 		CHECK(ws_pin(&ws, "a/b", err, sizeof(err)) == -1);
 		ws_cleanup(&ws);
-		drop(".dlt/profile-name");
+		t_drop(root, ".dlt/profile-name");
 	}
 }
 
@@ -183,9 +158,9 @@ test_clean(void)
 	struct cfg_workspace	ws;
 
 	TEST("wiping a profile's dir leaves it empty, others untouched") {
-		put(".dlt/data/dev/warehouse.duckdb", "x");
-		put(".dlt/state/dev/pipelines/p/state.json", "{}");
-		put(".dlt/data/prod/keep", "x");
+		t_put(root, ".dlt/data/dev/warehouse.duckdb", "x");
+		t_put(root, ".dlt/state/dev/pipelines/p/state.json", "{}");
+		t_put(root, ".dlt/data/prod/keep", "x");
 		CHECK(ws_open(&ws, root, "/g", "dev", err, sizeof(err)) == 0);
 		CHECK(ws_wipe_dir(&ws, ws.local_dir, err, sizeof(err)) == 0);
 		CHECK(ws_wipe_dir(&ws, ws.data_dir, err, sizeof(err)) == 0);

@@ -16,28 +16,12 @@
 #include "config/cfg.h"
 #include "sdk/run.h"
 #include "t.h"
+#include "t_files.h"
 
 #define PASSWORD	"pw-unit-0123456789"
 #define API_KEY		"ak-unit-abcdefgh"
 
 static char	root[64];
-
-static void
-put(const char *rel, const char *text)
-{
-	char	*path = xasprintf("%s/%s", root, rel), *slash;
-	FILE	*f;
-
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	mkdir_p(path, 0755);
-	*slash = '/';
-	if ((f = fopen(path, "w")) != NULL) {
-		fputs(text, f);
-		fclose(f);
-	}
-	free(path);
-}
 
 /* A run of the flow with the workspace's resolver, as the executor
  * makes it: secrets handed to the logship through the hook. */
@@ -103,18 +87,18 @@ main(void)
 	unsetenv("WORKSPACE__PROFILE");
 	unsetenv("DLT_PROJECT_DIR");
 	setenv("PREFECT_LOGGING_LEVEL", "CRITICAL", 1);
-	put(".dlt/.workspace", "");
-	put(".dlt/config.toml",
+	t_put(root, ".dlt/.workspace", "");
+	t_put(root, ".dlt/config.toml",
 	    "[sources.pfunit]\n"
 	    "greeting = \"hello\"\nretries = 5\nratio = 0.25\n"
 	    "enabled = \"yes\"\ncurrencies = [\"EUR\", \"USD\"]\n"
 	    "bad_int = \"many\"\npassword = \"in-config-toml\"\n"
 	    "[destination.pfwarehouse]\ndestination_type = \"duckdb\"\n"
 	    "[destination.pfodd]\ndestination_type = \"nope\"\n");
-	put(".dlt/secrets.toml",
+	t_put(root, ".dlt/secrets.toml",
 	    "[destination.pfwarehouse.credentials]\n"
 	    "password = \"" PASSWORD "\"\n");
-	put(".dlt/prod.config.toml", "[sources.pfunit]\ngreeting = \"prod\"\n");
+	t_put(root, ".dlt/prod.config.toml", "[sources.pfunit]\ngreeting = \"prod\"\n");
 
 	open_run(&run, NULL);
 	TEST("typed values from config.toml, defaults for missing ones") {
