@@ -11,6 +11,8 @@
 
 #include <pf/flow.h>
 
+#include "first_attempt.h"
+
 static void
 busy(void)
 {
@@ -54,17 +56,10 @@ static const pf_param_def dir_params[] = {
 static int
 flow_busy_retry(pf_run *run)
 {
-	char	 path[4096];
-	FILE	*f;
-
-	snprintf(path, sizeof(path), "%s/%s.first", pf_param_string(run,
-	    "dir"), pf_run_id(run));
-	if (access(path, F_OK) == 0) {
+	if (!first_attempt(run)) {
 		pf_log_info(run, "second run: completing");
 		return PF_OK;
 	}
-	if ((f = fopen(path, "w")) != NULL)
-		fclose(f);
 	busy();
 	return PF_OK;
 }
