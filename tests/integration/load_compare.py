@@ -1,0 +1,150 @@
+"""Loads the same items through pfagent's runtime (the test flow
+tests/flows/load_fixture.c) and through dlt's own Python pipeline into
+two DuckDB files, and reads both back for comparison (test_load.py)."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import zlib
+
+import duckdb
+
+from peers.prefect import REPO_ROOT, PFAGENT
+
+LIBDUCKDB = REPO_ROOT / "third_party" / "duckdb" / "libduckdb.so"
+ID_COLUMNS = ("_dlt_id", "_dlt_parent_id", "_dlt_root_id", "_dlt_load_id")
+
+DLT_SCRIPT = r"""
+import json, sys
+import dlt
+cfg = json.loads(sys.argv[1])
+for batch in cfg["batches"]:
+    res = dlt.resource(batch["items"], name=cfg["resource"],
+                       write_disposition=batch.get("write_disposition",
+                                                   "append"),
+                       primary_key=batch.get("primary_key") or None,
+                       max_table_nesting=cfg["max_table_nesting"])
+    p = dlt.pipeline(pipeline_name=cfg["pipeline"],
+                     destination=dlt.destinations.duckdb(cfg["db"]),
+                     dataset_name=cfg["dataset"],
+                     pipelines_dir=cfg["pipelines_dir"])
+    p.run(res)
+"""
+
+
+def pfagent_env(tmp):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update({
+        "DLT_DATA_DIR": str(tmp / "pf-data"),
+        "DLT_LOCAL_DIR": str(tmp / "pf-local"),
+        "DESTINATION__WAREHOUSE__DESTINATION_TYPE": "duckdb",
+        "PFAGENT_LIBDUCKDB": str(LIBDUCKDB),
+        "ASAN_OPTIONS": "detect_leaks=1",
+    })
+    return env
+
+
+def run_pfagent(tmp, params, check=True):
+    """One run of the test flow; returns the finished process."""
+    p = subprocess.run(
+        [str(PFAGENT), "run", "tests/flows/load_fixture.c:load_fixture",
+         "--params", json.dumps(params)],
+        cwd=REPO_ROOT, env=pfagent_env(tmp), capture_output=True, text=True,
+        timeout=300)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+def pfagent_db(tmp):
+    return tmp / "pf-local" / "warehouse.duckdb"
+
+
+def run_dlt(tmp, pipeline, dataset, resource, nesting, batches):
+    """dlt's own pipeline, in a directory of its own (no .dlt there)."""
+    work = tmp / "dlt"
+    work.mkdir(exist_ok=True)
+    cfg = {"pipeline": pipeline, "dataset": dataset, "resource": resource,
+           "max_table_nesting": nesting, "batches": batches,
+           "db": str(work / "dlt.duckdb"),
+           "pipelines_dir": str(work / "pipelines")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PREFECT_", "DESTINATION__", "DLT_"))}
+    env["RUNTIME__LOG_LEVEL"] = "WARNING"
+    p = subprocess.run([sys.executable, "-c", DLT_SCRIPT, json.dumps(cfg)],
+                       cwd=work, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    return work / "dlt.duckdb"
+
+
+def tables(db, dataset):
+    """{table: [(column, type, nullable), ...]} of a dataset."""
+    with duckdb.connect(str(db), read_only=True) as c:
+        out = {}
+        for (t,) in c.execute(
+                "SELECT table_name FROM information_schema.tables WHERE "
+                "table_schema = ? ORDER BY 1", [dataset]).fetchall():
+            out[t] = c.execute(
+                "SELECT column_name, data_type, is_nullable FROM "
+                "information_schema.columns WHERE table_schema = ? AND "
+                "table_name = ? ORDER BY ordinal_position",
+                [dataset, t]).fetchall()
+        return out
+
+
+def _value(v):
+    if isinstance(v, str):
+        try:
+            return json.dumps(json.loads(v), sort_keys=True)
+        except ValueError:
+            return v
+    return v
+
+
+def data_rows(db, dataset):
+    """Rows of the data tables with the random ids replaced by what they
+    point at: a root row by its own values, a child row by its parent's
+    canonical form and its list index; sorted, so order does not count."""
+    schema = tables(db, dataset)
+    canon, out = {}, {}
+    names = sorted((t for t in schema if not t.startswith("_dlt_")),
+                   key=lambda t: t.count("__"))
+    with duckdb.connect(str(db), read_only=True) as c:
+        for t in names:
+            cols = [col for col, _, _ in schema[t]]
+            rows = []
+            for r in c.execute(f'SELECT * FROM "{dataset}"."{t}"').fetchall():
+                rec = dict(zip(cols, r))
+                plain = tuple((k, _value(v)) for k, v in rec.items()
+                              if k not in ID_COLUMNS)
+                if "_dlt_parent_id" in rec:
+                    key = (canon[rec["_dlt_parent_id"]], plain)
+                else:
+                    key = plain
+                canon[rec["_dlt_id"]] = repr(key)
+                rows.append(repr(key))
+            out[t] = sorted(rows)
+    return out
+
+
+def system_rows(db, dataset):
+    """What the system tables say, without ids, hashes and times."""
+    with duckdb.connect(str(db), read_only=True) as c:
+        loads = c.execute(f'SELECT schema_name, status FROM "{dataset}".'
+                          '"_dlt_loads" ORDER BY load_id').fetchall()
+        versions = c.execute(f'SELECT engine_version, schema_name FROM '
+                             f'"{dataset}"."_dlt_version"').fetchall()
+        states = []
+        for name, engine, state in c.execute(
+                f'SELECT pipeline_name, engine_version, state FROM '
+                f'"{dataset}"."_dlt_pipeline_state" ORDER BY created_at'
+                ).fetchall():
+            doc = json.loads(zlib.decompress(base64.b64decode(state)))
+            states.append((name, engine, {k: doc.get(k) for k in (
+                "pipeline_name", "dataset_name", "default_schema_name",
+                "schema_names", "_state_engine_version")}))
+    return {"loads": loads, "versions": sorted(set(versions)),
+            "states": states}
