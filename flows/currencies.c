@@ -1,0 +1,161 @@
+/*
+ * currencies.c: seed 000's "Pipeline: API -> Snowflake" for the currency
+ * list. Open Exchange Rates' currencies.json ({"AED": "United Arab
+ * Emirates Dirham", ...}) becomes table currencies (code, name) of
+ * dataset open_exchange_rates in the named destination warehouse
+ * (DuckDB in dev and tests, Snowflake in prod: .dlt/<profile>.config.toml),
+ * merged on code, as the seed's dlt pipeline loads it:
+ *
+ *	pipeline = dlt.pipeline(pipeline_name="currencies",
+ *	    destination="warehouse", dataset_name="open_exchange_rates")
+ *	@dlt.resource(write_disposition="merge", primary_key="code")
+ *	def currencies(): yield {"code": code, "name": name} per member
+ *
+ * Configuration: sources.open_exchange_rates.base_url (default the real
+ * API) and the secret sources.open_exchange_rates.api_key, sent as the
+ * API's app_id (optional for this endpoint). Tasks extract, normalize
+ * and load, then a table artifact of the rows loaded per table.
+ * Entrypoint: flows/currencies.c:currencies.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <pf/flow.h>
+
+#define PIPELINE	"currencies"
+#define DATASET		"open_exchange_rates"
+#define DEFAULT_BASE	"https://openexchangerates.org/api"
+
+PF_TASK(extract, .description = "currencies.json -> a load package");
+PF_TASK(normalize, .description = "dlt's relational normalizer");
+PF_TASK(load, .description = "the package -> the warehouse");
+
+struct job {
+	pf_pipeline	*pipeline;
+	pf_resource	*resource;
+	size_t		 items;
+};
+
+/* One member of currencies.json: "EUR": "Euro". */
+static int
+add_currency(pf_run *run, const cJSON *member, void *payload)
+{
+	struct job	*job = payload;
+	cJSON		*row;
+	int		 rc;
+
+	if (!cJSON_IsString(member))
+		return pf_fail(run, "currencies.json: the name of '%s' is not "
+		    "a string", member->string);
+	row = cJSON_CreateObject();
+	cJSON_AddStringToObject(row, "code", member->string);
+	cJSON_AddStringToObject(row, "name", member->valuestring);
+	rc = pf_resource_item(job->resource, row);
+	cJSON_Delete(row);
+	if (rc != PF_OK)
+		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
+	job->items++;
+	return PF_OK;
+}
+
+static int
+extract_body(pf_run *run, void *arg)
+{
+	struct job	*job = arg;
+	const char	*base, *api_key;
+	char		 url[2048];
+	pf_http		*h;
+	size_t		 n;
+	int		 rc = PF_OK;
+
+	base = pf_config_string_or(run, "sources.open_exchange_rates.base_url",
+	    DEFAULT_BASE);
+	api_key = pf_secret_string_or(run,
+	    "sources.open_exchange_rates.api_key", NULL);
+	if (pf_config_ok(run) != PF_OK)
+		return PF_ERROR;
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	snprintf(url, sizeof(url), "%.*s/currencies.json", (int)n, base);
+	job->resource = pf_resource_add(job->pipeline, &(pf_resource_def){
+	    .name = "currencies", .write_disposition = PF_MERGE,
+	    .primary_key = "code" });
+	if (job->resource == NULL)
+		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
+	h = pf_http_new(run, url);
+	if (api_key != NULL)
+		pf_http_secret_param(h, "app_id", api_key);
+	if (pf_http_get_items(h, "", add_currency, job) != PF_OK)
+		rc = pf_fail(run, "%s", pf_http_error(h));
+	pf_http_free(h);
+	if (rc != PF_OK)
+		return rc;		/* nothing sealed: nothing loaded */
+	if (pf_pipeline_extract(job->pipeline) != PF_OK)
+		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
+	pf_log_info(run, "Extracted %zu currencies from %.*s/currencies.json",
+	    job->items, (int)n, base);
+	return PF_OK;
+}
+
+static int
+normalize_body(pf_run *run, void *arg)
+{
+	struct job	*job = arg;
+
+	if (pf_pipeline_normalize(job->pipeline) != PF_OK)
+		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
+	return PF_OK;
+}
+
+static int
+load_body(pf_run *run, void *arg)
+{
+	struct job	*job = arg;
+
+	if (pf_pipeline_load(job->pipeline) != PF_OK)
+		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
+	return PF_OK;
+}
+
+static int
+currencies(pf_run *run)
+{
+	struct job	 job = { NULL, NULL, 0 };
+	pf_task		*t1, *t2, *t3;
+	int		 rc = PF_ERROR;
+
+	/* Values are looked up under the pipeline's name first, as in dlt. */
+	pf_config_pipeline(run, PIPELINE);
+	job.pipeline = pf_pipeline_open(run, PIPELINE, "warehouse", DATASET);
+	if (pf_pipeline_error(job.pipeline) != NULL) {
+		rc = pf_fail(run, "%s", pf_pipeline_error(job.pipeline));
+		goto out;
+	}
+	t1 = pf_task_run(run, &extract, extract_body, &job, NULL);
+	if (pf_task_ok(t1) != PF_OK) {
+		rc = pf_fail(run, "%s", pf_task_error(t1));
+		goto out;
+	}
+	t2 = pf_task_run(run, &normalize, normalize_body, &job,
+	    PF_UPSTREAM(t1));
+	if (pf_task_ok(t2) != PF_OK) {
+		rc = pf_fail(run, "%s", pf_task_error(t2));
+		goto out;
+	}
+	t3 = pf_task_run(run, &load, load_body, &job, PF_UPSTREAM(t2));
+	if (pf_task_ok(t3) != PF_OK) {
+		rc = pf_fail(run, "%s", pf_task_error(t3));
+		goto out;
+	}
+	rc = pf_artifact_table(run, "currencies-load",
+	    pf_pipeline_load_info(job.pipeline),
+	    "Rows loaded per table into " DATASET);
+out:
+	pf_pipeline_close(job.pipeline);
+	return rc;
+}
+
+PF_FLOW(currencies,
+	.description = "Open Exchange Rates currency list -> warehouse "
+	    "(merge on code).");
