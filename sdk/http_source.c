@@ -154,7 +154,11 @@ pf_http_set_url(pf_http *h, const char *url)
 	if (http_url_split(url, h->base, &base, &shown, &h->query, err,
 	    sizeof(err)) == -1) {
 		free(h->url_error);
-		h->url_error = xstrdup(err);
+		/* Quoted only when it cannot hold a secret (query, user). */
+		if (url != NULL && strpbrk(url, "?@") == NULL)
+			h->url_error = xasprintf("'%.200s' is %s", url, err);
+		else
+			h->url_error = xstrdup(err);
 		return PF_ERROR;
 	}
 	free(h->base);

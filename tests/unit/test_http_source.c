@@ -455,8 +455,8 @@ main(void)
 		cJSON	*doc;
 
 		CHECK(pf_http_get_json(h, &doc) == PF_ERROR);
-		CHECK_STR(pf_http_error(h),
-		    "GET (no URL): not an http or https URL");
+		CHECK_STR(pf_http_error(h), "GET (no URL): "
+		    "'ftp://example.com/x' is not an http or https URL");
 		pf_http_free(h);
 	}
 	TEST("the secret is masked in the run's texts") {
