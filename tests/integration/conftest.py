@@ -225,6 +225,9 @@ def agent(prefect_server, tmp_path, request):
             "PREFECT_HOME": str(home),
             "ASAN_OPTIONS": "handle_segv=0:detect_leaks=1:abort_on_error=0",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+            # Teardown's SIGTERM drains: a short drain keeps it quick
+            # (test_drain.py sets --drain-seconds itself).
+            "PFAGENT_DRAIN_SECONDS": "5",
         })
         full_env.update(env or {})
         argv = [str(PFAGENT), "start", "--pool", pool, "--name", name,
