@@ -1,0 +1,163 @@
+"""The loading runtime against dlt itself: the same items go through the
+test flow tests/flows/load_fixture.c (pfagent's runtime, DuckDB) and
+through dlt's own Python pipeline (DuckDB); tables, column names, types
+and nullability, rows (ids excepted) and system tables must agree."""
+
+import duckdb
+import pytest
+
+import load_compare as lc
+
+NESTED = [
+    {"id": 1, "Name": "Ada", "camelCaseKey": "x", "HTTPServer": True,
+     "when": "2024-01-15T10:00:00Z", "day": "2024-01-15",
+     "price": 1.5, "count": 3, "big": 12345678901234,
+     "address": {"City Name": "London", "geo": {"lat": 51.5, "lng": -0.1}},
+     "tags": ["a", "b", "c"],
+     "orders": [{"sku": "A-1", "qty": 2, "lines": [{"n": 1}, {"n": 2}],
+                 "meta": {"gift": False, "notes": ["n1"]}},
+                {"sku": "B-2", "qty": 1, "lines": []}],
+     "matrix": [[1, 2], [3]],
+     "empty_obj": {}, "nothing": None, "": "blank key",
+     "weird-Key+Plus": "v", "trailing_": 1, "2fast": "d"},
+    {"id": 2, "Name": "Bob", "camelCaseKey": None,
+     "when": "not a time", "price": 2, "count": "7", "big": 1.25,
+     "address": {"City Name": "Paris"}, "tags": [],
+     "orders": [{"sku": "C-3", "qty": "many"}],
+     "extra": {"deep": {"deeper": {"deepest": "x"}}},
+     "unicode": "h\u00e9llo \u2603"},
+    {"id": 3, "Name": "Cy", "price": None, "ok": "yes", "count": 4.0,
+     "tags": ["z"], "orders": [{"sku": "D-4", "qty": 5.5}]},
+]
+
+
+def compare(tmp, dataset, pf_runs, dlt_batches, resource="Items",
+            nesting=1000):
+    """Runs the flow once per params of pf_runs and dlt over
+    dlt_batches, then asserts both datasets agree; returns pfagent's."""
+    for params in pf_runs:
+        lc.run_pfagent(tmp, {"pipeline": dataset, "dataset": dataset,
+                             "resource": resource,
+                             "max_table_nesting": nesting or -1, **params})
+    theirs = lc.run_dlt(tmp, dataset, dataset, resource, nesting,
+                        dlt_batches)
+    ours = lc.pfagent_db(tmp)
+    assert lc.tables(ours, dataset) == lc.tables(theirs, dataset)
+    assert lc.data_rows(ours, dataset) == lc.data_rows(theirs, dataset)
+    assert lc.system_rows(ours, dataset) == lc.system_rows(theirs, dataset)
+    return ours
+
+
+def query(db, sql):
+    with duckdb.connect(str(db), read_only=True) as c:
+        return c.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("nesting", [0, 1, 2])
+def test_nested_fixture_matches_dlt(tmp_path, nesting):
+    """Names, flattening, child tables (lists of objects, of scalars, of
+    lists), json below max_table_nesting, type inference (timestamps,
+    bigint, double, bool, text), variant columns and null-only fields,
+    as dlt makes them at max_table_nesting 0, 1 and 2."""
+    ours = compare(tmp_path, "nested", [{"items": NESTED}],
+                   [{"items": NESTED}], nesting=nesting)
+    names = {t for (t,) in query(ours, "SELECT table_name FROM "
+             "information_schema.tables WHERE table_schema = 'nested'")}
+    if nesting == 0:
+        assert names == {"items", "_dlt_loads", "_dlt_version",
+                         "_dlt_pipeline_state"}
+    else:
+        assert "items__orders" in names
+        assert ("items__orders__lines" in names) == (nesting >= 2)
+
+
+def test_default_nesting_matches_dlt(tmp_path):
+    """Without a limit (dlt's 1000) every level becomes a table."""
+    ours = compare(tmp_path, "deep", [{"items": NESTED}], [{"items": NESTED}])
+    assert query(ours, "SELECT count(*) FROM deep.items__matrix__list")[0][0] \
+        == 3
+
+
+def test_merge_twice_gives_no_duplicates(tmp_path):
+    """merge on a primary key, twice with overlapping keys and a key
+    repeated within a load: one row per key, children replaced too."""
+    first = [{"id": 1, "v": "a", "kids": [{"k": 1}, {"k": 2}]},
+             {"id": 2, "v": "b", "kids": [{"k": 3}]}]
+    second = [{"id": 2, "v": "b2", "kids": [{"k": 4}]},
+              {"id": 3, "v": "c", "kids": []}]
+    runs = [{"write_disposition": "merge", "primary_key": "id",
+             "items": batch} for batch in (first, second)]
+    ours = compare(tmp_path, "merged", runs,
+                   [{"write_disposition": "merge", "primary_key": "id",
+                     "items": batch} for batch in (first, second)])
+    assert query(ours, "SELECT id, v FROM merged.items ORDER BY id") == \
+        [(1, "a"), (2, "b2"), (3, "c")]
+    assert query(ours, "SELECT k FROM merged.items__kids ORDER BY k") == \
+        [(1,), (2,), (4,)]
+    assert query(ours, "SELECT count(*) FROM merged._dlt_loads")[0][0] == 2
+
+
+def test_replace_leaves_only_the_new_rows(tmp_path):
+    first = [{"id": i, "tags": ["x", "y"]} for i in range(5)]
+    second = [{"id": 10, "tags": ["z"]}]
+    runs = [{"write_disposition": "replace", "items": b}
+            for b in (first, second)]
+    ours = compare(tmp_path, "replaced", runs,
+                   [{"write_disposition": "replace", "items": b}
+                    for b in (first, second)])
+    assert query(ours, "SELECT id FROM replaced.items") == [(10,)]
+    assert query(ours, "SELECT value FROM replaced.items__tags") == [("z",)]
+
+
+def test_a_new_field_adds_a_column(tmp_path):
+    first = [{"id": 1, "name": "a"}]
+    second = [{"id": 2, "name": "b", "added": 2.5, "more": {"x": True}}]
+    ours = compare(tmp_path, "evolving",
+                   [{"items": b} for b in (first, second)],
+                   [{"items": b} for b in (first, second)])
+    cols = [c for c, _, _ in lc.tables(ours, "evolving")["items"]]
+    assert cols[-2:] == ["added", "more__x"]
+    assert query(ours, "SELECT id, added FROM evolving.items ORDER BY id") \
+        == [(1, None), (2, 2.5)]
+
+
+def test_a_run_killed_between_normalize_and_load_is_finished_once(
+        tmp_path):
+    """The flow dies after normalize: nothing is loaded, the package
+    waits on disk; the next run loads it and its own, each once; a
+    package whose load committed but was not marked loaded (the process
+    died in between) is recognised in _dlt_loads and not loaded again."""
+    first = [{"id": 1, "kids": [{"k": 1}]}, {"id": 2}]
+    second = [{"id": 3, "kids": [{"k": 2}]}]
+    base = {"pipeline": "killed", "dataset": "killed", "resource": "Items",
+            "max_table_nesting": 1000}
+    died = lc.run_pfagent(tmp_path, {**base, "items": first,
+                                     "stop_after": "normalize"}, check=False)
+    assert died.returncode != 0
+    pending = list((tmp_path / "pf-data" / "pipelines" / "killed" / "load" /
+                    "normalized").iterdir())
+    assert len(pending) == 1
+    ours = lc.pfagent_db(tmp_path)
+    assert not ours.exists() or not query(
+        ours, "SELECT * FROM information_schema.tables WHERE "
+        "table_schema = 'killed' AND table_name = 'items'")
+
+    lc.run_pfagent(tmp_path, {**base, "items": second})
+    theirs = lc.run_dlt(tmp_path, "killed", "killed", "Items", 1000,
+                        [{"items": first}, {"items": second}])
+    assert lc.tables(ours, "killed") == lc.tables(theirs, "killed")
+    assert lc.data_rows(ours, "killed") == lc.data_rows(theirs, "killed")
+    loads = query(ours, "SELECT load_id FROM killed._dlt_loads "
+                  "ORDER BY load_id")
+    assert [lid for (lid,) in loads][0] == pending[0].name
+    assert len(loads) == 2
+
+    # Died after the commit, before the package was moved to loaded/.
+    loaded = tmp_path / "pf-data" / "pipelines" / "killed" / "load"
+    back = loaded / "normalized" / pending[0].name
+    (loaded / "loaded" / pending[0].name).rename(back)
+    again = lc.run_pfagent(tmp_path, {**base, "items": []})
+    assert "already in killed._dlt_loads" in again.stderr
+    assert not back.exists()
+    assert lc.data_rows(ours, "killed") == lc.data_rows(theirs, "killed")
+    assert len(query(ours, "SELECT * FROM killed._dlt_loads")) == 2
