@@ -344,9 +344,10 @@ def test_timeouts_stop_cooperative_and_stuck_code(client, agent, pool_name,
 
 
 def test_sigterm_crashes_the_running_task_and_flow(client, agent, pool_name):
-    """SIGTERM to the agent while a task spins: the executor records the
-    task run and the flow run Crashed, as Prefect's engine does on a
-    termination signal, and everything stops."""
+    """SIGTERM to the agent while a task spins: after the drain (5 s for
+    test agents) the executor is stopped, records the task run Crashed
+    and leaves the flow run to the worker, which records it Crashed, both
+    with the worker's shutdown message, and everything stops."""
     a = agent(pool_name, *FAST)
     wait_for_workers(client, pool_name, [a])
     dep = client.create_deployment(pool_name,
@@ -356,11 +357,13 @@ def test_sigterm_crashes_the_running_task_and_flow(client, agent, pool_name):
              what="the spinning task run",
              until=lambda trs: [t["state_type"] for t in trs] == ["RUNNING"])
     a.terminate()
+    shutdown = f"Worker '{a.name}' shut down before the flow run finished."
     final = client.wait_for_run(run["id"])
-    assert final["state_type"] == "CRASHED", final["state"]
+    assert (final["state_type"], final["state"]["message"]) == (
+        "CRASHED", shutdown), final["state"]
     (task,) = task_runs(client, run["id"])
     assert (task["state_type"], task["state"]["message"]) == (
-        "CRASHED", "Execution was aborted by a termination signal.")
+        "CRASHED", shutdown)
 
 
 class LosingProxy:
