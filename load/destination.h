@@ -109,6 +109,7 @@ struct ld_dest_ops {
 
 /* Each destination's ops, in its own file (load/duckdb.c, ...). */
 extern const struct ld_dest_ops ld_duckdb_ops;
+extern const struct ld_dest_ops ld_postgres_ops;
 
 /* The destination of a type ("duckdb", "postgres"), or NULL. */
 const struct ld_dest_ops *ld_dest_find(const char *type);
