@@ -11,6 +11,7 @@
 #include "agent/config_cmd.h"
 #include "agent/deploy.h"
 #include "agent/executor.h"
+#include "agent/pipeline_cmd.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -36,6 +37,9 @@ usage(FILE *f)
 	    "profile's data\n"
 	    "  config    resolve one configuration value the dlt way "
 	    "(pfagent config --help)\n"
+	    "  pipeline  check a pipeline's destination and restore its state, "
+	    "show it\n"
+	    "            (pfagent pipeline --help)\n"
 	    "  version   print the version\n\n"
 	    "Settings come from Prefect's environment variables "
 	    "(PREFECT_API_URL, ...).\n");
@@ -233,6 +237,8 @@ main(int argc, char **argv)
 		rc = workspace_main(argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "config"))
 		rc = config_main(argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "pipeline"))
+		rc = pipeline_main(argc - 2, argv + 2);
 	else {
 		fprintf(stderr, "pfagent: unknown command '%s'\n\n", argv[1]);
 		usage(stderr);
