@@ -62,6 +62,9 @@ struct ld_dialect {
 	size_t		 max_identifier_length;
 	/* "TRUNCATE TABLE" or "DELETE FROM" for replace. */
 	const char	*truncate;
+	/* Written after the type of a column with the unique hint (dlt's
+	   create_indexes: postgres "UNIQUE"), or NULL. */
+	const char	*unique_attr;
 };
 
 /* One open connection; a destination's own struct begins with it. */

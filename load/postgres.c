@@ -59,6 +59,7 @@ static const struct ld_dialect postgres_dialect = {
 	.wei_scale = 38,
 	.max_identifier_length = 63,
 	.truncate = "TRUNCATE TABLE",
+	.unique_attr = "UNIQUE",	/* create_indexes defaults to true */
 };
 
 /*

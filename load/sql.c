@@ -104,8 +104,10 @@ column_def(struct buf *b, const struct ld_dialect *dl,
 {
 	char	*name = ld_sql_ident(c->name), *type = ld_sql_type(dl, c);
 
-	buf_printf(b, "%s %s%s", name, type,
-	    (c->hints & LD_NULLABLE) ? "" : " NOT NULL");
+	buf_printf(b, "%s %s%s%s%s", name, type,
+	    dl->unique_attr != NULL && (c->hints & LD_UNIQUE) ? " " : "",
+	    dl->unique_attr != NULL && (c->hints & LD_UNIQUE) ?
+	    dl->unique_attr : "", (c->hints & LD_NULLABLE) ? "" : " NOT NULL");
 	free(name);
 	free(type);
 }
