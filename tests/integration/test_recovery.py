@@ -207,3 +207,65 @@ def test_runs_over_their_limits_crash_naming_them(client, plain_agent,
     assert r["state_type"] == "CRASHED", r["state"]
     assert "job variable 'memory' must be a whole number of MiB" in \
         r["state"]["message"], r["state"]
+
+
+# --------------------------------------------------------------------------
+
+def test_drain_and_recovery_paths_do_not_leak(client, prefect_server,
+                                              pool_name, tmp_path):
+    """The worker's new long-running paths under valgrind (the plain
+    build; its executors run natively): a recovery pass over a journalled
+    run whose process is gone (Crashed), two runs journalled, started and
+    then stopped by a 1 s drain (Crashed), exit 0, no findings."""
+    state = tmp_path / "state"
+    (state / "runs").mkdir(parents=True)
+    client.create_pool(pool_name)
+    dep = client.create_deployment(pool_name, HELLO)
+    orphan = client.create_flow_run(dep["id"], {"name": "orphan"})
+    for kind in ("PENDING", "RUNNING"):
+        client.request("POST", f"/flow_runs/{orphan['id']}/set_state",
+                       json={"state": {"type": kind}, "force": True})
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (state / "runs" / orphan["id"]).write_text(json.dumps({
+        "version": 1, "flow_run_id": orphan["id"], "name": orphan["name"],
+        "api_url": prefect_server.api_url.rstrip("/"),
+        "claim_transition_id": "", "submit_transition_id": "",
+        "pid": dead.pid, "start_time": 1, "boot_id": ""}))
+
+    log = tmp_path / "valgrind.log"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PREFECT_")}
+    env["PREFECT_API_URL"] = prefect_server.api_url
+    plain = PFAGENT.parent.parent / "pfagent" \
+        if PFAGENT.parent.name == "san" else PFAGENT
+    proc = subprocess.Popen(
+        ["valgrind", "--quiet", "--trace-children=no",
+         "--leak-check=full", "--show-leak-kinds=definite,indirect",
+         "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
+         f"--log-file={log}",
+         str(plain), "start", "--pool", pool_name, "--name",
+         f"vg-{pool_name}", "--query-seconds", "1", "--drain-seconds", "1",
+         "--state-dir", str(state)],
+        cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        final = client.wait_for_run(orphan["id"], timeout=120)
+        assert final["state_type"] == "CRASHED", final["state"]
+        ids = [client.create_flow_run(dep["id"], {"name": f"v{i}",
+                                                  "sleep_seconds": 300})
+               ["id"] for i in range(2)]
+        client.wait_for_runs(ids, types=("RUNNING",), timeout=180)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    findings = [l for l in log.read_text().splitlines()
+                if l.startswith("==")]
+    assert proc.returncode == 0, (proc.returncode, out[-3000:], findings)
+    assert findings == [], "\n".join(findings[-80:])
+    for run in client.read_flow_runs(ids):
+        assert run["state_type"] == "CRASHED", run["state"]
+    assert journal(state) == []
