@@ -8,7 +8,8 @@ import time
 from prefect import flow, get_run_logger
 
 
-@flow(name="hello", description="Says hello to someone, optionally after a nap.")
+@flow(name="hello",
+      description="Says hello to someone, optionally after a nap.")
 def hello(name: str = "world", sleep_seconds: int = 0):
     if sleep_seconds > 0:
         time.sleep(sleep_seconds)
