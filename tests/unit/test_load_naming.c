@@ -1,0 +1,153 @@
+/*
+ * test_load_naming.c: dlt's snake_case naming (load/naming.c) and the
+ * value coercions (load/coerce.c); expected values are dlt 1.31's own
+ * (NamingConvention().normalize_path, detections.is_iso_timestamp).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "load/coerce.h"
+#include "load/naming.h"
+#include "t.h"
+
+static const struct {
+	const char	*in, *out;
+} names[] = {
+	{ "camelCase", "camel_case" },
+	{ "HTTPServer", "http_server" },
+	{ "ABCDef", "abc_def" },
+	{ "aBC", "a_bc" },
+	{ "a1B2C", "a1_b2_c" },
+	{ "City Name", "city_name" },
+	{ "weird-Key+Plus", "weird_keyx_plus" },
+	{ "trailing_", "trailingx" },
+	{ "trailing__", "trailing" },
+	{ "2fast", "_2fast" },
+	{ "__dunder__", "dunder" },
+	{ "a___b", "a___b" },
+	{ "  spaced  ", "spaced" },
+	{ "\xc3\xa9moji\xe2\x98\x83x", "_moji_x" },
+	{ "a|b@c*d", "albacxd" },
+	{ "x__y", "x__y" },
+	{ "getHTTPResponseCode", "get_http_response_code" },
+	{ "\xc3\x9cmlaut", "_mlaut" },
+	{ "_already_snake", "_already_snake" },
+	{ "1", "_1" },
+	{ "user@example.com", "useraexample_com" },
+	{ "Ab", "ab" },
+	{ "a b  c", "a_b_c" },
+	{ "__x", "x" },
+	{ "MixedCASEWord", "mixed_case_word" },
+};
+
+static char *
+coerced(enum ld_type to, const char *json)
+{
+	struct jv_arena	 a = { 0 };
+	struct buf	 b;
+	char		 err[128], *out = NULL;
+	struct jv	*v = jv_parse(&a, json, strlen(json), err, sizeof(err));
+
+	buf_init(&b, 1 << 16);
+	if (v != NULL && ld_coerce(&b, to, v) == 0)
+		out = xstrdup(b.data != NULL ? b.data : "");
+	buf_cleanup(&b);
+	jv_arena_free(&a);
+	return out;
+}
+
+int
+main(void)
+{
+	TEST("snake_case names as dlt's normalize_path") {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			char	*got = ld_normalize_path(names[i].in,
+			    strlen(names[i].in), 0);
+
+			CHECK_STR(got, names[i].out);
+			free(got);
+		}
+	}
+
+	TEST("blank names normalize to nothing") {
+		CHECK(ld_normalize_identifier("   ", 3, 0) == NULL);
+		char	*p = ld_normalize_path("__", 2, 0);
+		CHECK_STR(p, "");
+		free(p);
+	}
+
+	TEST("long names are shortened with dlt's tag") {
+		char	*s = ld_normalize_path("a_very_long_identifier_name_here",
+		    32, 20);
+		CHECK_STR(s, "a_very_pd4xpqme_here");
+		free(s);
+	}
+
+	TEST("ISO timestamps as dlt detects them") {
+		long long us;
+
+		CHECK(ld_parse_iso("2024-01-15T10:00:00Z", 20, &us) == 1);
+		CHECK(us == 1705312800000000LL);
+		CHECK(ld_parse_iso("2024-01-15 10:00:00", 19, &us) == 1);
+		CHECK(ld_parse_iso("2024-01-15T10", 13, &us) == 1);
+		CHECK(ld_parse_iso("20240115T100000", 15, &us) == 1);
+		CHECK(ld_parse_iso("2024-01-15T10:00:00+0200", 24, &us) == 1);
+		CHECK(us == 1705305600000000LL);
+		CHECK(ld_parse_iso("2024-01-15", 10, &us) == 2);
+		CHECK(ld_parse_iso("2024-13-01T00:00:00", 19, &us) == 0);
+		CHECK(ld_parse_iso("2024-01-15T24:00:00", 19, &us) == 0);
+		CHECK(ld_parse_iso("2024-01-15t10:00:00z", 20, &us) == 0);
+		CHECK(ld_parse_iso("abc", 3, &us) == 0);
+	}
+
+	TEST("timestamps are written in UTC") {
+		char	ts[64];
+
+		ld_format_ts(ts, 1705312800500000LL);
+		CHECK_STR(ts, "2024-01-15T10:00:00.500000+00:00");
+		ld_format_ts(ts, -1000000LL);
+		CHECK_STR(ts, "1969-12-31T23:59:59+00:00");
+	}
+
+	TEST("coercions as dlt's _COERCE_DISPATCH") {
+		char	*s;
+
+		CHECK_STR(s = coerced(LD_BIGINT, "\" 42 \""), "42"); free(s);
+		CHECK_STR(s = coerced(LD_BIGINT, "\"0x1F\""), "31"); free(s);
+		CHECK(coerced(LD_BIGINT, "\"4.5\"") == NULL);
+		CHECK(coerced(LD_BIGINT, "1.5") == NULL);
+		CHECK_STR(s = coerced(LD_BIGINT, "2.0"), "2"); free(s);
+		CHECK(coerced(LD_BIGINT, "true") == NULL);
+		CHECK_STR(s = coerced(LD_DOUBLE, "3"), "3"); free(s);
+		CHECK_STR(s = coerced(LD_TEXT, "true"), "\"True\""); free(s);
+		CHECK_STR(s = coerced(LD_TEXT, "0.1"), "\"0.1\""); free(s);
+		CHECK_STR(s = coerced(LD_TEXT, "{\"a\": [1, 2]}"),
+		    "\"{\\\"a\\\":[1,2]}\""); free(s);
+		CHECK_STR(s = coerced(LD_BOOL, "\"Yes\""), "true"); free(s);
+		CHECK_STR(s = coerced(LD_BOOL, "0"), "false"); free(s);
+		CHECK(coerced(LD_BOOL, "\"maybe\"") == NULL);
+		CHECK_STR(s = coerced(LD_TIMESTAMP, "1700000000"),
+		    "\"2023-11-14T22:13:20+00:00\""); free(s);
+		CHECK(coerced(LD_TIMESTAMP, "\"nope\"") == NULL);
+		CHECK_STR(s = coerced(LD_JSON, "\"[1,2]\""), "[1,2]"); free(s);
+		CHECK(coerced(LD_JSON, "\"not json\"") == NULL);
+	}
+
+	TEST("type inference") {
+		struct jv_arena	a = { 0 };
+		char		err[64];
+
+		CHECK(ld_infer_type(jv_parse(&a, "\"2024-01-15T10:00:00\"", 21,
+		    err, sizeof(err))) == LD_TIMESTAMP);
+		CHECK(ld_infer_type(jv_parse(&a, "\"2024-01-15\"", 12, err,
+		    sizeof(err))) == LD_TEXT);
+		CHECK(ld_infer_type(jv_parse(&a, "1.0", 3, err, sizeof(err))) ==
+		    LD_DOUBLE);
+		CHECK(ld_infer_type(jv_parse(&a, "99999999999999999999", 20,
+		    err, sizeof(err))) == LD_BIGINT);
+		CHECK(ld_infer_type(jv_parse(&a, "[1]", 3, err, sizeof(err))) ==
+		    LD_JSON);
+		jv_arena_free(&a);
+	}
+	return t_done();
+}
