@@ -1,6 +1,7 @@
 """Loads the same items through pfagent's runtime (the test flow
 tests/flows/load_fixture.c) and through dlt's own Python pipeline into
-two DuckDB files, and reads both back for comparison (test_load.py)."""
+two DuckDB files (or two PostgreSQL databases: test_load_postgres.py),
+and reads both back for comparison (test_load.py)."""
 
 import base64
 import json
@@ -26,8 +27,10 @@ for batch in cfg["batches"]:
                                                    "append"),
                        primary_key=batch.get("primary_key") or None,
                        max_table_nesting=cfg["max_table_nesting"])
+    dest = (dlt.destinations.postgres(cfg["postgres"]) if cfg["postgres"]
+            else dlt.destinations.duckdb(cfg["db"]))
     p = dlt.pipeline(pipeline_name=cfg["pipeline"],
-                     destination=dlt.destinations.duckdb(cfg["db"]),
+                     destination=dest,
                      dataset_name=cfg["dataset"],
                      pipelines_dir=cfg["pipelines_dir"])
     p.run(res)
@@ -46,13 +49,14 @@ def pfagent_env(tmp):
     return env
 
 
-def run_pfagent(tmp, params, check=True):
-    """One run of the test flow; returns the finished process."""
+def run_pfagent(tmp, params, check=True, env=None):
+    """One run of the test flow (env: more variables, e.g. a postgres
+    warehouse); returns the finished process."""
     p = subprocess.run(
         [str(PFAGENT), "run", "tests/flows/load_fixture.c:load_fixture",
          "--params", json.dumps(params)],
-        cwd=REPO_ROOT, env=pfagent_env(tmp), capture_output=True, text=True,
-        timeout=300)
+        cwd=REPO_ROOT, env={**pfagent_env(tmp), **(env or {})},
+        capture_output=True, text=True, timeout=300)
     if check:
         assert p.returncode == 0, p.stderr
     return p
@@ -62,13 +66,16 @@ def pfagent_db(tmp):
     return tmp / "pf-local" / "warehouse.duckdb"
 
 
-def run_dlt(tmp, pipeline, dataset, resource, nesting, batches):
-    """dlt's own pipeline, in a directory of its own (no .dlt there)."""
+def run_dlt(tmp, pipeline, dataset, resource, nesting, batches,
+            postgres=None):
+    """dlt's own pipeline, in a directory of its own (no .dlt there),
+    into DuckDB or the PostgreSQL database of the connection string
+    postgres; returns what connect() takes."""
     work = tmp / "dlt"
     work.mkdir(exist_ok=True)
     cfg = {"pipeline": pipeline, "dataset": dataset, "resource": resource,
            "max_table_nesting": nesting, "batches": batches,
-           "db": str(work / "dlt.duckdb"),
+           "db": str(work / "dlt.duckdb"), "postgres": postgres,
            "pipelines_dir": str(work / "pipelines")}
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PREFECT_", "DESTINATION__", "DLT_"))}
@@ -77,12 +84,40 @@ def run_dlt(tmp, pipeline, dataset, resource, nesting, batches):
                        cwd=work, env=env, capture_output=True, text=True,
                        timeout=300)
     assert p.returncode == 0, p.stderr
-    return work / "dlt.duckdb"
+    return postgres or work / "dlt.duckdb"
+
+
+class _Postgres:
+    """The little of a DuckDB connection the readers below use, over
+    psycopg2 (dlt's postgres driver)."""
+
+    def __init__(self, url):
+        import psycopg2
+        self.conn = psycopg2.connect(url)
+
+    def execute(self, sql, params=()):
+        cur = self.conn.cursor()
+        cur.execute(sql.replace("?", "%s"), tuple(params) or None)
+        return cur
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.close()
+
+
+def connect(db):
+    """A read-only connection: db is a DuckDB file or a postgresql://
+    connection string."""
+    if str(db).startswith("postgresql://"):
+        return _Postgres(str(db))
+    return duckdb.connect(str(db), read_only=True)
 
 
 def tables(db, dataset):
     """{table: [(column, type, nullable), ...]} of a dataset."""
-    with duckdb.connect(str(db), read_only=True) as c:
+    with connect(db) as c:
         out = {}
         for (t,) in c.execute(
                 "SELECT table_name FROM information_schema.tables WHERE "
@@ -112,7 +147,7 @@ def data_rows(db, dataset):
     canon, out = {}, {}
     names = sorted((t for t in schema if not t.startswith("_dlt_")),
                    key=lambda t: t.count("__"))
-    with duckdb.connect(str(db), read_only=True) as c:
+    with connect(db) as c:
         for t in names:
             cols = [col for col, _, _ in schema[t]]
             rows = []
@@ -132,7 +167,7 @@ def data_rows(db, dataset):
 
 def system_rows(db, dataset):
     """What the system tables say, without ids, hashes and times."""
-    with duckdb.connect(str(db), read_only=True) as c:
+    with connect(db) as c:
         loads = c.execute(f'SELECT schema_name, status FROM "{dataset}".'
                           '"_dlt_loads" ORDER BY load_id').fetchall()
         versions = c.execute(f'SELECT engine_version, schema_name FROM '
