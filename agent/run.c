@@ -21,6 +21,8 @@
  *
  * The slot is held from claim until the child exits or the claim fails.
  * A run is freed only once no request that points at it is in flight.
+ * The process side (spawn, reap, the shutdown's stop, adoption of a dead
+ * worker's process) is in run_proc.c; struct run in run_int.h.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -30,9 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,44 +42,11 @@
 #include "agent/journal.h"
 #include "agent/metrics.h"
 #include "agent/request.h"
+#include "agent/run_int.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 
-enum run_step { STEP_CLAIM, STEP_SUBMIT, STEP_RUNNING, STEP_EXITED,
-    STEP_RELEASED };
-
-struct run {
-	struct run	*next;
-	struct agent	*agent;
-	enum run_step	 step;
-	char		 id[40];
-	char		*name;
-	cJSON		*flow_run;	/* as polled */
-	cJSON		*deployment;	/* NULL for runs without one */
-	char		*flow_name;
-	pid_t		 pid;
-	int		 pidfd;
-	char		*workdir;
-	int		 workdir_is_temp;
-	int		 holds_slot;
-	int		 inflight;	/* requests whose callback takes this run */
-	int64_t		 claim_started;
-	int		 claim_attempts;
-	cJSON		*flow;		/* for the worker's events; may be NULL */
-	char		 submitted_event[37];	/* "": none sent */
-	int		 cancel_requested;	/* Cancelling seen */
-	pid_t		 pgid;		/* the child's group, kept after reaping */
-	struct loop_timer *kill_timer;	/* SIGKILL when the grace is over */
-	double		 kill_grace;	/* its seconds, for the log */
-	struct jrec	 jrec;		/* on disk from claim to free */
-	int		 adopted;	/* a dead worker's child: no wait status */
-	int		 shutdown;	/* stopped because the worker stops */
-	long		 memory_mb;	/* limits of the process, 0: none */
-	long		 cpu_seconds;
-};
-
-static void	run_release(struct run *);
 
 int
 run_is_known(const struct agent *a, const char *id)
@@ -116,8 +82,8 @@ run_free_if_done(struct run *r)
 	worker_maybe_done(a);
 }
 
-static void
-free_slot(struct run *r)
+void
+run_free_slot(struct run *r)
 {
 	if (!r->holds_slot)
 		return;
@@ -130,7 +96,7 @@ free_slot(struct run *r)
  * Ends a request callback: the request's reference on the run is dropped
  * last, so nothing inside the callback frees the run under it.
  */
-static void
+void
 run_unref(struct run *r)
 {
 	r->inflight--;
@@ -138,7 +104,7 @@ run_unref(struct run *r)
 }
 
 /* Sends a request whose answer comes back to this run. */
-static void
+void
 run_request(struct run *r, const struct retry_policy *p, const char *method,
     const char *path, const char *body, request_done_fn fn)
 {
@@ -152,7 +118,7 @@ run_request(struct run *r, const struct retry_policy *p, const char *method,
  * exec), so a worker that dies at any point leaves the run findable.
  * A disk that refuses is warned about; the run goes on without it.
  */
-static void
+void
 run_journal(struct run *r)
 {
 	char	err[300];
@@ -164,11 +130,7 @@ run_journal(struct run *r)
 }
 
 /* A line in the run's own log, as Prefect's worker writes it. */
-static void
-run_log(struct run *r, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
+void
 run_log(struct run *r, int level, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -192,8 +154,8 @@ run_log(struct run *r, int level, const char *fmt, ...)
  * Proposes a state for the run. tid NULL means a fresh transition id;
  * done NULL means nobody waits on the answer (failures are only logged).
  */
-static void
-set_state(struct run *r, const struct retry_policy *p, const char *type,
+void
+run_set_state(struct run *r, const struct retry_policy *p, const char *type,
     const char *name, const char *msg, int force, const char *tid,
     request_done_fn done)
 {
@@ -203,7 +165,7 @@ set_state(struct run *r, const struct retry_policy *p, const char *type,
 		uuid4(fresh);
 		tid = fresh;
 	}
-	path = api_path("/flow_runs/", r->id, "/set_state");
+	path = api_path("/flow_runs/", r->id, "/run_set_state");
 	body = api_set_state_body(r->id, type, name, msg, force, tid);
 	if (done != NULL)
 		run_request(r, p, "POST", path, body, done);
@@ -214,25 +176,19 @@ set_state(struct run *r, const struct retry_policy *p, const char *type,
 	free(body);
 }
 
-static void	on_final(struct http_resp *, enum retry_class, void *);
-
 /* A final state proposed by the worker is counted once it has landed. */
-static void
-propose(struct run *r, const char *type, const char *name, const char *msg,
+void
+run_propose(struct run *r, const char *type, const char *name, const char *msg,
     int force)
 {
 	int	final = strcmp(type, "CRASHED") == 0 ||
 	    strcmp(type, "CANCELLED") == 0;
 
-	set_state(r, &retry_patient, type, name, msg, force, NULL,
-	    final ? on_final : NULL);
+	run_set_state(r, &retry_patient, type, name, msg, force, NULL,
+	    final ? run_on_final : NULL);
 }
 
-static void
-run_crash(struct run *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
+void
 run_crash(struct run *r, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -243,7 +199,7 @@ run_crash(struct run *r, const char *fmt, ...)
 	va_end(ap);
 	log_warnx("flow run %s: %s", r->id, msg);
 	run_log(r, PF_LEVEL_ERROR, "%s", msg);
-	propose(r, "CRASHED", "Crashed", msg, 0);
+	run_propose(r, "CRASHED", "Crashed", msg, 0);
 	free(msg);
 }
 
@@ -254,20 +210,20 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
 	return remove(path);
 }
 
-static void
+void
 run_release(struct run *r)
 {
 	if (r->step == STEP_RELEASED)
 		return;
 	r->step = STEP_RELEASED;
-	free_slot(r);
+	run_free_slot(r);
 	if (r->workdir_is_temp && r->workdir != NULL)
 		nftw(r->workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	run_free_if_done(r);
 }
 
 /* The worker's events about this run (emit.c). */
-static void
+void
 run_emit(struct run *r, const char *event, int executed, int code)
 {
 	struct agent		*a = r->agent;
@@ -285,8 +241,6 @@ run_emit(struct run *r, const char *event, int executed, int code)
 }
 
 /* --- the outcome --- */
-
-static void	count_final(struct run *);
 
 static void
 on_final_state(struct http_resp *resp, enum retry_class rc, void *arg)
@@ -310,8 +264,8 @@ on_final_state(struct http_resp *resp, enum retry_class rc, void *arg)
  * records it (the executor reports Completed, Failed or Crashed itself
  * and exits 0; the worker reports Crashed and Cancelled).
  */
-static void
-count_final(struct run *r)
+void
+run_count_final(struct run *r)
 {
 	char	*path = api_path("/flow_runs/", r->id, NULL);
 
@@ -319,15 +273,15 @@ count_final(struct run *r)
 	free(path);
 }
 
-static void
-on_final(struct http_resp *resp, enum retry_class rc, void *arg)
+void
+run_on_final(struct http_resp *resp, enum retry_class rc, void *arg)
 {
 	struct run	*r = arg;
 
 	if (rc != RETRY_OK)
 		log_warnx("flow run %s: final state not recorded: %s", r->id,
 		    resp->status ? resp->body : resp->error);
-	count_final(r);
+	run_count_final(r);
 	run_unref(r);
 }
 
@@ -350,15 +304,15 @@ on_cancelled(struct http_resp *resp, enum retry_class rc, void *arg)
 		    r->id, api_orch_status_name(o.status), o.reason);
 	else
 		log_info("flow run %s (%s): cancelled", r->id, r->name);
-	count_final(r);
+	run_count_final(r);
 	run_unref(r);
 }
 
 /* Forced, as Prefect's worker and runner do: Cancelling -> Cancelled. */
-static void
-force_cancelled(struct run *r, const char *msg)
+void
+run_force_cancelled(struct run *r, const char *msg)
 {
-	set_state(r, &retry_patient, "CANCELLED", "Cancelled", msg, 1, NULL,
+	run_set_state(r, &retry_patient, "CANCELLED", "Cancelled", msg, 1, NULL,
 	    on_cancelled);
 }
 
@@ -369,7 +323,7 @@ cancel_unstarted(struct run *r)
 	log_info("flow run %s (%s): cancelled before its process started",
 	    r->id, r->name);
 	run_log(r, PF_LEVEL_INFO, "Cancelled pending flow run '%s'", r->id);
-	force_cancelled(r, "Flow run cancelled by worker (no infrastructure "
+	run_force_cancelled(r, "Flow run cancelled by worker (no infrastructure "
 	    "found).");
 	run_release(r);
 }
@@ -399,8 +353,8 @@ kill_timeout(void *arg)
 }
 
 /* SIGKILL to what is left of the group after grace seconds. */
-static void
-kill_arm(struct run *r, double grace)
+void
+run_kill_arm(struct run *r, double grace)
 {
 	if (r->kill_timer != NULL) {
 		loop_timer_cancel(r->agent->loop, r->kill_timer);
@@ -413,8 +367,8 @@ kill_arm(struct run *r, double grace)
 }
 
 /* After the process is reaped: no SIGKILL if its group is empty. */
-static void
-kill_disarm_if_empty(struct run *r)
+void
+run_kill_disarm_if_empty(struct run *r)
 {
 	if (r->kill_timer != NULL && kill(-r->pgid, 0) == -1) {
 		loop_timer_cancel(r->agent->loop, r->kill_timer);
@@ -440,19 +394,19 @@ kill_start(struct run *r)
 	    "stopping process %d", a->conf.name, r->name, (int)r->pid);
 	if (kill(-r->pgid, SIGTERM) == -1 && errno != ESRCH)
 		log_warn("kill %d", (int)r->pgid);
-	kill_arm(r, a->conf.cancel_grace_seconds);
+	run_kill_arm(r, a->conf.cancel_grace_seconds);
 }
 
 /* The cancelled run's process is gone: record Cancelled, never Crashed. */
-static void
-finish_cancel(struct run *r)
+void
+run_finish_cancel(struct run *r)
 {
 	struct agent	*a = r->agent;
 
-	kill_disarm_if_empty(r);
+	run_kill_disarm_if_empty(r);
 	cancel_intent_remove(a->conf.state_dir, r->id);
 	run_log(r, PF_LEVEL_INFO, "Cancelled flow run '%s'", r->name);
-	force_cancelled(r, "Flow run was cancelled successfully.");
+	run_force_cancelled(r, "Flow run was cancelled successfully.");
 }
 
 void
@@ -494,380 +448,6 @@ run_in_flight_ids(const struct agent *a)
 	return ids;
 }
 
-/* --- the worker shuts down; the state of a process nobody waited for --- */
-
-#define STOP_GRACE_SECONDS	5	/* SIGTERM -> SIGKILL when stopping */
-
-enum { SHUTDOWN_NONE, SHUTDOWN_CRASH, SHUTDOWN_RESCHEDULE };
-
-static int
-state_is_final(const char *type)
-{
-	return type != NULL && (strcmp(type, "COMPLETED") == 0 ||
-	    strcmp(type, "FAILED") == 0 || strcmp(type, "CRASHED") == 0 ||
-	    strcmp(type, "CANCELLED") == 0);
-}
-
-static char *
-shutdown_message(const struct run *r)
-{
-	return xasprintf("Worker '%s' shut down before the flow run "
-	    "finished.", r->agent->conf.name);
-}
-
-/*
- * The answer to GET /flow_runs/{id} for a process whose end the worker
- * owns (stopped by the shutdown) or could not see (adopted): a final
- * state stays; otherwise the worker records one, never forced, so a
- * state the flow reported meanwhile wins.
- */
-static void
-on_state_for_end(struct http_resp *resp, enum retry_class rc, void *arg)
-{
-	struct run	*r = arg;
-	cJSON		*run = NULL;
-	const char	*type = NULL;
-	char		*msg;
-
-	if (rc == RETRY_OK && (run = cJSON_Parse(resp->body)) != NULL)
-		type = json_str(json_obj(run, "state"), "type");
-	else
-		log_warnx("flow run %s: cannot read its state (%s); "
-		    "recording it anyway", r->id, resp->status ?
-		    "server error" : resp->error);
-	if (state_is_final(type)) {
-		log_info("flow run %s (%s): already %s", r->id, r->name, type);
-		metrics_run_finished(type);
-	} else if (type != NULL && strcmp(type, "CANCELLING") == 0) {
-		run_log(r, PF_LEVEL_INFO, "Cancelled flow run '%s'", r->name);
-		force_cancelled(r, "Flow run was cancelled successfully.");
-	} else if (r->shutdown == SHUTDOWN_RESCHEDULE) {
-		msg = xasprintf("Rescheduled: worker '%s' shut down before the "
-		    "flow run finished.", r->agent->conf.name);
-		log_info("flow run %s (%s): rescheduled", r->id, r->name);
-		run_log(r, PF_LEVEL_INFO, "Rescheduled flow run for "
-		    "resubmission: worker '%s' shut down", r->agent->conf.name);
-		/* Prefect's own reschedule on SIGTERM: AwaitingRetry, now. */
-		set_state(r, &retry_patient, "SCHEDULED", "AwaitingRetry", msg,
-		    0, NULL, on_final);
-		free(msg);
-	} else {
-		msg = r->shutdown ? shutdown_message(r) : xasprintf("Process "
-		    "%d ended while the worker that started it was down, and "
-		    "the flow run reported no final state (its exit status is "
-		    "unknown).", (int)r->jrec.pid);
-		run_crash(r, "%s", msg);
-		free(msg);
-	}
-	cJSON_Delete(run);
-	run_unref(r);
-}
-
-static void
-finish_unknown(struct run *r)
-{
-	char	*path = api_path("/flow_runs/", r->id, NULL);
-
-	kill_disarm_if_empty(r);
-	cancel_intent_remove(r->agent->conf.state_dir, r->id);
-	run_request(r, &retry_patient, "GET", path, NULL, on_state_for_end);
-	free(path);
-}
-
-/*
- * Stops a running run because the worker stops: the shutdown intent
- * tells the executor to leave the flow run's state to us (agent/cancel.h),
- * SIGTERM to its group, SIGKILL after STOP_GRACE_SECONDS; reap() then
- * records Crashed, or AwaitingRetry with --drain-action reschedule.
- */
-static void
-stop_start(struct run *r, int now)
-{
-	struct agent	*a = r->agent;
-	char		 err[256], *msg = shutdown_message(r);
-
-	r->shutdown = !now && a->conf.drain_reschedule ? SHUTDOWN_RESCHEDULE :
-	    SHUTDOWN_CRASH;
-	if (shutdown_intent_write(a->conf.state_dir, r->id, msg, err,
-	    sizeof(err)) == -1)
-		log_warnx("flow run %s: shutdown intent: %s", r->id, err);
-	log_info("flow run %s (%s): stopping: SIGTERM to process group %d, "
-	    "SIGKILL after %d s", r->id, r->name, (int)r->pgid,
-	    STOP_GRACE_SECONDS);
-	run_log(r, PF_LEVEL_INFO, "Worker '%s' stopping flow run '%s': the "
-	    "worker is shutting down", a->conf.name, r->name);
-	if (kill(-r->pgid, SIGTERM) == -1 && errno != ESRCH)
-		log_warn("kill %d", (int)r->pgid);
-	kill_arm(r, STOP_GRACE_SECONDS);
-	free(msg);
-}
-
-void
-run_stop_all(struct agent *a, int now)
-{
-	for (struct run *r = a->runs; r != NULL; r = r->next) {
-		if (r->step != STEP_RUNNING)
-			continue;	/* claims hand themselves back */
-		if (r->cancel_requested || r->shutdown) {
-			/* Already going: only the SIGKILL comes sooner. */
-			if (now && r->kill_timer != NULL &&
-			    r->kill_grace > STOP_GRACE_SECONDS)
-				kill_arm(r, STOP_GRACE_SECONDS);
-			if (now && r->shutdown)
-				r->shutdown = SHUTDOWN_CRASH;
-			continue;
-		}
-		stop_start(r, now);
-	}
-}
-
-void
-run_kill_all(struct agent *a)
-{
-	for (struct run *r = a->runs; r != NULL; r = r->next)
-		if (r->step == STEP_RUNNING && r->pgid > 0 &&
-		    kill(-r->pgid, SIGKILL) == -1 && errno != ESRCH)
-			log_warn("kill %d", (int)r->pgid);
-}
-
-/* --- the child --- */
-
-static void	reap_tick(void *);
-
-/* The Crashed message of a process that ended over one of its limits. */
-static char *
-limit_message(const struct run *r, int code, const struct rusage *ru)
-{
-	double	cpu = (double)ru->ru_utime.tv_sec + (double)ru->ru_stime.tv_sec
-	    + (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
-
-	if (r->cpu_seconds > 0 && (code == -SIGXCPU || (code == -SIGKILL &&
-	    cpu >= (double)r->cpu_seconds)))
-		return xasprintf("Flow run exceeded its CPU time limit of %ld "
-		    "s (job variable cpu_limit_seconds). Process exited with "
-		    "status code: %d.", r->cpu_seconds, code);
-	/* 247: the executor found an allocation refused (executor_stop.c). */
-	if (r->memory_mb > 0 && code == 247)
-		return xasprintf("Flow run exceeded its memory limit of %ld MiB "
-		    "(job variable memory). Process exited with status code: "
-		    "%d.", r->memory_mb, code);
-	return NULL;
-}
-
-/*
- * A child of a worker that died is not ours to wait for (unless we are
- * its reaper, as PID 1 of a container): its end is seen by its pidfd or
- * its identity going, its status is unknown.
- */
-static int
-adopted_ended(struct run *r, int *wstatus, struct rusage *ru, int *known)
-{
-	pid_t	w = wait4(r->pid, wstatus, WNOHANG, ru);
-
-	if (w > 0)
-		return 1;
-	if (w == 0 || jrec_process_alive(&r->jrec))
-		return 0;
-	*known = 0;
-	return 1;
-}
-
-/* Called when the child may have exited; 0 if it is still running. */
-static int
-reap(struct run *r)
-{
-	struct rusage	 ru;
-	int		 wstatus = 0, code, known = 1;
-	char		*msg;
-
-	memset(&ru, 0, sizeof(ru));
-	if (r->adopted ? !adopted_ended(r, &wstatus, &ru, &known) :
-	    wait4(r->pid, &wstatus, WNOHANG, &ru) <= 0)
-		return 0;
-	if (r->pidfd != -1) {
-		loop_fd_del(r->agent->loop, r->pidfd);
-		close(r->pidfd);
-		r->pidfd = -1;
-	}
-	r->step = STEP_EXITED;
-	code = known ? proc_status_code(wstatus) : -1;
-	if (known)
-		log_info("flow run %s (%s): process %d exited with status %d",
-		    r->id, r->name, (int)r->pid, code);
-	else
-		log_info("flow run %s (%s): adopted process %d ended",
-		    r->id, r->name, (int)r->pid);
-	r->pid = 0;
-	free_slot(r);
-	if (!r->adopted)
-		run_emit(r, "prefect.worker.executed-flow-run", 1, code);
-	if (r->cancel_requested)
-		finish_cancel(r);
-	else if (r->shutdown || !known)
-		finish_unknown(r);
-	else if ((msg = limit_message(r, code, &ru)) != NULL) {
-		run_crash(r, "%s", msg);
-		free(msg);
-	} else if (code != 0) {
-		msg = xasprintf("Process exited with status code: %d. %s",
-		    code, api_exit_explanation(code));
-		run_log(r, api_exit_log_level(code), "%s", msg);
-		run_log(r, PF_LEVEL_INFO, "%s", api_exit_resolution(code));
-		/* ABORTed when the executor already wrote a final state. */
-		propose(r, "CRASHED", "Crashed", msg, 0);
-		free(msg);
-	} else
-		count_final(r);
-	run_release(r);
-	return 1;
-}
-
-static void
-on_exit_status(int fd, short revents, void *arg)
-{
-	(void)fd; (void)revents;
-	reap(arg);
-}
-
-/* Without pidfds (old kernels, valgrind): look every 100 ms. */
-static void
-reap_tick(void *arg)
-{
-	struct run	*r = arg;
-
-	if (!reap(r))
-		loop_timer_add(r->agent->loop, 100, reap_tick, r);
-}
-
-/* The child's environment, in Prefect's order (later entries win). */
-static char **
-child_env(struct run *r, const struct jobconf *jc)
-{
-	extern char	**environ;
-	char		**add, **env;
-	size_t		  n = 11, i = 0;
-	const char	 *dep_name = json_str(r->deployment, "name");
-	const char	 *dep_id = json_str(r->flow_run, "deployment_id");
-	const char	 *flow_id = json_str(r->flow_run, "flow_id");
-
-	for (char **e = jc->env; e && *e; e++)
-		n++;
-	for (char **e = environ; *e; e++)
-		n++;
-	add = xcalloc(n, sizeof(char *));
-	for (char **e = jc->env; e && *e; e++)
-		add[i++] = xstrdup(*e);
-	/* Prefect settings set on the worker beat those in job env. */
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "PREFECT_", 8) == 0 && (*e)[8] != '_')
-			add[i++] = xstrdup(*e);
-	add[i++] = xasprintf("PREFECT__FLOW_RUN_ID=%s", r->id);
-	add[i++] = xasprintf("PREFECT__WORKER_NAME=%s", r->agent->conf.name);
-	add[i++] = xasprintf("PREFECT__FLOW_ID=%s", flow_id ? flow_id : "");
-	add[i++] = xasprintf("PREFECT__FLOW_NAME=%s",
-	    r->flow_name ? r->flow_name : "");
-	add[i++] = xasprintf("PREFECT__DEPLOYMENT_ID=%s", dep_id ? dep_id : "");
-	add[i++] = xasprintf("PREFECT__DEPLOYMENT_NAME=%s",
-	    dep_name ? dep_name : "");
-	add[i++] = xstrdup("PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS="
-	    "false");
-	add[i++] = xasprintf("PFAGENT_STATE_DIR=%s", r->agent->conf.state_dir);
-	add[i++] = xasprintf("PFAGENT_GIT_CACHE_MB=%d",
-	    r->agent->conf.git_cache_mb);
-	/* --profile is the operator's choice for this worker: it wins. */
-	if (r->agent->conf.profile != NULL)
-		add[i++] = xasprintf("WORKSPACE__PROFILE=%s",
-		    r->agent->conf.profile);
-	add[i] = NULL;
-	env = proc_env_build(add);
-	proc_env_free(add);
-	return env;
-}
-
-/* proc_spawn's hook: the child waits to exec until this is on disk. */
-static void
-journal_spawned(pid_t pid, void *arg)
-{
-	struct run	*r = arg;
-
-	r->jrec.pid = pid;
-	if (proc_identity(pid, &r->jrec.start_time, r->jrec.boot_id) == -1)
-		log_warnx("flow run %s: cannot read /proc/%d/stat", r->id,
-		    (int)pid);
-	free(r->jrec.workdir);
-	r->jrec.workdir = xstrdup(r->workdir);
-	r->jrec.workdir_is_temp = r->workdir_is_temp;
-	run_journal(r);
-}
-
-static void
-run_spawn(struct run *r)
-{
-	struct jobconf	 jc;
-	struct proc_spec spec;
-	char		 err[512], **env = NULL, pidstr[48], *path;
-
-	memset(&jc, 0, sizeof(jc));
-	if (jobconf_resolve(&jc, r->agent->base_job_template, r->deployment,
-	    r->flow_run, err, sizeof(err)) == -1) {
-		run_crash(r, "Failed to submit flow run to infrastructure: "
-		    "ValueError: %s", err);
-		goto fail;
-	}
-	if (jc.working_dir != NULL)
-		r->workdir = xstrdup(jc.working_dir);
-	else {
-		char tmpl[] = "/tmp/pfagent-XXXXXX";
-
-		if (mkdtemp(tmpl) == NULL) {
-			run_crash(r, "Failed to submit flow run to "
-			    "infrastructure: OSError: mkdtemp: %s",
-			    strerror(errno));
-			goto fail;
-		}
-		r->workdir = xstrdup(tmpl);
-		r->workdir_is_temp = 1;
-	}
-	/* A marker left by a worker that died mid-cancel is not for us. */
-	cancel_intent_remove(r->agent->conf.state_dir, r->id);
-	env = child_env(r, &jc);
-	r->memory_mb = jc.memory_mb;
-	r->cpu_seconds = jc.cpu_seconds;
-	spec = (struct proc_spec){ r->agent->exe, jc.command, r->workdir, env,
-	    jc.stream_output, jc.memory_mb, jc.cpu_seconds, journal_spawned, r };
-	if (proc_spawn(&spec, &r->pid, &r->pidfd, err, sizeof(err)) == -1) {
-		run_crash(r, "Failed to submit flow run to infrastructure: "
-		    "OSError: %s", err);
-		goto fail;
-	}
-	r->step = STEP_RUNNING;
-	r->pgid = r->pid;	/* proc.c: the child leads its own group */
-	if (r->pidfd != -1)
-		loop_fd_add(r->agent->loop, r->pidfd, POLLIN, on_exit_status,
-		    r);
-	else
-		loop_timer_add(r->agent->loop, 100, reap_tick, r);
-	snprintf(pidstr, sizeof(pidstr), "{\"infrastructure_pid\":\"%d\"}",
-	    (int)r->pid);
-	path = api_path("/flow_runs/", r->id, NULL);
-	request_send(r->agent->loop, &r->agent->http, &retry_patient,
-	    "PATCH", path, pidstr, NULL, NULL);
-	free(path);
-	run_log(r, PF_LEVEL_INFO, "Flow run '%s' submitted to infrastructure",
-	    r->name);
-	log_info("flow run %s (%s): started process %d", r->id, r->name,
-	    (int)r->pid);
-	metrics_run_started();
-	run_emit(r, "prefect.worker.submitted-flow-run", 0, 0);
-	proc_env_free(env);
-	jobconf_cleanup(&jc);
-	return;
-fail:
-	proc_env_free(env);
-	jobconf_cleanup(&jc);
-	run_release(r);
-}
-
 /* --- submission --- */
 
 /* Claimed as the stop arrived, not started: another worker may run it. */
@@ -876,7 +456,7 @@ hand_back(struct run *r)
 {
 	log_info("flow run %s (%s): not started: handed back", r->id,
 	    r->name);
-	set_state(r, &retry_patient, "SCHEDULED", "Scheduled", "Rescheduled: "
+	run_set_state(r, &retry_patient, "SCHEDULED", "Scheduled", "Rescheduled: "
 	    "the worker is shutting down.", 1, NULL, NULL);
 	run_release(r);
 }
@@ -925,7 +505,7 @@ on_labels(struct http_resp *resp, enum retry_class rc, void *arg)
 	if (r->cancel_requested)
 		cancel_unstarted(r);
 	else
-		set_state(r, &retry_quick, "PENDING", "Submitting", NULL, 0,
+		run_set_state(r, &retry_quick, "PENDING", "Submitting", NULL, 0,
 		    r->jrec.submit_tid, on_submitting);
 	run_unref(r);
 }
@@ -995,7 +575,7 @@ on_deployment(struct http_resp *resp, enum retry_class rc, void *arg)
 		char *msg = xasprintf("Deployment %s no longer exists, "
 		    "cancelled run.", json_str(r->flow_run, "deployment_id"));
 
-		propose(r, "CANCELLED", "Cancelled", msg, 1);
+		run_propose(r, "CANCELLED", "Cancelled", msg, 1);
 		free(msg);
 		run_release(r);
 		run_unref(r);
@@ -1148,7 +728,7 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 static void
 send_claim(struct run *r)
 {
-	set_state(r, &retry_never, "PENDING", "Pending", NULL, 0, r->jrec.claim_tid,
+	run_set_state(r, &retry_never, "PENDING", "Pending", NULL, 0, r->jrec.claim_tid,
 	    on_pending);
 }
 
@@ -1179,53 +759,4 @@ run_claim(struct agent *a, const cJSON *flow_run)
 	uuid4(r->jrec.submit_tid);
 	run_journal(r);
 	send_claim(r);
-}
-
-/*
- * Watches the live process of a dead worker's run (recover.c): the
- * record, now the run's, says which. -1 if the process is gone.
- */
-int
-run_adopt(struct agent *a, struct jrec *rec, const cJSON *flow_run)
-{
-	struct run	*r;
-	int		 pidfd;
-
-	if ((pidfd = (int)syscall(SYS_pidfd_open, rec->pid, 0)) == -1 &&
-	    errno != ENOSYS)
-		return -1;
-	/* Checked after the pidfd: it is the journalled process. */
-	if (!jrec_process_alive(rec)) {
-		if (pidfd != -1)
-			close(pidfd);
-		return -1;
-	}
-	r = xcalloc(1, sizeof(*r));
-	r->agent = a;
-	r->jrec = *rec;			/* now owned by the run */
-	memset(rec, 0, sizeof(*rec));
-	rec->lock_fd = -1;
-	strlcpy_(r->id, r->jrec.id, sizeof(r->id));
-	r->name = xstrdup(r->jrec.name);
-	r->flow_run = cJSON_Duplicate(flow_run, 1);
-	r->pid = r->pgid = r->jrec.pid;
-	r->pidfd = pidfd;
-	r->adopted = 1;
-	r->workdir = r->jrec.workdir ? xstrdup(r->jrec.workdir) : NULL;
-	r->workdir_is_temp = r->jrec.workdir_is_temp;
-	r->holds_slot = 1;
-	a->slots_used++;
-	r->next = a->runs;
-	a->runs = r;
-	r->step = STEP_RUNNING;
-	if (pidfd != -1) {
-		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-		loop_fd_add(a->loop, pidfd, POLLIN, on_exit_status, r);
-	} else
-		loop_timer_add(a->loop, 100, reap_tick, r);
-	log_info("flow run %s (%s): adopted its running process %d",
-	    r->id, r->name, (int)r->pid);
-	run_log(r, PF_LEVEL_INFO, "Worker '%s' adopted flow run '%s' (process "
-	    "%d) from a worker that died", a->conf.name, r->name, (int)r->pid);
-	return 0;
 }
