@@ -60,7 +60,7 @@ SUNITS	 = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/unit/%)
 FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 
 .PHONY: all flows test unit unit-san fuzz-replay integration demo \
-	bench clean valgrind
+	bench bench-load clean valgrind
 .DEFAULT_GOAL := all
 
 all: $(B)/pfagent $(S)/pfagent flows
@@ -125,6 +125,12 @@ demo: all
 bench: all
 	@scripts/setup venv
 	@PFAGENT=$(B)/pfagent .venv/bin/python scripts/bench
+
+# One million nested records into DuckDB: pfagent's loading runtime
+# against dlt's own pipeline (not part of make test).
+bench-load: all
+	@scripts/setup venv
+	@PFAGENT=$(B)/pfagent .venv/bin/python scripts/bench-load
 
 valgrind: $(UNITS)
 	@scripts/run-unit --valgrind $(UNITS)

@@ -70,6 +70,8 @@ struct ld_normalizer {
 	unsigned char		 rnd[4096];
 	size_t			 rndpos;
 	EVP_MD_CTX		*md;
+	EVP_MD			*shake;	/* fetched once: OpenSSL 3's
+						   implicit fetch is slow */
 	char			*err;
 	size_t			 errlen;
 };
@@ -304,7 +306,7 @@ nested_id(struct ld_normalizer *n, const char *parent, const char *table,
 	char		num[24];
 
 	snprintf(num, sizeof(num), "_%lld", idx);
-	EVP_DigestInit_ex(n->md, EVP_shake128(), NULL);
+	EVP_DigestInit_ex(n->md, n->shake, NULL);
 	EVP_DigestUpdate(n->md, parent, strlen(parent));
 	EVP_DigestUpdate(n->md, "_", 1);
 	EVP_DigestUpdate(n->md, table, strlen(table));
@@ -659,6 +661,7 @@ ld_norm_new(struct ld_schema *s, const char *load_id, const char *dir,
 	n->max_ident = max_ident;
 	n->rndpos = sizeof(n->rnd);
 	n->md = EVP_MD_CTX_new();
+	n->shake = EVP_MD_fetch(NULL, "SHAKE128", NULL);
 	buf_init(&n->line, (size_t)-1);
 	buf_init(&n->val, (size_t)-1);
 	return n;
@@ -746,6 +749,7 @@ ld_norm_free(struct ld_normalizer *n)
 	buf_cleanup(&n->line);
 	buf_cleanup(&n->val);
 	EVP_MD_CTX_free(n->md);
+	EVP_MD_free(n->shake);
 	free(n->load_id);
 	free(n->dir);
 	free(n);

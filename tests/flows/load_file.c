@@ -1,0 +1,83 @@
+/*
+ * load_file.c: loads a file of JSON lines (one item a line) through the
+ * loading runtime, for the load benchmark (scripts/bench-load): extract,
+ * normalize and load, each timed in the log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <pf/flow.h>
+
+static const pf_param_def params[] = {
+	PF_PARAM_REQUIRED("path", PF_PARAM_TYPE_STRING, "JSON lines file"),
+	PF_PARAM_STRING("pipeline", "bench", "Pipeline name"),
+	PF_PARAM_STRING("dataset", "bench_data", "Dataset name"),
+	PF_PARAM_STRING("resource", "records", "Resource (table) name"),
+	PF_PARAM_END
+};
+
+static double
+now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+feed(pf_run *run, pf_resource *r, const char *path, long long *n)
+{
+	FILE	*f = fopen(path, "r");
+	char	*line = NULL;
+	size_t	 cap = 0;
+	ssize_t	 len;
+	int	 rc = PF_OK;
+
+	if (f == NULL)
+		return pf_fail(run, "cannot read %s", path);
+	while (rc == PF_OK && (len = getline(&line, &cap, f)) > 0) {
+		rc = pf_resource_item_json(r, line, (long)len);
+		(*n)++;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static int
+load_file(pf_run *run)
+{
+	pf_pipeline	*p = pf_pipeline_open(run, pf_param_string(run,
+	    "pipeline"), "warehouse", pf_param_string(run, "dataset"));
+	pf_resource	*r = pf_resource_add(p, &(pf_resource_def){
+	    .name = pf_param_string(run, "resource") });
+	long long	 n = 0;
+	double		 t0 = now(), t1, t2, t3;
+	int		 rc = PF_ERROR;
+
+	if (r == NULL || feed(run, r, pf_param_string(run, "path"), &n) !=
+	    PF_OK || pf_pipeline_extract(p) != PF_OK)
+		goto out;
+	t1 = now();
+	if (pf_pipeline_normalize(p) != PF_OK)
+		goto out;
+	t2 = now();
+	if (pf_pipeline_load(p) != PF_OK)
+		goto out;
+	t3 = now();
+	pf_log_info(run, "bench: %lld items: extract %.2f s, normalize %.2f s, "
+	    "load %.2f s", n, t1 - t0, t2 - t1, t3 - t2);
+	rc = PF_OK;
+out:
+	if (rc != PF_OK)
+		pf_fail(run, "%s", pf_pipeline_error(p) ? pf_pipeline_error(p) :
+		    "no items");
+	pf_pipeline_close(p);
+	return rc;
+}
+
+PF_FLOW(load_file, .description = "Loads a JSON lines file (benchmark)",
+    .params = params);
