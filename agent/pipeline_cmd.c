@@ -533,6 +533,85 @@ print_ids(const char *workdir, const char *sub, const char *what)
 		printf("\n");
 }
 
+/* A data table of dlt's schema: not a _dlt table, a complete column. */
+static int
+is_data_table(const cJSON *t)
+{
+	const cJSON	*c;
+
+	if (t->string == NULL || strncmp(t->string, "_dlt", 4) == 0)
+		return 0;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(t, "columns"))
+		if (cJSON_IsString(cJSON_GetObjectItem(c, "data_type")))
+			return 1;
+	return 0;
+}
+
+/* The table and its nested tables (get_nested_tables), counted. */
+static size_t
+nested_count(const cJSON *tables, const char *name)
+{
+	const cJSON	*t, *parent;
+	size_t		 n = 1;
+
+	cJSON_ArrayForEach(t, tables) {
+		parent = cJSON_GetObjectItem(t, "parent");
+		if (is_data_table(t) && cJSON_IsString(parent) &&
+		    strcmp(parent->valuestring, name) == 0)
+			n += nested_count(tables, t->string);
+	}
+	return n;
+}
+
+/* dlt's "Resources in schema" lines, from the stored schema files. */
+static void
+print_resources(const cJSON *state, const char *workdir)
+{
+	const cJSON	*names = cJSON_GetObjectItem(state, "schema_names");
+	const cJSON	*sources = cJSON_GetObjectItem(state, "sources");
+	const cJSON	*name, *t, *res, *src;
+	char		 err[256];
+
+	if (!cJSON_IsString(cJSON_GetObjectItem(state,
+	    "default_schema_name"))) {
+		printf("WARNING: This pipeline does not have a default "
+		    "schema\n");
+		return;
+	}
+	cJSON_ArrayForEach(name, names) {
+		char	*path, *text;
+		cJSON	*schema;
+
+		if (!cJSON_IsString(name))
+			continue;
+		printf("Resources in schema: %s\n", name->valuestring);
+		path = xasprintf("%s/schemas/%s.schema.json", workdir,
+		    name->valuestring);
+		text = read_file_max(path, 64u << 20, NULL, err, sizeof(err));
+		free(path);
+		schema = text != NULL ? cJSON_Parse(text) : NULL;
+		free(text);
+		/* One schema: the first source's state, else the schema's. */
+		src = cJSON_GetArraySize(names) == 1 && sources != NULL ?
+		    sources->child : cJSON_GetObjectItem(sources,
+		    name->valuestring);
+		cJSON_ArrayForEach(t, cJSON_GetObjectItem(schema, "tables")) {
+			const cJSON	*rs;
+
+			res = cJSON_GetObjectItem(t, "resource");
+			if (!is_data_table(t) || !cJSON_IsString(res))
+				continue;
+			rs = cJSON_GetObjectItem(cJSON_GetObjectItem(src,
+			    "resources"), res->valuestring);
+			printf("%s with %zu table(s) and %d resource state "
+			    "slot(s)\n", res->valuestring, nested_count(
+			    cJSON_GetObjectItem(schema, "tables"), t->string),
+			    cJSON_IsObject(rs) ? cJSON_GetArraySize(rs) : 0);
+		}
+		cJSON_Delete(schema);
+	}
+}
+
 /* dlt's `dlt pipeline NAME info` for a local pipeline. */
 static int
 info_cmd(const struct popts *o, const char *pipelines_dir,
@@ -593,6 +672,8 @@ info_cmd(const struct popts *o, const char *pipelines_dir,
 		py_str(it, val, sizeof(val));
 		printf("%s: %s\n", it->string, val);
 	}
+	printf("\n");
+	print_resources(state, workdir);
 	printf("\nWorking dir content:\n");
 	print_ids(workdir, "normalize/extracted",
 	    "extracted packages ready to be normalized");

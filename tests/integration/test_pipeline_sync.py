@@ -191,3 +191,40 @@ def test_sync_on_duckdb(tmp_path):
     assert missing.returncode == 0, missing.stderr
     assert missing.stdout.endswith("ERROR: Pipeline dev_shop was not found "
                                    "in dataset nope in warehouse\n")
+
+
+def test_info_matches_dlt_for_a_pipeline_pfagent_loaded(tmp_path):
+    """`pfagent pipeline NAME info` against `dlt pipeline NAME info` on
+    the working dir pfagent's runtime left: state, local state, resources
+    per schema, completed packages. dlt fills in the _local defaults its
+    own state files carry (first_run, initial_cwd) when they are absent;
+    those two lines are left out of the comparison."""
+    items = [{"id": 1, "kids": [{"k": 1}], "tags": ["a"]}]
+    for _ in range(2):
+        lc.run_pfagent(tmp_path, {"pipeline": "shop", "dataset": "shop",
+                                  "resource": "Items",
+                                  "max_table_nesting": 1000, "items": items})
+    env = cli_env(tmp_path, DLT_DATA_DIR=str(tmp_path / "pf-data"))
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    ours = subprocess.run([str(PFAGENT), "pipeline", "shop", "info"],
+                          cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=60)
+    theirs = subprocess.run([str(DLT_CLI), "pipeline", "shop", "info"],
+                            cwd=cwd, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert ours.returncode == theirs.returncode == 0, ours.stderr
+    filled = ("initial_cwd: ", "first_run: ")
+    assert ours.stdout.splitlines() == [
+        line for line in theirs.stdout.splitlines()
+        if not line.startswith(filled)]
+    assert "Items with 3 table(s) and 0 resource state slot(s)" in \
+        ours.stdout
+    assert "Has 2 completed load packages with following load ids:" in \
+        ours.stdout
+
+    missing = subprocess.run([str(PFAGENT), "pipeline", "nope", "info"],
+                             cwd=cwd, env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert missing.returncode == 254
+    assert "Try command pfagent pipeline nope sync" in missing.stdout
