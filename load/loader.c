@@ -528,3 +528,69 @@ ld_load_result_cleanup(struct ld_load_result *r)
 	r->t = NULL;
 	r->n = 0;
 }
+
+/* ------------------------------------------------------- restore */
+
+struct restore {
+	char	*state, *schema;
+};
+
+static int
+first_row(void *arg, size_t n, const char *const *v)
+{
+	char	**out = arg;
+
+	if (n > 0 && v[0] != NULL && *out == NULL)
+		*out = xstrdup(v[0]);
+	return 1;
+}
+
+int
+ld_restore(struct ld_dest *d, const char *dataset, const char *pipeline,
+    const char *schema_name, char **state, char **schema, char *err,
+    size_t errlen)
+{
+	struct loading	 l = { 0 };
+	char		*ps, *lt, *vt, *name, *sname, *sql;
+	int		 rc = 0;
+
+	*state = *schema = NULL;
+	l.d = d;
+	l.dataset = dataset;
+	l.staging = xasprintf("%s_staging", dataset);
+	l.err = err;
+	l.errlen = errlen;
+	if (read_existing(&l) < 0) {
+		free(l.staging);
+		return -1;
+	}
+	ps = ld_sql_qualified(dataset, "_dlt_pipeline_state");
+	lt = ld_sql_qualified(dataset, "_dlt_loads");
+	vt = ld_sql_qualified(dataset, "_dlt_version");
+	name = ld_sql_literal(pipeline);
+	sname = ld_sql_literal(schema_name);
+	/* dlt's state query: the newest state of a completed load. */
+	if (existing_cols(&l, dataset, "_dlt_pipeline_state") != NULL &&
+	    existing_cols(&l, dataset, "_dlt_loads") != NULL) {
+		sql = xasprintf("SELECT s.state FROM %s AS s JOIN %s AS l ON "
+		    "l.load_id = s._dlt_load_id WHERE s.pipeline_name = %s AND "
+		    "l.status = 0 ORDER BY l.load_id DESC LIMIT 1", ps, lt,
+		    name);
+		rc = d->ops->query(d, sql, first_row, state, err, errlen);
+		free(sql);
+	}
+	if (rc == 0 && existing_cols(&l, dataset, "_dlt_version") != NULL) {
+		sql = xasprintf("SELECT \"schema\" FROM %s WHERE schema_name = "
+		    "%s ORDER BY inserted_at DESC LIMIT 1", vt, sname);
+		rc = d->ops->query(d, sql, first_row, schema, err, errlen);
+		free(sql);
+	}
+	free(ps);
+	free(lt);
+	free(vt);
+	free(name);
+	free(sname);
+	free(l.staging);
+	cJSON_Delete(l.existing);
+	return rc;
+}

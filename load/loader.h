@@ -33,4 +33,14 @@ int	ld_load_package(struct ld_dest *d, const char *dataset,
 	    struct ld_load_result *out, char *err, size_t errlen);
 void	ld_load_result_cleanup(struct ld_load_result *);
 
+/*
+ * dlt's restore_from_destination: the newest pipeline state of a
+ * completed load (compressed, as stored) and the newest schema
+ * document of schema_name in the dataset; each NULL when there is
+ * none. Caller frees both. -1 with err when the queries fail.
+ */
+int	ld_restore(struct ld_dest *d, const char *dataset,
+	    const char *pipeline, const char *schema_name, char **state,
+	    char **schema, char *err, size_t errlen);
+
 #endif

@@ -91,6 +91,7 @@ read_local(pf_pipeline *p)
 	char	*path = xasprintf("%s/schemas/%s.schema.json", p->root, p->name);
 	char	*text = read_file_max(path, 64u << 20, NULL, err, sizeof(err));
 	cJSON	*doc;
+	int	 fresh;
 
 	if (text != NULL) {
 		doc = cJSON_Parse(text);
@@ -107,11 +108,12 @@ read_local(pf_pipeline *p)
 		p->schema = ld_schema_new(p->name);
 	free(path);
 	path = xasprintf("%s/state.json", p->root);
+	fresh = access(path, F_OK) != 0;
 	p->state = ld_state_read(path, p->name, err, sizeof(err));
 	free(path);
 	if (p->state == NULL)
 		return ld_pipeline_fail(p, "%s", err);
-	return PF_OK;
+	return fresh ? ld_pipeline_restore(p) : PF_OK;
 }
 
 /* Half-built packages of a run that died: made again from their source. */

@@ -49,6 +49,10 @@ struct pf_pipeline {
 /* Records the pipeline's failure (the first one) and logs it. */
 int	ld_pipeline_fail(pf_pipeline *p, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Connects to the destination once (steps.c). */
+int	ld_pipeline_connect(pf_pipeline *p);
+/* State and schema from the destination, for a new working directory. */
+int	ld_pipeline_restore(pf_pipeline *p);
 /* Writes the schema to <root>/schemas/<name>.schema.json. */
 int	ld_pipeline_save_schema(pf_pipeline *p);
 

@@ -23,6 +23,7 @@
 #include "load/normalize.h"
 #include "load/package.h"
 #include "load/pipeline.h"
+#include "load/state.h"
 #include "sdk/run.h"
 
 #define PF_EXPORT __attribute__((visibility("default")))
@@ -215,8 +216,8 @@ pf_pipeline_normalize(pf_pipeline *p)
 
 /* ----------------------------------------------------------- load */
 
-static int
-connect_destination(pf_pipeline *p)
+int
+ld_pipeline_connect(pf_pipeline *p)
 {
 	struct ld_dest_config	c = { 0 };
 	char			err[1024];
@@ -298,7 +299,7 @@ pf_pipeline_load(pf_pipeline *p)
 	p->info = cJSON_CreateArray();
 	ids = ld_pkg_list(p->root, LD_NORMALIZED, &n);
 	if (n > 0)
-		rc = connect_destination(p);
+		rc = ld_pipeline_connect(p);
 	for (size_t i = 0; rc == PF_OK && i < n; i++)
 		rc = load_package(p, ids[i]);
 	ld_strv_free(ids);
@@ -329,4 +330,48 @@ pf_pipeline_rows(const pf_pipeline *p, const char *table)
 			n += (long long)cJSON_GetNumberValue(
 			    cJSON_GetObjectItem(row, "row_count"));
 	return n;
+}
+
+/*
+ * A working directory without state (a new machine, a wiped disk):
+ * the state and schema come back from the destination, as dlt's
+ * restore_from_destination, so incremental cursors go on.
+ */
+int
+ld_pipeline_restore(pf_pipeline *p)
+{
+	char		 err[4096], *state = NULL, *schema = NULL;
+	cJSON		*doc, *local;
+	struct ld_schema *s;
+
+	if (ld_pipeline_connect(p) != PF_OK)
+		return PF_ERROR;
+	if (ld_restore(p->dest, p->dataset, p->name, p->name, &state, &schema,
+	    err, sizeof(err)) < 0)
+		return ld_pipeline_fail(p, "cannot read the state of pipeline "
+		    "%s from %s: %s", p->name, p->dest_name, err);
+	if (schema != NULL && (doc = cJSON_Parse(schema)) != NULL) {
+		if ((s = ld_schema_from_json(doc, err, sizeof(err))) != NULL) {
+			ld_schema_free(p->schema);
+			p->schema = s;
+		}
+		cJSON_Delete(doc);
+	}
+	if (state != NULL && (doc = ld_state_decompress(state)) != NULL) {
+		/* _local is never synced: this machine's stays. */
+		local = cJSON_DetachItemFromObject(p->state, "_local");
+		cJSON_Delete(p->state);
+		p->state = doc;
+		cJSON_DeleteItemFromObject(p->state, "_local");
+		cJSON_AddItemToObject(p->state, "_local", local);
+		cJSON_AddStringToObject(local, "_last_extracted_hash",
+		    cJSON_GetStringValue(cJSON_GetObjectItem(p->state,
+		    "_version_hash")) ? cJSON_GetStringValue(
+		    cJSON_GetObjectItem(p->state, "_version_hash")) : "");
+		pf_log_info(p->run, "Restored the state of pipeline %s from "
+		    "%s.%s", p->name, p->dataset, "_dlt_pipeline_state");
+	}
+	free(state);
+	free(schema);
+	return PF_OK;
 }

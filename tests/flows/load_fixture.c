@@ -6,7 +6,8 @@
  * Parameters: the pipeline, dataset and resource, the write
  * disposition and primary key, max_table_nesting (0: configuration;
  * -1: none), the items (a JSON array), and stop_after ("extract" or
- * "normalize": the process ends right there, as a killed run would).
+ * "normalize": the process ends right there, as a killed run would),
+ * and a cursor field (its start value is logged).
  * Each step is a task; the rows loaded become a table artifact.
  */
 #include <stdlib.h>
@@ -27,6 +28,7 @@ static const pf_param_def params[] = {
 	PF_PARAM_INT("max_table_nesting", 0, "Nesting levels"),
 	PF_PARAM_REQUIRED("items", PF_PARAM_TYPE_ARRAY, "Items to load"),
 	PF_PARAM_STRING("stop_after", "", "extract or normalize: end there"),
+	PF_PARAM_STRING("cursor", "", "Field of an incremental cursor"),
 	PF_PARAM_END
 };
 
@@ -50,8 +52,16 @@ extract_fn(pf_run *run, void *arg)
 	def.primary_key = pk[0] != '\0' ? pk : NULL;
 	def.columns_json = cols[0] != '\0' ? cols : NULL;
 	def.max_table_nesting = (int)pf_param_int(run, "max_table_nesting");
-	if ((r = pf_resource_add(p, &def)) == NULL ||
-	    pf_resource_item_json(r, pf_param_json(run, "items"), -1) != PF_OK ||
+	if ((r = pf_resource_add(p, &def)) == NULL)
+		return pf_fail(run, "%s", pf_pipeline_error(p));
+	if (pf_param_string(run, "cursor")[0] != '\0') {
+		const char *start = pf_resource_cursor(r,
+		    pf_param_string(run, "cursor"), NULL);
+
+		pf_log_info(run, "cursor %s starts at %s",
+		    pf_param_string(run, "cursor"), start ? start : "null");
+	}
+	if (pf_resource_item_json(r, pf_param_json(run, "items"), -1) != PF_OK ||
 	    pf_pipeline_extract(p) != PF_OK)
 		return pf_fail(run, "%s", pf_pipeline_error(p));
 	return PF_OK;

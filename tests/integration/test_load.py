@@ -161,3 +161,29 @@ def test_a_run_killed_between_normalize_and_load_is_finished_once(
     assert not back.exists()
     assert lc.data_rows(ours, "killed") == lc.data_rows(theirs, "killed")
     assert len(query(ours, "SELECT * FROM killed._dlt_loads")) == 2
+
+
+def test_state_and_cursor_come_back_from_the_destination(tmp_path):
+    """The incremental cursor is kept in dlt's pipeline state and stored
+    with the load; a run on a machine without the working directory
+    (an ECS task, say) reads state and schema back from the destination,
+    as dlt's restore_from_destination."""
+    base = {"pipeline": "cursor", "dataset": "cursor", "resource": "Items",
+            "max_table_nesting": 1000, "cursor": "updated"}
+    first = lc.run_pfagent(tmp_path, {**base, "items": [
+        {"id": 1, "updated": 10}, {"id": 2, "updated": 30},
+        {"id": 3, "updated": 20}]})
+    assert "cursor updated starts at null" in first.stderr
+    again = lc.run_pfagent(tmp_path, {**base, "items": []})
+    assert "cursor updated starts at 30" in again.stderr
+
+    import shutil
+    shutil.rmtree(tmp_path / "pf-data")
+    fresh = lc.run_pfagent(tmp_path, {**base, "items": [
+        {"id": 4, "updated": 40, "new": "x"}]})
+    assert "Restored the state of pipeline cursor" in fresh.stderr
+    assert "cursor updated starts at 30" in fresh.stderr
+    ours = lc.pfagent_db(tmp_path)
+    assert query(ours, "SELECT count(*) FROM cursor.items")[0][0] == 4
+    states = lc.system_rows(ours, "cursor")["states"]
+    assert len(states) == 2
