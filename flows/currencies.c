@@ -38,18 +38,18 @@ struct job {
 
 /* One member of currencies.json: "EUR": "Euro". */
 static int
-add_currency(pf_run *run, const cJSON *member, void *payload)
+add_currency(pf_run *run, const pf_http_item *member, void *payload)
 {
 	struct job	*job = payload;
 	cJSON		*row;
 	int		 rc;
 
-	if (!cJSON_IsString(member))
+	if (member->key == NULL || !cJSON_IsString(member->value))
 		return pf_fail(run, "currencies.json: the name of '%s' is not "
-		    "a string", member->string);
+		    "a string", member->key ? member->key : "?");
 	row = cJSON_CreateObject();
-	cJSON_AddStringToObject(row, "code", member->string);
-	cJSON_AddStringToObject(row, "name", member->valuestring);
+	cJSON_AddStringToObject(row, "code", member->key);
+	cJSON_AddStringToObject(row, "name", member->value->valuestring);
 	rc = pf_resource_item(job->resource, row);
 	cJSON_Delete(row);
 	if (rc != PF_OK)

@@ -214,12 +214,13 @@ pf_http_error(const pf_http *h)
 /* ---------------------------------------------------------- one try */
 
 static int
-on_item(cJSON *item, void *arg)
+on_item(cJSON *item, const char *text, size_t len, void *arg)
 {
 	struct attempt	*a = arg;
+	pf_http_item	 it = { item->string, item, text, len };
 
 	a->items++;
-	return a->fn(a->h->run, item, a->payload) == PF_OK ? 0 : 1;
+	return a->fn(a->h->run, &it, a->payload) == PF_OK ? 0 : 1;
 }
 
 static size_t

@@ -173,6 +173,18 @@ json_split_free(struct json_split *s)
 	free(s);
 }
 
+/* Empties a buffer for the next item, keeping a modest allocation. */
+static void
+reset(struct buf *b)
+{
+	if (b->cap > (1u << 20))
+		buf_cleanup(b);
+	else if (b->data != NULL) {
+		b->len = 0;
+		b->data[0] = '\0';
+	}
+}
+
 /* Parses a NUL-terminated text, which must be one value and nothing more. */
 static cJSON *
 parse_whole(const struct buf *b)
@@ -210,11 +222,14 @@ emit(struct json_split *s, json_split_fn fn, void *payload)
 		key->valuestring = NULL;
 		cJSON_Delete(key);
 	}
-	buf_cleanup(&s->item);
-	buf_cleanup(&s->item_key);
+	/* The text as received, without the whitespace before the comma. */
+	while (s->item.len > 0 && is_ws(s->item.data[s->item.len - 1]))
+		s->item.data[--s->item.len] = '\0';
 	s->items++;
-	rc = fn(item, payload);
+	rc = fn(item, s->item.data, s->item.len, payload);
 	cJSON_Delete(item);
+	reset(&s->item);
+	reset(&s->item_key);
 	if (rc != 0) {
 		snprintf(s->error, sizeof(s->error),
 		    "stopped by the item callback");

@@ -30,10 +30,12 @@
 struct json_split;
 
 /*
- * One item, borrowed for the call (an object member has its key in
- * item->string). Returns 0 to go on; anything else stops the split.
+ * One item, parsed, and its text as received (text[len] is NUL), both
+ * borrowed for the call; an object member has its key in item->string.
+ * Returns 0 to go on; anything else stops the split.
  */
-typedef int (*json_split_fn)(cJSON *item, void *payload);
+typedef int (*json_split_fn)(cJSON *item, const char *text, size_t len,
+	    void *payload);
 
 /*
  * max_item bounds one item's text, max_rest the rest's. Returns NULL

@@ -497,12 +497,24 @@ typedef struct pf_http_page {
 } pf_http_page;
 
 /**
- * An item of the streamed array, borrowed for the call (keep it with
- * cJSON_Duplicate, or give it to pf_resource_item, which copies); for
- * an object's members, item->string is the member's key. Returns PF_OK
- * to go on; PF_ERROR stops (say why with pf_fail).
+ * One item of the streamed array or object, borrowed for the call. Its
+ * text is what the API sent, so pf_resource_item_json(r, item->json,
+ * item->len) loads its numbers exactly as dlt reads them (1.0 a double,
+ * 12345678901234567890 whole); value is the same parsed by cJSON, whose
+ * numbers are doubles.
  */
-typedef int (*pf_http_item_fn)(pf_run *run, const cJSON *item,
+typedef struct pf_http_item {
+	const char	*key;		/* an object member's key, else NULL */
+	const cJSON	*value;
+	const char	*json;		/* NUL-terminated */
+	size_t		 len;
+} pf_http_item;
+
+/**
+ * Gets each item (keep what it needs: the item is freed after the call).
+ * Returns PF_OK to go on; PF_ERROR stops (say why with pf_fail).
+ */
+typedef int (*pf_http_item_fn)(pf_run *run, const pf_http_item *item,
 	    void *payload);
 
 /**

@@ -17,13 +17,28 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 #define MAX	(1u << 16)
 
 static int
-add(cJSON *item, void *payload)
+is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Collects an item; its text must be the item, trimmed. */
+static int
+add(cJSON *item, const char *raw, size_t len, void *payload)
 {
 	struct buf	*out = payload;
-	char		*text = cJSON_PrintUnformatted(item);
+	char		*text = cJSON_PrintUnformatted(item), *again;
+	cJSON		*copy;
 
-	if (text == NULL)
+	if (text == NULL || raw == NULL || len == 0 || raw[len] != '\0' ||
+	    is_ws(raw[0]) || is_ws(raw[len - 1]))
 		abort();
+	copy = cJSON_ParseWithLengthOpts(raw, len + 1, NULL, 1);
+	again = cJSON_PrintUnformatted(copy);
+	if (again == NULL || strcmp(again, text) != 0)
+		abort();
+	free(again);
+	cJSON_Delete(copy);
 	buf_printf(out, "%s=%s\n", item->string ? item->string : "",
 	    text);
 	free(text);
@@ -79,8 +94,12 @@ reference(const char *text, size_t len)
 		return NULL;
 	}
 	buf_init(&out, 64u << 20);
-	cJSON_ArrayForEach(it, doc)
-		add(it, &out);
+	cJSON_ArrayForEach(it, doc) {
+		char	*t = cJSON_PrintUnformatted(it);
+
+		add(it, t, strlen(t), &out);
+		free(t);
+	}
 	cJSON_Delete(doc);
 	return buf_steal(&out);
 }

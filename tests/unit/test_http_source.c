@@ -173,14 +173,16 @@ struct items {
 };
 
 static int
-add(pf_run *r, const cJSON *item, void *payload)
+add(pf_run *r, const pf_http_item *item, void *payload)
 {
 	struct items	*it = payload;
-	char		*text = cJSON_PrintUnformatted(item);
+	char		*text = cJSON_PrintUnformatted(item->value);
 
-	if (item->string != NULL)
-		buf_printf(&it->out, "%s=", item->string);
+	if (item->key != NULL)
+		buf_printf(&it->out, "%s=", item->key);
 	buf_printf(&it->out, "%s;", text);
+	if (strlen(item->json) != item->len)
+		buf_printf(&it->out, "(bad length)");
 	free(text);
 	if (++it->n == it->refuse_at)
 		return pf_fail(r, "no room for item %d", it->n);

@@ -11,17 +11,21 @@
 struct got {
 	struct buf	 out;	/* "key=item;" per item, compact JSON */
 	int		 stop_after;
+	int		 raw;	/* the items' texts instead */
 };
 
 static int
-collect(cJSON *item, void *payload)
+collect(cJSON *item, const char *raw, size_t len, void *payload)
 {
 	struct got	*g = payload;
 	char		*text = cJSON_PrintUnformatted(item);
 
 	if (item->string != NULL)
 		buf_printf(&g->out, "%s=", item->string);
-	buf_printf(&g->out, "%s;", text);
+	if (g->raw)
+		buf_printf(&g->out, "%.*s|", (int)len, raw);
+	else
+		buf_printf(&g->out, "%s;", text);
 	free(text);
 	return g->stop_after > 0 && --g->stop_after == 0;
 }
@@ -228,6 +232,22 @@ main(void)
 		    JSON_SPLIT_ERROR);
 		buf_cleanup(&g.out);
 		json_split_free(s);
+	}
+	TEST("each item's text, exactly as received") {
+		struct json_split	*sp = json_split_new("d", BIG, BIG);
+		struct got		 g = { .raw = 1 };
+		const char		*text = "{\"d\": { \"a\" : 1.0 ,\n"
+		    "\"b\":12345678901234567890\t, \"c\" : [ 1 , \"x\" ]\r\n}}";
+
+		buf_init(&g.out, BIG);
+		for (size_t i = 0; text[i] != '\0'; i++)
+			CHECK(json_split_feed(sp, text + i, 1, collect, &g) ==
+			    0);
+		CHECK(json_split_finish(sp) == 0);
+		CHECK_STR(g.out.data, "a=1.0|b=12345678901234567890|"
+		    "c=[ 1 , \"x\" ]|");
+		buf_cleanup(&g.out);
+		json_split_free(sp);
 	}
 	TEST("bad paths are refused") {
 		CHECK(json_split_new("a..b", 1, 1) == NULL);
