@@ -269,7 +269,10 @@ copy_flush(struct copy *cp, char *err, size_t errlen)
 	return 0;
 }
 
-/* COPY text format: \N for NULL; backslash, tab, newline escaped. */
+/*
+ * COPY text format: \N for NULL; backslash, tab, newline escaped; NUL
+ * dropped, as dlt's SQL_ESCAPE_DICT does (text cannot hold it).
+ */
 static int
 copy_row(void *arg, const struct ld_table *t, const char *const *values,
     const size_t *lengths, char *err, size_t errlen)
@@ -291,12 +294,12 @@ copy_row(void *arg, const struct ld_table *t, const char *const *values,
 		for (size_t i = 0; i < n; i++) {
 			const char	*esc = v[i] == '\\' ? "\\\\" :
 			    v[i] == '\t' ? "\\t" : v[i] == '\n' ? "\\n" :
-			    v[i] == '\r' ? "\\r" : NULL;
+			    v[i] == '\r' ? "\\r" : v[i] == '\0' ? "" : NULL;
 
 			if (esc == NULL)
 				continue;
 			buf_append(b, run, (size_t)(v + i - run));
-			buf_append(b, esc, 2);
+			buf_append(b, esc, strlen(esc));
 			run = v + i + 1;
 		}
 		buf_append(b, run, (size_t)(v + n - run));

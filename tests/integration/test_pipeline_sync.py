@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import load_compare as lc
-from peers.prefect import PFAGENT
+from peers.prefect import PFAGENT, SANITIZER_RE
 
 DLT_CLI = Path(sys.executable).parent / "dlt"
 
@@ -49,8 +49,10 @@ def sync(argv0, tmp, name, env, *args):
     argv = [str(argv0), "pipeline", name, "sync", "-y", *args]
     if argv0 == DLT_CLI:
         argv = [str(DLT_CLI), "-y", "pipeline", name, "sync", *args]
-    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    p = subprocess.run(argv, cwd=cwd, env=env, capture_output=True,
+                       text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert not SANITIZER_RE.search(p.stderr), p.stderr
+    return p
 
 
 def both(tmp, name, env, *args):
