@@ -96,7 +96,8 @@ parse_time(const char *s, size_t len, size_t at, long long *us)
 		if (digits(s, len, at, 2, &mi) < 0 || mi > 59)
 			return 0;
 		at += 2;
-		if (ext ? (at < len && s[at] == ':') : is_digit_at(s, len, at)) {
+		if (ext ? (at < len && s[at] == ':') :
+		    is_digit_at(s, len, at)) {
 			at += ext;
 			if (digits(s, len, at, 2, &sec) < 0 || sec > 59)
 				return 0;
@@ -147,7 +148,8 @@ ld_parse_iso(const char *s, size_t len, long long *epoch_us)
 			return 0;
 		at = 10;
 	} else {
-		if (digits(s, len, 4, 2, &m) < 0 || digits(s, len, 6, 2, &d) < 0)
+		if (digits(s, len, 4, 2, &m) < 0 ||
+		    digits(s, len, 6, 2, &d) < 0)
 			return 0;
 		at = 8;
 	}
@@ -170,6 +172,7 @@ ld_format_ts(char out[64], long long us)
 	long long	days = us / 86400000000LL, rem = us % 86400000000LL;
 	long long	z, era, doe, yoe, doy, mp, y, m, d, secs;
 	int		frac;
+	size_t		n;
 
 	if (rem < 0) {
 		rem += 86400000000LL;
@@ -191,9 +194,10 @@ ld_format_ts(char out[64], long long us)
 	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, (int)m,
 	    (int)d, (int)(secs / 3600), (int)(secs / 60 % 60),
 	    (int)(secs % 60));
+	n = strlen(out);
 	if (frac != 0)
-		snprintf(out + strlen(out), 16, ".%06d", frac);
-	strcat(out, "+00:00");
+		n += (size_t)snprintf(out + n, 16, ".%06d", frac);
+	memcpy(out + n, "+00:00", 7);
 }
 
 enum ld_type

@@ -30,16 +30,17 @@ struct cfg;
 
 /* Everything a destination may need to connect. */
 struct ld_dest_config {
-	const char	*name;		/* destination name: "warehouse" */
+	const char	*name;		/* destination: "warehouse" */
 	const char	*type;		/* its type: "duckdb", "postgres" */
-	const char	*pipeline;	/* for config's pipeline-scoped pass */
+	const char	*pipeline;	/* config's pipeline-scoped pass */
 	const char	*dataset;	/* the dataset (schema) to load */
 	/* The process's resolver: read destination.<name>.credentials
 	   (the whole connection string, or its fields) with cfg_resolve,
 	   CFG_SECRET for password. */
 	struct cfg	*cfg;
-	const char	*local_dir;	/* the profile's locally loaded data
-					   (DuckDB: <local_dir>/<name>.duckdb) */
+	/* The profile's locally loaded data (DuckDB's file is
+	   <local_dir>/<name>.duckdb). */
+	const char	*local_dir;
 };
 
 /*

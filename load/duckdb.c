@@ -93,7 +93,8 @@ load_library(char *err, size_t errlen)
 			return errorf(err, errlen, "cannot load DuckDB from "
 			    "PFAGENT_LIBDUCKDB=%s: %s", env, dlerror());
 	} else {
-		if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n > 0) {
 			exe[n] = '\0';
 			if ((dir = strrchr(exe, '/')) != NULL)
 				*dir = '\0';

@@ -69,7 +69,9 @@ ld_job_read(const char *path, const struct ld_table *t, ld_job_row_fn fn,
 			break;
 		}
 		for (size_t i = 0; i < t->ncols; i++) {
-			const struct jv	*v = jv_get(row, t->cols[i]->name);
+			const struct jv	*v;
+
+			v = jv_get(row, t->cols[i]->name);
 
 			lens[i] = 0;
 			vals[i] = v == NULL ? NULL :

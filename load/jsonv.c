@@ -411,7 +411,9 @@ struct jv *
 jv_parse(struct jv_arena *a, const char *text, size_t len, char *err,
     size_t errlen)
 {
-	struct parser	 ps = { a, text, text, text + len, err, errlen, 0 };
+	struct parser	 ps = {
+		a, text, text, text + len, err, errlen, 0
+	};
 	struct jv	*v;
 
 	if ((v = parse_value(&ps, 0)) == NULL)

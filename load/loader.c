@@ -24,7 +24,7 @@ struct loading {
 	char			*staging;
 	const char		*load_id;
 	struct ld_schema	*schema;
-	cJSON			*existing;	/* dataset -> table -> [cols] */
+	cJSON			*existing;	/* {ds: {t: [cols]}} */
 	struct ld_load_result	*out;
 	char			*err;
 	size_t			 errlen;
@@ -59,10 +59,11 @@ existing_row(void *arg, size_t n, const char *const *v)
 static int
 read_existing(struct loading *l)
 {
-	char	*a = ld_sql_literal(l->dataset), *b = ld_sql_literal(l->staging);
-	char	*sql = xasprintf("SELECT table_schema, table_name, column_name "
-	    "FROM information_schema.columns WHERE table_schema IN (%s, %s)",
-	    a, b);
+	char	*a = ld_sql_literal(l->dataset);
+	char	*b = ld_sql_literal(l->staging);
+	char	*sql = xasprintf("SELECT table_schema, table_name, "
+	    "column_name FROM information_schema.columns WHERE "
+	    "table_schema IN (%s, %s)", a, b);
 	int	 rc;
 
 	l->existing = cJSON_CreateObject();
@@ -290,8 +291,9 @@ prepare_dispositions(struct loading *l, char **jobs, size_t njobs)
 {
 	for (size_t i = 0; i < njobs; i++) {
 		char			*name = table_of_job(jobs[i]);
-		const struct ld_table	*t = ld_schema_table(l->schema, name);
+		const struct ld_table	*t;
 
+		t = ld_schema_table(l->schema, name);
 		free(name);
 		if (t != NULL)
 			count_rows(l, t->name, 0);
@@ -362,7 +364,8 @@ store_version(struct loading *l, const char *now)
 	char	*name = ld_sql_literal(l->schema->name);
 	char	*hash = ld_sql_literal(l->schema->version_hash);
 	cJSON	*doc = ld_schema_to_json(l->schema);
-	char	*text = cJSON_PrintUnformatted(doc), *lit = ld_sql_literal(text);
+	char	*text = cJSON_PrintUnformatted(doc);
+	char	*lit = ld_sql_literal(text);
 	int	 found = 0, rc;
 
 	rc = exists(l, xasprintf("SELECT 1 FROM %s WHERE version_hash = %s "
@@ -423,12 +426,12 @@ already_loaded(struct loading *l, int *found)
 static struct ld_schema *
 read_schema(const char *pkg_dir, char *err, size_t errlen)
 {
-	char			*path = xasprintf("%s/schema.json", pkg_dir);
-	char			*text = read_file_max(path, 64u << 20, NULL,
-	    err, errlen);
+	char			*path, *text;
 	cJSON			*doc;
 	struct ld_schema	*s = NULL;
 
+	path = xasprintf("%s/schema.json", pkg_dir);
+	text = read_file_max(path, 64u << 20, NULL, err, errlen);
 	free(path);
 	if (text == NULL)
 		return NULL;

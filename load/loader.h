@@ -19,12 +19,12 @@ struct ld_table_rows {
 struct ld_load_result {
 	struct ld_table_rows	*t;
 	size_t			 n;
-	int			 already;	/* was in _dlt_loads: skipped */
+	int			 already;	/* in _dlt_loads: skipped */
 };
 
 /*
- * Loads the package in pkg_dir (schema.json and the jsonl jobs in new_jobs) with id
- * load_id into dataset. A package whose load id is already in
+ * Loads the package in pkg_dir (schema.json and the jsonl jobs in
+ * new_jobs) with id load_id into dataset. A package whose load id is already in
  * _dlt_loads is not loaded again (a run that died after the commit).
  * Returns 0, or -1 with err (the transaction rolled back).
  */

@@ -70,8 +70,8 @@ struct ld_normalizer {
 	unsigned char		 rnd[4096];
 	size_t			 rndpos;
 	EVP_MD_CTX		*md;
-	EVP_MD			*shake;	/* fetched once: OpenSSL 3's
-						   implicit fetch is slow */
+	/* Fetched once: OpenSSL 3's implicit fetch is slow. */
+	EVP_MD			*shake;
 	char			*err;
 	size_t			 errlen;
 };
@@ -293,7 +293,8 @@ random_id(struct ld_normalizer *n, char out[24])
 	}
 	EVP_EncodeBlock(b64, n->rnd + n->rndpos, ID_BYTES);
 	n->rndpos += ID_BYTES;
-	memcpy(out, b64, 14);	/* 16 with "==" padding, which dlt strips */
+	/* 16 characters with the "==" padding, which dlt strips */
+	memcpy(out, b64, 14);
 	out[14] = '\0';
 }
 
@@ -490,8 +491,10 @@ flatten(struct ld_normalizer *n, struct ld_table *t, const struct jv *row,
 
 		for (const struct jv *m = cur.obj->first; m != NULL;
 		    m = m->next) {
-			const char	*name = nested_name(n, cur.path, m->key,
-			    m->keylen, 'c');
+			const char	*name;
+
+			name = nested_name(n, cur.path, m->key, m->keylen,
+			    'c');
 
 			if (m->kind == JV_OBJECT &&
 			    !kept_whole(t, name, cur.lvl)) {
@@ -569,8 +572,10 @@ normalize_list(struct ld_normalizer *n, struct ctx *c, const char *table,
 				return -1;
 		} else {
 			struct fields	 fs = { 0 };
-			struct ld_table	*t = ld_schema_table(n->schema, table);
+			struct ld_table	*t;
 			char		 id[24];
+
+			t = ld_schema_table(n->schema, table);
 
 			fields_set(n, &fs, "value", v);
 			if (c->root_id != NULL)

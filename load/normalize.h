@@ -39,7 +39,8 @@ struct ld_normalizer *ld_norm_new(struct ld_schema *s, const char *load_id,
 int		 ld_norm_item(struct ld_normalizer *, const char *table,
 		    const char *json, size_t len, char *err, size_t errlen);
 /* Flushes and syncs every job file; -1 with err on a write error. */
-int		 ld_norm_finish(struct ld_normalizer *, char *err, size_t errlen);
+int		 ld_norm_finish(struct ld_normalizer *, char *err,
+		    size_t errlen);
 /* Rows written to a table's job so far. */
 long long	 ld_norm_rows(const struct ld_normalizer *, const char *table);
 void		 ld_norm_free(struct ld_normalizer *);

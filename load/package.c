@@ -86,8 +86,9 @@ ld_strv_free(char **v)
 static int
 fsync_path(const char *path, int dir)
 {
-	int	fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
-	int	rc;
+	int	fd, rc;
+
+	fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -1;

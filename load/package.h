@@ -3,7 +3,8 @@
  * under a pipeline's working directory (dlt/common/storages/
  * normalize_storage.py, load_storage.py, load_package.py):
  *
- *   <pipeline>/normalize/extracted/<load_id>/new_jobs/<table>.<id>.0.typed-jsonl
+ *   <pipeline>/normalize/extracted/<load_id>/new_jobs/
+ *                                          <table>.<id>.0.typed-jsonl
  *   <pipeline>/load/new/<load_id>/         being normalized
  *   <pipeline>/load/normalized/<load_id>/  new_jobs/<table>.<id>.0.jsonl,
  *                                          schema.json,
@@ -30,7 +31,8 @@
 void	 ld_load_id_new(char out[32]);
 
 /* <root>/<stage>/<load_id> (caller frees). */
-char	*ld_pkg_dir(const char *root, const char *stage, const char *load_id);
+char	*ld_pkg_dir(const char *root, const char *stage,
+	    const char *load_id);
 
 /*
  * The load ids in a stage, oldest first (as numbers), skipping

@@ -77,10 +77,10 @@ resolve_destination(pf_pipeline *p)
 	if (p->dest_type == NULL)
 		p->dest_type = xstrdup(p->dest_name);
 	if ((p->ops = ld_dest_find(p->dest_type)) == NULL)
-		return ld_pipeline_fail(p, "Destination '%s' (type '%s') is not one pfagent "
-		    "can load: configure destination.%s.destination_type as "
-		    "duckdb or postgres", p->dest_name, p->dest_type,
-		    p->dest_name);
+		return ld_pipeline_fail(p, "Destination '%s' (type '%s') is "
+		    "not one pfagent can load: configure destination.%s."
+		    "destination_type as duckdb or postgres", p->dest_name,
+		    p->dest_type, p->dest_name);
 	return PF_OK;
 }
 
@@ -88,11 +88,12 @@ static int
 read_local(pf_pipeline *p)
 {
 	char	 err[512];
-	char	*path = xasprintf("%s/schemas/%s.schema.json", p->root, p->name);
-	char	*text = read_file_max(path, 64u << 20, NULL, err, sizeof(err));
+	char	*path, *text;
 	cJSON	*doc;
 	int	 fresh;
 
+	path = xasprintf("%s/schemas/%s.schema.json", p->root, p->name);
+	text = read_file_max(path, 64u << 20, NULL, err, sizeof(err));
 	if (text != NULL) {
 		doc = cJSON_Parse(text);
 		p->schema = doc != NULL ? ld_schema_from_json(doc, err,
@@ -157,13 +158,14 @@ pf_pipeline_open(pf_run *run, const char *name, const char *dest,
 	buf_init(&p->line, (size_t)-1);
 	if (p->name[0] == '\0' || strchr(p->name, '/') != NULL ||
 	    p->name[0] == '.') {
-		ld_pipeline_fail(p, "pipeline name '%s' is not usable as a directory name",
-		    p->name);
+		ld_pipeline_fail(p, "pipeline name '%s' is not usable as a "
+		    "directory name", p->name);
 		return p;
 	}
 	if (run->cfg == NULL) {
-		ld_pipeline_fail(p, "no configuration for pipeline %s: %s", p->name,
-		    run->cfg_error != NULL ? run->cfg_error : "no resolver");
+		ld_pipeline_fail(p, "no configuration for pipeline %s: %s",
+		    p->name, run->cfg_error != NULL ? run->cfg_error :
+		    "no resolver");
 		return p;
 	}
 	ws = cfg_workspace(run->cfg);
@@ -241,8 +243,8 @@ add_primary_key(pf_pipeline *p, struct ld_table *t, const char *keys)
 
 		if (name == NULL || name[0] == '\0') {
 			free(name);
-			return ld_pipeline_fail(p, "resource %s: empty name in primary_key "
-			    "'%s'", t->resource, keys);
+			return ld_pipeline_fail(p, "resource %s: empty name "
+			    "in primary_key '%s'", t->resource, keys);
 		}
 		if ((c = ld_table_column(t, name)) == NULL)
 			c = ld_table_add_column(t, name, LD_TEXT,
@@ -263,8 +265,8 @@ add_column_hints(pf_pipeline *p, struct ld_table *t, const char *json)
 
 	if (!cJSON_IsObject(doc)) {
 		cJSON_Delete(doc);
-		return ld_pipeline_fail(p, "resource %s: columns_json is not a JSON object",
-		    t->resource);
+		return ld_pipeline_fail(p, "resource %s: columns_json is not "
+		    "a JSON object", t->resource);
 	}
 	cJSON_ArrayForEach(c, doc) {
 		const char	 *type = cJSON_GetStringValue(
@@ -277,9 +279,9 @@ add_column_hints(pf_pipeline *p, struct ld_table *t, const char *json)
 		if (name == NULL || (type != NULL && ty < 0)) {
 			free(name);
 			cJSON_Delete(doc);
-			return ld_pipeline_fail(p, "resource %s: column '%s' has an unknown "
-			    "data_type '%s'", t->resource, c->string,
-			    type != NULL ? type : "");
+			return ld_pipeline_fail(p, "resource %s: column '%s' "
+			    "has an unknown data_type '%s'", t->resource,
+			    c->string, type != NULL ? type : "");
 		}
 		if ((col = ld_table_column(t, name)) == NULL)
 			col = ld_table_add_column(t, name, LD_TEXT,
@@ -335,15 +337,16 @@ pf_resource_add(pf_pipeline *p, const pf_resource_def *def)
 		return NULL;
 	if (def == NULL || def->name == NULL || (unsigned)def->write_disposition
 	    > PF_MERGE) {
-		ld_pipeline_fail(p, "pf_resource_add: a resource needs a name and a write "
-		    "disposition");
+		ld_pipeline_fail(p, "pf_resource_add: a resource needs a name "
+		    "and a write disposition");
 		return NULL;
 	}
 	table = ld_normalize_path(def->name, strlen(def->name),
 	    p->ops->dialect->max_identifier_length);
 	if (table == NULL || table[0] == '\0') {
 		free(table);
-		ld_pipeline_fail(p, "resource name '%s' makes no table name", def->name);
+		ld_pipeline_fail(p, "resource name '%s' makes no table name",
+		    def->name);
 		return NULL;
 	}
 	t = ld_schema_add_table(p->schema, table, NULL,
@@ -598,13 +601,14 @@ fill_state(pf_pipeline *p)
 static int
 extract_state(pf_pipeline *p, int *wrote)
 {
-	cJSON		*local = cJSON_GetObjectItem(p->state, "_local"), *row;
+	cJSON		*local, *row;
 	const char	*hash, *last;
 	char		*text, *compressed, now[32];
 	FILE		*f;
 	int		 rc = PF_OK;
 
 	*wrote = 0;
+	local = cJSON_GetObjectItem(p->state, "_local");
 	for (struct pf_resource *r = p->resources; r != NULL; r = r->next)
 		if (r->cursor_path != NULL && r->cursor_last != NULL) {
 			cJSON *cur = cJSON_GetObjectItem(cJSON_GetObjectItem(
@@ -677,8 +681,9 @@ save_state(pf_pipeline *p)
 {
 	char	 err[512], *path = xasprintf("%s/state.json", p->root);
 	char	*text = cJSON_PrintUnformatted(p->state);
-	int	 rc = ld_write_file(path, text, strlen(text), err, sizeof(err));
+	int	 rc;
 
+	rc = ld_write_file(path, text, strlen(text), err, sizeof(err));
 	free(path);
 	free(text);
 	return rc < 0 ? ld_pipeline_fail(p, "%s", err) : PF_OK;

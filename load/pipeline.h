@@ -19,10 +19,10 @@
 struct pf_resource {
 	struct pf_pipeline	*p;
 	char			*name;		/* as declared */
-	char			*table;		/* normalized root table */
-	FILE			*f;		/* extract file, or NULL */
+	char			*table;		/* its root table */
+	FILE			*f;		/* extract file */
 	char			*cursor_path;
-	cJSON			*cursor_last;	/* largest seen this extract */
+	cJSON			*cursor_last;	/* largest seen */
 	char			*cursor_text;
 	struct pf_resource	*next;
 };
@@ -30,15 +30,15 @@ struct pf_resource {
 struct pf_pipeline {
 	pf_run			*run;
 	char			*name, *dest_name, *dest_type, *dataset;
-	char			*root;		/* working directory */
+	char			*root;		/* working dir */
 	char			*local_dir;
 	const struct ld_dest_ops *ops;
 	struct ld_dest		*dest;
 	struct ld_schema	*schema;
 	cJSON			*state;
 	struct pf_resource	*resources;
-	char			 load_id[32];	/* open extract, or "" */
-	char			*extract_dir;	/* its hidden directory */
+	char			 load_id[32];	/* open extract */
+	char			*extract_dir;	/* its hidden dir */
 	char			*error;
 	cJSON			*info;
 	char			*info_text;

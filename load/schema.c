@@ -321,10 +321,13 @@ add_settings(cJSON *doc, const struct ld_schema *s)
 
 		if (t->parent != NULL || t->disposition != LD_MERGE)
 			continue;
-		if (tables == NULL)
-			tables = cJSON_AddObjectToObject(cJSON_AddObjectToObject(
-			    cJSON_AddObjectToObject(json, "config"),
-			    "propagation"), "tables");
+		if (tables == NULL) {
+			cJSON	*c;
+
+			c = cJSON_AddObjectToObject(json, "config");
+			c = cJSON_AddObjectToObject(c, "propagation");
+			tables = cJSON_AddObjectToObject(c, "tables");
+		}
 		m = cJSON_AddObjectToObject(tables, t->name);
 		cJSON_AddStringToObject(m, "_dlt_id", "_dlt_root_id");
 	}
@@ -500,8 +503,8 @@ ld_schema_from_json(const cJSON *doc, char *err, size_t n)
 		    disposition_parse(cJSON_GetStringValue(
 		    cJSON_GetObjectItem(t, "write_disposition"))));
 
-		const cJSON	*nest = cJSON_GetObjectItem(cJSON_GetObjectItem(
-		    t, "x-normalizer"), "max_nesting");
+		const cJSON	*nest = cJSON_GetObjectItem(
+		    cJSON_GetObjectItem(t, "x-normalizer"), "max_nesting");
 
 		if (cJSON_IsString(res) && tab->resource == NULL)
 			tab->resource = xstrdup(res->valuestring);

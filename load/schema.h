@@ -52,7 +52,7 @@ const char	*ld_disposition_name(enum ld_disposition);
 #define LD_ROOT_KEY	0x020	/* _dlt_root_id */
 #define LD_MERGE_KEY	0x040
 #define LD_VARIANT	0x080	/* a col__v_<type> column */
-#define LD_HINTED	0x100	/* type given by the resource, not inferred */
+#define LD_HINTED	0x100	/* type given by the resource */
 #define LD_INCOMPLETE	0x200	/* a hint without a type yet (dlt's
 				   incomplete column): not in the tables */
 
@@ -67,8 +67,8 @@ struct ld_column {
 struct ld_table {
 	char			*name;
 	char			*parent;	/* NULL for a root table */
-	char			*resource;	/* root tables: the resource */
-	enum ld_disposition	 disposition;	/* root's for child tables */
+	char			*resource;	/* roots: the resource */
+	enum ld_disposition	 disposition;	/* children: root's */
 	int			 max_nesting;	/* root tables: dlt's
 						   x-normalizer.max_nesting,
 						   -1 when not set */
@@ -77,14 +77,14 @@ struct ld_table {
 	/* Columns [0, nstored) are known to the destination; loading
 	   adds the rest and moves nstored up. */
 	size_t			 nstored;
-	void			*index;		/* name -> column, private */
+	void			*index;		/* name: column */
 };
 
 struct ld_schema {
-	char			*name;		/* the pipeline's name */
+	char			*name;		/* the pipeline's */
 	long long		 version;
 	char			*version_hash;
-	char			**previous_hashes;	/* newest first, <= 10 */
+	char			**previous_hashes; /* newest first */
 	size_t			 nprevious;
 	struct ld_table		**tables;	/* in creation order */
 	size_t			 ntables, captables;
@@ -94,10 +94,12 @@ struct ld_schema {
 struct ld_schema *ld_schema_new(const char *name);
 void		  ld_schema_free(struct ld_schema *);
 
-struct ld_table	 *ld_schema_table(const struct ld_schema *, const char *name);
+struct ld_table	 *ld_schema_table(const struct ld_schema *,
+		    const char *name);
 /* Finds or adds a table (parent NULL for a root table). */
-struct ld_table	 *ld_schema_add_table(struct ld_schema *, const char *name,
-		    const char *parent, enum ld_disposition);
+struct ld_table	 *ld_schema_add_table(struct ld_schema *,
+		    const char *name, const char *parent,
+		    enum ld_disposition);
 struct ld_column *ld_table_column(const struct ld_table *, const char *name);
 /* Appends a column (the name must be new). */
 struct ld_column *ld_table_add_column(struct ld_table *, const char *name,

@@ -64,7 +64,7 @@ ld_json_sort(cJSON *o)
 		last = c;
 	}
 	if (sorted != NULL)
-		sorted->prev = last;	/* cJSON: the head's prev is the tail */
+		sorted->prev = last;	/* cJSON: head's prev is the tail */
 	o->child = sorted;
 }
 
@@ -137,13 +137,13 @@ ld_state_decompress(const char *text)
 {
 	size_t		 n = strlen(text);
 	unsigned char	*bin = xmalloc(n + 1);
-	int		 len = EVP_DecodeBlock(bin, (const unsigned char *)text,
-	    (int)n);
+	int		 len;
 	uLongf		 cap = 1u << 20;
 	unsigned char	*plain = NULL;
 	cJSON		*s = NULL;
 	int		 rc;
 
+	len = EVP_DecodeBlock(bin, (const unsigned char *)text, (int)n);
 	if (len < 0) {
 		free(bin);
 		return NULL;

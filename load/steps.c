@@ -150,14 +150,15 @@ write_package_files(pf_pipeline *p, const char *from, const char *to)
 static int
 normalize_package(pf_pipeline *p, const char *id)
 {
-	char			*src = ld_pkg_dir(p->root, LD_EXTRACTED, id);
-	char			*tmp = ld_pkg_dir(p->root, LD_NEW, id);
-	char			*dst = ld_pkg_dir(p->root, LD_NORMALIZED, id);
-	char			*loaded = ld_pkg_dir(p->root, LD_LOADED, id);
-	char			*jobs = xasprintf("%s/new_jobs", tmp), err[512];
+	char			*src, *tmp, *dst, *loaded, *jobs, err[512];
 	struct ld_normalizer	*n = NULL;
 	int			 rc = PF_ERROR;
 
+	src = ld_pkg_dir(p->root, LD_EXTRACTED, id);
+	tmp = ld_pkg_dir(p->root, LD_NEW, id);
+	dst = ld_pkg_dir(p->root, LD_NORMALIZED, id);
+	loaded = ld_pkg_dir(p->root, LD_LOADED, id);
+	jobs = xasprintf("%s/new_jobs", tmp);
 	if (exists(dst) || exists(loaded)) {
 		/* Died after the move, before removing the source. */
 		ld_rm_rf(src);
@@ -255,12 +256,13 @@ add_info(pf_pipeline *p, const char *id, const struct ld_load_result *r)
 static int
 load_package(pf_pipeline *p, const char *id)
 {
-	char			*src = ld_pkg_dir(p->root, LD_NORMALIZED, id);
-	char			*dst = ld_pkg_dir(p->root, LD_LOADED, id);
+	char			*src, *dst;
 	char			 err[4096], *done;
 	struct ld_load_result	 r;
 	int			 rc = PF_ERROR;
 
+	src = ld_pkg_dir(p->root, LD_NORMALIZED, id);
+	dst = ld_pkg_dir(p->root, LD_LOADED, id);
 	if (ld_load_package(p->dest, p->dataset, src, id, &r, err,
 	    sizeof(err)) < 0) {
 		ld_pipeline_fail(p, "load of package %s into %s failed: %s",
