@@ -39,11 +39,11 @@ for batch in cfg["batches"]:
 
 def pfagent_env(tmp):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.setdefault("DESTINATION__WAREHOUSE__DESTINATION_TYPE", "duckdb")
+    env.setdefault("PFAGENT_LIBDUCKDB", str(LIBDUCKDB))
     env.update({
         "DLT_DATA_DIR": str(tmp / "pf-data"),
         "DLT_LOCAL_DIR": str(tmp / "pf-local"),
-        "DESTINATION__WAREHOUSE__DESTINATION_TYPE": "duckdb",
-        "PFAGENT_LIBDUCKDB": str(LIBDUCKDB),
         "ASAN_OPTIONS": "detect_leaks=1",
     })
     return env

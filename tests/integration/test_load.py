@@ -187,3 +187,25 @@ def test_state_and_cursor_come_back_from_the_destination(tmp_path):
     assert query(ours, "SELECT count(*) FROM cursor.items")[0][0] == 4
     states = lc.system_rows(ours, "cursor")["states"]
     assert len(states) == 2
+
+
+def test_errors_name_what_and_where(tmp_path, monkeypatch):
+    """A destination type pfagent cannot load and a missing DuckDB
+    library end the run Failed, saying what and where; nothing is
+    loaded."""
+    base = {"pipeline": "errs", "dataset": "errs", "resource": "Items",
+            "items": [{"id": 1}]}
+    monkeypatch.setenv("DESTINATION__WAREHOUSE__DESTINATION_TYPE",
+                       "snowflake")
+    p = lc.run_pfagent(tmp_path, base, check=False)
+    monkeypatch.delenv("DESTINATION__WAREHOUSE__DESTINATION_TYPE")
+    assert p.returncode == 1
+    assert "Destination 'warehouse' (type 'snowflake') is not one pfagent " \
+           "can load" in p.stderr
+
+    monkeypatch.setenv("PFAGENT_LIBDUCKDB", str(tmp_path / "nope.so"))
+    p = lc.run_pfagent(tmp_path, base, check=False)
+    assert p.returncode == 1
+    assert "cannot load DuckDB from PFAGENT_LIBDUCKDB=" in p.stderr
+    assert "nope.so" in p.stderr
+    assert not lc.pfagent_db(tmp_path).exists()
