@@ -30,7 +30,7 @@
 #include "common/util.h"
 #include "config/cfg.h"
 #include "load/destination.h"
-#include "load/sql.h"
+#include "load/loader.h"
 #include "load/state.h"
 #include "sdk/pyfmt.h"
 
@@ -165,51 +165,6 @@ destination_ops(struct cfg *c, const char *name, char *err, size_t errlen)
 	return ops;
 }
 
-/* Query callbacks: the first row's values, copied. */
-struct first_row {
-	cJSON	*values;	/* array of strings/null */
-};
-
-static int
-keep_first(void *arg, size_t n, const char *const *values)
-{
-	struct first_row	*r = arg;
-
-	r->values = cJSON_CreateArray();
-	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(r->values, values[i] != NULL ?
-		    cJSON_CreateString(values[i]) : cJSON_CreateNull());
-	return 1;
-}
-
-/* A one-row query; 1 with *row set, 0 none, -1 error (undefined
- * relations count as none, as dlt's DestinationUndefinedEntity). */
-static int
-one_row(struct ld_dest *d, const char *sql, cJSON **row, char *err,
-    size_t errlen)
-{
-	struct first_row	 r = { NULL };
-
-	*row = NULL;
-	if (d->ops->query(d, sql, keep_first, &r, err, errlen) == -1) {
-		if (strstr(err, "does not exist") != NULL ||
-		    strstr(err, "Catalog Error") != NULL)
-			return 0;
-		return -1;
-	}
-	*row = r.values;
-	return r.values != NULL;
-}
-
-/* The text of a row's column, or NULL. */
-static const char *
-col(const cJSON *row, int i)
-{
-	const cJSON	*it = cJSON_GetArrayItem(row, i);
-
-	return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
 struct sync_ctx {
 	const struct popts		*o;
 	struct cfg			*cfg;
@@ -239,41 +194,26 @@ connect_dest(struct sync_ctx *x, const char *dest, const char *dataset)
 
 /*
  * dlt's sync_destination: the newest state of a completed load, and the
- * schemas it names, into the working directory. 1 restored, 0 not in
- * the dataset, -1 error.
+ * schemas it names, into the working directory (the runtime's
+ * ld_restore). 1 restored, 0 not in the dataset, -1 error.
  */
 static int
 restore(struct sync_ctx *x, const char *dataset)
 {
-	char	*ds = ld_sql_literal(dataset), *pn = ld_sql_literal(x->o->name);
-	char	*q, *qs, *path, *schemas;
-	cJSON	*row = NULL, *state = NULL, *local, *names, *it, *srow;
-	char	 now[32];
-	int	 rc;
+	char		*packed = NULL, *doc = NULL, *path, *schemas = NULL;
+	cJSON		*state = NULL, *local;
+	const cJSON	*it;
+	char		 now[32];
+	int		 rc;
 
-	q = xasprintf("SELECT 1 FROM INFORMATION_SCHEMA.SCHEMATA WHERE "
-	    "schema_name = %s", ds);
-	rc = one_row(x->d, q, &row, x->err, ERR_MAX);
-	free(q);
-	cJSON_Delete(row);
-	row = NULL;
-	if (rc == 1) {
-		qs = ld_sql_ident(dataset);
-		q = xasprintf("SELECT version, engine_version, pipeline_name, "
-		    "state, created_at, _dlt_load_id FROM %s._dlt_pipeline_state"
-		    " AS s JOIN %s._dlt_loads AS l ON l.load_id = "
-		    "s._dlt_load_id WHERE pipeline_name = %s AND l.status = 0 "
-		    "ORDER BY load_id DESC LIMIT 1", qs, qs, pn);
-		rc = one_row(x->d, q, &row, x->err, ERR_MAX);
-		free(q);
-		free(qs);
-	}
-	if (rc == 1 && (state = ld_state_decompress(col(row, 3))) == NULL) {
+	if (ld_restore(x->d, dataset, x->o->name, x->o->name, &packed, &doc,
+	    x->err, ERR_MAX) == -1)
+		return -1;
+	rc = packed != NULL;
+	if (rc && (state = ld_state_decompress(packed)) == NULL)
 		rc = errorf(x->err, ERR_MAX, "the state stored in %s."
 		    "_dlt_pipeline_state for pipeline %s cannot be read",
 		    dataset, x->o->name);
-	}
-	cJSON_Delete(row);
 	if (rc != 1)
 		goto out;
 	/* The local part dlt keeps beside a restored state. */
@@ -291,35 +231,33 @@ restore(struct sync_ctx *x, const char *dataset)
 	schemas = xasprintf("%s/schemas", x->workdir);
 	if (mkdir_p(schemas, 0755) == -1) {
 		rc = errorf(x->err, ERR_MAX, "cannot create %s", schemas);
-		free(schemas);
 		goto out;
 	}
-	names = cJSON_GetObjectItem(state, "schema_names");
-	cJSON_ArrayForEach(it, names) {
-		char	*sn;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(state, "schema_names")) {
+		char		*other = NULL, *unused = NULL;
+		const char	*text;
 
 		if (!cJSON_IsString(it))
 			continue;
-		sn = ld_sql_literal(it->valuestring);
-		qs = ld_sql_ident(dataset);
-		q = xasprintf("SELECT schema FROM %s._dlt_version WHERE "
-		    "schema_name = %s ORDER BY inserted_at DESC LIMIT 1", qs,
-		    sn);
-		free(qs);
-		free(sn);
-		if ((rc = one_row(x->d, q, &srow, x->err, ERR_MAX)) == 1) {
-			path = xasprintf("%s/%s.schema.json", schemas,
-			    it->valuestring);
-			rc = write_text(path, col(srow, 0), x->err, ERR_MAX) ==
-			    0 ? 1 : -1;
-			free(path);
+		/* The pipeline's own schema came with the state. */
+		if (strcmp(it->valuestring, x->o->name) != 0 &&
+		    ld_restore(x->d, dataset, x->o->name, it->valuestring,
+		    &unused, &other, x->err, ERR_MAX) == -1) {
+			free(unused);
+			rc = -1;
+			break;
 		}
-		free(q);
-		cJSON_Delete(srow);
+		free(unused);
+		text = strcmp(it->valuestring, x->o->name) == 0 ? doc : other;
+		path = xasprintf("%s/%s.schema.json", schemas, it->valuestring);
+		if (text != NULL && write_text(path, text, x->err, ERR_MAX) ==
+		    -1)
+			rc = -1;
+		free(path);
+		free(other);
 		if (rc == -1)
 			break;
 	}
-	free(schemas);
 	if (rc != -1) {
 		char	*text = cJSON_PrintUnformatted(state);
 
@@ -330,8 +268,9 @@ restore(struct sync_ctx *x, const char *dataset)
 	}
 out:
 	cJSON_Delete(state);
-	free(ds);
-	free(pn);
+	free(schemas);
+	free(packed);
+	free(doc);
 	return rc;
 }
 
