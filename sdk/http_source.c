@@ -272,14 +272,12 @@ header(CURL *easy, const char *name)
 	return hd->value;
 }
 
-/* Retry-After: seconds or an HTTP date, as dlt reads it; else -1. */
-static double
-retry_after(CURL *easy)
+double
+http_retry_after(const char *v, time_t now)
 {
-	const char	*v = header(easy, "Retry-After");
-	char		*end;
-	long		 secs;
-	time_t		 when;
+	char	*end;
+	long	 secs;
+	time_t	 when;
 
 	if (v == NULL)
 		return -1;
@@ -288,7 +286,19 @@ retry_after(CURL *easy)
 		return (double)secs;
 	if ((when = curl_getdate(v, NULL)) == -1)
 		return -1;
-	return when > time(NULL) ? (double)(when - time(NULL)) : 0;
+	return when > now ? (double)(when - now) : 0;
+}
+
+int64_t
+http_retry_wait_ms(double backoff, double max_delay, int attempt,
+    double retry_after)
+{
+	struct retry_policy	pol = { (int64_t)(backoff * 1000),
+				    (int64_t)(max_delay * 1000), 0 };
+	int64_t			wait = retry_delay_ms(&pol, attempt,
+				    retry_after);
+
+	return wait > pol.cap_ms ? pol.cap_ms : wait;
 }
 
 /* The next page's link among every Link header of the response. */
@@ -362,7 +372,8 @@ perform(pf_http *h, struct attempt *a, const char *path)
 		curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE,
 		    &a->status);
 	if (a->status != 0) {
-		a->retry_after = retry_after(h->easy);
+		a->retry_after = http_retry_after(header(h->easy,
+		    "Retry-After"), time(NULL));
 		a->link_next = link_next(h->easy, a->url);
 	}
 }
@@ -451,10 +462,8 @@ static int
 fetch(pf_http *h, struct attempt *a, const char *path, pf_http_item_fn fn,
     void *payload)
 {
-	struct retry_policy	 pol = { (int64_t)(h->backoff * 1000),
-				    (int64_t)(h->max_delay * 1000), 0 };
-	enum outcome		 o;
-	char			*msg;
+	enum outcome	 o;
+	char		*msg;
 
 	for (int n = 1;; n++) {
 		int64_t	delay;
@@ -475,9 +484,8 @@ fetch(pf_http *h, struct attempt *a, const char *path, pf_http_item_fn fn,
 				set_error(h, "GET %s: %s", a->shown, msg);
 			break;
 		}
-		delay = retry_delay_ms(&pol, n, a->retry_after);
-		if (delay > pol.cap_ms)
-			delay = pol.cap_ms;
+		delay = http_retry_wait_ms(h->backoff, h->max_delay, n,
+		    a->retry_after);
 		pf_log_warning(h->run, "GET %s: %s; retrying in %.1f s "
 		    "(attempt %d of %d)", a->shown, msg,
 		    (double)delay / 1000, n + 1, h->max_attempts);

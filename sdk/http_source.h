@@ -3,12 +3,15 @@
  * pf/flow.h) that need no network, shared by sdk/http_source.c and the
  * unit tests: query parameters with their secrets, the URL as sent and
  * as shown (secrets as ****, no user info), the Link header's next page,
- * and an API's own error words. sdk/http_url.c implements them.
+ * an API's own error words (sdk/http_url.c), and the retry waits
+ * (sdk/http_source.c).
  */
 #ifndef SDK_HTTP_SOURCE_H
 #define SDK_HTTP_SOURCE_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 struct http_param {
 	char	*name;
@@ -53,5 +56,19 @@ char	*http_link_next(const char *link, const char *url);
  * line of text (at most 200 bytes). NULL for an empty body. Caller frees.
  */
 char	*http_api_error(const char *body, size_t len);
+
+/* http_source.c */
+/*
+ * A Retry-After value in seconds from now: delta-seconds or an HTTP
+ * date (past dates give 0), as dlt reads it; -1 for none or garbage.
+ */
+double	 http_retry_after(const char *value, time_t now);
+/*
+ * The wait before retry number attempt (1 = the first retry), dlt's
+ * request_backoff_factor and request_max_retry_delay (seconds) given:
+ * common/retry.c's jittered doubling or Retry-After, at most max_delay.
+ */
+int64_t	 http_retry_wait_ms(double backoff, double max_delay, int attempt,
+	    double retry_after);
 
 #endif

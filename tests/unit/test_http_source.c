@@ -517,6 +517,37 @@ main(void)
 		CHECK(http_link_next("garbage", NULL) == NULL);
 		CHECK(http_link_next("<unclosed; rel=next", NULL) == NULL);
 	}
+	TEST("Retry-After: seconds or an HTTP date") {
+		time_t	now = curl_getdate("Sun, 06 Nov 1994 08:49:37 GMT",
+			    NULL);
+
+		CHECK(http_retry_after("120", now) == 120);
+		CHECK(http_retry_after("0", now) == 0);
+		CHECK(http_retry_after("Sun, 06 Nov 1994 08:51:37 GMT", now) ==
+		    120);
+		CHECK(http_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now) ==
+		    0);
+		CHECK(http_retry_after("soon", now) == -1);
+		CHECK(http_retry_after("-5", now) == -1);
+		CHECK(http_retry_after(NULL, now) == -1);
+	}
+	TEST("retry waits: doubling, jittered, capped; Retry-After wins") {
+		for (int i = 0; i < 200; i++) {
+			int64_t w1 = http_retry_wait_ms(1, 300, 1, -1);
+			int64_t w3 = http_retry_wait_ms(1, 300, 3, -1);
+			int64_t w20 = http_retry_wait_ms(1, 300, 20, -1);
+
+			/* dlt's 1, 2, 4 s ... with jitter on the upper half */
+			CHECK(w1 >= 500 && w1 <= 1000);
+			CHECK(w3 >= 2000 && w3 <= 4000);
+			CHECK(w20 >= 150000 && w20 <= 300000);
+		}
+		CHECK(http_retry_wait_ms(1, 300, 1, 7) == 7000);
+		CHECK(http_retry_wait_ms(1, 300, 4, 7) == 7000);
+		/* a Retry-After beyond request_max_retry_delay waits that */
+		CHECK(http_retry_wait_ms(1, 300, 1, 3600) == 300000);
+		CHECK(http_retry_wait_ms(0, 300, 3, -1) == 0);
+	}
 	TEST("an API's own error words") {
 		const char	*quota = "{\"error\": {\"message\": \"quota\"}}";
 		char		*s = http_api_error(quota, strlen(quota));
