@@ -8,9 +8,11 @@ A temporary project holds flows/currencies.c and this repository's .dlt/
 deployment's environment points sources.open_exchange_rates at the
 fixture and gives the App ID as the secret api_key. A run ends Completed
 with its task runs extract, normalize and load and a table artifact of
-the rows loaded; the table holds the fixture's currencies. Errors of the
-API (401, 429 beyond the retries, 502 beyond the retries, a body that is
-not JSON) end the run Failed with a message naming the endpoint and the
+the rows loaded; the table holds the fixture's currencies, and the
+tables, columns, types, rows and system tables are those dlt's own
+pipeline makes from the same API (load ids and _dlt_id excepted).
+Errors of the API (401, 429 beyond the retries, 502 beyond the retries,
+a body that is not JSON) end the run Failed with a message naming the endpoint and the
 status, and load nothing. The App ID shows nowhere: logs, states,
 artifacts, the agent's output, the project's files.
 """
@@ -19,10 +21,13 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import duckdb
 import pytest
 
+import load_compare as lc
 from peers.oxr import CURRENCIES, OxrServer
 from peers.prefect import REPO_ROOT
 
@@ -31,6 +36,51 @@ APP_ID = "5f0c1d2e3a4b5c6d7e8f90a1b2c3d4e5"
 AGENT_ENV = {"PFAGENT_INCLUDE_DIR": str(REPO_ROOT / "include"),
              "PFAGENT_LIBDUCKDB": str(REPO_ROOT / "third_party" / "duckdb" /
                                       "libduckdb.so")}
+
+
+# Seed 000's pipeline in dlt itself: the oracle for the tables.
+DLT_SCRIPT = r"""
+import json, sys, urllib.request
+import dlt
+cfg = json.loads(sys.argv[1])
+with urllib.request.urlopen(cfg["base_url"] + "/currencies.json") as r:
+    data = json.load(r)
+
+@dlt.resource(write_disposition="merge", primary_key="code")
+def currencies():
+    for code, name in data.items():
+        yield {"code": code, "name": name}
+
+p = dlt.pipeline(pipeline_name="currencies",
+                 destination=dlt.destinations.duckdb(cfg["db"]),
+                 dataset_name="open_exchange_rates",
+                 pipelines_dir=cfg["pipelines_dir"])
+p.run(currencies())
+"""
+
+
+def run_dlt(tmp, base_url):
+    """dlt's pipeline on the same API, into a DuckDB file of its own."""
+    work = tmp / "dlt"
+    work.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(
+        ("PREFECT_", "DESTINATION__", "DLT_", "WORKSPACE__", "SOURCES__"))}
+    env["RUNTIME__LOG_LEVEL"] = "WARNING"
+    cfg = {"base_url": base_url, "db": str(work / "dlt.duckdb"),
+           "pipelines_dir": str(work / "pipelines")}
+    p = subprocess.run([sys.executable, "-c", DLT_SCRIPT, json.dumps(cfg)],
+                       cwd=work, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    return work / "dlt.duckdb"
+
+
+def same_as_dlt(ours, theirs):
+    """Tables, columns, types, rows (ids excepted) and system tables."""
+    ds = "open_exchange_rates"
+    assert lc.tables(ours, ds) == lc.tables(theirs, ds)
+    assert lc.data_rows(ours, ds) == lc.data_rows(theirs, ds)
+    assert lc.system_rows(ours, ds) == lc.system_rows(theirs, ds)
 
 
 @pytest.fixture(scope="module")
@@ -121,12 +171,14 @@ def files_with(project, needle):
     return out
 
 
-def test_currencies_loads_duckdb(client, agent, pool_name,
+def test_currencies_loads_duckdb(client, agent, pool_name, tmp_path,
                                  process_job_template, project, oxr):
     """Deployed and run twice by the worker: Completed, task runs
     extract, normalize and load, the artifact, the fixture's currencies in
     open_exchange_rates.currencies, merged (no duplicates the second
-    time); the first request answered 429 is retried."""
+    time), and after each run the same tables, columns, types, rows and
+    system tables as dlt's own pipeline run as often on the same API;
+    the first request answered 429 is retried."""
     client.create_pool(pool_name, base_job_template=process_job_template)
     base = oxr.scenario(429, "ok")
     dep = deploy(client, pool_name, project, base, pool_name)
@@ -166,6 +218,7 @@ def test_currencies_loads_duckdb(client, agent, pool_name,
     reqs = oxr.requests_of(base)
     assert [(r["path"], r["app_id"]) for r in reqs] == \
         [("/api/currencies.json", APP_ID)] * 2
+    same_as_dlt(warehouse(project), run_dlt(tmp_path, oxr.base_url))
 
     second = run(client, dep)
     assert second["state_type"] == "COMPLETED", second["state"]
@@ -174,6 +227,7 @@ def test_currencies_loads_duckdb(client, agent, pool_name,
         [(len(CURRENCIES), len(CURRENCIES))]
     assert table(project, "select count(*) from open_exchange_rates."
                           "_dlt_loads where status = 0") == [(2,)]
+    same_as_dlt(warehouse(project), run_dlt(tmp_path, oxr.base_url))
 
     for r in (first, second):
         assert APP_ID not in seen(client, worker, r["id"])
