@@ -38,6 +38,7 @@ struct conf {
 	char	*profile;		/* flow runs' WORKSPACE__PROFILE, or NULL */
 	int	 git_cache_mb;		/* 0: unbounded */
 	double	 cancel_grace_seconds;	/* SIGTERM -> SIGKILL on cancel */
+	double	 cancel_poll_seconds;	/* Cancelling polls, stream down */
 	int	 no_events;		/* no websocket: polling only */
 	double	 drain_seconds;	/* SIGTERM -> stop what still runs */
 	char	*drain_action;		/* "crash" or "reschedule" */
@@ -77,6 +78,9 @@ struct agent {
 	char			 awaited[16][40];
 	int			 nawaited;
 	int			 repolls;	/* since the last announcement */
+	/* The next run beyond the prefetch window (ahead.c). */
+	struct loop_timer	*ahead_timer;
+	int			 ahead_busy;
 
 	/* The event stream (events.c) and cancellation (cancel.c). */
 	struct events		*events;
@@ -106,6 +110,9 @@ void	 worker_fatal_auth(struct agent *, const char *what);
 void	 worker_maybe_done(struct agent *);
 /* Polls now, or right after the poll in progress (event-driven). */
 void	 worker_poll_soon(struct agent *);
+
+/* ahead.c: after a poll, a timer for the next run beyond the window */
+void	 ahead_look(struct agent *);
 
 /* run.c */
 void	 run_claim(struct agent *, const cJSON *flow_run);

@@ -4,7 +4,8 @@
  * The event stream brings prefect.flow-run.Cancelling at once. Polling
  * is the fallback Prefect's FlowRunCancellingObserver uses when its
  * websocket fails: POST /flow_runs/filter for CANCELLING among the ids
- * in flight, here every CANCEL_POLL_DOWN_MS while the stream is down
+ * in flight, here every --cancellation-poll-seconds
+ * (PREFECT_WORKER_CANCELLATION_POLL_SECONDS) while the stream is down
  * (or off) and, as a safety net for a lost event, every
  * CANCEL_POLL_UP_MS while it is up. Both end in run_cancel(), which is
  * idempotent.
@@ -24,7 +25,6 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define CANCEL_POLL_DOWN_MS	5000
 #define CANCEL_POLL_UP_MS	60000
 
 char *
@@ -131,7 +131,8 @@ static void	cancel_poll(void *);
 void
 cancel_poll_schedule(struct agent *a)
 {
-	int64_t	every = a->events_up ? CANCEL_POLL_UP_MS : CANCEL_POLL_DOWN_MS;
+	int64_t	every = a->events_up ? CANCEL_POLL_UP_MS :
+	    (int64_t)(a->conf.cancel_poll_seconds * 1000);
 
 	if (a->cancel_timer != NULL)
 		loop_timer_cancel(a->loop, a->cancel_timer);

@@ -62,6 +62,10 @@ static const struct opt opts[] = {
 	{ "--drain-action", "PFAGENT_DRAIN_ACTION", OPT_STR, "crash",
 	  O(drain_action), "ACTION", "what a run still going when the drain "
 	  "ends becomes: crash (Crashed) or reschedule (Scheduled again)" },
+	{ "--cancellation-poll-seconds",
+	  "PREFECT_WORKER_CANCELLATION_POLL_SECONDS", OPT_SECONDS, "5",
+	  O(cancel_poll_seconds), "S", "while the event stream is down or "
+	  "off, seconds between polls for cancelled runs" },
 	{ "--no-events", NULL, OPT_FLAG, NULL, O(no_events), NULL,
 	  "no event stream (websocket): find new and cancelled runs by "
 	  "polling only" },
@@ -257,6 +261,8 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 	c->drain_reschedule = strcmp(c->drain_action, "reschedule") == 0;
 	if (c->query_seconds < 0.05)
 		c->query_seconds = 0.05;
+	if (c->cancel_poll_seconds < 0.5)
+		c->cancel_poll_seconds = 0.5;
 	if (c->heartbeat_seconds < 1)
 		c->heartbeat_seconds = 1;
 	return 0;

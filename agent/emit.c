@@ -148,26 +148,56 @@ add_run(cJSON *related, const struct emit_run *run)
 	add_tags(related, objs, 3);
 }
 
-cJSON *
-emit_event(const char *event, const struct emit_worker *w,
-    const struct emit_run *run, const char *follows, char id_out[37])
+/* An event's id, time and name; the caller adds the rest. */
+static cJSON *
+new_event(const char *event, char id_out[37])
 {
-	cJSON	*ev = cJSON_CreateObject(), *res, *related;
-	char	 occurred[32], *slug, *rid;
+	cJSON	*ev = cJSON_CreateObject();
+	char	 occurred[32];
 
 	emit_uuid7(id_out);
 	iso8601_now(occurred, 0);
 	cJSON_AddStringToObject(ev, "id", id_out);
 	cJSON_AddStringToObject(ev, "occurred", occurred);
 	cJSON_AddStringToObject(ev, "event", event);
-	slug = emit_slug(w->name);
-	rid = xasprintf("prefect.worker.process.%s", slug);
-	res = resource(rid, NULL, w->name);
+	return ev;
+}
+
+/* prefect.<kind>.<slug of name>, named, with the agent's version. */
+static cJSON *
+agent_resource(const char *kind, const char *name)
+{
+	char	*slug = emit_slug(name), *rid;
+	cJSON	*res;
+
+	rid = xasprintf("prefect.%s.%s", kind, slug);
+	res = resource(rid, NULL, name);
 	cJSON_AddStringToObject(res, "prefect.version", PFAGENT_VERSION);
-	cJSON_AddStringToObject(res, "prefect.worker-type", "process");
-	cJSON_AddItemToObject(ev, "resource", res);
 	free(rid);
 	free(slug);
+	return res;
+}
+
+static void
+finish_event(cJSON *ev, const char *follows)
+{
+	cJSON_AddObjectToObject(ev, "payload");
+	if (follows != NULL && *follows != '\0')
+		cJSON_AddStringToObject(ev, "follows", follows);
+	else
+		cJSON_AddNullToObject(ev, "follows");
+}
+
+cJSON *
+emit_event(const char *event, const struct emit_worker *w,
+    const struct emit_run *run, const char *follows, char id_out[37])
+{
+	cJSON	*ev = new_event(event, id_out), *res, *related;
+	char	*rid;
+
+	res = agent_resource("worker.process", w->name);
+	cJSON_AddStringToObject(res, "prefect.worker-type", "process");
+	cJSON_AddItemToObject(ev, "resource", res);
 	related = cJSON_AddArrayToObject(ev, "related");
 	if (run != NULL)
 		add_run(related, run);
@@ -177,11 +207,30 @@ emit_event(const char *event, const struct emit_worker *w,
 		    w->pool_name));
 		free(rid);
 	}
-	cJSON_AddObjectToObject(ev, "payload");
-	if (follows != NULL && *follows != '\0')
-		cJSON_AddStringToObject(ev, "follows", follows);
-	else
-		cJSON_AddNullToObject(ev, "follows");
+	finish_event(ev, follows);
+	return ev;
+}
+
+cJSON *
+emit_runner_cancelled(const char *runner_name, const struct emit_run *run,
+    char id_out[37])
+{
+	cJSON		*ev = new_event("prefect.runner.cancelled-flow-run",
+	    id_out), *related, *r;
+	const cJSON	*objs[] = { run->deployment, run->flow, run->flow_run };
+	const cJSON	*tagged[] = { run->deployment, run->flow_run };
+	const char	*kinds[] = { "deployment", "flow", "flow-run" };
+
+	cJSON_AddItemToObject(ev, "resource", agent_resource("runner",
+	    runner_name));
+	related = cJSON_AddArrayToObject(ev, "related");
+	for (int i = 0; i < 3; i++)
+		if (objs[i] != NULL && (r = object_resource(kinds[i],
+		    objs[i])) != NULL)
+			cJSON_AddItemToArray(related, r);
+	/* The runner tags with the deployment's and the run's, not the flow's. */
+	add_tags(related, tagged, 2);
+	finish_event(ev, NULL);
 	return ev;
 }
 

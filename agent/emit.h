@@ -8,6 +8,7 @@
  *   prefect.worker.executed-flow-run    its process exited (follows the
  *                                       submitted event)
  *   prefect.worker.stopped              at exit (follows started)
+ *   prefect.runner.cancelled-flow-run   a running run was cancelled
  *
  * They are informational: nothing waits on them, a lost one is logged.
  */
@@ -43,6 +44,14 @@ struct emit_run {
  */
 cJSON	*emit_event(const char *event, const struct emit_worker *,
 	    const struct emit_run *, const char *follows, char id_out[37]);
+/*
+ * prefect.runner.cancelled-flow-run, as Prefect's runner emits it once a
+ * cancelled run is recorded Cancelled (runner/_event_emitter.py):
+ * resource prefect.runner.<slug(name)>; related deployment, flow, flow
+ * run, then the deployment's and the run's tags.
+ */
+cJSON	*emit_runner_cancelled(const char *runner_name,
+	    const struct emit_run *, char id_out[37]);
 /* POST /events with [event], fire and forget; takes the event. */
 void	 emit_send(struct loop *, const struct http_settings *, cJSON *event);
 

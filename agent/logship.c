@@ -1,9 +1,18 @@
 /*
  * logship.c: the flow run's log queue and its shipping thread.
  *
- * Lines keep their order: the thread takes the whole queue as one batch,
- * sends it (retrying through an API outage), then takes the next. A line
- * longer than Prefect's MAX_LOG_SIZE is truncated as Prefect does.
+ * Lines keep their order: the thread takes the head of the queue as one
+ * batch (at most Prefect's 4 MB batch size), sends it (retrying through
+ * an API outage), then takes the next. A line longer than Prefect's
+ * MAX_LOG_SIZE is truncated as Prefect does.
+ *
+ * While the API is away lines pile up, so what is held (queued or being
+ * sent) is bounded by PFAGENT_LOG_BUFFER_LINES and _BYTES. A line beyond
+ * the bound is dropped, not an older one, so what is kept stays in
+ * order; the next line kept is preceded by one saying how many were
+ * dropped there ("N log lines were dropped while the API was
+ * unreachable"), stamped with the time of the first of them. A batch
+ * given up after the retry deadline is reported the same way.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -23,7 +32,10 @@
 
 #define BATCH_INTERVAL_MS	2000
 #define MAX_LOG_SIZE		1000000
-#define QUEUE_MAX_BYTES		(32u << 20)
+#define BATCH_MAX_BYTES		4000000		/* Prefect's batch size */
+#define ENTRY_OVERHEAD		200		/* JSON around a message */
+#define DEFAULT_MAX_LINES	100000
+#define DEFAULT_MAX_BYTES	(32u << 20)
 
 struct logship {
 	const struct http_settings	*http;
@@ -34,9 +46,12 @@ struct logship {
 	pthread_cond_t			 wake;
 	pthread_cond_t			 drained;
 	cJSON				*queue;		/* array of LogCreate */
-	size_t				 queued_bytes;
+	size_t				 held_lines;	/* queued or in flight */
+	size_t				 held_bytes;
+	size_t				 max_lines, max_bytes;
 	unsigned long			 pushed, sent;	/* sequence numbers */
-	unsigned long			 dropped;
+	unsigned long			 dropping;	/* since the last kept */
+	char				 drop_ts[32];	/* the first of them */
 	int				 flush_wanted;
 	int				 stopping;
 	int				 threshold;	/* lowest level kept */
@@ -80,12 +95,9 @@ level_name(int level)
 
 /*
  * Prefect's console format: flow_run_fmt or task_run_fmt by logger name
- * (PrefectFormatter), the run's name as Python's %r shows it.
- */
-/*
- * Prefect's console format: flow_run_fmt or task_run_fmt by logger name
  * (PrefectFormatter), the run's name as Python's %r shows it. One
- * write, so lines of concurrent threads do not interleave.
+ * write, so lines of concurrent threads do not interleave. With
+ * PFAGENT_LOG_FORMAT=json, a JSON object like the agent's own lines.
  */
 static void
 console(struct logship *ls, const char *logger, int level, const char *msg,
@@ -98,6 +110,14 @@ console(struct logship *ls, const char *logger, int level, const char *msg,
 
 	task = task_run_name != NULL &&
 	    strcmp(logger, "prefect.task_runs") == 0;
+	if (log_json()) {
+		const char *fields[] = { "flow_run_id", ls->flow_run_id,
+		    "flow_run_name", ls->flow_run_name, "task_run_name",
+		    task ? task_run_name : NULL, NULL };
+
+		log_json_write(level_name(level), logger, msg, fields);
+		return;
+	}
 	sdk_pyrepr(name, sizeof(name), task ? task_run_name :
 	    ls->flow_run_name);
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -111,24 +131,97 @@ console(struct logship *ls, const char *logger, int level, const char *msg,
 	free(line);
 }
 
+/* The count of a message's bytes as the bound sees it. */
+static size_t
+entry_bytes(const cJSON *entry)
+{
+	const char	*m = json_str(entry, "message");
+
+	return (m ? strlen(m) : 0) + ENTRY_OVERHEAD;
+}
+
+/* The line that stands for dropped ones, where they were (locked). */
+static cJSON *
+drop_notice(struct logship *ls, unsigned long n, const char *ts)
+{
+	char	*msg = xasprintf("%lu log line%s dropped while the API was "
+	    "unreachable", n, n == 1 ? " was" : "s were");
+	cJSON	*e = api_log_entry("prefect.flow_runs", PF_LEVEL_WARNING, msg,
+	    ls->flow_run_id, NULL);
+
+	cJSON_ReplaceItemInObjectCaseSensitive(e, "timestamp",
+	    cJSON_CreateString(ts));
+	free(msg);
+	return e;
+}
+
+/* Queues the notice for lines dropped since the last kept one (locked). */
+static void
+note_dropped(struct logship *ls)
+{
+	cJSON	*e;
+
+	if (ls->dropping == 0)
+		return;
+	e = drop_notice(ls, ls->dropping, ls->drop_ts);
+	ls->held_lines++;
+	ls->held_bytes += entry_bytes(e);
+	ls->pushed++;
+	cJSON_AddItemToArray(ls->queue, e);
+	ls->dropping = 0;
+}
+
 static void
 send_batch(struct logship *ls, cJSON *batch)
 {
 	struct http_resp	r;
 	enum retry_class	rc;
-	char			*body = json_print(batch);
+	char			*body = json_print(batch), ts[32];
+	int			 n = cJSON_GetArraySize(batch);
+	cJSON			*e;
 
 	rc = http_call(ls->http, &retry_patient, "POST", "/logs/", body, &r);
 	if (rc != RETRY_OK) {
-		pthread_mutex_lock(&ls->mu);
-		ls->dropped += (unsigned long)cJSON_GetArraySize(batch);
-		pthread_mutex_unlock(&ls->mu);
+		const char *first = json_str(cJSON_GetArrayItem(batch, 0),
+		    "timestamp");
+
 		log_warnx("flow run %s: %d log line(s) not delivered: %s",
-		    ls->flow_run_id, cJSON_GetArraySize(batch),
-		    r.status ? "HTTP error" : r.error);
+		    ls->flow_run_id, n, r.status ? "HTTP error" : r.error);
+		/* Said where they were: ahead of everything queued since. */
+		strlcpy_(ts, first ? first : "", sizeof(ts));
+		if (ts[0] == '\0')
+			iso8601_now(ts, 0);
+		pthread_mutex_lock(&ls->mu);
+		e = drop_notice(ls, (unsigned long)n, ts);
+		ls->held_lines++;
+		ls->held_bytes += entry_bytes(e);
+		ls->pushed++;
+		cJSON_InsertItemInArray(ls->queue, 0, e);
+		pthread_mutex_unlock(&ls->mu);
 	}
 	http_resp_cleanup(&r);
 	free(body);
+}
+
+/* Takes up to one batch's worth from the head of the queue (locked). */
+static cJSON *
+take_batch(struct logship *ls, size_t *lines, size_t *bytes)
+{
+	cJSON	*batch = cJSON_CreateArray();
+
+	*lines = *bytes = 0;
+	while (cJSON_GetArraySize(ls->queue) > 0) {
+		cJSON	*e = ls->queue->child;
+		size_t	 b = entry_bytes(e);
+
+		if (*lines > 0 && *bytes + b > BATCH_MAX_BYTES)
+			break;
+		cJSON_AddItemToArray(batch,
+		    cJSON_DetachItemViaPointer(ls->queue, e));
+		(*lines)++;
+		*bytes += b;
+	}
+	return batch;
 }
 
 static void *
@@ -139,7 +232,7 @@ ship(void *arg)
 	pthread_mutex_lock(&ls->mu);
 	for (;;) {
 		cJSON		*batch;
-		unsigned long	 upto;
+		size_t		 lines, bytes;
 
 		while (cJSON_GetArraySize(ls->queue) == 0 && !ls->stopping) {
 			pthread_cond_broadcast(&ls->drained);
@@ -154,21 +247,40 @@ ship(void *arg)
 			deadline.tv_sec += BATCH_INTERVAL_MS / 1000;
 			pthread_cond_timedwait(&ls->wake, &ls->mu, &deadline);
 		}
-		batch = ls->queue;
-		ls->queue = cJSON_CreateArray();
-		ls->queued_bytes = 0;
-		upto = ls->pushed;
-		ls->flush_wanted = 0;
+		batch = take_batch(ls, &lines, &bytes);
+		if (cJSON_GetArraySize(ls->queue) == 0)
+			ls->flush_wanted = 0;
 		pthread_mutex_unlock(&ls->mu);
 		send_batch(ls, batch);
 		cJSON_Delete(batch);
 		pthread_mutex_lock(&ls->mu);
-		ls->sent = upto;
+		ls->held_lines -= lines;
+		ls->held_bytes -= bytes;
+		ls->sent += lines;
 		pthread_cond_broadcast(&ls->drained);
 	}
 	pthread_cond_broadcast(&ls->drained);
 	pthread_mutex_unlock(&ls->mu);
 	return NULL;
+}
+
+/* A positive whole number from the environment, else def. */
+static size_t
+env_size(const char *name, size_t def)
+{
+	const char	*v = getenv(name);
+	char		*end;
+	unsigned long long n;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	n = strtoull(v, &end, 10);
+	if (*end != '\0' || n == 0 || v[0] == '-') {
+		log_warnx("%s: '%s' is not a positive whole number; using %zu",
+		    name, v, def);
+		return def;
+	}
+	return (size_t)n;
 }
 
 struct logship *
@@ -182,7 +294,10 @@ logship_start(const struct http_settings *http, const char *flow_run_id,
 	ls->flow_run_name = xstrdup(flow_run_name);
 	ls->queue = cJSON_CreateArray();
 	ls->threshold = threshold_from_env();
+	ls->max_lines = env_size("PFAGENT_LOG_BUFFER_LINES", DEFAULT_MAX_LINES);
+	ls->max_bytes = env_size("PFAGENT_LOG_BUFFER_BYTES", DEFAULT_MAX_BYTES);
 	ls->redact = redact_new();
+	log_set_run(flow_run_id, flow_run_name);
 	pthread_mutex_init(&ls->mu, NULL);
 	pthread_cond_init(&ls->wake, NULL);
 	pthread_cond_init(&ls->drained, NULL);
@@ -218,12 +333,17 @@ logship_push(struct logship *ls, const char *logger, int level,
 	entry = api_log_entry(logger, level, msg, ls->flow_run_id,
 	    task_run_id);
 	pthread_mutex_lock(&ls->mu);
-	if (ls->queued_bytes + len > QUEUE_MAX_BYTES) {
-		ls->dropped++;
+	if (ls->held_lines + 1 > ls->max_lines ||
+	    ls->held_bytes + len + ENTRY_OVERHEAD > ls->max_bytes) {
+		if (ls->dropping++ == 0)
+			strlcpy_(ls->drop_ts, json_str(entry, "timestamp"),
+			    sizeof(ls->drop_ts));
 		cJSON_Delete(entry);
 	} else {
+		note_dropped(ls);
 		cJSON_AddItemToArray(ls->queue, entry);
-		ls->queued_bytes += len + 200;
+		ls->held_lines++;
+		ls->held_bytes += len + ENTRY_OVERHEAD;
 		ls->pushed++;
 		pthread_cond_signal(&ls->wake);
 	}
@@ -258,6 +378,7 @@ logship_flush(struct logship *ls)
 	if (ls->http == NULL)
 		return;
 	pthread_mutex_lock(&ls->mu);
+	note_dropped(ls);	/* before the final state, in its place */
 	unsigned long want = ls->pushed;
 	ls->flush_wanted = 1;
 	pthread_cond_signal(&ls->wake);
@@ -273,6 +394,7 @@ logship_stop(struct logship *ls)
 		return;
 	if (ls->http != NULL) {
 		pthread_mutex_lock(&ls->mu);
+		note_dropped(ls);
 		ls->stopping = 1;
 		pthread_cond_signal(&ls->wake);
 		pthread_mutex_unlock(&ls->mu);

@@ -302,8 +302,19 @@ on_cancelled(struct http_resp *resp, enum retry_class rc, void *arg)
 	else if (o.status != ORCH_ACCEPT)
 		log_warnx("flow run %s: Cancelled not accepted (%s): %s",
 		    r->id, api_orch_status_name(o.status), o.reason);
-	else
+	else {
 		log_info("flow run %s (%s): cancelled", r->id, r->name);
+		/* A process was stopped: Prefect's runner says so. */
+		if (r->pgid > 0) {
+			struct emit_run er = { r->flow_run, r->deployment,
+			    r->flow, 0, 0, 0 };
+			char		id[37];
+
+			emit_send(r->agent->loop, &r->agent->http,
+			    emit_runner_cancelled(r->agent->conf.name, &er,
+			    id));
+		}
+	}
 	run_count_final(r);
 	run_unref(r);
 }

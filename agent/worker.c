@@ -199,6 +199,8 @@ on_stream(const struct events_msg *m, void *arg)
 		a->events_up = 1;
 		a->events_down_logged = 0;
 		cancel_poll_schedule(a);
+		/* A run scheduled before the subscription took hold. */
+		worker_poll_soon(a);
 		break;
 	case EVENTS_DOWN:
 		/* Once per outage at WARN; each failed attempt at DEBUG. */
@@ -521,6 +523,7 @@ on_poll(struct http_resp *r, enum retry_class rc, void *arg)
 	}
 	a->more_work = skipped > 0;
 	check_awaited(a, list);
+	ahead_look(a);
 	cJSON_Delete(list);
 	worker_maybe_done(a);
 }
