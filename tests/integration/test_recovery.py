@@ -43,12 +43,14 @@ def journal(state):
 
 
 def three_running(client, agent, pool, state, sleep):
+    """Three runs Running; sleep is seconds, or a list of three."""
+    sleeps = sleep if isinstance(sleep, list) else [sleep] * 3
     client.create_pool(pool)
     a = agent(pool, *FAST, "--state-dir", state)
     dep = client.create_deployment(pool, HELLO)
     ids = [client.create_flow_run(dep["id"], {"name": f"r{i}",
-                                              "sleep_seconds": sleep})["id"]
-           for i in range(3)]
+                                              "sleep_seconds": s})["id"]
+           for i, s in enumerate(sleeps)]
     runs = client.wait_for_runs(ids, types=("RUNNING",), watch=[a])
     pids = {r["id"]: int(r["infrastructure_pid"]) for r in runs}
     assert sorted(journal(state)) == sorted(ids)
@@ -97,10 +99,14 @@ def test_kill9_with_processes_gone_crashes_every_run(client, agent,
 def test_kill9_survivors_are_adopted_and_complete(client, agent, pool_name,
                                                   tmp_path):
     """kill -9 of the agent only: its three flow-run processes go on; the
-    restarted agent adopts them (same pids) and they complete, with no
-    Crashed in their history; then it drains and exits 0."""
+    restarted agent adopts them (same pids); two complete, with no
+    Crashed in their history; the third, killed while adopted, ends
+    without a final state and is recorded Crashed (its exit status is
+    unknown to a worker that is not its parent); then the agent drains
+    and exits 0."""
     state = tmp_path / "state"
-    a, _, ids, pids = three_running(client, agent, pool_name, state, 12)
+    a, _, ids, pids = three_running(client, agent, pool_name, state,
+                                    [12, 12, 300])
     kill9(a)
     assert not any(process_gone(p) for p in pids.values())
 
@@ -108,10 +114,18 @@ def test_kill9_survivors_are_adopted_and_complete(client, agent, pool_name,
     wait_for(b.log_text, timeout=60, what="three adoptions",
              until=lambda t: t.count("adopted its running process") == 3,
              show=lambda t: t[-3000:])
-    for run in client.wait_for_runs(ids, timeout=120, watch=[b]):
+    os.killpg(pids[ids[2]], signal.SIGKILL)
+    runs = {r["id"]: r for r in client.wait_for_runs(ids, timeout=120,
+                                                     watch=[b])}
+    for i in ids[:2]:
+        run = runs[i]
         assert run["state_type"] == "COMPLETED", run["state"]
-        assert int(run["infrastructure_pid"]) == pids[run["id"]]
-        assert "CRASHED" not in [t for t, _ in history(client, run["id"])]
+        assert int(run["infrastructure_pid"]) == pids[i]
+        assert "CRASHED" not in [t for t, _ in history(client, i)]
+    killed = runs[ids[2]]
+    assert killed["state_type"] == "CRASHED", killed["state"]
+    assert f"Process {pids[ids[2]]} ended while the worker that started " \
+           f"it was down" in killed["state"]["message"], killed["state"]
     wait_for(lambda: journal(state), timeout=30, what="an empty journal",
              until=lambda j: j == [])
     b.proc.send_signal(signal.SIGTERM)
