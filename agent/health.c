@@ -45,6 +45,7 @@ struct health {
 	struct conn		*conns;
 	int			 nconns;
 	struct loop_timer	*tick;
+	struct loop_timer	*rest;	/* accept paused: out of descriptors */
 };
 
 /* The loop's single thread is the only one to touch these. */
@@ -279,6 +280,17 @@ conn_read(int fd, short revents, void *arg)
 	conn_write(c->fd, POLLOUT, c);
 }
 
+static void	on_accept(int, short, void *);
+
+static void
+resume_accept(void *arg)
+{
+	struct health	*h = arg;
+
+	h->rest = NULL;
+	loop_fd_add(h->agent->loop, h->fd, POLLIN, on_accept, h);
+}
+
 static void
 on_accept(int fd, short revents, void *arg)
 {
@@ -304,8 +316,14 @@ on_accept(int fd, short revents, void *arg)
 		    conn_timeout, c);
 		loop_fd_add(h->agent->loop, cfd, POLLIN, conn_read, c);
 	}
-	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-	    errno != ECONNABORTED)
+	if (errno == EMFILE || errno == ENFILE) {
+		/* The socket stays readable: rest a second, do not spin. */
+		log_warn("health: accept");
+		loop_fd_del(h->agent->loop, fd);
+		h->rest = loop_timer_add(h->agent->loop, 1000, resume_accept,
+		    h);
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR && errno != ECONNABORTED)
 		log_warn("health: accept");
 }
 
@@ -369,5 +387,7 @@ health_stop(struct health *h)
 	close(h->fd);
 	if (h->tick != NULL)
 		loop_timer_cancel(h->agent->loop, h->tick);
+	if (h->rest != NULL)
+		loop_timer_cancel(h->agent->loop, h->rest);
 	free(h);
 }
