@@ -13,6 +13,7 @@ Slow tests (by design, still part of `make test`):
 import datetime
 import json
 import re
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -155,6 +156,52 @@ def test_metrics_count_the_runs_executed(client, agent, pool_name):
         ("deployment", f"prefect.deployment.{deps[HELLO]}"),
         ("flow", f"prefect.flow.{long['flow_id']}"),
         ("flow-run", f"prefect.flow-run.{long['id']}")], roles
+
+
+def raw(port, data):
+    """What the server answers to these bytes, up to its close."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
+        s.sendall(data)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out
+
+
+def test_health_server_survives_hostile_clients(agent, pool_name):
+    """Bad requests get their 4xx and the connection is closed; HEAD has
+    no body; idle connections beyond the 32 the server keeps are refused,
+    and once the idle ones time out it answers again; the agent stays
+    up throughout."""
+    port = free_port()
+    a = agent(pool_name, *FAST, "--health-port", port)
+    wait_for(lambda: http_get(port, "/live")[0], watch=[a],
+             what="/live to answer", until=lambda st: st == 200)
+    assert raw(port, b"GARBAGE\r\n\r\n").startswith(
+        b"HTTP/1.1 400 Bad Request\r\n")
+    assert raw(port, b"GET /live HTTP/2.0\r\n\r\n").startswith(
+        b"HTTP/1.1 505 ")
+    assert raw(port, b"GET /live HTTP/1.1\r\nX: " + b"a" * 9000).startswith(
+        b"HTTP/1.1 431 ")
+    assert raw(port, b"POST /health HTTP/1.1\r\nContent-Length: 2\r\n"
+               b"\r\n{}").startswith(b"HTTP/1.1 400 ")
+    assert raw(port, b"DELETE /health HTTP/1.1\r\n\r\n").startswith(
+        b"HTTP/1.1 405 ")
+    head = raw(port, b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and \
+        head.endswith(b"\r\n\r\n"), head
+
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+    try:
+        # The loop still turns (heartbeats go on) while they are held,
+        # and once they time out, the server answers again.
+        wait_for(lambda: http_get(port, "/live")[0], watch=[a],
+                 what="/live to answer after the idle connections",
+                 until=lambda st: st == 200)
+    finally:
+        for s in idle:
+            s.close()
+    a.assert_alive()
 
 
 def test_run_scheduled_beyond_prefetch_is_claimed_on_time(client, agent,
