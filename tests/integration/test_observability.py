@@ -21,6 +21,8 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 from peers.prefect import PrefectClient, free_port, wait_for
+# The config_secrets project and its secrets (test_sdk_config.py).
+from test_sdk_config import AGENT_ENV, deploy, leaked, project  # noqa: F401
 
 HELLO = "flows/hello.c:hello"
 TICKER = "tests/flows/ticker.c:ticker"
@@ -288,6 +290,30 @@ def test_log_format_json_lines_all_parse(client, agent, pool_name):
                o["logger"] == "prefect.flow_runs" for o in about_run), objs
     assert any(o["message"].endswith(": claimed") and
                o["flow_run_name"] == run["name"] for o in about_run), objs
+
+
+def test_log_format_json_keeps_secrets_masked(client, agent, pool_name,
+                                              process_job_template,
+                                              project):
+    """A flow that reads a password and an API key and logs them, run
+    with --log-format json: every line of the agent's output is JSON,
+    the flow's and its task run's lines are there, masked, with the
+    task run's name, and no secret appears anywhere in the output."""
+    client.create_pool(pool_name, base_job_template=process_job_template)
+    dep = deploy(client, pool_name, project, f"{pool_name}-json")
+    run = client.create_flow_run(dep["id"])
+    a = agent(pool_name, "--run-once", "--log-format", "json",
+              env=AGENT_ENV)
+    assert a.wait(300) == 0, a.log_tail()
+    assert client.read_flow_run(run["id"])["state_type"] == "FAILED"
+    text = a.log_text()
+    assert not leaked(text), a.log_tail()
+    objs = [json.loads(l) for l in text.splitlines() if l.strip()]
+    assert any(o["message"] == "password is ****" and
+               o.get("flow_run_id") == run["id"] for o in objs), objs
+    assert any(o["message"] == "api key is ****" and
+               o.get("task_run_name") == "use_api_key-0" and
+               o["logger"] == "prefect.task_runs" for o in objs), objs
 
 
 def test_outage_mid_run_keeps_every_log_line_in_order(own_server, agent,
