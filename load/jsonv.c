@@ -383,11 +383,13 @@ parse_value(struct parser *ps, int depth)
 	memset(v, 0, sizeof(*v));
 	switch (*ps->p) {
 	case '{':
-		ps->p++;
-		return parse_object(ps, v, depth);
 	case '[':
-		ps->p++;
-		return parse_array(ps, v, depth);
+		v->raw = ps->p++;
+		if ((*v->raw == '{' ? parse_object(ps, v, depth) :
+		    parse_array(ps, v, depth)) == NULL)
+			return NULL;
+		v->rawlen = (size_t)(ps->p - v->raw);
+		return v;
 	case '"':
 		ps->p++;
 		v->kind = JV_STRING;

@@ -33,6 +33,9 @@ struct jv {
 	double		 d;
 	const char	*s;		/* strings; numbers: their text */
 	size_t		 len;
+	/* Objects and arrays: their text in the input (borrowed). */
+	const char	*raw;
+	size_t		 rawlen;
 	/* Members of an object or an array, in order. */
 	struct jv	*first, *last;
 	size_t		 n;

@@ -502,7 +502,15 @@ write_item(struct pf_resource *r, const struct jv *item)
 	if (r->cursor_path != NULL && item->kind == JV_OBJECT)
 		track_cursor(r, item);
 	p->line.len = 0;
-	jv_write(&p->line, item);
+	if (item->raw != NULL) {
+		/* The item's own text, on one line: outside strings only
+		   whitespace can be a line break. */
+		buf_append(&p->line, item->raw, item->rawlen);
+		for (size_t i = 0; i < p->line.len; i++)
+			if (p->line.data[i] == '\n' || p->line.data[i] == '\r')
+				p->line.data[i] = ' ';
+	} else
+		jv_write(&p->line, item);
 	buf_append(&p->line, "\n", 1);
 	if (fwrite(p->line.data, 1, p->line.len, r->f) != p->line.len)
 		return ld_pipeline_fail(p, "cannot write the items of %s: %s",
