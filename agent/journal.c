@@ -8,8 +8,10 @@
  * holds it, so workers sharing a state directory never take each other's
  * runs; and a damaged file costs that one record, never the others.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,4 +393,38 @@ jrec_process_alive(const struct jrec *j)
 	if (j->pid <= 0 || proc_identity(j->pid, &st, boot) == -1)
 		return 0;
 	return st == j->start_time && strcmp(boot, j->boot_id) == 0;
+}
+
+int
+proc_group_alive(pid_t pgid)
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		 path[64], buf[512], *p, state;
+	int		 fd, pgrp, alive = 0;
+	ssize_t		 n;
+
+	if (pgid <= 0 || kill(-pgid, 0) == -1)
+		return 0;		/* no member at all */
+	if ((d = opendir("/proc")) == NULL)
+		return 1;
+	while (!alive && (e = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/stat", e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* Fields after the name: state, ppid, pgrp. */
+		if ((p = strrchr(buf, ')')) != NULL &&
+		    sscanf(p + 1, " %c %*d %d", &state, &pgrp) == 2 &&
+		    pgrp == pgid && state != 'Z' && state != 'X')
+			alive = 1;
+	}
+	closedir(d);
+	return alive;
 }

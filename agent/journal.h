@@ -66,5 +66,10 @@ int	 proc_identity(pid_t, unsigned long long *start_time,
 	    char boot_id[40]);
 /* 1 if the process of the record still runs (same start, same boot). */
 int	 jrec_process_alive(const struct jrec *);
+/*
+ * 1 if a member of the process group still runs. Zombies do not count:
+ * the members of an adopted group are reaped by someone else, or never.
+ */
+int	 proc_group_alive(pid_t pgid);
 
 #endif

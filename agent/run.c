@@ -381,7 +381,7 @@ run_kill_arm(struct run *r, double grace)
 void
 run_kill_disarm_if_empty(struct run *r)
 {
-	if (r->kill_timer != NULL && kill(-r->pgid, 0) == -1) {
+	if (r->kill_timer != NULL && !proc_group_alive(r->pgid)) {
 		loop_timer_cancel(r->agent->loop, r->kill_timer);
 		r->kill_timer = NULL;
 		r->inflight--;	/* the caller releases the run afterwards */

@@ -132,6 +132,38 @@ def test_kill9_survivors_are_adopted_and_complete(client, agent, pool_name,
     assert b.wait(60) == 0
 
 
+def test_adopted_runs_can_be_cancelled_and_drained(client, agent, pool_name,
+                                                   tmp_path):
+    """Adopted processes are the worker's like any other: one cancelled
+    (Cancelling set through the API, as `prefect flow-run cancel` does)
+    ends Cancelled and its process is gone; on SIGTERM the others are
+    stopped after the drain and recorded Crashed with the new worker's
+    shutdown message."""
+    state = tmp_path / "state"
+    a, _, ids, pids = three_running(client, agent, pool_name, state, 300)
+    kill9(a)
+    b = agent(pool_name, *FAST, "--state-dir", state, "--drain-seconds", 1)
+    # Adopted first, then subscribed: the Cancelling event comes live.
+    wait_for(b.log_text, timeout=60, what="adoptions and the event stream",
+             until=lambda t: t.count("adopted its running process") == 3
+             and "events: subscribed to " in t, show=lambda t: t[-3000:])
+    client.request("POST", f"/flow_runs/{ids[0]}/set_state", json={
+        "state": {"type": "CANCELLING", "name": "Cancelling"}})
+    final = client.wait_for_run(ids[0], ("CANCELLED",), timeout=60,
+                                watch=[b])
+    assert final["state"]["message"] == \
+        "Flow run was cancelled successfully."
+    wait_for(lambda: process_gone(pids[ids[0]]), timeout=30,
+             what="the cancelled run's process to be gone")
+    b.proc.send_signal(signal.SIGTERM)
+    assert b.wait(60) == 0, b.log_tail()
+    for run in client.read_flow_runs(ids[1:]):
+        assert run["state_type"] == "CRASHED", run["state"]
+        assert run["state"]["message"] == f"Worker '{b.name}' shut down " \
+            f"before the flow run finished."
+    assert journal(state) == []
+
+
 def test_unstarted_claim_is_rescheduled_and_garbage_skipped(
         client, agent, pool_name, tmp_path):
     """A run left Pending by a worker that died between its claim and its

@@ -210,6 +210,31 @@ main(void)
 		jrec_cleanup(&r);
 	}
 
+	TEST("a process group with only zombies left is not alive") {
+		int	go[2];
+		pid_t	pid;
+
+		CHECK(pipe(go) == 0);
+		if ((pid = fork()) == 0) {
+			char c;
+
+			setpgid(0, 0);
+			if (read(go[0], &c, 1) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		setpgid(pid, pid);
+		CHECK(proc_group_alive(pid));
+		CHECK(write(go[1], "x", 1) == 1);
+		for (int i = 0; i < 200 && proc_group_alive(pid); i++)
+			usleep(10000);
+		CHECK(!proc_group_alive(pid));	/* a zombie, not reaped */
+		waitpid(pid, NULL, 0);
+		CHECK(!proc_group_alive(pid));
+		close(go[0]);
+		close(go[1]);
+	}
+
 	{
 		char *cmd = xasprintf("rm -rf '%s'", dir);
 		if (system(cmd) != 0)
