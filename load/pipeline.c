@@ -670,10 +670,15 @@ int
 ld_pipeline_save_schema(pf_pipeline *p)
 {
 	char	 err[512], *dir = xasprintf("%s/schemas", p->root), *path;
-	cJSON	*doc = ld_schema_to_json(p->schema);
-	char	*text = cJSON_Print(doc);
+	cJSON	*doc;
+	char	*text;
 	int	 rc;
 
+	/* Versions as dlt counts them: one for the declared tables, one
+	   for each normalize that changes them. */
+	ld_schema_bump(p->schema);
+	doc = ld_schema_to_json(p->schema);
+	text = cJSON_Print(doc);
 	path = xasprintf("%s/%s.schema.json", dir, p->name);
 	rc = ld_mkdirs(dir, err, sizeof(err)) < 0 ? -1 :
 	    ld_write_file(path, text, strlen(text), err, sizeof(err));

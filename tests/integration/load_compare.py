@@ -170,6 +170,9 @@ def system_rows(db, dataset):
     with connect(db) as c:
         loads = c.execute(f'SELECT schema_name, status FROM "{dataset}".'
                           '"_dlt_loads" ORDER BY load_id').fetchall()
+        # Schema version numbers are not compared: dlt bumps them at
+        # steps of its own (pfagent: once for the declared tables, once
+        # per normalize that changes them).
         versions = c.execute(f'SELECT engine_version, schema_name FROM '
                              f'"{dataset}"."_dlt_version"').fetchall()
         states = []
