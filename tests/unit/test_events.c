@@ -190,6 +190,41 @@ main(void)
 		cJSON_Delete(dep);
 	}
 
+	TEST("the runner's cancelled event: its resource, no pool, no flow "
+	    "tags") {
+		cJSON	*fr = parse("{\"id\":\"R\",\"name\":\"run\","
+		    "\"tags\":[\"b\"]}");
+		cJSON	*dep = parse("{\"id\":\"D\",\"name\":\"dep\","
+		    "\"tags\":[\"a\"]}");
+		cJSON	*flow = parse("{\"id\":\"F\",\"name\":\"hello\","
+		    "\"tags\":[\"flow-tag\"]}");
+		struct emit_run run = { fr, dep, flow, 0, 0, 0 };
+		char	 id[37];
+		cJSON	*ev = emit_runner_cancelled("My Worker", &run, id);
+		const cJSON *res = json_obj(ev, "resource");
+		const cJSON *rel = cJSON_GetObjectItem(ev, "related");
+		const char *want[] = { "prefect.deployment.D", "prefect.flow.F",
+		    "prefect.flow-run.R", "prefect.tag.a", "prefect.tag.b" };
+
+		CHECK_STR(json_str(ev, "event"),
+		    "prefect.runner.cancelled-flow-run");
+		CHECK_STR(json_str(res, "prefect.resource.id"),
+		    "prefect.runner.my-worker");
+		CHECK_STR(json_str(res, "prefect.resource.name"), "My Worker");
+		CHECK(json_str(res, "prefect.version") != NULL);
+		CHECK(cJSON_GetArraySize(rel) == 5);
+		for (int i = 0; i < 5; i++)
+			CHECK_STR(json_str(cJSON_GetArrayItem(rel, i),
+			    "prefect.resource.id"), want[i]);
+		CHECK_STR(json_str(cJSON_GetArrayItem(rel, 1),
+		    "prefect.resource.name"), "hello");
+		CHECK(cJSON_IsNull(cJSON_GetObjectItem(ev, "follows")));
+		cJSON_Delete(ev);
+		cJSON_Delete(fr);
+		cJSON_Delete(dep);
+		cJSON_Delete(flow);
+	}
+
 	TEST("cancel intent marker: write, present, remove") {
 		char	 dir[] = "/tmp/pfagent-test-XXXXXX", err[256], *p;
 
