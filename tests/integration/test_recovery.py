@@ -89,7 +89,9 @@ def test_kill9_with_processes_gone_crashes_every_run(client, agent,
         assert "worker running this flow run died" in msg, msg
         assert f"process {pids[run['id']]} is gone" in msg, msg
         assert history(client, run["id"])[-2][0] == "RUNNING"
-    log = b.log_text()
+    # The runs can be final before the worker logs that it is online.
+    log = wait_for(b.log_text, timeout=30, what="the worker online",
+                   until=lambda text: "online in pool" in text, watch=[b])
     assert "recovery: 3 flow run(s) left by a worker that died" in log
     assert log.index("reconciling them") < log.index("online in pool")
     wait_for(lambda: journal(state), timeout=30, what="an empty journal",
