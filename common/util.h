@@ -76,6 +76,9 @@ char	*str_strip(const char *s);
  */
 char	*read_file_max(const char *path, size_t max, size_t *len,
 	    char *err, size_t errlen);
+/* Python's urllib.parse.unquote (plus: unquote_plus) of s[0, n): %XX
+ * escapes decoded, malformed ones kept. Caller frees. */
+char	*url_unquote(const char *s, size_t n, int plus);
 /* mkdir -p; returns 0 or -1 with errno. */
 int	 mkdir_p(const char *path, mode_t mode);
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */

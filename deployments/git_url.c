@@ -20,33 +20,6 @@
 
 /* --------------------------------------------------------------- URLs */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decodes s[0..n). */
-static char *
-pct_decode(const char *s, size_t n)
-{
-	char	*out = xmalloc(n + 1), *o = out;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		} else
-			*o++ = s[i];
-	}
-	*o = '\0';
-	return out;
-}
-
 static char *
 lower(const char *s, size_t n)
 {
@@ -119,10 +92,10 @@ parse_scheme(const char *in, const char *sep, struct git_url *u, char *err,
 	if (at != NULL && u->kind != GIT_URL_SSH) {
 		/* Credentials in the URL: used, never stored. */
 		colon = memchr(auth, ':', (size_t)(at - auth));
-		u->embedded.user = pct_decode(auth, (size_t)((colon ? colon :
-		    at) - auth));
-		u->embedded.pass = colon ? pct_decode(colon + 1,
-		    (size_t)(at - colon - 1)) : xstrdup("");
+		u->embedded.user = url_unquote(auth, (size_t)((colon ? colon :
+		    at) - auth), 0);
+		u->embedded.pass = colon ? url_unquote(colon + 1,
+		    (size_t)(at - colon - 1), 0) : xstrdup("");
 		u->url = xasprintf("%s://%s", scheme, at + 1);
 	} else if (at != NULL && (colon = memchr(auth, ':',
 	    (size_t)(at - auth))) != NULL) {

@@ -22,37 +22,6 @@ static const char invalid_string[] =
     "connection string with the following format: "
     "`postgresql://username:password@host:port/database`";
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Python's urllib.parse.unquote (plus: unquote_plus) of s[0, n). */
-static char *
-unquote(const char *s, size_t n, int plus)
-{
-	char	*out = xmalloc(n + 1), *o = out;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n &&
-		    hexval((unsigned char)s[i + 1]) >= 0 &&
-		    hexval((unsigned char)s[i + 2]) >= 0) {
-			*o++ = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-			    hexval((unsigned char)s[i + 2]));
-			i += 2;
-		} else if (plus && s[i] == '+')
-			*o++ = ' ';
-		else
-			*o++ = s[i];
-	}
-	*o = '\0';
-	return out;
-}
-
 static size_t
 span_not(const char *s, const char *reject)
 {
@@ -135,8 +104,8 @@ parse_query(const char *q, struct pg_credentials *c)
 		const char *eq = memchr(q, '=', n);
 
 		if (eq != NULL && (size_t)(eq - q) + 1 < n) {
-			char	*key = unquote(q, (size_t)(eq - q), 1);
-			char	*value = unquote(eq + 1, n - (size_t)(eq - q) - 1,
+			char	*key = url_unquote(q, (size_t)(eq - q), 1);
+			char	*value = url_unquote(eq + 1, n - (size_t)(eq - q) - 1,
 			    1);
 
 			if (strcmp(key, "connect_timeout") == 0) {
@@ -178,13 +147,13 @@ user_info(const char *s, struct pg_credentials *c)
 			size_t	 p = span_not(s + u + 1, "@");
 
 			if (s[u + 1 + p] == '@') {
-				set_str(&c->username, unquote(s, u, 0));
-				set_str(&c->password, unquote(s + u + 1, p, 0));
+				set_str(&c->username, url_unquote(s, u, 0));
+				set_str(&c->password, url_unquote(s + u + 1, p, 0));
 				return u + 1 + p + 1;
 			}
 		}
 		if (s[u] == '@') {
-			set_str(&c->username, unquote(s, u, 0));
+			set_str(&c->username, url_unquote(s, u, 0));
 			return u + 1;
 		}
 	}

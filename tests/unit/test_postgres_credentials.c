@@ -15,25 +15,9 @@
 #include "config/cfg.h"
 #include "load/postgres_credentials.h"
 #include "t.h"
+#include "t_files.h"
 
 static char	root[64];
-
-static void
-put(const char *rel, const char *text)
-{
-	char	*path = xasprintf("%s/%s", root, rel), *slash;
-	FILE	*f;
-
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	mkdir_p(path, 0755);
-	*slash = '/';
-	if ((f = fopen(path, "w")) != NULL) {
-		fputs(text, f);
-		fclose(f);
-	}
-	free(path);
-}
 
 static struct cfg *
 resolver(void)
@@ -143,7 +127,7 @@ test_resolve(void)
 	int			 masked;
 
 	TEST("a connection string in secrets.toml, port from the string") {
-		put(".dlt/secrets.toml", "[destination.warehouse]\n"
+		t_put(root, ".dlt/secrets.toml", "[destination.warehouse]\n"
 		    "credentials = \"postgresql://loader:pw-abc123@h:6000/db\"\n");
 		cfg = resolver();
 		CHECK(pg_credentials_resolve(cfg, "warehouse", "p", &c, err,
@@ -161,7 +145,7 @@ test_resolve(void)
 		cfg_free(cfg);
 	}
 	TEST("a string without password, the password from the env") {
-		put(".dlt/secrets.toml", "[destination.warehouse]\n"
+		t_put(root, ".dlt/secrets.toml", "[destination.warehouse]\n"
 		    "credentials = \"postgresql://loader@h/db\"\n");
 		setenv("DESTINATION__WAREHOUSE__CREDENTIALS__PASSWORD",
 		    "  env-pw-xyz \n", 1);
@@ -175,7 +159,7 @@ test_resolve(void)
 		unsetenv("DESTINATION__WAREHOUSE__CREDENTIALS__PASSWORD");
 	}
 	TEST("what the string sets wins over a separate key") {
-		put(".dlt/secrets.toml", "[destination.warehouse]\n"
+		t_put(root, ".dlt/secrets.toml", "[destination.warehouse]\n"
 		    "credentials = \"postgresql://loader:a1b2c3d4@h/db\"\n");
 		setenv("DESTINATION__WAREHOUSE__CREDENTIALS__HOST", "other", 1);
 		cfg = resolver();
@@ -187,7 +171,7 @@ test_resolve(void)
 		unsetenv("DESTINATION__WAREHOUSE__CREDENTIALS__HOST");
 	}
 	TEST("the table form with connect_timeout and a pipeline pass") {
-		put(".dlt/secrets.toml", "[destination.warehouse.credentials]\n"
+		t_put(root, ".dlt/secrets.toml", "[destination.warehouse.credentials]\n"
 		    "database = \"db\"\nusername = \"u\"\npassword = \"pw-t1\"\n"
 		    "host = \"h\"\nport = 7000\nconnect_timeout = 3\n"
 		    "[pipe.destination.warehouse.credentials]\n"
@@ -203,7 +187,7 @@ test_resolve(void)
 		cfg_free(cfg);
 	}
 	TEST("missing fields: dlt's message listing each, no values") {
-		put(".dlt/secrets.toml", "[destination.warehouse.credentials]\n"
+		t_put(root, ".dlt/secrets.toml", "[destination.warehouse.credentials]\n"
 		    "username = \"u\"\npassword = \"pw-hidden-9\"\n");
 		cfg = resolver();
 		CHECK(pg_credentials_resolve(cfg, "warehouse", "pgp", &c, err,
@@ -224,7 +208,7 @@ test_resolve(void)
 		cfg_free(cfg);
 	}
 	TEST("a value that is no connection string: InvalidNativeValue") {
-		put(".dlt/secrets.toml", "[destination.warehouse]\n"
+		t_put(root, ".dlt/secrets.toml", "[destination.warehouse]\n"
 		    "credentials = \"nonsense-pw-123\"\n");
 		cfg = resolver();
 		CHECK(pg_credentials_resolve(cfg, "warehouse", NULL, &c, err,
