@@ -292,6 +292,11 @@ add_column_hints(pf_pipeline *p, struct ld_table *t, const char *json)
 		}
 		if (cJSON_IsFalse(cJSON_GetObjectItem(c, "nullable")))
 			col->hints &= ~LD_NULLABLE;
+		if (cJSON_IsNumber(cJSON_GetObjectItem(c, "precision")))
+			col->precision = cJSON_GetObjectItem(c,
+			    "precision")->valueint;
+		if (cJSON_IsNumber(cJSON_GetObjectItem(c, "scale")))
+			col->scale = cJSON_GetObjectItem(c, "scale")->valueint;
 		if (cJSON_IsTrue(cJSON_GetObjectItem(c, "primary_key")))
 			col->hints = (col->hints | LD_PRIMARY_KEY) &
 			    ~LD_NULLABLE;

@@ -276,16 +276,17 @@ set_field(struct pg_credentials *c, size_t i, const cJSON *v)
 	}
 }
 
+/* spec_section NULL: the fields sit in sections itself (a source's). */
 static void
-field_spec(struct cfg_field *f, const char *sections, const char *pipeline,
-    size_t i)
+field_spec(struct cfg_field *f, const char *sections, const char *spec_section,
+    const char *pipeline, size_t i)
 {
 	memset(f, 0, sizeof(*f));
 	f->sections = sections;
 	f->key = fields[i].key;
-	f->spec_section = "credentials";
+	f->spec_section = spec_section;
 	f->pipeline = pipeline;
-	f->spec = SPEC;
+	f->spec = spec_section != NULL ? SPEC : NULL;
 	f->type = fields[i].type;
 	f->flags = CFG_OPTIONAL | (i == 1 ? CFG_SECRET : 0);
 }
@@ -316,7 +317,7 @@ missing_message(struct cfg *cfg, const char *sections, const char *pipeline,
 		buf_printf(&b, "%s`%s`", k ? ", " : "", fields[missing[k]].key);
 	buf_printf(&b, "\n");
 	for (size_t k = 0; k < n; k++) {
-		field_spec(&f, sections, pipeline, missing[k]);
+		field_spec(&f, sections, "credentials", pipeline, missing[k]);
 		f.flags &= ~CFG_OPTIONAL;
 		one[0] = '\0';
 		if (cfg_resolve(cfg, &f, &v, one, errlen) == 0) {
@@ -357,14 +358,18 @@ missing_message(struct cfg *cfg, const char *sections, const char *pipeline,
 	free(one);
 }
 
-int
-pg_credentials_resolve(struct cfg *cfg, const char *dest_name,
+/*
+ * Both forms: the fields under <sections>.credentials (a destination's,
+ * spec_section "credentials") or straight under <sections> (a source's,
+ * spec_section NULL).
+ */
+static int
+resolve(struct cfg *cfg, const char *sections, const char *spec_section,
     const char *pipeline, struct pg_credentials *out, char *err,
     size_t errlen)
 {
 	struct cfg_field f;
 	struct cfg_value v;
-	char		*sections = xasprintf("destination.%s", dest_name);
 	size_t		 missing[NFIELDS], nmissing = 0;
 	int		 found[NFIELDS] = { 0 }, rc = -1;
 
@@ -403,7 +408,7 @@ pg_credentials_resolve(struct cfg *cfg, const char *dest_name,
 			found[i] = 1;
 			continue;
 		}
-		field_spec(&f, sections, pipeline, i);
+		field_spec(&f, sections, spec_section, pipeline, i);
 		if (cfg_resolve(cfg, &f, &v, err, errlen) == -1)
 			goto out;
 		if (v.value != NULL && !cJSON_IsNull(v.value)) {
@@ -413,6 +418,14 @@ pg_credentials_resolve(struct cfg *cfg, const char *dest_name,
 		else if (fields[i].required)
 			missing[nmissing++] = i;
 		cfg_value_cleanup(&v);
+	}
+	if (nmissing > 0 && spec_section == NULL) {
+		/* cfg's own text for the first field found nowhere. */
+		field_spec(&f, sections, NULL, pipeline, missing[0]);
+		f.flags &= ~CFG_OPTIONAL;
+		if (cfg_resolve(cfg, &f, &v, err, errlen) == 0)
+			cfg_value_cleanup(&v);
+		goto out;
 	}
 	if (nmissing > 0) {
 		missing_message(cfg, sections, pipeline, missing, nmissing,
@@ -430,8 +443,28 @@ pg_credentials_resolve(struct cfg *cfg, const char *dest_name,
 out:
 	if (rc == -1)
 		pg_credentials_cleanup(out);
+	return rc;
+}
+
+int
+pg_credentials_resolve(struct cfg *cfg, const char *dest_name,
+    const char *pipeline, struct pg_credentials *out, char *err,
+    size_t errlen)
+{
+	char	*sections = xasprintf("destination.%s", dest_name);
+	int	 rc;
+
+	rc = resolve(cfg, sections, "credentials", pipeline, out, err, errlen);
 	free(sections);
 	return rc;
+}
+
+int
+pg_credentials_resolve_source(struct cfg *cfg, const char *section,
+    const char *pipeline, struct pg_credentials *out, char *err,
+    size_t errlen)
+{
+	return resolve(cfg, section, NULL, pipeline, out, err, errlen);
 }
 
 /* quote(s, safe=" +") of Python, as SQLAlchemy renders a user name. */

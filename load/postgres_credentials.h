@@ -55,6 +55,18 @@ int	 pg_credentials_resolve(struct cfg *c, const char *dest_name,
 	    size_t errlen);
 
 /*
+ * The same for a source whose section holds the fields themselves, as
+ * seed 000's [sources.clever_cloud] (host, port, database, username,
+ * password): <section>.credentials (a connection string, as dlt's
+ * sql_database takes it) first, then each field it left unset under
+ * <section>. A required field found nowhere gives cfg's
+ * ConfigFieldMissingException text for it.
+ */
+int	 pg_credentials_resolve_source(struct cfg *c, const char *section,
+	    const char *pipeline, struct pg_credentials *out, char *err,
+	    size_t errlen);
+
+/*
  * Where the credentials point, as dlt prints them (str() of the
  * credentials): postgresql://user:***@host:port/database, no query.
  * Caller frees.

@@ -1,0 +1,123 @@
+/*
+ * products.c: seed 000's "Pipeline: PostgreSQL -> Snowflake". Table
+ * products of the shop's PostgreSQL database (Clever Cloud) becomes
+ * table products of dataset clever_cloud in the named destination
+ * warehouse (DuckDB in dev and tests, Snowflake in prod), merged on its
+ * primary key and read incrementally on updated_at, as the seed's dlt
+ * pipeline loads it:
+ *
+ *	pipeline = dlt.pipeline(pipeline_name="products",
+ *	    destination="warehouse", dataset_name="clever_cloud")
+ *	products = sql_table(credentials, table="products", schema=schema,
+ *	    write_disposition="merge", primary_key="id",
+ *	    incremental=dlt.sources.incremental("updated_at"))
+ *
+ * Configuration: the database under [sources.clever_cloud] (host, port,
+ * database, username and the secret password; Secrets Manager's
+ * dlt/clever-cloud-postgres in prod) and sources.clever_cloud.schema
+ * (default public). Tasks extract, normalize and load, then a table
+ * artifact of the rows loaded per table.
+ * Entrypoint: flows/products.c:products.
+ */
+#include <pf/flow.h>
+
+#define PIPELINE	"products"
+#define DATASET		"clever_cloud"
+#define SOURCE		"sources.clever_cloud"
+
+static const pf_param_def params[] = {
+	PF_PARAM_STRING("table", "products", "Source table, also the "
+	    "warehouse table"),
+	PF_PARAM_INT("chunk_size", 50000, "Rows fetched from the source "
+	    "at a time"),
+	PF_PARAM_END
+};
+
+PF_TASK(extract, .description = "the products table -> a load package");
+PF_TASK(normalize, .description = "dlt's relational normalizer");
+PF_TASK(load, .description = "the package -> the warehouse");
+
+static int
+extract_body(pf_run *run, void *arg)
+{
+	pf_pipeline	*p = arg;
+	const char	*schema;
+	long long	 rows = 0;
+
+	schema = pf_config_string_or(run, SOURCE ".schema", "public");
+	if (pf_config_ok(run) != PF_OK)
+		return PF_ERROR;
+	if (pf_sql_table(p, &(pf_sql_table_def){
+	    .credentials = SOURCE, .schema = schema,
+	    .table = pf_param_string(run, "table"),
+	    .write_disposition = PF_MERGE, .primary_key = "id",
+	    .incremental = "updated_at",
+	    .chunk_size = (long)pf_param_int(run, "chunk_size") },
+	    &rows) != PF_OK ||
+	    pf_pipeline_extract(p) != PF_OK)
+		return pf_fail(run, "%s", pf_pipeline_error(p));
+	pf_log_info(run, "Extracted %lld new or updated rows of %s.%s", rows,
+	    schema, pf_param_string(run, "table"));
+	return PF_OK;
+}
+
+static int
+normalize_body(pf_run *run, void *arg)
+{
+	pf_pipeline	*p = arg;
+
+	if (pf_pipeline_normalize(p) != PF_OK)
+		return pf_fail(run, "%s", pf_pipeline_error(p));
+	return PF_OK;
+}
+
+static int
+load_body(pf_run *run, void *arg)
+{
+	pf_pipeline	*p = arg;
+
+	if (pf_pipeline_load(p) != PF_OK)
+		return pf_fail(run, "%s", pf_pipeline_error(p));
+	return PF_OK;
+}
+
+static int
+products(pf_run *run)
+{
+	pf_pipeline	*p;
+	pf_task		*t1, *t2, *t3;
+	int		 rc;
+
+	/* Values are looked up under the pipeline's name first, as in dlt. */
+	pf_config_pipeline(run, PIPELINE);
+	p = pf_pipeline_open(run, PIPELINE, "warehouse", DATASET);
+	if (pf_pipeline_error(p) != NULL) {
+		rc = pf_fail(run, "%s", pf_pipeline_error(p));
+		goto out;
+	}
+	t1 = pf_task_run(run, &extract, extract_body, p, NULL);
+	if (pf_task_ok(t1) != PF_OK) {
+		rc = pf_fail(run, "%s", pf_task_error(t1));
+		goto out;
+	}
+	t2 = pf_task_run(run, &normalize, normalize_body, p, PF_UPSTREAM(t1));
+	if (pf_task_ok(t2) != PF_OK) {
+		rc = pf_fail(run, "%s", pf_task_error(t2));
+		goto out;
+	}
+	t3 = pf_task_run(run, &load, load_body, p, PF_UPSTREAM(t2));
+	if (pf_task_ok(t3) != PF_OK) {
+		rc = pf_fail(run, "%s", pf_task_error(t3));
+		goto out;
+	}
+	rc = pf_artifact_table(run, "products-load", pf_pipeline_load_info(p),
+	    "Rows loaded per table into " DATASET);
+out:
+	pf_pipeline_close(p);
+	return rc;
+}
+
+PF_FLOW(products,
+	.description = "PostgreSQL products table -> warehouse (incremental "
+	    "merge).",
+	.params = params);
