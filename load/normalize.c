@@ -377,6 +377,28 @@ emit(struct ld_normalizer *n, const char *name)
 	buf_append(&n->line, n->val.data, n->val.len);
 }
 
+/*
+ * A hinted column (a primary key without a type) gets its type from
+ * data and moves to the end, as dlt's merge_columns pops an incomplete
+ * column and adds it again once complete.
+ */
+static void
+complete_column(struct ld_table *t, struct ld_column *col,
+    enum ld_type type)
+{
+	size_t	i = 0;
+
+	col->type = type;
+	col->hints &= ~LD_INCOMPLETE;
+	while (i < t->ncols && t->cols[i] != col)
+		i++;
+	if (i >= t->ncols)
+		return;
+	memmove(&t->cols[i], &t->cols[i + 1],
+	    (t->ncols - i - 1) * sizeof(*t->cols));
+	t->cols[t->ncols - 1] = col;
+}
+
 /* _coerce_non_null_value: the value into name or its variant. */
 static int
 coerce_value(struct ld_normalizer *n, struct ld_table *t, const char *name,
@@ -411,10 +433,9 @@ coerce_value(struct ld_normalizer *n, struct ld_table *t, const char *name,
 			    "value of column `%s` of table `%s`", name,
 			    t->name);
 	}
-	if (col != NULL) {
-		col->type = type;
-		col->hints &= ~LD_INCOMPLETE;
-	} else
+	if (col != NULL)
+		complete_column(t, col, type);
+	else
 		ld_table_add_column(t, name, type, default_hints(name) |
 		    (is_variant ? LD_VARIANT : 0));
 	emit(n, name);

@@ -360,10 +360,11 @@ pf_resource_add(pf_pipeline *p, const pf_resource_def *def)
 	t->max_nesting = nesting_of(p, def);
 	free(t->resource);
 	t->resource = xstrdup(def->name);
-	if ((def->primary_key != NULL &&
-	    add_primary_key(p, t, def->primary_key) != PF_OK) ||
-	    (def->columns_json != NULL &&
-	    add_column_hints(p, t, def->columns_json) != PF_OK)) {
+	/* Column hints first, then the key: dlt's column order. */
+	if ((def->columns_json != NULL &&
+	    add_column_hints(p, t, def->columns_json) != PF_OK) ||
+	    (def->primary_key != NULL &&
+	    add_primary_key(p, t, def->primary_key) != PF_OK)) {
 		free(table);
 		return NULL;
 	}

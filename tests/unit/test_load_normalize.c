@@ -102,6 +102,31 @@ main(void)
 		ld_schema_free(s);
 	}
 
+	TEST("a key column without a type moves to the end once typed") {
+		struct ld_schema *s = ld_schema_new("p");
+		struct ld_table	 *t = ld_schema_add_table(s, "items", NULL,
+		    LD_MERGE);
+		const char *items[] = {
+			"{\"base\": \"USD\", \"currency\": \"EUR\", "
+			    "\"rate\": 0.9}",
+			NULL
+		};
+		const char *order[] = { "rate", "base", "currency",
+		    "_dlt_load_id", "_dlt_id" };
+
+		/* As dlt's merge_columns: rate hinted, currency a bare key. */
+		ld_table_add_column(t, "rate", LD_DOUBLE, LD_NULLABLE);
+		ld_table_add_column(t, "currency", LD_TEXT, LD_INCOMPLETE |
+		    LD_PRIMARY_KEY);
+		CHECK(normalize(s, items, err, sizeof(err)) == 0);
+		CHECK(t->ncols == 5);
+		for (size_t i = 0; i < t->ncols && i < 5; i++)
+			CHECK_STR(t->cols[i]->name, order[i]);
+		CHECK_STR(col_type(s, "items", "currency"), "text");
+		CHECK(ld_table_column(t, "currency")->hints & LD_PRIMARY_KEY);
+		ld_schema_free(s);
+	}
+
 	TEST("max_nesting keeps deeper values as json") {
 		struct ld_schema *s = ld_schema_new("p");
 		struct ld_table	 *t = ld_schema_add_table(s, "items", NULL,
