@@ -396,6 +396,10 @@ ld_coerce(struct buf *out, enum ld_type to, const struct jv *v)
 		rc = buf_append(out, (from == LD_BIGINT ? v->i != 0 :
 		    v->d != 0) ? "true" : "false",
 		    (from == LD_BIGINT ? v->i != 0 : v->d != 0) ? 4 : 5);
+	else if (to == LD_DECIMAL && (from == LD_BIGINT || from == LD_DOUBLE) &&
+	    (v->kind != JV_FLOAT || isfinite(v->d)))
+		/* Decimal(str(value)): the number's own digits, none lost. */
+		rc = buf_append(out, v->s, v->len);
 	else if (to == LD_TIMESTAMP && from == LD_BIGINT)
 		rc = append_ts(out, v->i * 1000000LL);
 	else if (to == LD_TIMESTAMP && from == LD_DOUBLE)

@@ -83,6 +83,17 @@ sql_type_hint(const char *t, char category, int typmod, cJSON *hint)
 		}
 }
 
+/* The value of a JSON string without dlt's typed prefix (U+F026..). */
+static const char *
+untyped(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (u[0] == 0xef && u[1] == 0x80 && u[2] >= 0xa6 && u[2] <= 0xad)
+		return s + 3;
+	return s;
+}
+
 int
 sql_cursor_cmp(const char *a, const char *b)
 {
@@ -92,13 +103,101 @@ sql_cursor_cmp(const char *a, const char *b)
 	if (cJSON_IsNumber(x) && cJSON_IsNumber(y))
 		r = (x->valuedouble > y->valuedouble) -
 		    (x->valuedouble < y->valuedouble);
-	else if (cJSON_IsString(x) && cJSON_IsString(y))
-		r = strcmp(x->valuestring, y->valuestring);
-	else
+	else if (cJSON_IsString(x) && cJSON_IsString(y)) {
+		const char	*sa = untyped(x->valuestring);
+		const char	*sb = untyped(y->valuestring);
+
+		/* Decimals: by value. */
+		if (sa != x->valuestring && (unsigned char)x->valuestring[2]
+		    == 0xa6) {
+			double	da = strtod(sa, NULL), db = strtod(sb, NULL);
+
+			r = (da > db) - (da < db);
+		} else
+			r = strcmp(sa, sb);
+	} else
 		r = strcmp(a, b);
 	cJSON_Delete(x);
 	cJSON_Delete(y);
 	return r;
+}
+
+/*
+ * ISO text as Python's isoformat() writes it: a fraction of seconds
+ * has 6 digits ("10:00:00.25+00:00" -> "10:00:00.250000+00:00").
+ */
+static void
+iso_python(struct buf *b, const char *s)
+{
+	const char	*dot = strchr(s, '.');
+	size_t		 digits;
+
+	if (dot == NULL) {
+		buf_printf(b, "%s", s);
+		return;
+	}
+	digits = strspn(dot + 1, "0123456789");
+	buf_printf(b, "%.*s%.*s%s", (int)(dot + 1 + digits - s), s,
+	    digits < 6 ? (int)(6 - digits) : 0, "000000",
+	    dot + 1 + digits);
+}
+
+char *
+sql_cursor_state_text(const char *json, const char *data_type)
+{
+	static const struct { const char *type, *prefix; int iso; } typed[] = {
+		{ "decimal", "\\uf026", 0 }, { "timestamp", "\\uf027", 1 },
+		{ "date", "\\uf028", 0 }, { "time", "\\uf02d", 1 },
+	};
+	cJSON		*v, *str;
+	struct buf	 b;
+	char		*quoted, *text = NULL;
+
+	if (data_type == NULL || (v = cJSON_Parse(json)) == NULL)
+		return xstrdup(json);
+	for (size_t i = 0; i < sizeof(typed) / sizeof(typed[0]); i++) {
+		if (strcmp(data_type, typed[i].type) != 0)
+			continue;
+		buf_init(&b, (size_t)-1);
+		if (cJSON_IsString(v) && typed[i].iso)
+			iso_python(&b, v->valuestring);
+		else
+			buf_printf(&b, "%s", cJSON_IsString(v) ?
+			    v->valuestring : json);	/* a number's text */
+		str = cJSON_CreateString(b.data != NULL ? b.data : "");
+		buf_cleanup(&b);
+		quoted = cJSON_PrintUnformatted(str);
+		cJSON_Delete(str);
+		/* "value" -> "<prefix>value", the prefix as a \u escape. */
+		text = xasprintf("\"%s%s", typed[i].prefix, quoted + 1);
+		free(quoted);
+		break;
+	}
+	cJSON_Delete(v);
+	return text != NULL ? text : xstrdup(json);
+}
+
+char *
+sql_json_compact(const char *json)
+{
+	char	*out = xmalloc(strlen(json) + 1), *o = out;
+	int	 in_string = 0;
+
+	for (const char *s = json; *s != '\0'; s++) {
+		if (in_string) {
+			*o++ = *s;
+			if (*s == '\\' && s[1] != '\0')
+				*o++ = *++s;
+			else if (*s == '"')
+				in_string = 0;
+		} else if (*s == '"') {
+			in_string = 1;
+			*o++ = *s;
+		} else if (*s != ' ' && *s != '\n' && *s != '\t' && *s != '\r')
+			*o++ = *s;
+	}
+	*o = '\0';
+	return out;
 }
 
 void
@@ -142,8 +241,10 @@ struct reader {
 	char			*key_sql;	/* the key as JSON, in SQL */
 	pf_resource		*r;
 
-	/* The incremental cursor. */
-	char			*last;		/* JSON text, or NULL */
+	/* The incremental cursor, values as JSON text in dlt's state form
+	   (sql_cursor_state_text). */
+	const char		*cursor_type;	/* its dlt data_type, or NULL */
+	char			*last;		/* from the state, or NULL */
 	cJSON			*seen_hashes;	/* at last, already loaded */
 	char			*max;		/* largest this run */
 	cJSON			*max_hashes;	/* rows at max */
@@ -253,8 +354,9 @@ static int
 reflect(struct reader *rd)
 {
 	const char	*args[2] = { rd->schema, rd->def->table };
+	const char	*pk;
 	PGresult	*res;
-	cJSON		*untyped;
+	cJSON		*untyped_cols;
 	struct buf	 key, key_sql;
 
 	res = query(rd, "cannot read", "SELECT c.oid FROM pg_class c JOIN "
@@ -282,7 +384,7 @@ reflect(struct reader *rd)
 	 * values first show it, after the typed ones.
 	 */
 	rd->columns = cJSON_CreateObject();
-	untyped = cJSON_CreateObject();
+	untyped_cols = cJSON_CreateObject();
 	for (int i = 0; i < PQntuples(res); i++) {
 		cJSON	*hint = cJSON_CreateObject();
 
@@ -291,15 +393,16 @@ reflect(struct reader *rd)
 		cJSON_AddBoolToObject(hint, "nullable",
 		    strcmp(PQgetvalue(res, i, 4), "t") != 0);
 		cJSON_AddItemToObject(cJSON_GetObjectItem(hint, "data_type") ?
-		    rd->columns : untyped, PQgetvalue(res, i, 0), hint);
+		    rd->columns : untyped_cols, PQgetvalue(res, i, 0), hint);
 	}
 	PQclear(res);
-	while (untyped->child != NULL) {
-		cJSON	*c = cJSON_DetachItemViaPointer(untyped, untyped->child);
+	while (untyped_cols->child != NULL) {
+		cJSON	*c = cJSON_DetachItemViaPointer(untyped_cols,
+		    untyped_cols->child);
 
 		cJSON_AddItemToObject(rd->columns, c->string, c);
 	}
-	cJSON_Delete(untyped);
+	cJSON_Delete(untyped_cols);
 	res = query(rd, "cannot reflect", "SELECT a.attname FROM pg_index i "
 	    "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
 	    "ANY(i.indkey) WHERE i.indrelid = $1 AND i.indisprimary ORDER BY "
@@ -314,14 +417,13 @@ reflect(struct reader *rd)
 	rd->primary_key = key.len > 0 ? buf_steal(&key) : NULL;
 	buf_cleanup(&key);
 
-	/* The dedup key as dlt hashes it: the value, or a list of them. */
-	const char *pk = rd->def->primary_key != NULL ?
-	    rd->def->primary_key : rd->primary_key;
+	/* The dedup key as dlt hashes it: the list of the key's values. */
+	pk = rd->def->primary_key != NULL ? rd->def->primary_key :
+	    rd->primary_key;
 	if (pk == NULL)
 		return PF_OK;
 	buf_init(&key_sql, (size_t)-1);
-	int multi = strchr(pk, ',') != NULL;
-	buf_printf(&key_sql, multi ? "json_build_array(" : "to_json(");
+	buf_printf(&key_sql, "json_build_array(");
 	for (const char *s = pk; *s != '\0';) {
 		size_t	 n = strcspn(s, ",");
 		char	*name = xasprintf("%.*s", (int)n, s), *q;
@@ -356,6 +458,8 @@ open_cursor_state(struct reader *rd)
 		    rd->def->table);
 	last = pf_resource_cursor(rd->r, col, rd->def->initial_value_json);
 	rd->last = last != NULL ? xstrdup(last) : NULL;
+	rd->cursor_type = cJSON_GetStringValue(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(rd->columns, col), "data_type"));
 	cur = cJSON_GetObjectItem(cJSON_GetObjectItem(pf_resource_state(rd->r),
 	    "incremental"), col);
 	rd->seen_hashes = cJSON_Duplicate(cJSON_GetObjectItem(cur,
@@ -383,39 +487,45 @@ has_hash(const cJSON *list, const char *h)
 static int
 take_row(struct reader *rd, PGresult *res, int i)
 {
-	const char	*cursor, *key;
-	char		 hash[16];
-	int		 c;
+	char		*cursor, *key, hash[16];
+	int		 c, rc = PF_OK;
 
 	if (rd->def->incremental != NULL) {
-		cursor = PQgetvalue(res, i, 1);
-		key = PQgetvalue(res, i, 2);
-		if (PQgetisnull(res, i, 1) || strcmp(cursor, "null") == 0)
+		if (PQgetisnull(res, i, 1) ||
+		    strcmp(PQgetvalue(res, i, 1), "null") == 0)
 			return ld_pipeline_fail(rd->p, "source %s: incremental "
 			    "cursor column '%s' is NULL in the row with key %s "
 			    "of %s.%s", rd->def->credentials,
-			    rd->def->incremental, key, rd->schema,
-			    rd->def->table);
+			    rd->def->incremental, PQgetvalue(res, i, 2),
+			    rd->schema, rd->def->table);
+		cursor = sql_cursor_state_text(PQgetvalue(res, i, 1),
+		    rd->cursor_type);
+		key = sql_json_compact(PQgetvalue(res, i, 2));
 		sql_dedup_hash(key, hash);
+		free(key);
 		if (rd->last != NULL && sql_cursor_cmp(cursor, rd->last) == 0 &&
 		    has_hash(rd->seen_hashes, hash)) {
 			rd->skipped++;
+			free(cursor);
 			return PF_OK;
 		}
 		c = rd->max == NULL ? 1 : sql_cursor_cmp(cursor, rd->max);
 		if (c > 0) {
 			free(rd->max);
-			rd->max = xstrdup(cursor);
+			rd->max = cursor;
+			cursor = NULL;
 			cJSON_Delete(rd->max_hashes);
 			rd->max_hashes = cJSON_CreateArray();
 		}
 		if (c >= 0)
 			cJSON_AddItemToArray(rd->max_hashes,
 			    cJSON_CreateString(hash));
+		free(cursor);
 	}
 	rd->rows++;
-	return pf_resource_item_json(rd->r, PQgetvalue(res, i, 0),
+	rc = pf_resource_item_json(rd->r, PQgetvalue(res, i, 0),
 	    PQgetlength(res, i, 0));
+	return rc;
 }
 
 /* dlt's unique_hashes: the rows at the new last value (with the old
@@ -441,6 +551,9 @@ save_hashes(struct reader *rd)
 	}
 	cJSON_DeleteItemFromObject(cur, "unique_hashes");
 	cJSON_AddItemToObject(cur, "unique_hashes", list);
+	/* The last value as dlt stores it, not as the items spell it. */
+	cJSON_Delete(rd->r->cursor_last);
+	rd->r->cursor_last = cJSON_Parse(rd->max);
 }
 
 static int
@@ -460,8 +573,8 @@ read_rows(struct reader *rd)
 		if (rd->last != NULL) {
 			cJSON	*v = cJSON_Parse(rd->last);
 
-			param = xstrdup(cJSON_IsString(v) ? v->valuestring :
-			    rd->last);
+			param = xstrdup(cJSON_IsString(v) ?
+			    untyped(v->valuestring) : rd->last);
 			cJSON_Delete(v);
 			params[0] = param;
 		}

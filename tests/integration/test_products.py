@@ -16,6 +16,7 @@ deploy --all` deploys the repository's products deployment with the
 flow's parameters.
 """
 
+import base64
 import json
 import os
 import re
@@ -23,6 +24,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import zlib
 
 import pytest
 
@@ -38,17 +40,18 @@ CREATE TABLE public.products (
     id integer PRIMARY KEY,
     name text NOT NULL,
     price double precision,
+    weight numeric(10,3),
     in_stock boolean,
     attributes jsonb,
     updated_at timestamptz NOT NULL
 );
 INSERT INTO public.products VALUES
- (1, 'Kettle', 24.5, true, '{"colour": "red"}', '2026-11-01 08:00:00+00'),
- (2, 'Toaster', 39.99, false, NULL, '2026-11-02 09:30:00.25+00'),
- (3, 'Mug', 6, true, '{"colour": "blue", "tags": ["a"]}',
+ (1, 'Kettle', 24.5, 1.25, true, '{"colour": "red"}', '2026-11-01 08:00:00+00'),
+ (2, 'Toaster', 39.99, 2.5, false, NULL, '2026-11-02 09:30:00.25+00'),
+ (3, 'Mug', 6, 0.3, true, '{"colour": "blue", "tags": ["a"]}',
   '2026-11-03 10:00:00+00'),
- (4, 'Teapot', 18.75, NULL, '{}', '2026-11-03 10:00:00+00'),
- (5, 'Sugar bowl', NULL, true, NULL, '2026-11-01 07:00:00+00');
+ (4, 'Teapot', 18.75, NULL, NULL, '{}', '2026-11-03 10:00:00+00'),
+ (5, 'Sugar bowl', NULL, 0.125, true, NULL, '2026-11-01 07:00:00+00');
 """
 
 # Two rows updated, one inserted. Rows 3 and 4 stay on the first run's
@@ -60,7 +63,7 @@ UPDATE public.products SET price = 26.0, updated_at = '2026-11-05 12:00:00+00'
 UPDATE public.products SET name = 'Sugar pot',
  updated_at = '2026-11-04 12:00:00+00' WHERE id = 5;
 INSERT INTO public.products VALUES
- (6, 'Spoon', 2.5, true, NULL, '2026-11-04 00:00:00.5+00');
+ (6, 'Spoon', 2.5, 0.02, true, NULL, '2026-11-04 00:00:00.5+00');
 """
 
 # Seed 000's products pipeline in dlt itself: the oracle.
@@ -167,10 +170,33 @@ def run(client, deployment):
     return client.wait_for_run(fr["id"], timeout=180)
 
 
+def incremental_state(db):
+    """The newest stored state's incremental cursors, by source and
+    resource: {(source, resource, column): (last_value, hashes)}."""
+    with lc.connect(db) as c:
+        (blob,), = c.execute(f'SELECT state FROM {DATASET}.'
+                             '_dlt_pipeline_state ORDER BY created_at DESC '
+                             'LIMIT 1').fetchall()
+    doc = json.loads(zlib.decompress(base64.b64decode(blob)))
+    out = {}
+    for src, body in doc.get("sources", {}).items():
+        for res, rs in body.get("resources", {}).items():
+            for col, inc in rs.get("incremental", {}).items():
+                out[(src, res, col)] = (inc.get("last_value"),
+                                        sorted(inc.get("unique_hashes")))
+    return out
+
+
 def same_as_dlt(ours, theirs):
-    assert lc.tables(ours, DATASET) == lc.tables(theirs, DATASET)
-    assert lc.data_rows(ours, DATASET) == lc.data_rows(theirs, DATASET)
+    a, b = lc.tables(ours, DATASET), lc.tables(theirs, DATASET)
+    assert sorted(a) == sorted(b)
+    for t in a:
+        assert a[t] == b[t], t
+    a, b = lc.data_rows(ours, DATASET), lc.data_rows(theirs, DATASET)
+    for t in a:
+        assert a[t] == b[t], t
     assert lc.system_rows(ours, DATASET) == lc.system_rows(theirs, DATASET)
+    assert incremental_state(ours) == incremental_state(theirs)
 
 
 def test_products_incremental_merge_matches_dlt(
@@ -178,12 +204,16 @@ def test_products_incremental_merge_matches_dlt(
         source, postgres_server):
     """Two runs, the source changed in between: Completed with task runs
     extract, normalize and load and the artifact; dlt's types (bigint,
-    varchar, double, boolean, timestamp with time zone, json; NOT NULL
-    where the source says so); the second run loads only the two updated
-    rows and the new one and merges them; after each run the warehouse
-    equals dlt's sql_table pipeline run as often on the same source."""
+    varchar, double, decimal(10,3), boolean, timestamp with time zone,
+    json; NOT NULL where the source says so); the second run loads only
+    the two updated rows and the new one and merges them; after each run
+    the warehouse (tables, rows, system tables, the incremental state's
+    last value and boundary hashes) equals dlt's sql_table pipeline run
+    as often on the same source."""
     client.create_pool(pool_name, base_job_template=process_job_template)
-    dep = deploy(client, pool_name, project, source.env(), pool_name)
+    # Two rows per FETCH: the cursor is read in several chunks.
+    dep = deploy(client, pool_name, project, source.env(), pool_name,
+                 parameters={"chunk_size": 2})
     worker = agent(pool_name, "--query-seconds", "1", env=AGENT_ENV)
 
     first = run(client, dep)
@@ -199,6 +229,7 @@ def test_products_incremental_merge_matches_dlt(
     assert types["id"] == ("BIGINT", "NO")
     assert types["name"] == ("VARCHAR", "NO")
     assert types["price"] == ("DOUBLE", "YES")
+    assert types["weight"] == ("DECIMAL(10,3)", "YES")
     assert types["in_stock"] == ("BOOLEAN", "YES")
     assert types["attributes"] == ("JSON", "YES")
     assert types["updated_at"] == ("TIMESTAMP WITH TIME ZONE", "NO")
