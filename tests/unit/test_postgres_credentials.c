@@ -222,6 +222,49 @@ test_resolve(void)
 		    "`postgresql://username:password@host:port/database`");
 		cfg_free(cfg);
 	}
+	TEST("a source's section holds the fields (sources.clever_cloud)") {
+		t_put(root, ".dlt/secrets.toml", "[sources.clever_cloud]\n"
+		    "host = \"pg.example\"\nport = 6543\ndatabase = \"shop\"\n"
+		    "username = \"reader\"\npassword = \" pw-src-77 \"\n");
+		cfg = resolver();
+		CHECK(pg_credentials_resolve_source(cfg, "sources.clever_cloud",
+		    "products", &c, err, 16384) == 0);
+		CHECK_STR(c.host, "pg.example");
+		CHECK(c.port == 6543);
+		CHECK_STR(c.database, "shop");
+		CHECK_STR(c.password, "pw-src-77");
+		sv = cfg_secret_values(cfg, &n);
+		masked = 0;
+		for (size_t i = 0; i < n; i++)
+			masked |= strcmp(sv[i], "pw-src-77") == 0;
+		CHECK(masked);
+		cfg_strv_free(sv);
+		pg_credentials_cleanup(&c);
+		cfg_free(cfg);
+	}
+	TEST("a source's connection string under <section>.credentials") {
+		t_put(root, ".dlt/secrets.toml", "[sources.clever_cloud]\n"
+		    "credentials = \"postgresql://r:pw-cs-1@h:7000/db\"\n");
+		cfg = resolver();
+		CHECK(pg_credentials_resolve_source(cfg, "sources.clever_cloud",
+		    NULL, &c, err, 16384) == 0);
+		CHECK_STR(c.username, "r");
+		CHECK(c.port == 7000);
+		pg_credentials_cleanup(&c);
+		cfg_free(cfg);
+	}
+	TEST("a source's missing field: dlt's message for it, no values") {
+		t_put(root, ".dlt/secrets.toml", "[sources.clever_cloud]\n"
+		    "host = \"h\"\nusername = \"u\"\npassword = \"pw-s-2\"\n");
+		cfg = resolver();
+		CHECK(pg_credentials_resolve_source(cfg, "sources.clever_cloud",
+		    "products", &c, err, 16384) == -1);
+		CHECK(has(err, "`database`"));
+		CHECK(has(err, "PRODUCTS__SOURCES__CLEVER_CLOUD__DATABASE"));
+		CHECK(has(err, "SOURCES__CLEVER_CLOUD__DATABASE"));
+		CHECK(!has(err, "pw-s-2"));
+		cfg_free(cfg);
+	}
 	free(err);
 }
 
