@@ -20,6 +20,10 @@ What it answers, as the API documents it (base URL http://127.0.0.1:PORT/api):
   403 (what the API answers to a feature outside the plan; the docs' table
   lists 429), `access_restricted` 429 (repeated over-use).
 
+The server's clock (`srv.now`, a UTC datetime; None: the real time)
+decides latest.json's hour and which day is today, so a test can hold
+the hour still or move it on.
+
 Scenarios for tests (no shared switch, so tests can run side by side):
 `srv.scenario(429, 429, "ok")` returns a base URL
 (`.../s/<id>/api`) whose requests get those answers in turn, the last one
@@ -268,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, dict(sorted(srv.currencies.items())), pretty)
             return
         if route == "latest.json":
-            now = datetime.datetime.now(datetime.timezone.utc)
+            now = srv.clock()
             self._rates(query, app_id, now.date(), int(now.timestamp())
                         // 3600 * 3600, pretty)
             return
@@ -277,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
                 day = datetime.date.fromisoformat(route[11:-5])
             except ValueError:
                 day = None
-            today = datetime.datetime.now(datetime.timezone.utc).date()
+            today = srv.clock().date()
             if day is None or not datetime.date(1999, 1, 1) <= day <= today:
                 self._error("not_found", pretty)
                 return
@@ -313,8 +317,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class OxrServer:
     def __init__(self, app_ids=("0123456789abcdef0123456789abcdef",),
-                 currencies=None, port=0):
+                 currencies=None, port=0, now=None):
         self.app_ids = set(app_ids)
+        self.now = now
         self.currencies = dict(currencies or CURRENCIES)
         self.requests = []
         self.lock = threading.Lock()
@@ -338,6 +343,10 @@ class OxrServer:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+
+    def clock(self):
+        """The present as the server sees it (srv.now, else real time)."""
+        return self.now or datetime.datetime.now(datetime.timezone.utc)
 
     @property
     def port(self):
