@@ -94,6 +94,12 @@ untyped(const char *s)
 	return s;
 }
 
+static int
+is_decimal(const char *s)
+{
+	return untyped(s) != s && (unsigned char)s[2] == 0xa6;
+}
+
 int
 sql_cursor_cmp(const char *a, const char *b)
 {
@@ -107,9 +113,8 @@ sql_cursor_cmp(const char *a, const char *b)
 		const char	*sa = untyped(x->valuestring);
 		const char	*sb = untyped(y->valuestring);
 
-		/* Decimals: by value. */
-		if (sa != x->valuestring && (unsigned char)x->valuestring[2]
-		    == 0xa6) {
+		/* Decimals (either side typed so): by value. */
+		if (is_decimal(x->valuestring) || is_decimal(y->valuestring)) {
 			double	da = strtod(sa, NULL), db = strtod(sb, NULL);
 
 			r = (da > db) - (da < db);
