@@ -129,8 +129,9 @@ def project(tmp_path):
     return p
 
 
-def run_dlt(tmp, url):
-    """dlt's pipeline (kept between calls, as ours) on the same source."""
+def run_dlt(tmp, url, check=True):
+    """dlt's pipeline (kept between calls, as ours) on the same source;
+    with check False, the finished process."""
     work = tmp / "dlt"
     work.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(
@@ -141,6 +142,8 @@ def run_dlt(tmp, url):
     p = subprocess.run([sys.executable, "-c", DLT_SCRIPT, json.dumps(cfg)],
                        cwd=work, env=env, capture_output=True, text=True,
                        timeout=300)
+    if not check:
+        return p
     assert p.returncode == 0, p.stderr
     return work / "dlt.duckdb"
 
@@ -298,6 +301,33 @@ def test_missing_table_fails_naming_it(client, agent, pool_name,
     assert "public.no_such_products" in msg and source.name in msg, msg
     assert "does not exist" in msg, msg
     assert postgres_server.password not in seen(client, worker, fr["id"])
+
+
+def test_null_cursor_fails_as_dlt_raises(client, agent, pool_name,
+                                         process_job_template, project,
+                                         source, postgres_server, tmp_path):
+    """A row whose updated_at is NULL fails the run naming the column and
+    the row's key (dlt's on_cursor_value_missing="raise"); nothing is
+    loaded."""
+    client.create_pool(pool_name, base_job_template=process_job_template)
+    source.sql("ALTER TABLE public.products ALTER updated_at DROP NOT NULL;"
+               "UPDATE public.products SET updated_at = NULL WHERE id = 2;")
+    dep = deploy(client, pool_name, project, source.env(), pool_name)
+    worker = agent(pool_name, "--query-seconds", "1", env=AGENT_ENV)
+    fr = run(client, dep)
+    assert fr["state_type"] == "FAILED", fr["state"]
+    msg = fr["state"]["message"]
+    assert "incremental cursor column 'updated_at' is NULL in the row " \
+           "with key [2] of public.products" in msg, msg
+    assert not warehouse(project).exists() or not query(
+        warehouse(project), "SELECT table_name FROM information_schema."
+        f"tables WHERE table_schema = '{DATASET}' AND table_name = "
+        "'products'")
+    assert postgres_server.password not in seen(client, worker, fr["id"])
+    theirs = run_dlt(tmp_path, source.url, check=False)
+    assert theirs.returncode != 0
+    assert "IncrementalCursorPathHasValueNone" in theirs.stderr, \
+        theirs.stderr[-2000:]
 
 
 def test_deploy_all_deploys_products(client, prefect_server, tmp_path,
