@@ -366,6 +366,11 @@ coerce_from_text(struct buf *out, enum ld_type to, const struct jv *v)
 		if ((kind = ld_parse_iso(v->s, v->len, &i)) != 2)
 			return -1;
 		return jv_write_string(out, v->s, v->len);
+	case LD_TIME:
+		/* ISO time of day ("01:02:03.5"), as dlt's ensure_pendulum_time. */
+		if (v->len == 0 || parse_time(v->s, v->len, 0, &i) != v->len)
+			return -1;
+		return jv_write_string(out, v->s, v->len);
 	case LD_JSON:
 		parsed = jv_parse(&a, v->s, v->len, err, sizeof(err));
 		b = parsed == NULL ? -1 : jv_write(out, parsed);

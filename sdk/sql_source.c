@@ -434,7 +434,7 @@ reflect(struct reader *rd)
 		char	*name = xasprintf("%.*s", (int)n, s), *q;
 
 		q = ident(rd->conn, name);
-		buf_printf(&key_sql, "%st.%s", s == pk ? "" : ", ", q);
+		buf_printf(&key_sql, "%sr.%s", s == pk ? "" : ", ", q);
 		free(q);
 		free(name);
 		s += n + (s[n] == ',');
@@ -583,14 +583,15 @@ read_rows(struct reader *rd)
 			cJSON_Delete(v);
 			params[0] = param;
 		}
+		/* r.* is the whole row even when a column is named r. */
 		sql = xasprintf("DECLARE " CURSOR_NAME " NO SCROLL CURSOR FOR "
-		    "SELECT row_to_json(t)::text, to_json(t.%s)::text, %s FROM "
-		    "%s.%s AS t%s%s%s", col, rd->key_sql, schema, table,
-		    param != NULL ? " WHERE t." : "", param != NULL ? col : "",
+		    "SELECT row_to_json(r.*)::text, to_json(r.%s)::text, %s "
+		    "FROM %s.%s AS r%s%s%s", col, rd->key_sql, schema, table,
+		    param != NULL ? " WHERE r." : "", param != NULL ? col : "",
 		    param != NULL ? " >= $1" : "");
 	} else
 		sql = xasprintf("DECLARE " CURSOR_NAME " NO SCROLL CURSOR FOR "
-		    "SELECT row_to_json(t)::text FROM %s.%s AS t", schema,
+		    "SELECT row_to_json(r.*)::text FROM %s.%s AS r", schema,
 		    table);
 	res = query(rd, "cannot read", sql, param != NULL ? 1 : 0, params,
 	    PGRES_COMMAND_OK);
