@@ -148,7 +148,8 @@ array(struct parser *ps)
 		if (peek(ps) == ']')
 			break;
 		if (peek(ps) != ',') {
-			lex_fail(ps, ps->p, "expected ',' or ']' in array", NULL);
+			lex_fail(ps, ps->p, "expected ',' or ']' in array",
+			    NULL);
 			goto err;
 		}
 		ps->p++;
@@ -269,7 +270,8 @@ header(struct parser *ps)
 		goto out;
 	if (peek(ps) != ']' || (aot && (ps->end - ps->p < 2 ||
 	    ps->p[1] != ']'))) {
-		lex_fail(ps, ps->p, aot ? "expected ']]'" : "expected ']'", NULL);
+		lex_fail(ps, ps->p, aot ? "expected ']]'" : "expected ']'",
+		    NULL);
 		goto out;
 	}
 	ps->p += aot ? 2 : 1;

@@ -191,8 +191,8 @@ lex_comment(struct parser *ps)
 		if (*ps->p == '\r' && ps->p + 1 < ps->end && ps->p[1] == '\n')
 			break;
 		if (is_ctrl((unsigned char)*ps->p))
-			return lex_fail(ps, ps->p, "control character in comment",
-			    NULL);
+			return lex_fail(ps, ps->p,
+			    "control character in comment", NULL);
 	}
 	return 0;
 }
@@ -219,7 +219,8 @@ lex_end_of_line(struct parser *ps)
 	if (ps->p == ps->end || lex_newline(ps))
 		return 0;
 	if (*ps->p == '\r')
-		return lex_fail(ps, ps->p, "carriage return without newline", NULL);
+		return lex_fail(ps, ps->p, "carriage return without newline",
+		    NULL);
 	return lex_fail(ps, ps->p, "expected a newline", NULL);
 }
 
@@ -248,15 +249,15 @@ escape(struct parser *ps, struct text *b)
 		for (i = 0; i < n; i++) {
 			c = peek(ps);
 			if (!is_digit(c, 16))
-				return lex_fail(ps, at, "invalid unicode escape",
-				    NULL);
+				return lex_fail(ps, at,
+				    "invalid unicode escape", NULL);
 			cp = cp << 4 | (unsigned long)(c <= '9' ? c - '0' :
 			    (c | 0x20) - 'a' + 10);
 			ps->p++;
 		}
 		if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return lex_fail(ps, at, "escape is not a unicode scalar",
-			    NULL);
+			return lex_fail(ps, at,
+			    "escape is not a unicode scalar", NULL);
 		return buf_utf8(b, cp) < 0 ? lex_oom(ps) : 0;
 	default:
 		return lex_fail(ps, at, "invalid escape", NULL);
@@ -291,7 +292,8 @@ string_body(struct parser *ps, struct text *b, char q, int ml)
 				return 0;
 			}
 			if (n > 5)
-				return lex_fail(ps, ps->p, "too many quotes", NULL);
+				return lex_fail(ps, ps->p, "too many quotes",
+				    NULL);
 			/* Up to two quotes may end the text itself. */
 			if (buf_add(b, ps->p, n < 3 ? n : n - 3) < 0)
 				return lex_oom(ps);
@@ -330,7 +332,8 @@ lex_string(struct parser *ps, struct text *b, int ml_ok)
 
 	ml = ps->end - ps->p >= 3 && ps->p[1] == q && ps->p[2] == q;
 	if (ml && !ml_ok)
-		return lex_fail(ps, ps->p, "multi-line string used as key", NULL);
+		return lex_fail(ps, ps->p, "multi-line string used as key",
+		    NULL);
 	if (buf_add(b, "", 0) < 0)
 		return lex_oom(ps);
 	ps->p += ml ? 3 : 1;

@@ -58,8 +58,8 @@ sparse_paths(struct pull *p, git_repository *repo, const git_tree *root,
 	for (size_t i = 0; i < p->dirs.n; i++) {
 		d = p->dirs.v[i];
 		if (git_tree_entry_bypath(&e, root, d) != 0)
-			clone_say(p, PF_LEVEL_WARNING, "Directory '%s' is not in "
-			    "commit %.12s", d, hex);
+			clone_say(p, PF_LEVEL_WARNING,
+			    "Directory '%s' is not in " "commit %.12s", d, hex);
 		else
 			git_tree_entry_free(e);
 		clone_strv_add(out, xstrdup(d));
@@ -280,12 +280,14 @@ submodule(struct pull *p, const struct git_url *parent,
 		cr = pcr;
 	git_oid_tostr(hex, sizeof(hex), &l->oid);
 	if (clone_mirror_open(p, &u, &m, err, errlen) == -1 ||
-	    clone_ensure_commit(p, &m, &u, cr, hex, &commit, err, errlen) == -1 ||
+	    clone_ensure_commit(p, &m, &u, cr, hex, &commit, err,
+	    errlen) == -1 ||
 	    clone_checkout(p, m.repo, &commit, u.url, dir, 0, &links, err,
 	    errlen) == -1)
 		goto out;
 	clone_mirror_close(&m);
-	clone_say(p, PF_LEVEL_INFO, "Checked out submodule '%s' at commit %s of "
+	clone_say(p, PF_LEVEL_INFO,
+	    "Checked out submodule '%s' at commit %s of "
 	    "'%s'", l->path, hex, u.url);
 	rc = clone_submodules(p, &u, cr, dir, &links, depth + 1, err, errlen);
 out:

@@ -230,7 +230,7 @@ parse_dirs(const cJSON *dirs, struct strv *out, char *err, size_t errlen)
 		while (e > s && e[-1] == '/')
 			e--;
 		if (e == s || (e - s == 1 && *s == '.')) {
-			clone_strv_free(out);		/* the whole tree */
+			clone_strv_free(out);	/* the whole tree */
 			return 0;
 		}
 		n = xasprintf("%.*s", (int)(e - s), s);
@@ -331,7 +331,8 @@ pull_once(struct pull *p, struct git_lease *lease, char *err, size_t errlen)
 		goto out;
 	if (r == 0) {
 		if (gitcache_tmpdir(p->root, &tmp, &tmpfd, err, errlen) == -1 ||
-		    clone_checkout(p, m.repo, &commit, p->u.url, tmp, p->dirs.n > 0,
+		    clone_checkout(p, m.repo, &commit, p->u.url, tmp,
+		    p->dirs.n > 0,
 		    p->a.include_submodules ? &links : NULL, err, errlen) == -1)
 			goto out;
 		clone_mirror_close(&m);	/* submodules lock their own */
@@ -409,7 +410,8 @@ git_clone_step(const struct git_cache *cache, const cJSON *inputs,
 	p.secrets[3] = p.a.access_token;
 	make_variant(&p);
 	if (p.a.clone_directory_name != NULL)
-		clone_say(&p, PF_LEVEL_DEBUG, "clone_directory_name '%s' is not used: "
+		clone_say(&p, PF_LEVEL_DEBUG,
+		    "clone_directory_name '%s' is not used: "
 		    "the tree lives in the git cache",
 		    p.a.clone_directory_name);
 	if (gitcache_open(cache->root, &p.root, err, errlen) == -1)
@@ -422,7 +424,8 @@ git_clone_step(const struct git_cache *cache, const cJSON *inputs,
 			break;
 		git_creds_scrub(err, errlen, p.secrets, MAX_SECRETS);
 		delay = retry_delay_ms(&pull_retry, attempt, 0);
-		clone_say(&p, PF_LEVEL_WARNING, "Attempt %d of function 'git_clone' "
+		clone_say(&p, PF_LEVEL_WARNING,
+		    "Attempt %d of function 'git_clone' "
 		    "failed with RuntimeError: %s. Retrying in %.2f "
 		    "seconds...", attempt, err ? err : "",
 		    (double)delay / 1000);

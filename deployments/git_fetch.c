@@ -172,8 +172,8 @@ ls_remote(struct pull *p, const struct git_url *u, const struct git_creds *cr,
 	if ((code = git_remote_create_detached(&remote, u->url)) < 0 ||
 	    (code = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, &po,
 	    NULL)) < 0 || (code = git_remote_ls(&heads, &n, remote)) < 0) {
-		clone_git_fail(p, &r, code, "listing the branches of", u->url, err,
-		    errlen);
+		clone_git_fail(p, &r, code, "listing the branches of", u->url,
+		    err, errlen);
 		goto out;
 	}
 	if (branch == NULL)
@@ -263,7 +263,8 @@ fetch(struct pull *p, git_repository *repo, const struct git_url *u,
 		clone_say(p, PF_LEVEL_INFO, "Fetched %u objects (%s) from '%s'",
 		    st->received_objects, size, u->url);
 	} else
-		clone_say(p, PF_LEVEL_DEBUG, "Fetched nothing new from '%s'", u->url);
+		clone_say(p, PF_LEVEL_DEBUG, "Fetched nothing new from '%s'",
+		    u->url);
 	git_remote_free(remote);
 	return 0;
 }
@@ -378,8 +379,8 @@ clone_mirror_open(struct pull *p, const struct git_url *u, struct mirror *m,
 	if (mirror_create(p, m, u->url, err, errlen) == -1)
 		goto fail;
 	if (git_repository_open_bare(&m->repo, m->path) < 0) {
-		clone_git_fail(p, NULL, -1, "opening the mirror of", u->url, err,
-		    errlen);
+		clone_git_fail(p, NULL, -1, "opening the mirror of", u->url,
+		    err, errlen);
 		goto fail;
 	}
 	m->fresh = 1;
@@ -487,8 +488,8 @@ clone_resolve(struct pull *p, struct mirror *m, git_oid *out, char *err,
 	int		 r;
 
 	if (p->a.commit_sha != NULL)
-		return clone_ensure_commit(p, m, &p->u, &p->cr, p->a.commit_sha, out,
-		    err, errlen);
+		return clone_ensure_commit(p, m, &p->u, &p->cr, p->a.commit_sha,
+		    out, err, errlen);
 	if ((r = ls_remote(p, &p->u, &p->cr, p->a.branch, &oid, &name, err,
 	    errlen)) == -1)
 		return -1;

@@ -60,7 +60,8 @@ effective_steps(struct vctx *v, const cJSON *dep, const cJSON *top,
 	enum pf_pull_mode mode = PF_PULL_DEFAULT;
 
 	pyaml_put(v, bag, "build", copy_or_empty(b));
-	pyaml_put(v, bag, "push", copy_or_empty(nonempty(p) ? p : get(top, "push")));
+	pyaml_put(v, bag, "push", copy_or_empty(nonempty(p) ? p : get(top,
+	    "push")));
 	if (cJSON_IsArray(eff) && eff->child == NULL)
 		mode = PF_PULL_NONE;
 	else if (nonempty(eff))
@@ -123,8 +124,8 @@ check_deployments(struct vctx *v, const cJSON *root, struct prefect_yaml *py)
 	for (const cJSON *d = list->child; d != NULL; d = d->next, i++) {
 		cJSON	*bag = cJSON_CreateObject(), *cfg;
 
-		cfg = pyaml_check_deployment(v, d, pyaml_idx(p, sizeof(p), "deployments",
-		    i));
+		cfg = pyaml_check_deployment(v, d, pyaml_idx(p, sizeof(p),
+		    "deployments", i));
 		if (cfg != NULL)
 			pyaml_put(v, bag, "config", cfg);
 		if (bag == NULL || !cJSON_AddItemToArray(py->bag, bag)) {

@@ -95,7 +95,8 @@ interval_schedule(const cJSON *item, const char *default_anchor, char *err,
 	if (secs <= 0)
 		return errorf(err, errlen, "interval must be greater than zero"),
 		    NULL;
-	if (anchor != NULL && pyaml_normalize_anchor(anchor, norm, sizeof(norm)))
+	if (anchor != NULL && pyaml_normalize_anchor(anchor, norm,
+	    sizeof(norm)))
 		return errorf(err, errlen, "anchor_date is not an ISO 8601 "
 		    "date-time: \"%s\"", anchor), NULL;
 	s = cJSON_CreateObject();
@@ -233,8 +234,8 @@ concurrency_options(const cJSON *spec, cJSON **options, char *err,
 	if (!cJSON_IsString(cs) || !pyaml_strategy_ok(cs->valuestring))
 		return errorf(err, errlen, "concurrency_limit.collision_strategy "
 		    "must be ENQUEUE or CANCEL_NEW");
-	if (g != NULL && !cJSON_IsNull(g) && (pyaml_lax_int(g, &x) == -1 || x < 60 ||
-	    x > 86400))
+	if (g != NULL && !cJSON_IsNull(g) && (pyaml_lax_int(g,
+	    &x) == -1 || x < 60 || x > 86400))
 		return errorf(err, errlen, "concurrency_limit.grace_period_"
 		    "seconds must be an integer between 60 and 86400");
 	*options = cJSON_CreateObject();

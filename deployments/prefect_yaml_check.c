@@ -213,7 +213,8 @@ str_ok(struct vctx *v, const cJSON *n, const char *path)
 	    !(yaml_doc_flags(v->doc, n) & YAML_NODE_TIMESTAMP))
 		return 1;
 	if (cJSON_IsString(n))
-		pyaml_err(v, n, path, "must be a string; quote the date so YAML "
+		pyaml_err(v, n, path,
+		    "must be a string; quote the date so YAML "
 		    "does not read it as a timestamp");
 	else
 		pyaml_err(v, n, path, "must be a string");
@@ -310,7 +311,8 @@ opt_bool(struct vctx *v, const cJSON *obj, const char *key, const char *path,
 	else if (pyaml_lax_bool(n, &b) == 0)
 		pyaml_put(v, norm, key, cJSON_CreateBool(b));
 	else
-		pyaml_err(v, n, sub(p, sizeof(p), path, key), "must be a boolean");
+		pyaml_err(v, n, sub(p, sizeof(p), path, key),
+		    "must be a boolean");
 }
 
 /* Dict[str, Any]: a mapping whose keys were strings in the YAML. */
@@ -367,7 +369,8 @@ check_step(struct vctx *v, const cJSON *step, const char *path)
 		return;
 	}
 	if (fn->next != NULL) {
-		pyaml_err(v, step, path, "a step must have exactly one key (the "
+		pyaml_err(v, step, path,
+		    "a step must have exactly one key (the "
 		    "function to run), found %d", cJSON_GetArraySize(step));
 		return;
 	}
@@ -410,8 +413,8 @@ check_steps(struct vctx *v, const cJSON *n, const char *path)
 		return list;
 	}
 	if (!cJSON_IsNull(n) && !cJSON_IsObject(n) && !cJSON_IsArray(n)) {
-		pyaml_err(v, n, path, "must be a list of steps or a single step "
-		    "mapping");
+		pyaml_err(v, n, path,
+		    "must be a list of steps or a single step " "mapping");
 		return NULL;
 	}
 	for (const cJSON *s = n->child; s != NULL; s = s->next, i++)
@@ -452,7 +455,8 @@ bool_or_str(struct vctx *v, const cJSON *item, const char *key,
 	if (cJSON_IsNull(n) || cJSON_IsBool(n))
 		put_copy(v, norm, key, n);
 	else if (cJSON_IsString(n)) {
-		if (!is_templated(n->valuestring) && pyaml_lax_bool(n, &b) == -1)
+		if (!is_templated(n->valuestring) && pyaml_lax_bool(n,
+		    &b) == -1)
 			pyaml_err(v, n, p, "must be a boolean");
 		put_copy(v, norm, key, n);
 	} else if (pyaml_lax_bool(n, &b) == 0)
@@ -514,7 +518,8 @@ check_schedule_string(struct vctx *v, const cJSON *item, const char *kind,
 		return;
 	if (n->valuestring[0] == '\0')
 		pyaml_err(v, n, p, "must not be empty");
-	else if (strcmp(kind, "cron") == 0 && !pyaml_cron_ok(n->valuestring, &why))
+	else if (strcmp(kind, "cron") == 0 && !pyaml_cron_ok(n->valuestring,
+	    &why))
 		pyaml_err(v, n, p, "%s: \"%s\"", why, n->valuestring);
 	else if (strcmp(kind, "rrule") == 0 &&
 	    strlen(n->valuestring) > MAX_RRULE)
@@ -535,11 +540,11 @@ check_schedule_extras(struct vctx *v, const cJSON *item, const char *kind,
 	else if (cJSON_IsString(a) && !is_templated(a->valuestring) &&
 	    a->valuestring[0] != '\0' &&
 	    pyaml_normalize_anchor(a->valuestring, buf, sizeof(buf)) == -1)
-		pyaml_err(v, a, sub(p, sizeof(p), path, "anchor_date"), "is not an "
-		    "ISO 8601 date-time: \"%s\"", a->valuestring);
+		pyaml_err(v, a, sub(p, sizeof(p), path, "anchor_date"),
+		    "is not an " "ISO 8601 date-time: \"%s\"", a->valuestring);
 	if (d != NULL && !cJSON_IsNull(d) && strcmp(kind, "cron") != 0)
-		pyaml_warn(v, d, path, "day_or only applies to cron schedules and "
-		    "is ignored");
+		pyaml_warn(v, d, path,
+		    "day_or only applies to cron schedules and " "is ignored");
 }
 
 static cJSON *
@@ -578,8 +583,8 @@ check_schedule(struct vctx *v, const cJSON *item, const char *path)
 	    str_map_ok(v, params, sub(p, sizeof(p), path, "parameters")))
 		put_copy(v, norm, "parameters", params);
 	if ((kind = schedule_kind(item)) == NULL)
-		pyaml_err(v, item, path, "exactly one of cron, interval, rrule is "
-		    "required");
+		pyaml_err(v, item, path,
+		    "exactly one of cron, interval, rrule is " "required");
 	else {
 		check_schedule_string(v, item, kind, path);
 		check_schedule_extras(v, item, kind, path);
@@ -670,7 +675,8 @@ check_concurrency_spec(struct vctx *v, const cJSON *n, const char *path,
 	cs = get(n, "collision_strategy");
 	sub(p, sizeof(p), path, "collision_strategy");
 	if (cs == NULL || cJSON_IsNull(cs))
-		pyaml_err(v, n, path, "collision_strategy is required (ENQUEUE or "
+		pyaml_err(v, n, path,
+		    "collision_strategy is required (ENQUEUE or "
 		    "CANCEL_NEW)");
 	else if (str_ok(v, cs, p) && !is_templated(cs->valuestring) &&
 	    !pyaml_strategy_ok(cs->valuestring))
@@ -711,7 +717,8 @@ check_concurrency(struct vctx *v, const cJSON *dep, const char *path,
 		pyaml_put(v, norm, "concurrency_limit",
 		    cJSON_CreateNumber((double)x));
 	else
-		pyaml_err(v, n, p, "must be an integer or a mapping with limit, "
+		pyaml_err(v, n, p,
+		    "must be an integer or a mapping with limit, "
 		    "collision_strategy and grace_period_seconds");
 }
 
@@ -807,7 +814,8 @@ pyaml_check_deployment(struct vctx *v, const cJSON *dep, const char *path)
 	n = get(dep, "name");
 	if (n == NULL || cJSON_IsNull(n) || (cJSON_IsString(n) &&
 	    n->valuestring[0] == '\0'))
-		pyaml_warn(v, n ? n : dep, path, "deployment has no name; prefect "
+		pyaml_warn(v, n ? n : dep, path,
+		    "deployment has no name; prefect "
 		    "deploy skips it unless a name is given");
 	check_tags(v, dep, path, norm);
 	check_schedules(v, dep, path, norm);

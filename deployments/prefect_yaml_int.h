@@ -46,7 +46,8 @@ void	 pyaml_warn(struct vctx *v, const cJSON *node, const char *path,
 /* path + "[i]" into buf; returns buf. */
 const char *pyaml_idx(char *buf, size_t len, const char *path, size_t i);
 /* Adds item (owned) to obj; on failure frees it and sets v->oom. */
-void	 pyaml_put(struct vctx *v, cJSON *obj, const char *key, cJSON *item);
+void	 pyaml_put(struct vctx *v, cJSON *obj, const char *key,
+	    cJSON *item);
 /* pydantic's lax bool and int; -1 when n cannot be one. */
 int	 pyaml_lax_bool(const cJSON *n, int *b);
 int	 pyaml_lax_int(const cJSON *n, long long *out);

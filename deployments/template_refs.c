@@ -289,7 +289,8 @@ block_ref(struct resolve *c, const cJSON *id, cJSON **out)
 		}
 		hit = data;
 	}
-	return (*out = cJSON_Duplicate(hit, 1)) ? 0 : tpl_oom(c->err, c->errlen);
+	return (*out = cJSON_Duplicate(hit, 1)) ? 0 : tpl_oom(c->err,
+	    c->errlen);
 }
 
 typedef int (*string_fn)(struct resolve *, const cJSON *, cJSON **);

@@ -241,7 +241,8 @@ eff_add(struct builder *b, struct ypair **v, size_t *n, size_t *cap,
     struct ypair p)
 {
 	if (++b->pairs > YAML_MAX_NODES)
-		return yaml_seterr(b->err, p.k->line, p.k->col, "document expands "
+		return yaml_seterr(b->err, p.k->line, p.k->col,
+		    "document expands "
 		    "to more than %d nodes (alias bomb?)", YAML_MAX_NODES);
 	if (*n == *cap) {
 		size_t	 nc = *cap ? *cap * 2 : 8;
@@ -281,8 +282,8 @@ merge_value(struct builder *b, struct ynode *val, struct ypair **v,
 	if (vd->kind == YN_MAP)
 		return merge_one(b, vd, v, n, cap, depth);
 	if (vd->kind != YN_SEQ)
-		return yaml_seterr(b->err, vd->line, vd->col, "expected a mapping "
-		    "or list of mappings for merging");
+		return yaml_seterr(b->err, vd->line, vd->col,
+		    "expected a mapping " "or list of mappings for merging");
 	/* Earlier mappings win, so later ones go first. */
 	for (size_t i = vd->nkids; i-- > 0;) {
 		struct ynode *sub = deref(vd->kids[i]);
@@ -310,7 +311,8 @@ flatten(struct builder *b, struct ynode *m, int depth)
 	if (m->flat)
 		return 0;
 	if (m->flattening)
-		return yaml_seterr(b->err, m->line, m->col, "recursive merge key");
+		return yaml_seterr(b->err, m->line, m->col,
+		    "recursive merge key");
 	if (depth > YAML_MAX_DEPTH)
 		return yaml_seterr(b->err, m->line, m->col, "merge keys nested "
 		    "deeper than %d levels", YAML_MAX_DEPTH);
@@ -341,7 +343,8 @@ static int
 count_node(struct builder *b, const struct ynode *n)
 {
 	if (++b->count > YAML_MAX_NODES)
-		return yaml_seterr(b->err, n->line, n->col, "document expands to "
+		return yaml_seterr(b->err, n->line, n->col,
+		    "document expands to "
 		    "more than %d nodes (alias bomb?)", YAML_MAX_NODES);
 	return 0;
 }
@@ -381,8 +384,8 @@ scalar_json(struct builder *b, const struct ynode *n, int *flags)
 		break;
 	case ST_STR:
 		if (memchr(n->text, '\0', n->len) != NULL) {
-			yaml_seterr(b->err, n->line, n->col, "NUL character in a "
-			    "string is not supported");
+			yaml_seterr(b->err, n->line, n->col,
+			    "NUL character in a " "string is not supported");
 			return NULL;
 		}
 		j = cJSON_CreateString(n->text);
@@ -471,8 +474,8 @@ key_string(struct builder *b, struct ynode *k, int *nonstr, char **ident)
 		break;
 	default:
 		if (memchr(k->text, '\0', k->len) != NULL) {
-			yaml_seterr(b->err, k->line, k->col, "NUL character in a "
-			    "key is not supported");
+			yaml_seterr(b->err, k->line, k->col,
+			    "NUL character in a " "key is not supported");
 			return NULL;
 		}
 		s = k->text;
@@ -596,7 +599,8 @@ check_collection_tag(struct builder *b, const struct ynode *n)
 		return 0;
 	if (strcmp(n->tag, TAG_PREFIX "seq") == 0 ||
 	    strcmp(n->tag, TAG_PREFIX "map") == 0)
-		return yaml_seterr(b->err, n->line, n->col, "expected a %s node, "
+		return yaml_seterr(b->err, n->line, n->col,
+		    "expected a %s node, "
 		    "but found %s", n->kind == YN_SEQ ? "mapping" : "sequence",
 		    found);
 	if ((int)yaml_explicit_type(n->tag) != -1)
@@ -613,8 +617,8 @@ build_collection(struct builder *b, struct ynode *n, int depth)
 	int	 rc;
 
 	if (n->building) {
-		yaml_seterr(b->err, n->line, n->col, "recursive alias: the node "
-		    "contains itself");
+		yaml_seterr(b->err, n->line, n->col,
+		    "recursive alias: the node " "contains itself");
 		return NULL;
 	}
 	if (check_collection_tag(b, n) == -1)

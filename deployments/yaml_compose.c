@@ -175,7 +175,8 @@ static int
 on_alias(struct composer *c, const yaml_event_t *ev)
 {
 	const char	*name = (const char *)ev->data.alias.anchor;
-	struct ynode	*target = yaml_smap_get(&c->anchors, name, strlen(name));
+	struct ynode	*target = yaml_smap_get(&c->anchors, name,
+	    strlen(name));
 	struct ynode	*n;
 
 	if (target == NULL)

@@ -104,7 +104,8 @@ void	 yaml_slots_free(struct slot *s, size_t n);
 /* The value stored under key, or NULL. */
 void	*yaml_smap_get(const struct smap *m, const char *key, size_t len);
 /* Stores val under key (replacing).  key must outlive the map. */
-int	 yaml_smap_put(struct smap *m, const char *key, size_t len, void *val);
+int	 yaml_smap_put(struct smap *m, const char *key, size_t len,
+	    void *val);
 
 /* yaml_compose.c */
 

@@ -578,7 +578,8 @@ yaml_resolve_scalar(const struct ynode *n, struct scalar *sc,
 	case ST_VALUE:
 		return 0;
 	default:
-		return yaml_seterr(err, n->line, n->col, "could not determine a "
+		return yaml_seterr(err, n->line, n->col,
+		    "could not determine a "
 		    "constructor for the tag '%.100s'", n->tag);
 	}
 }
