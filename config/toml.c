@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,7 +207,7 @@ err:
 static cJSON *
 value(struct parser *ps)
 {
-	struct text	 b;
+	struct buf	 b;
 	cJSON		*it;
 	const char	*s = ps->p;
 	int		 c = peek(ps);
@@ -214,13 +215,13 @@ value(struct parser *ps)
 	switch (c) {
 	case '"':
 	case '\'':
-		memset(&b, 0, sizeof(b));
+		buf_init(&b, SIZE_MAX);
 		if (lex_string(ps, &b, 1) < 0) {
-			free(b.s);
+			free(b.data);
 			return NULL;
 		}
-		it = cJSON_CreateString(b.s);
-		free(b.s);
+		it = cJSON_CreateString(b.data);
+		free(b.data);
 		if (it == NULL)
 			lex_oom(ps);
 		return it;

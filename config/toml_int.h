@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/util.h"
 #include "config/toml.h"
 
 struct parser {
@@ -22,11 +23,6 @@ struct parser {
 	int			 cur_depth; /* of cur's values */
 	int			 failed;
 	struct toml_error	*err;
-};
-
-struct text {
-	char	*s;
-	size_t	 n, cap;
 };
 
 struct keys {
@@ -63,7 +59,7 @@ int	lex_newline(struct parser *ps);
 int	lex_comment(struct parser *ps);
 int	lex_skip_all(struct parser *ps);
 int	lex_end_of_line(struct parser *ps);
-int	lex_string(struct parser *ps, struct text *b, int ml_ok);
+int	lex_string(struct parser *ps, struct buf *b, int ml_ok);
 void	lex_keys_free(struct keys *k);
 int	lex_key(struct parser *ps, struct keys *k);
 

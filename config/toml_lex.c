@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,28 +99,9 @@ lex_utf8_bad(const char *s, const char *end)
 	return NULL;
 }
 
+/* Appends code point cp as UTF-8. */
 static int
-buf_add(struct text *b, const char *s, size_t n)
-{
-	char	*ns;
-	size_t	 cap;
-
-	if (b->n + n + 1 > b->cap) {
-		for (cap = b->cap ? b->cap : 32; cap < b->n + n + 1; cap *= 2)
-			;
-		if ((ns = realloc(b->s, cap)) == NULL)
-			return -1;
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->n, s, n);
-	b->n += n;
-	b->s[b->n] = '\0';
-	return 0;
-}
-
-static int
-buf_utf8(struct text *b, unsigned long cp)
+utf8_append(struct buf *b, unsigned long cp)
 {
 	char	u[4];
 	size_t	n;
@@ -143,7 +125,7 @@ buf_utf8(struct text *b, unsigned long cp)
 		u[3] = (char)(0x80 | (cp & 0x3F));
 		n = 4;
 	}
-	return buf_add(b, u, n);
+	return buf_append(b, u, n);
 }
 
 static int
@@ -226,7 +208,7 @@ lex_end_of_line(struct parser *ps)
 
 /* Reads an escape sequence; ps->p is just past the backslash. */
 static int
-escape(struct parser *ps, struct text *b)
+escape(struct parser *ps, struct buf *b)
 {
 	const char	*at = ps->p - 1;
 	unsigned long	 cp = 0;
@@ -258,11 +240,11 @@ escape(struct parser *ps, struct text *b)
 		if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
 			return lex_fail(ps, at,
 			    "escape is not a unicode scalar", NULL);
-		return buf_utf8(b, cp) < 0 ? lex_oom(ps) : 0;
+		return utf8_append(b, cp) < 0 ? lex_oom(ps) : 0;
 	default:
 		return lex_fail(ps, at, "invalid escape", NULL);
 	}
-	return buf_add(b, &ch, 1) < 0 ? lex_oom(ps) : 0;
+	return buf_append(b, &ch, 1) < 0 ? lex_oom(ps) : 0;
 }
 
 /*
@@ -270,7 +252,7 @@ escape(struct parser *ps, struct text *b)
  * quotes, up to and including the closing ones.
  */
 static int
-string_body(struct parser *ps, struct text *b, char q, int ml)
+string_body(struct parser *ps, struct buf *b, char q, int ml)
 {
 	const char	*open = ps->p, *s, *t;
 	size_t		 n;
@@ -280,7 +262,7 @@ string_body(struct parser *ps, struct text *b, char q, int ml)
 		    !(q == '"' && *ps->p == '\\') &&
 		    !is_ctrl((unsigned char)*ps->p); ps->p++)
 			;
-		if (buf_add(b, s, (size_t)(ps->p - s)) < 0)
+		if (buf_append(b, s, (size_t)(ps->p - s)) < 0)
 			return lex_oom(ps);
 		if (ps->p == ps->end)
 			return lex_fail(ps, open, "unterminated string", NULL);
@@ -295,7 +277,7 @@ string_body(struct parser *ps, struct text *b, char q, int ml)
 				return lex_fail(ps, ps->p, "too many quotes",
 				    NULL);
 			/* Up to two quotes may end the text itself. */
-			if (buf_add(b, ps->p, n < 3 ? n : n - 3) < 0)
+			if (buf_append(b, ps->p, n < 3 ? n : n - 3) < 0)
 				return lex_oom(ps);
 			ps->p += n;
 			if (n >= 3)
@@ -314,7 +296,7 @@ string_body(struct parser *ps, struct text *b, char q, int ml)
 			} else if (escape(ps, b) < 0)
 				return -1;
 		} else if (ml && lex_newline(ps)) {
-			if (buf_add(b, "\n", 1) < 0)
+			if (buf_append(b, "\n", 1) < 0)
 				return lex_oom(ps);
 		} else
 			return lex_fail(ps, ps->p, *ps->p == '\n' ?
@@ -325,7 +307,7 @@ string_body(struct parser *ps, struct text *b, char q, int ml)
 
 /* Reads a string at ps->p into b; multi-line ones only if ml_ok. */
 int
-lex_string(struct parser *ps, struct text *b, int ml_ok)
+lex_string(struct parser *ps, struct buf *b, int ml_ok)
 {
 	char	q = *ps->p;
 	int	ml;
@@ -334,7 +316,7 @@ lex_string(struct parser *ps, struct text *b, int ml_ok)
 	if (ml && !ml_ok)
 		return lex_fail(ps, ps->p, "multi-line string used as key",
 		    NULL);
-	if (buf_add(b, "", 0) < 0)
+	if (buf_append(b, "", 0) < 0)
 		return lex_oom(ps);
 	ps->p += ml ? 3 : 1;
 	if (ml)
@@ -356,18 +338,18 @@ lex_keys_free(struct keys *k)
 int
 lex_key(struct parser *ps, struct keys *k)
 {
-	struct text	 b;
+	struct buf	 b;
 	const char	*s;
 	char		**nv;
 	int		 c;
 
 	for (;;) {
-		memset(&b, 0, sizeof(b));
+		buf_init(&b, SIZE_MAX);
 		lex_skip_ws(ps);
 		c = peek(ps);
 		if (c == '"' || c == '\'') {
 			if (lex_string(ps, &b, 0) < 0) {
-				free(b.s);
+				free(b.data);
 				return -1;
 			}
 		} else {
@@ -377,19 +359,19 @@ lex_key(struct parser *ps, struct keys *k)
 				return lex_fail(ps, s, c == -1 || c == '\n' ||
 				    c == '\r' ? "expected a key" :
 				    "invalid character in key", NULL);
-			if (buf_add(&b, s, (size_t)(ps->p - s)) < 0)
+			if (buf_append(&b, s, (size_t)(ps->p - s)) < 0)
 				return lex_oom(ps);
 		}
 		if (k->n == k->cap) {
 			k->cap = k->cap ? k->cap * 2 : 4;
 			if ((nv = realloc(k->v, (size_t)k->cap *
 			    sizeof(*nv))) == NULL) {
-				free(b.s);
+				free(b.data);
 				return lex_oom(ps);
 			}
 			k->v = nv;
 		}
-		k->v[k->n++] = b.s;
+		k->v[k->n++] = b.data;	/* now owned by k */
 		lex_skip_ws(ps);
 		if (peek(ps) != '.')
 			return 0;
