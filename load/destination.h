@@ -57,6 +57,8 @@ struct ld_dialect {
 	 * defaults below when the column has none.
 	 */
 	const char	*type_formats[LD_NTYPES];
+	/* A timestamp without time zone (dlt's timezone=False). */
+	const char	*naive_timestamp;
 	int		 decimal_precision, decimal_scale;
 	int		 wei_precision, wei_scale;
 	/* Longest identifier; longer names are shortened as dlt does. */

@@ -348,6 +348,7 @@ static const struct ld_dialect duckdb_dialect = {
 		[LD_DECIMAL] = "DECIMAL(%d,%d)",
 		[LD_WEI] = "DECIMAL(%d,%d)",
 	},
+	.naive_timestamp = "TIMESTAMP",
 	.decimal_precision = 38,
 	.decimal_scale = 9,
 	.wei_precision = 38,

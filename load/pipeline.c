@@ -292,6 +292,8 @@ add_column_hints(pf_pipeline *p, struct ld_table *t, const char *json)
 		}
 		if (cJSON_IsFalse(cJSON_GetObjectItem(c, "nullable")))
 			col->hints &= ~LD_NULLABLE;
+		if (cJSON_IsFalse(cJSON_GetObjectItem(c, "timezone")))
+			col->hints |= LD_NAIVE;
 		if (cJSON_IsNumber(cJSON_GetObjectItem(c, "precision")))
 			col->precision = cJSON_GetObjectItem(c,
 			    "precision")->valueint;

@@ -53,6 +53,7 @@ static const struct ld_dialect postgres_dialect = {
 		[LD_DECIMAL] = "numeric(%d,%d)",
 		[LD_WEI] = "numeric(%d,%d)",
 	},
+	.naive_timestamp = "timestamp without time zone",
 	.decimal_precision = 38,
 	.decimal_scale = 9,
 	.wei_precision = 76,

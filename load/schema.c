@@ -266,6 +266,8 @@ column_json(const struct ld_column *c)
 		cJSON_AddNumberToObject(o, "precision", c->precision);
 	if (c->scale > 0)
 		cJSON_AddNumberToObject(o, "scale", c->scale);
+	if (c->hints & LD_NAIVE)
+		cJSON_AddFalseToObject(o, "timezone");
 	for (size_t i = 0; i < sizeof(hint_names) / sizeof(hint_names[0]);
 	    i++)
 		if (c->hints & hint_names[i].flag)
@@ -447,6 +449,8 @@ column_from_json(struct ld_table *t, const cJSON *c, char *err, size_t n)
 		ty = LD_TEXT;
 	if (nullable == NULL || cJSON_IsTrue(nullable))
 		hints |= LD_NULLABLE;
+	if (cJSON_IsFalse(cJSON_GetObjectItem(c, "timezone")))
+		hints |= LD_NAIVE;
 	for (size_t i = 0; i < sizeof(hint_names) / sizeof(hint_names[0]);
 	    i++)
 		if (cJSON_IsTrue(cJSON_GetObjectItem(c, hint_names[i].name)))

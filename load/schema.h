@@ -55,6 +55,8 @@ const char	*ld_disposition_name(enum ld_disposition);
 #define LD_HINTED	0x100	/* type given by the resource */
 #define LD_INCOMPLETE	0x200	/* a hint without a type yet (dlt's
 				   incomplete column): not in the tables */
+#define LD_NAIVE	0x400	/* a timestamp without time zone (dlt's
+				   "timezone": false) */
 
 struct ld_column {
 	char		*name;

@@ -79,6 +79,9 @@ sql_type_hint(const char *t, char category, int typmod, cJSON *hint)
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (strcmp(t, plain[i].pg) == 0) {
 			cJSON_AddStringToObject(hint, "data_type", plain[i].dlt);
+			/* DateTime(timezone=False): dlt's naive timestamp. */
+			if (strcmp(t, "timestamp") == 0)
+				cJSON_AddFalseToObject(hint, "timezone");
 			return;
 		}
 }

@@ -45,7 +45,8 @@ CREATE TABLE public.products (
     attributes jsonb,
     updated_at timestamptz NOT NULL,
     r smallint DEFAULT 7,               -- named as pfagent's row alias
-    opens time DEFAULT '08:30:00.25'
+    opens time DEFAULT '08:30:00.25',
+    created timestamp DEFAULT '2026-10-01 10:00:00.5'
 );
 INSERT INTO public.products VALUES
  (1, 'Kettle', 24.5, 1.25, true, '{"colour": "red"}', '2026-11-01 08:00:00+00'),
@@ -209,8 +210,8 @@ def test_products_incremental_merge_matches_dlt(
         source, postgres_server):
     """Two runs, the source changed in between: Completed with task runs
     extract, normalize and load and the artifact; dlt's types (bigint,
-    varchar, double, decimal(10,3), boolean, timestamp with time zone,
-    time, json; NOT NULL where the source says so; a column named as the
+    varchar, double, decimal(10,3), boolean, timestamp with and without
+    time zone, time, json; NOT NULL where the source says so; a column named as the
     query's row alias); the second run loads only
     the two updated rows and the new one and merges them; after each run
     the warehouse (tables, rows, system tables, the incremental state's
@@ -241,6 +242,7 @@ def test_products_incremental_merge_matches_dlt(
     assert types["updated_at"] == ("TIMESTAMP WITH TIME ZONE", "NO")
     assert types["r"] == ("BIGINT", "YES")
     assert types["opens"] == ("TIME", "YES")
+    assert types["created"] == ("TIMESTAMP", "YES")
     arts = client.request("POST", "/artifacts/filter", json={
         "artifacts": {"flow_run_id": {"any_": [first["id"]]}}})
     assert [(a["key"], a["type"]) for a in arts] == [("products-load",

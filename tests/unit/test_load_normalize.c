@@ -187,6 +187,8 @@ main(void)
 		CHECK(ld_schema_bump(s) == 0);
 		ld_table_add_column(ld_schema_table(s, "items"), "x", LD_TEXT,
 		    LD_NULLABLE);
+		ld_table_add_column(ld_schema_table(s, "items"), "ts",
+		    LD_TIMESTAMP, LD_NULLABLE | LD_NAIVE);
 		CHECK(ld_schema_bump(s) == 1);
 		CHECK(s->version == 2 && s->nprevious == 1);
 		doc = ld_schema_to_json(s);
@@ -195,6 +197,9 @@ main(void)
 		CHECK_STR(back->version_hash, s->version_hash);
 		CHECK(ld_table_column(ld_schema_table(back, "items"),
 		    "id")->hints & LD_PRIMARY_KEY);
+		/* dlt's "timezone": false survives the round trip. */
+		CHECK(ld_table_column(ld_schema_table(back, "items"),
+		    "ts")->hints & LD_NAIVE);
 		CHECK(ld_schema_bump(back) == 0);
 		cJSON_Delete(doc);
 		ld_schema_free(back);

@@ -57,6 +57,8 @@ main(void)
 		check_hint("bool", 'B', -1, "{\"data_type\":\"bool\"}");
 		check_hint("timestamptz", 'D', -1,
 		    "{\"data_type\":\"timestamp\"}");
+		check_hint("timestamp", 'D', -1,
+		    "{\"data_type\":\"timestamp\",\"timezone\":false}");
 		check_hint("jsonb", 'U', -1, "{\"data_type\":\"json\"}");
 		check_hint("_int4", 'A', -1, "{\"data_type\":\"json\"}");
 		check_hint("uuid", 'U', -1, "{\"data_type\":\"text\"}");
