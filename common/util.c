@@ -178,6 +178,17 @@ iso8601_now(char out[32], double offset_seconds)
 }
 
 int
+month_days(int y, int m)
+{
+	static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31};
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dim[m - 1];
+}
+
+int
 iso8601_parse(const char *s, double *out)
 {
 	struct tm	 tm;

@@ -48,6 +48,8 @@ void	 iso8601_now(char out[32], double offset_seconds);
  * or "Z") in epoch seconds; -1 when it is not one.
  */
 int	 iso8601_parse(const char *, double *out);
+/* Days in month m (1-12) of year y, proleptic Gregorian. */
+int	 month_days(int y, int m);
 /* A fresh random UUID (version 4), lower-case text. */
 void	 uuid4(char out[37]);
 /* Uniform random double in [0, 1). */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/util.h"
 #include "deployments/prefect_yaml_int.h"
 
 /* ------------------------------------------------------ dates and time */
@@ -25,17 +26,6 @@ take(const char *s, size_t *i, int n, int *out)
 		*out = *out * 10 + (s[*i] - '0');
 	}
 	return 0;
-}
-
-static int
-month_days(int y, int m)
-{
-	static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return dim[m - 1];
 }
 
 struct when {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/util.h"
 #include "deployments/yaml_int.h"
 
 /* ------------------------------------------------------ python floats */
@@ -296,17 +297,6 @@ parse_timestamp(const char *s, size_t n, struct tstamp *t)
 	return parse_tz(s, i, n, t);
 }
 
-static int
-days_in_month(int y, int m)
-{
-	static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return dim[m - 1];
-}
-
 /* Formats t the way pydantic's JSON mode prints date/datetime. */
 static int
 format_timestamp(const struct tstamp *t, char *buf, size_t len)
@@ -314,7 +304,7 @@ format_timestamp(const struct tstamp *t, char *buf, size_t len)
 	int	 o;
 
 	if (t->y < 1 || t->mo < 1 || t->mo > 12 || t->d < 1 ||
-	    t->d > days_in_month(t->y, t->mo) || t->h > 23 || t->mi > 59 ||
+	    t->d > month_days(t->y, t->mo) || t->h > 23 || t->mi > 59 ||
 	    t->s > 59 || t->off <= -1440 || t->off >= 1440)
 		return -1;
 	o = snprintf(buf, len, "%04d-%02d-%02d", t->y, t->mo, t->d);
