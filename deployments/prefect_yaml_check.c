@@ -20,8 +20,6 @@
 #include "common/util.h"
 #include "deployments/prefect_yaml_int.h"
 
-#define MSG_MAX		1024
-
 static const char *const top_keys[] = {
 	"name", "prefect-version", "build", "push", "pull", "deployments",
 	"definitions", NULL
@@ -46,139 +44,6 @@ static const char *const schedule_keys[] = {
 	"cron", "interval", "rrule", "timezone", "anchor_date", "active",
 	"parameters", "slug", "replaces", "day_or", NULL
 };
-
-/* ------------------------------------------------------------ messages */
-
-static int
-msgs_add(struct pf_msgs *m, const char *s)
-{
-	char	**v;
-
-	if ((v = realloc(m->v, (m->n + 1) * sizeof(*v))) == NULL)
-		return -1;
-	m->v = v;
-	if ((v[m->n] = strdup(s)) == NULL)
-		return -1;
-	m->n++;
-	return 0;
-}
-
-void
-prefect_yaml_msgs_free(struct pf_msgs *msgs)
-{
-	if (msgs == NULL)
-		return;
-	for (size_t i = 0; i < msgs->n; i++)
-		free(msgs->v[i]);
-	free(msgs->v);
-	msgs->v = NULL;
-	msgs->n = 0;
-}
-
-/* "file:line:col: path: " for node (its key when at_key). */
-static int
-locate(const struct vctx *v, const cJSON *node, int at_key,
-    const char *path, char *buf, size_t len)
-{
-	int	 line, col, rc;
-
-	rc = at_key ? yaml_doc_key_pos(v->doc, node, &line, &col) :
-	    yaml_doc_pos(v->doc, node, &line, &col);
-	if (rc == -1 && at_key)
-		rc = yaml_doc_pos(v->doc, node, &line, &col);
-	if (rc == 0)
-		rc = snprintf(buf, len, "%s:%d:%d: ", v->file, line, col);
-	else
-		rc = snprintf(buf, len, "%s: ", v->file);
-	if (path[0] != '\0' && rc >= 0 && (size_t)rc < len)
-		rc += snprintf(buf + rc, len - (size_t)rc, "%s: ", path);
-	return rc < 0 ? 0 : (size_t)rc >= len ? (int)len - 1 : rc;
-}
-
-static void
-vmsg(struct vctx *v, int is_err, const cJSON *node, int at_key,
-    const char *path, const char *fmt, va_list ap)
-{
-	char	 buf[MSG_MAX];
-	int	 o = locate(v, node, at_key, path, buf, sizeof(buf));
-	size_t	 len;
-	char	*p;
-
-	vsnprintf(buf + o, sizeof(buf) - (size_t)o, fmt, ap);
-	if (!is_err) {
-		if (v->warn != NULL && msgs_add(v->warn, buf) == -1)
-			v->oom = 1;
-		return;
-	}
-	v->nerr++;
-	len = strlen(buf);
-	if ((p = realloc(v->errs, v->errs_len + len + 2)) == NULL) {
-		v->oom = 1;
-		return;
-	}
-	v->errs = p;
-	if (v->errs_len > 0)
-		p[v->errs_len++] = '\n';
-	memcpy(p + v->errs_len, buf, len + 1);
-	v->errs_len += len;
-}
-
-static void
-verr_key(struct vctx *v, const cJSON *node, const char *path,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-void
-pyaml_err(struct vctx *v, const cJSON *node, const char *path, const char *fmt,
-    ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vmsg(v, 1, node, 0, path, fmt, ap);
-	va_end(ap);
-}
-
-/* An error about a mapping key, placed at the key. */
-static void
-verr_key(struct vctx *v, const cJSON *node, const char *path,
-    const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vmsg(v, 1, node, 1, path, fmt, ap);
-	va_end(ap);
-}
-
-/* Warnings point at the key, since they are about the key. */
-void
-pyaml_warn(struct vctx *v, const cJSON *node, const char *path, const char *fmt,
-    ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vmsg(v, 0, node, 1, path, fmt, ap);
-	va_end(ap);
-}
-
-/* path + "." + key, or key at the top. */
-static const char *
-sub(char *buf, size_t len, const char *path, const char *key)
-{
-	/* Over-long paths are cut; they only label messages. */
-	if (snprintf(buf, len, "%s%s%s", path, path[0] ? "." : "", key) < 0)
-		buf[0] = '\0';
-	return buf;
-}
-
-const char *
-pyaml_idx(char *buf, size_t len, const char *path, size_t i)
-{
-	if (snprintf(buf, len, "%s[%zu]", path, i) < 0)
-		buf[0] = '\0';
-	return buf;
-}
 
 /* ------------------------------------------------------------- helpers */
 
@@ -231,7 +96,7 @@ opt_str(struct vctx *v, const cJSON *obj, const char *key, const char *path,
 
 	if (n == NULL)
 		return;
-	if (cJSON_IsNull(n) || str_ok(v, n, sub(p, sizeof(p), path, key)))
+	if (cJSON_IsNull(n) || str_ok(v, n, pyaml_sub(p, sizeof(p), path, key)))
 		put_copy(v, norm, key, n);
 }
 
@@ -311,7 +176,7 @@ opt_bool(struct vctx *v, const cJSON *obj, const char *key, const char *path,
 	else if (pyaml_lax_bool(n, &b) == 0)
 		pyaml_put(v, norm, key, cJSON_CreateBool(b));
 	else
-		pyaml_err(v, n, sub(p, sizeof(p), path, key),
+		pyaml_err(v, n, pyaml_sub(p, sizeof(p), path, key),
 		    "must be a boolean");
 }
 
@@ -328,7 +193,8 @@ str_map_ok(struct vctx *v, const cJSON *n, const char *path)
 	}
 	for (const cJSON *c = n->child; c != NULL; c = c->next) {
 		if (yaml_doc_flags(v->doc, c) & YAML_NODE_KEY_NONSTR) {
-			verr_key(v, c, sub(p, sizeof(p), path, c->string),
+			pyaml_err_key(v, c, pyaml_sub(p, sizeof(p), path,
+			    c->string),
 			    "keys must be strings");
 			ok = 0;
 		}
@@ -374,12 +240,13 @@ check_step(struct vctx *v, const cJSON *step, const char *path)
 		    "function to run), found %d", cJSON_GetArraySize(step));
 		return;
 	}
-	sub(p, sizeof(p), path, fn->string);
+	pyaml_sub(p, sizeof(p), path, fn->string);
 	if (yaml_doc_flags(v->doc, fn) & YAML_NODE_KEY_NONSTR)
-		verr_key(v, fn, p, "the step name must be a string");
+		pyaml_err_key(v, fn, p, "the step name must be a string");
 	else if (strchr(fn->string, '.') == NULL &&
 	    strchr(fn->string, ':') == NULL)
-		verr_key(v, fn, p, "the step name must be a fully qualified "
+		pyaml_err_key(v, fn, p,
+		    "the step name must be a fully qualified "
 		    "function name such as prefect.deployments.steps."
 		    "git_clone");
 	if (!cJSON_IsObject(fn))
@@ -434,7 +301,7 @@ opt_steps(struct vctx *v, const cJSON *obj, const char *key,
 
 	if (n == NULL)
 		return;
-	if ((c = check_steps(v, n, sub(p, sizeof(p), path, key))) != NULL)
+	if ((c = check_steps(v, n, pyaml_sub(p, sizeof(p), path, key))) != NULL)
 		pyaml_put(v, norm, key, c);
 }
 
@@ -451,7 +318,7 @@ bool_or_str(struct vctx *v, const cJSON *item, const char *key,
 
 	if (n == NULL)
 		return;
-	sub(p, sizeof(p), path, key);
+	pyaml_sub(p, sizeof(p), path, key);
 	if (cJSON_IsNull(n) || cJSON_IsBool(n))
 		put_copy(v, norm, key, n);
 	else if (cJSON_IsString(n)) {
@@ -490,7 +357,7 @@ check_interval(struct vctx *v, const cJSON *n, const char *path,
 	double	 secs;
 	cJSON	*num;
 
-	sub(p, sizeof(p), path, "interval");
+	pyaml_sub(p, sizeof(p), path, "interval");
 	if (pyaml_interval_secs(n, &secs) == -1) {
 		pyaml_err(v, n, p, "must be a number of seconds, an ISO 8601 "
 		    "duration (PT10M) or HH:MM:SS");
@@ -513,7 +380,7 @@ check_schedule_string(struct vctx *v, const cJSON *item, const char *kind,
 	char		 p[256];
 	const char	*why;
 
-	sub(p, sizeof(p), path, kind);
+	pyaml_sub(p, sizeof(p), path, kind);
 	if (!cJSON_IsString(n) || is_templated(n->valuestring))
 		return;
 	if (n->valuestring[0] == '\0')
@@ -540,7 +407,7 @@ check_schedule_extras(struct vctx *v, const cJSON *item, const char *kind,
 	else if (cJSON_IsString(a) && !is_templated(a->valuestring) &&
 	    a->valuestring[0] != '\0' &&
 	    pyaml_normalize_anchor(a->valuestring, buf, sizeof(buf)) == -1)
-		pyaml_err(v, a, sub(p, sizeof(p), path, "anchor_date"),
+		pyaml_err(v, a, pyaml_sub(p, sizeof(p), path, "anchor_date"),
 		    "is not an " "ISO 8601 date-time: \"%s\"", a->valuestring);
 	if (d != NULL && !cJSON_IsNull(d) && strcmp(kind, "cron") != 0)
 		pyaml_warn(v, d, path,
@@ -570,7 +437,8 @@ check_schedule(struct vctx *v, const cJSON *item, const char *path)
 		    schedule_keys[i]); i++)
 			;
 		if (schedule_keys[i] == NULL)
-			verr_key(v, c, sub(p, sizeof(p), path, c->string),
+			pyaml_err_key(v, c, pyaml_sub(p, sizeof(p), path,
+			    c->string),
 			    "unknown schedule key");
 	}
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
@@ -580,7 +448,7 @@ check_schedule(struct vctx *v, const cJSON *item, const char *path)
 	bool_or_str(v, item, "active", path, norm);
 	bool_or_str(v, item, "day_or", path, norm);
 	if ((params = get(item, "parameters")) != NULL &&
-	    str_map_ok(v, params, sub(p, sizeof(p), path, "parameters")))
+	    str_map_ok(v, params, pyaml_sub(p, sizeof(p), path, "parameters")))
 		put_copy(v, norm, "parameters", params);
 	if ((kind = schedule_kind(item)) == NULL)
 		pyaml_err(v, item, path,
@@ -604,16 +472,16 @@ check_schedules(struct vctx *v, const cJSON *dep, const char *path,
 	size_t		 i = 0;
 
 	if (one != NULL && !cJSON_IsNull(one) && !cJSON_IsObject(one))
-		pyaml_err(v, one, sub(p, sizeof(p), path, "schedule"),
+		pyaml_err(v, one, pyaml_sub(p, sizeof(p), path, "schedule"),
 		    "a schedule must be a mapping");
 	if (cJSON_IsObject(one) && one->child != NULL && list != NULL) {
-		pyaml_err(v, one, sub(p, sizeof(p), path, "schedule"), "both "
-		    "'schedule' and 'schedules' are present; use only "
+		pyaml_err(v, one, pyaml_sub(p, sizeof(p), path, "schedule"),
+		    "both 'schedule' and 'schedules' are present; use only "
 		    "'schedules'");
 		return;
 	}
 	if (cJSON_IsObject(one) && one->child != NULL) {
-		cJSON *c = check_schedule(v, one, sub(p, sizeof(p), path,
+		cJSON *c = check_schedule(v, one, pyaml_sub(p, sizeof(p), path,
 		    "schedule"));
 
 		out = cJSON_CreateArray();
@@ -626,7 +494,7 @@ check_schedules(struct vctx *v, const cJSON *dep, const char *path,
 	}
 	if (list == NULL)
 		return;
-	sub(p, sizeof(p), path, "schedules");
+	pyaml_sub(p, sizeof(p), path, "schedules");
 	if (cJSON_IsNull(list)) {
 		pyaml_put(v, norm, "schedules", cJSON_CreateNull());
 		return;
@@ -670,10 +538,10 @@ check_concurrency_spec(struct vctx *v, const cJSON *n, const char *path,
 	else if (lim != NULL && pyaml_lax_int(lim, &x) == 0)
 		pyaml_put(v, norm, "limit", cJSON_CreateNumber((double)x));
 	else if (lim != NULL)
-		pyaml_err(v, lim, sub(p, sizeof(p), path, "limit"),
+		pyaml_err(v, lim, pyaml_sub(p, sizeof(p), path, "limit"),
 		    "must be an integer");
 	cs = get(n, "collision_strategy");
-	sub(p, sizeof(p), path, "collision_strategy");
+	pyaml_sub(p, sizeof(p), path, "collision_strategy");
 	if (cs == NULL || cJSON_IsNull(cs))
 		pyaml_err(v, n, path,
 		    "collision_strategy is required (ENQUEUE or "
@@ -683,7 +551,7 @@ check_concurrency_spec(struct vctx *v, const cJSON *n, const char *path,
 		pyaml_err(v, cs, p, "must be ENQUEUE or CANCEL_NEW");
 	else if (cJSON_IsString(cs))
 		put_copy(v, norm, "collision_strategy", cs);
-	sub(p, sizeof(p), path, "grace_period_seconds");
+	pyaml_sub(p, sizeof(p), path, "grace_period_seconds");
 	if (grace == NULL || cJSON_IsNull(grace))
 		return;
 	if (pyaml_lax_int(grace, &x) == -1)
@@ -706,7 +574,7 @@ check_concurrency(struct vctx *v, const cJSON *dep, const char *path,
 
 	if (n == NULL)
 		return;
-	sub(p, sizeof(p), path, "concurrency_limit");
+	pyaml_sub(p, sizeof(p), path, "concurrency_limit");
 	if (cJSON_IsNull(n))
 		pyaml_put(v, norm, "concurrency_limit", cJSON_CreateNull());
 	else if (cJSON_IsObject(n)) {
@@ -732,7 +600,7 @@ check_work_pool(struct vctx *v, const cJSON *dep, const char *path,
 
 	if (n == NULL)
 		return;
-	sub(p, sizeof(p), path, "work_pool");
+	pyaml_sub(p, sizeof(p), path, "work_pool");
 	if (cJSON_IsNull(n)) {
 		pyaml_put(v, norm, "work_pool", cJSON_CreateNull());
 		return;
@@ -746,7 +614,7 @@ check_work_pool(struct vctx *v, const cJSON *dep, const char *path,
 	opt_str(v, n, "name", p, wp);
 	opt_str(v, n, "work_queue_name", p, wp);
 	if ((jv = get(n, "job_variables")) != NULL &&
-	    str_map_ok(v, jv, sub(q, sizeof(q), p, "job_variables")))
+	    str_map_ok(v, jv, pyaml_sub(q, sizeof(q), p, "job_variables")))
 		put_copy(v, wp, "job_variables", jv);
 	pyaml_put(v, norm, "work_pool", wp);
 }
@@ -759,7 +627,7 @@ check_tags(struct vctx *v, const cJSON *dep, const char *path, cJSON *norm)
 
 	if (n == NULL)
 		return;
-	sub(p, sizeof(p), path, "tags");
+	pyaml_sub(p, sizeof(p), path, "tags");
 	if (cJSON_IsNull(n) || cJSON_IsArray(n) ||
 	    (cJSON_IsString(n) && str_ok(v, n, p)))
 		put_copy(v, norm, "tags", n);
@@ -778,7 +646,7 @@ opt_list(struct vctx *v, const cJSON *dep, const char *key, int maps,
 
 	if (n == NULL)
 		return;
-	sub(p, sizeof(p), path, key);
+	pyaml_sub(p, sizeof(p), path, key);
 	if (!cJSON_IsNull(n) && !cJSON_IsArray(n)) {
 		pyaml_err(v, n, p, "must be a list");
 		return;
@@ -823,7 +691,7 @@ pyaml_check_deployment(struct vctx *v, const cJSON *dep, const char *path)
 	opt_bool(v, dep, "enforce_parameter_schema", path, norm);
 	check_concurrency(v, dep, path, norm);
 	if ((n = get(dep, "parameters")) != NULL &&
-	    str_map_ok(v, n, sub(p, sizeof(p), path, "parameters")))
+	    str_map_ok(v, n, pyaml_sub(p, sizeof(p), path, "parameters")))
 		put_copy(v, norm, "parameters", n);
 	opt_steps(v, dep, "build", path, norm);
 	opt_steps(v, dep, "push", path, norm);

@@ -2,6 +2,7 @@
  * prefect_yaml_int.h: what the parts of the prefect.yaml loader share.
  *
  *   prefect_yaml_check.c  validation with file positions, normalised configs
+ *   prefect_yaml_msgs.c   its positioned errors and warnings
  *   prefect_yaml_time.c   anchor dates, durations, cron strings
  *   prefect_yaml_body.c   schedule and concurrency request bodies
  *   prefect_yaml.c        loading, effective steps, the loaded file
@@ -36,15 +37,26 @@ get(const cJSON *obj, const char *key)
 	    cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
 }
 
-/* prefect_yaml_check.c */
+/* prefect_yaml_msgs.c */
 
-/* An error (or a warning, placed at the key) at node, path-labelled. */
+/*
+ * An error at node, an error about a mapping key (placed at the key) and
+ * a warning (placed at the key, since it is about the key); path labels
+ * them.
+ */
 void	 pyaml_err(struct vctx *v, const cJSON *node, const char *path,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void	 pyaml_err_key(struct vctx *v, const cJSON *node, const char *path,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	 pyaml_warn(struct vctx *v, const cJSON *node, const char *path,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* path + "[i]" into buf; returns buf. */
+/* path + "." + key (key alone at the top), path + "[i]": into buf. */
+const char *pyaml_sub(char *buf, size_t len, const char *path,
+	    const char *key);
 const char *pyaml_idx(char *buf, size_t len, const char *path, size_t i);
+
+/* prefect_yaml_check.c */
+
 /* Adds item (owned) to obj; on failure frees it and sets v->oom. */
 void	 pyaml_put(struct vctx *v, cJSON *obj, const char *key,
 	    cJSON *item);
