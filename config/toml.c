@@ -12,8 +12,6 @@
  * This file builds the document; toml_lex.c reads strings, keys and the
  * space between them, toml_scalar.c numbers and date-times.
  */
-#include <errno.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,8 +5,6 @@
  * newlines and comments, the four kinds of string with their escapes,
  * and bare, quoted and dotted keys.
  */
-#include <errno.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,8 +5,6 @@
  * in the result, and submodules (from the parent's gitlinks and
  * .gitmodules) checked out through their own mirrors, recursively.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

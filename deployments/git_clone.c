@@ -14,11 +14,7 @@
  *                                     fetch if missing) -> checkout into
  *                                     tmp/ -> submodules -> trees/ -> lease
  */
-#include <sys/file.h>
-#include <sys/stat.h>
-
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,6 @@
  * locked while it is used; a commit is fetched only when missing.
  */
 #include <sys/file.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdio.h>

@@ -8,12 +8,9 @@
  * and concurrency options sent to the API are made by
  * prefect_yaml_body.c, durations and dates read by prefect_yaml_time.c.
  */
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/util.h"
 #include "deployments/prefect_yaml_int.h"

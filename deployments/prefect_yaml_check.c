@@ -11,7 +11,6 @@
  * ignored, as Prefect does, but reported as warnings.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

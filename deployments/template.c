@@ -13,8 +13,6 @@
  * template_text.c the placeholders and Python's str()/repr(),
  * template_refs.c block and variable references.
  */
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +20,6 @@
 
 #include "common/util.h"
 #include "deployments/template_int.h"
-#include "deployments/yaml.h"
 
 /* ------------------------------------------------------ get_from_dict */
 

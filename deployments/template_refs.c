@@ -5,16 +5,12 @@
  * fetched through the caller's callbacks (the API client lives
  * elsewhere).
  */
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/util.h"
 #include "deployments/template_int.h"
-#include "deployments/yaml.h"
 
 /* ---------------------------------------------------------- resolvers */
 

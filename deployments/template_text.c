@@ -7,11 +7,9 @@
  * of the JSON values pasted into strings.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/util.h"
 #include "deployments/template_int.h"
