@@ -198,7 +198,13 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     srv.start()
-    print(srv.port, flush=True)
+    try:
+        print(srv.port, flush=True)
+        # The reader may close the pipe once it has the port: nothing
+        # else goes to stdout, and a late flush at exit must not fail.
+        sys.stdout = open(os.devnull, "w")
+    except BrokenPipeError:
+        pass
     stop.wait()
     srv.stop()
     return 0

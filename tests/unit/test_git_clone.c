@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -597,12 +598,22 @@ start_peer(pid_t *pid)
 		_exit(127);
 	}
 	close(fds[1]);
-	n = read(fds[0], buf, sizeof(buf) - 1);
+	/* The whole line: a read may return part of it. */
+	for (size_t len = 0; len < sizeof(buf) - 1; len += (size_t)n) {
+		buf[len] = '\0';
+		if (strchr(buf, '\n') != NULL)
+			break;
+		n = read(fds[0], buf + len, sizeof(buf) - 1 - len);
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n <= 0)
+			break;
+		buf[len + (size_t)n] = '\0';
+	}
 	close(fds[0]);
 	free(logp);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	return (PORT = atoi(buf)) > 0 ? 0 : -1;
 }
 
