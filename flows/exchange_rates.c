@@ -42,8 +42,6 @@
 
 PF_TASK(extract, .description = "latest.json (and a backfill's "
     "historical days) -> a load package");
-PF_TASK(normalize, .description = "dlt's relational normalizer");
-PF_TASK(load, .description = "the package -> the warehouse");
 
 static const pf_param_def params[] = {
 	{ "start_date", PF_PARAM_TYPE_STRING, "null", 0,
@@ -246,60 +244,21 @@ extract_body(pf_run *run, void *arg)
 }
 
 static int
-normalize_body(pf_run *run, void *arg)
-{
-	struct job	*job = arg;
-
-	if (pf_pipeline_normalize(job->pipeline) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
-	return PF_OK;
-}
-
-static int
-load_body(pf_run *run, void *arg)
-{
-	struct job	*job = arg;
-
-	if (pf_pipeline_load(job->pipeline) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
-	return PF_OK;
-}
-
-static int
 exchange_rates(pf_run *run)
 {
 	struct job	 job = { 0 };
-	pf_task		*t1, *t2, *t3;
-	int		 rc = PF_ERROR;
+	int		 rc;
 
 	job.start_date = pf_param_string(run, "start_date");
 	/* Values are looked up under the pipeline's name first, as in dlt. */
 	pf_config_pipeline(run, PIPELINE);
 	job.pipeline = pf_pipeline_open(run, PIPELINE, "warehouse", DATASET);
-	if (pf_pipeline_error(job.pipeline) != NULL) {
+	if (pf_pipeline_error(job.pipeline) != NULL)
 		rc = pf_fail(run, "%s", pf_pipeline_error(job.pipeline));
-		goto out;
-	}
-	t1 = pf_task_run(run, &extract, extract_body, &job, NULL);
-	if (pf_task_ok(t1) != PF_OK) {
-		rc = pf_fail(run, "%s", pf_task_error(t1));
-		goto out;
-	}
-	t2 = pf_task_run(run, &normalize, normalize_body, &job,
-	    PF_UPSTREAM(t1));
-	if (pf_task_ok(t2) != PF_OK) {
-		rc = pf_fail(run, "%s", pf_task_error(t2));
-		goto out;
-	}
-	t3 = pf_task_run(run, &load, load_body, &job, PF_UPSTREAM(t2));
-	if (pf_task_ok(t3) != PF_OK) {
-		rc = pf_fail(run, "%s", pf_task_error(t3));
-		goto out;
-	}
-	rc = pf_artifact_table(run, "exchange-rates-load",
-	    pf_pipeline_load_info(job.pipeline),
-	    "Rows loaded per table into " DATASET);
-out:
+	else
+		rc = pf_pipeline_run_tasks(run, job.pipeline, &extract,
+		    extract_body, &job, "exchange-rates-load",
+		    "Rows loaded per table into " DATASET);
 	pf_pipeline_close(job.pipeline);
 	return rc;
 }

@@ -34,8 +34,6 @@ static const pf_param_def params[] = {
 };
 
 PF_TASK(extract, .description = "the products table -> a load package");
-PF_TASK(normalize, .description = "dlt's relational normalizer");
-PF_TASK(load, .description = "the package -> the warehouse");
 
 static int
 extract_body(pf_run *run, void *arg)
@@ -62,57 +60,19 @@ extract_body(pf_run *run, void *arg)
 }
 
 static int
-normalize_body(pf_run *run, void *arg)
-{
-	pf_pipeline	*p = arg;
-
-	if (pf_pipeline_normalize(p) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(p));
-	return PF_OK;
-}
-
-static int
-load_body(pf_run *run, void *arg)
-{
-	pf_pipeline	*p = arg;
-
-	if (pf_pipeline_load(p) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(p));
-	return PF_OK;
-}
-
-static int
 products(pf_run *run)
 {
 	pf_pipeline	*p;
-	pf_task		*t1, *t2, *t3;
 	int		 rc;
 
 	/* Values are looked up under the pipeline's name first, as in dlt. */
 	pf_config_pipeline(run, PIPELINE);
 	p = pf_pipeline_open(run, PIPELINE, "warehouse", DATASET);
-	if (pf_pipeline_error(p) != NULL) {
+	if (pf_pipeline_error(p) != NULL)
 		rc = pf_fail(run, "%s", pf_pipeline_error(p));
-		goto out;
-	}
-	t1 = pf_task_run(run, &extract, extract_body, p, NULL);
-	if (pf_task_ok(t1) != PF_OK) {
-		rc = pf_fail(run, "%s", pf_task_error(t1));
-		goto out;
-	}
-	t2 = pf_task_run(run, &normalize, normalize_body, p, PF_UPSTREAM(t1));
-	if (pf_task_ok(t2) != PF_OK) {
-		rc = pf_fail(run, "%s", pf_task_error(t2));
-		goto out;
-	}
-	t3 = pf_task_run(run, &load, load_body, p, PF_UPSTREAM(t2));
-	if (pf_task_ok(t3) != PF_OK) {
-		rc = pf_fail(run, "%s", pf_task_error(t3));
-		goto out;
-	}
-	rc = pf_artifact_table(run, "products-load", pf_pipeline_load_info(p),
-	    "Rows loaded per table into " DATASET);
-out:
+	else
+		rc = pf_pipeline_run_tasks(run, p, &extract, extract_body, p,
+		    "products-load", "Rows loaded per table into " DATASET);
 	pf_pipeline_close(p);
 	return rc;
 }

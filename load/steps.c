@@ -377,3 +377,48 @@ ld_pipeline_restore(pf_pipeline *p)
 	free(schema);
 	return PF_OK;
 }
+
+static int
+normalize_task(pf_run *run, void *arg)
+{
+	pf_pipeline	*p = arg;
+
+	if (pf_pipeline_normalize(p) != PF_OK)
+		return pf_fail(run, "%s", pf_pipeline_error(p));
+	return PF_OK;
+}
+
+static int
+load_task(pf_run *run, void *arg)
+{
+	pf_pipeline	*p = arg;
+
+	if (pf_pipeline_load(p) != PF_OK)
+		return pf_fail(run, "%s", pf_pipeline_error(p));
+	return PF_OK;
+}
+
+PF_TASK(normalize, .description = "dlt's relational normalizer");
+PF_TASK(load, .description = "the package -> the warehouse");
+
+PF_EXPORT int
+pf_pipeline_run_tasks(pf_run *run, pf_pipeline *p, const pf_task_def *extract,
+    pf_task_fn extract_body, void *arg, const char *artifact_key,
+    const char *artifact_description)
+{
+	pf_task	*t;
+
+	t = pf_task_run(run, extract, extract_body, arg, NULL);
+	if (pf_task_ok(t) != PF_OK)
+		return pf_fail(run, "%s", pf_task_error(t));
+	t = pf_task_run(run, &normalize, normalize_task, p, PF_UPSTREAM(t));
+	if (pf_task_ok(t) != PF_OK)
+		return pf_fail(run, "%s", pf_task_error(t));
+	t = pf_task_run(run, &load, load_task, p, PF_UPSTREAM(t));
+	if (pf_task_ok(t) != PF_OK)
+		return pf_fail(run, "%s", pf_task_error(t));
+	if (artifact_key == NULL)
+		return PF_OK;
+	return pf_artifact_table(run, artifact_key, pf_pipeline_load_info(p),
+	    artifact_description);
+}

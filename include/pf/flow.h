@@ -454,6 +454,19 @@ const char *pf_pipeline_load_info(pf_pipeline *p);
 /** Rows loaded into one table by the last pf_pipeline_load(). */
 long long   pf_pipeline_rows(const pf_pipeline *p, const char *table);
 
+/**
+ * dlt's pipeline.run() as Prefect task runs: the flow's own extract task
+ * (def and body, given arg; the body gives the items and calls
+ * pf_pipeline_extract), then the tasks "normalize" and "load", each
+ * linked to the one before; then, when artifact_key is not NULL, a table
+ * artifact of pf_pipeline_load_info() with that description. A failed
+ * task stops the chain and fails the flow run with its error (pf_fail).
+ * Returns PF_OK or PF_ERROR, for the flow to return.
+ */
+int	    pf_pipeline_run_tasks(pf_run *run, pf_pipeline *p,
+	    const pf_task_def *extract, pf_task_fn extract_body, void *arg,
+	    const char *artifact_key, const char *artifact_description);
+
 /* ---------------------------------------------------- HTTP sources */
 
 /**
