@@ -6,6 +6,7 @@ and reads both back for comparison (test_load.py)."""
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zlib
@@ -35,6 +36,44 @@ for batch in cfg["batches"]:
                      pipelines_dir=cfg["pipelines_dir"])
     p.run(res)
 """
+
+
+def dlt_process(script, cfg, work):
+    """Runs a dlt pipeline script (cfg as its JSON argument) in work,
+    away from the suite's Prefect, dlt and source settings; returns the
+    finished process."""
+    work.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(
+        ("PREFECT_", "DESTINATION__", "DLT_", "WORKSPACE__", "SOURCES__"))}
+    env["RUNTIME__LOG_LEVEL"] = "WARNING"
+    return subprocess.run([sys.executable, "-c", script, json.dumps(cfg)],
+                          cwd=work, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def flow_project(tmp, flow):
+    """A checkout of flows/<flow>.c and this repository's dlt
+    configuration (no secrets, no local data or state)."""
+    p = tmp / "project"
+    (p / "flows").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "flows" / f"{flow}.c", p / "flows")
+    shutil.copytree(REPO_ROOT / ".dlt", p / ".dlt", ignore=shutil.
+                    ignore_patterns("secrets.toml", "*.secrets.toml",
+                                    "data", "state", "profile-name"))
+    return p
+
+
+def deploy_flow(client, pool, project, flow, name, env, parameters=None):
+    """A deployment of flows/<flow>.c:<flow> running in project under
+    the tests profile, env added to its job's environment."""
+    fl = client.request("POST", "/flows/", json={"name": flow})
+    return client.request("POST", "/deployments/", json={
+        "name": name, "flow_id": fl["id"], "work_pool_name": pool,
+        "entrypoint": f"flows/{flow}.c:{flow}",
+        "enforce_parameter_schema": False, "parameters": parameters or {},
+        "job_variables": {"env": {"WORKSPACE__PROFILE": "tests", **env}},
+        "pull_steps": [{"prefect.deployments.steps.set_working_directory":
+                        {"directory": str(project)}}]})
 
 
 def pfagent_env(tmp):
@@ -72,17 +111,11 @@ def run_dlt(tmp, pipeline, dataset, resource, nesting, batches,
     into DuckDB or the PostgreSQL database of the connection string
     postgres; returns what connect() takes."""
     work = tmp / "dlt"
-    work.mkdir(exist_ok=True)
     cfg = {"pipeline": pipeline, "dataset": dataset, "resource": resource,
            "max_table_nesting": nesting, "batches": batches,
            "db": str(work / "dlt.duckdb"), "postgres": postgres,
            "pipelines_dir": str(work / "pipelines")}
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PREFECT_", "DESTINATION__", "DLT_"))}
-    env["RUNTIME__LOG_LEVEL"] = "WARNING"
-    p = subprocess.run([sys.executable, "-c", DLT_SCRIPT, json.dumps(cfg)],
-                       cwd=work, env=env, capture_output=True, text=True,
-                       timeout=300)
+    p = dlt_process(DLT_SCRIPT, cfg, work)
     assert p.returncode == 0, p.stderr
     return postgres or work / "dlt.duckdb"
 

@@ -12,7 +12,6 @@ files per profile, no AWS variables and an empty HOME.
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 

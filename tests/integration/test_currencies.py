@@ -20,9 +20,6 @@ artifacts, the agent's output, the project's files.
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
 
 import duckdb
 import pytest
@@ -31,7 +28,6 @@ import load_compare as lc
 from peers.oxr import CURRENCIES, OxrServer
 from peers.prefect import REPO_ROOT
 
-ENTRY = "flows/currencies.c:currencies"
 APP_ID = "5f0c1d2e3a4b5c6d7e8f90a1b2c3d4e5"
 AGENT_ENV = {"PFAGENT_INCLUDE_DIR": str(REPO_ROOT / "include"),
              "PFAGENT_LIBDUCKDB": str(REPO_ROOT / "third_party" / "duckdb" /
@@ -62,15 +58,9 @@ p.run(currencies())
 def run_dlt(tmp, base_url):
     """dlt's pipeline on the same API, into a DuckDB file of its own."""
     work = tmp / "dlt"
-    work.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(
-        ("PREFECT_", "DESTINATION__", "DLT_", "WORKSPACE__", "SOURCES__"))}
-    env["RUNTIME__LOG_LEVEL"] = "WARNING"
-    cfg = {"base_url": base_url, "db": str(work / "dlt.duckdb"),
-           "pipelines_dir": str(work / "pipelines")}
-    p = subprocess.run([sys.executable, "-c", DLT_SCRIPT, json.dumps(cfg)],
-                       cwd=work, env=env, capture_output=True, text=True,
-                       timeout=300)
+    p = lc.dlt_process(DLT_SCRIPT, {
+        "base_url": base_url, "db": str(work / "dlt.duckdb"),
+        "pipelines_dir": str(work / "pipelines")}, work)
     assert p.returncode == 0, p.stderr
     return work / "dlt.duckdb"
 
@@ -92,31 +82,17 @@ def oxr():
 
 @pytest.fixture
 def project(tmp_path):
-    """A checkout of the flow and this repository's dlt configuration."""
-    p = tmp_path / "project"
-    (p / "flows").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "flows" / "currencies.c", p / "flows")
-    shutil.copytree(REPO_ROOT / ".dlt", p / ".dlt", ignore=shutil.
-                    ignore_patterns("secrets.toml", "*.secrets.toml",
-                                    "data", "state", "profile-name"))
-    return p
+    return lc.flow_project(tmp_path, "currencies")
 
 
 def deploy(client, pool, project, base_url, name, app_id=APP_ID):
-    flow = client.request("POST", "/flows/", json={"name": "currencies"})
-    env = {"WORKSPACE__PROFILE": "tests",
-           "SOURCES__OPEN_EXCHANGE_RATES__BASE_URL": base_url,
+    env = {"SOURCES__OPEN_EXCHANGE_RATES__BASE_URL": base_url,
            # dlt's [runtime] request settings: quick retries.
            "RUNTIME__REQUEST_MAX_ATTEMPTS": "3",
            "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05"}
     if app_id is not None:
         env["SOURCES__OPEN_EXCHANGE_RATES__API_KEY"] = app_id
-    return client.request("POST", "/deployments/", json={
-        "name": name, "flow_id": flow["id"], "work_pool_name": pool,
-        "entrypoint": ENTRY, "enforce_parameter_schema": False,
-        "job_variables": {"env": env},
-        "pull_steps": [{"prefect.deployments.steps.set_working_directory":
-                        {"directory": str(project)}}]})
+    return lc.deploy_flow(client, pool, project, "currencies", name, env)
 
 
 def run(client, deployment):

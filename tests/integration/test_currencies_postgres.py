@@ -6,13 +6,10 @@ destination: table names, column names and types, constraints, rows
 (ids excepted) and system tables equal, after one run and after a second
 (merge on code: no duplicates). The password shows in no output."""
 
-import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
-import sys
 
 import pytest
 
@@ -61,12 +58,7 @@ def pg_pair(postgres_server, request):
 def project_with_postgres_profile(tmp, url):
     """The flow and this repository's .dlt, plus a profile `pgwh` whose
     warehouse is postgres, its credentials as a table."""
-    p = tmp / "project"
-    (p / "flows").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "flows" / "currencies.c", p / "flows")
-    shutil.copytree(REPO_ROOT / ".dlt", p / ".dlt", ignore=shutil.
-                    ignore_patterns("secrets.toml", "*.secrets.toml",
-                                    "data", "state", "profile-name"))
+    p = lc.flow_project(tmp, "currencies")
     m = re.match(r"postgresql://([^:]+):([^@]+)@([^:]+):(\d+)/(.+)", url)
     user, password, host, port, database = m.groups()
     (p / ".dlt" / "pgwh.secrets.toml").write_text(
@@ -93,15 +85,9 @@ def run_flow(project, base_url):
 
 def run_dlt(tmp, base_url, url):
     work = tmp / "dlt"
-    work.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(
-        ("PREFECT_", "DESTINATION__", "DLT_", "WORKSPACE__"))}
-    env["RUNTIME__LOG_LEVEL"] = "WARNING"
-    cfg = {"base_url": base_url, "postgres": url,
-           "pipelines_dir": str(work / "pipelines")}
-    p = subprocess.run([sys.executable, "-c", DLT_SCRIPT, json.dumps(cfg)],
-                       cwd=work, env=env, capture_output=True, text=True,
-                       timeout=300)
+    p = lc.dlt_process(DLT_SCRIPT, {
+        "base_url": base_url, "postgres": url,
+        "pipelines_dir": str(work / "pipelines")}, work)
     assert p.returncode == 0, p.stderr
 
 

@@ -9,7 +9,6 @@ carry the test's pool name: the session server is shared.
 
 import ast
 import hashlib
-import json
 import os
 import re
 import secrets

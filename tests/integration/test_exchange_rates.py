@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
@@ -77,16 +76,10 @@ def run_dlt(tmp, base_url, start_date=None):
     """dlt's pipeline on the same API, its state kept between calls in
     tmp/dlt, into a DuckDB file of its own."""
     work = tmp / "dlt"
-    work.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(
-        ("PREFECT_", "DESTINATION__", "DLT_", "WORKSPACE__", "SOURCES__"))}
-    env["RUNTIME__LOG_LEVEL"] = "WARNING"
-    cfg = {"base_url": base_url, "app_id": APP_ID, "start_date": start_date,
-           "db": str(work / "dlt.duckdb"),
-           "pipelines_dir": str(work / "pipelines")}
-    p = subprocess.run([sys.executable, "-c", DLT_SCRIPT, json.dumps(cfg)],
-                       cwd=work, env=env, capture_output=True, text=True,
-                       timeout=300)
+    p = lc.dlt_process(DLT_SCRIPT, {
+        "base_url": base_url, "app_id": APP_ID, "start_date": start_date,
+        "db": str(work / "dlt.duckdb"),
+        "pipelines_dir": str(work / "pipelines")}, work)
     assert p.returncode == 0, p.stderr
     return work / "dlt.duckdb"
 
@@ -105,30 +98,17 @@ def oxr():
 
 @pytest.fixture
 def project(tmp_path):
-    """A checkout of the flow and this repository's dlt configuration."""
-    p = tmp_path / "project"
-    (p / "flows").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "flows" / "exchange_rates.c", p / "flows")
-    shutil.copytree(REPO_ROOT / ".dlt", p / ".dlt", ignore=shutil.
-                    ignore_patterns("secrets.toml", "*.secrets.toml",
-                                    "data", "state", "profile-name"))
-    return p
+    return lc.flow_project(tmp_path, "exchange_rates")
 
 
 def deploy(client, pool, project, base_url, name, app_id=APP_ID):
-    flow = client.request("POST", "/flows/", json={"name": "exchange_rates"})
-    env = {"WORKSPACE__PROFILE": "tests",
-           "SOURCES__OPEN_EXCHANGE_RATES__BASE_URL": base_url,
+    env = {"SOURCES__OPEN_EXCHANGE_RATES__BASE_URL": base_url,
            "RUNTIME__REQUEST_MAX_ATTEMPTS": "3",
            "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05"}
     if app_id is not None:
         env["SOURCES__OPEN_EXCHANGE_RATES__API_KEY"] = app_id
-    return client.request("POST", "/deployments/", json={
-        "name": name, "flow_id": flow["id"], "work_pool_name": pool,
-        "entrypoint": ENTRY, "enforce_parameter_schema": False,
-        "job_variables": {"env": env},
-        "pull_steps": [{"prefect.deployments.steps.set_working_directory":
-                        {"directory": str(project)}}]})
+    return lc.deploy_flow(client, pool, project, "exchange_rates", name,
+                          env)
 
 
 def run(client, deployment, **parameters):

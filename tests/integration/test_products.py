@@ -23,7 +23,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import zlib
 
 import pytest
@@ -122,29 +121,16 @@ def source(postgres_server, request):
 
 @pytest.fixture
 def project(tmp_path):
-    """A checkout of the flow and this repository's dlt configuration."""
-    p = tmp_path / "project"
-    (p / "flows").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "flows" / "products.c", p / "flows")
-    shutil.copytree(REPO_ROOT / ".dlt", p / ".dlt", ignore=shutil.
-                    ignore_patterns("secrets.toml", "*.secrets.toml",
-                                    "data", "state", "profile-name"))
-    return p
+    return lc.flow_project(tmp_path, "products")
 
 
 def run_dlt(tmp, url, check=True):
     """dlt's pipeline (kept between calls, as ours) on the same source;
     with check False, the finished process."""
     work = tmp / "dlt"
-    work.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(
-        ("PREFECT_", "DESTINATION__", "DLT_", "WORKSPACE__", "SOURCES__"))}
-    env["RUNTIME__LOG_LEVEL"] = "WARNING"
-    cfg = {"url": url, "db": str(work / "dlt.duckdb"),
-           "pipelines_dir": str(work / "pipelines")}
-    p = subprocess.run([sys.executable, "-c", DLT_SCRIPT, json.dumps(cfg)],
-                       cwd=work, env=env, capture_output=True, text=True,
-                       timeout=300)
+    p = lc.dlt_process(DLT_SCRIPT, {
+        "url": url, "db": str(work / "dlt.duckdb"),
+        "pipelines_dir": str(work / "pipelines")}, work)
     if not check:
         return p
     assert p.returncode == 0, p.stderr
@@ -161,14 +147,8 @@ def query(db, sql):
 
 
 def deploy(client, pool, project, env, name, parameters=None):
-    flow = client.request("POST", "/flows/", json={"name": "products"})
-    return client.request("POST", "/deployments/", json={
-        "name": name, "flow_id": flow["id"], "work_pool_name": pool,
-        "entrypoint": ENTRY, "enforce_parameter_schema": False,
-        "parameters": parameters or {},
-        "job_variables": {"env": {"WORKSPACE__PROFILE": "tests", **env}},
-        "pull_steps": [{"prefect.deployments.steps.set_working_directory":
-                        {"directory": str(project)}}]})
+    return lc.deploy_flow(client, pool, project, "products", name, env,
+                          parameters)
 
 
 def run(client, deployment):

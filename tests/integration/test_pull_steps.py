@@ -8,7 +8,6 @@ by the real `git http-backend` behind a loopback server that demands a
 token (tests/peers/git_http.py) and logs every request.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from peers.git_http import GitHttpServer
-from peers.prefect import REPO_ROOT, free_port, wait_for
+from peers.prefect import free_port, wait_for
 
 FAST = ("--query-seconds", "1")
 TOKEN = "ghp_pfagentTestToken0123456789abcdef"
