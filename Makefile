@@ -39,11 +39,12 @@ LDLIBS	 = $(PKG_LIBS) -ldl -lpthread -lm
 # Flow modules resolve the SDK's pf_* symbols from the running pfagent.
 EXPORTS	 = -Wl,--dynamic-list=sdk/exports.dynlist
 
-# Every folder below holds modules linked into pfagent; agent/main.c
-# is the only one that is not also linked into the unit tests.
-LIB_DIRS = common sdk deployments config aws load
-LIB_SRC	 = $(wildcard $(addsuffix /*.c,$(LIB_DIRS))) \
-	   $(filter-out agent/main.c,$(wildcard agent/*.c))
+# Every folder below holds modules linked into pfagent, in the order of
+# docs/layers.txt (lowest first); cli/main.c is the only source that is
+# not also linked into the unit tests.
+LIB_DIRS = common yaml git aws config prefect load deployments sdk \
+	   executor worker cli cli/deploy
+LIB_SRC	 = $(filter-out cli/main.c,$(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
 FLOW_SRC = $(wildcard flows/*.c) $(wildcard tests/flows/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
@@ -59,7 +60,7 @@ UNITS	 = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 SUNITS	 = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/unit/%)
 FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 
-.PHONY: all flows test unit unit-san fuzz-replay integration demo \
+.PHONY: all flows layers test unit unit-san fuzz-replay integration demo \
 	bench bench-load clean valgrind
 .DEFAULT_GOAL := all
 
@@ -79,10 +80,10 @@ $(S)/libpf.a: $(LIB_SOBJ)
 	@rm -f $@; ar rcs $@ $^
 
 # Linked from objects, not the archive, so every SDK symbol is present.
-$(B)/pfagent: $(B)/obj/agent/main.o $(LIB_OBJ) sdk/exports.dynlist
-	$(CC) $(OPT) $(EXPORTS) -o $@ $(B)/obj/agent/main.o $(LIB_OBJ) $(LDLIBS)
-$(S)/pfagent: $(S)/obj/agent/main.o $(LIB_SOBJ) sdk/exports.dynlist
-	$(CC) $(SAN) $(EXPORTS) -o $@ $(S)/obj/agent/main.o $(LIB_SOBJ) $(LDLIBS)
+$(B)/pfagent: $(B)/obj/cli/main.o $(LIB_OBJ) sdk/exports.dynlist
+	$(CC) $(OPT) $(EXPORTS) -o $@ $(B)/obj/cli/main.o $(LIB_OBJ) $(LDLIBS)
+$(S)/pfagent: $(S)/obj/cli/main.o $(LIB_SOBJ) sdk/exports.dynlist
+	$(CC) $(SAN) $(EXPORTS) -o $@ $(S)/obj/cli/main.o $(LIB_SOBJ) $(LDLIBS)
 
 # A flow module: flows/<file>.c -> build/flows/<file>.so (docs/flows.md).
 $(B)/%.so: %.c include/pf/flow.h
@@ -114,8 +115,14 @@ integration: all
 	@scripts/setup venv
 	@scripts/run-integration
 
+# Includes point down only (docs/layers.txt); the self-test proves the
+# check fails on an upward include.
+layers:
+	@scripts/check-layers --self-test
+	@scripts/check-layers
+
 test: all
-	@$(MAKE) --no-print-directory unit unit-san fuzz-replay
+	@$(MAKE) --no-print-directory layers unit unit-san fuzz-replay
 	@$(MAKE) --no-print-directory integration
 
 demo: all

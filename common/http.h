@@ -3,7 +3,7 @@
  *
  * A transfer is set up by http_xfer_init and then performed either
  * blocking (http_request, http_call: the executor and the CLI) or by the
- * agent's event loop through curl-multi (agent/request.c). Credentials
+ * agent's event loop through curl-multi (worker/request.c). Credentials
  * travel only in headers, never in URLs or error texts.
  */
 #ifndef COMMON_HTTP_H

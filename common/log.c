@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "common/util.h"
+#include "common/buf.h"
+#include "common/clock.h"
 
 enum log_level	 log_threshold = LOG_LVL_INFO;
 static char	 log_tag[32];

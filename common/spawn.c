@@ -1,6 +1,6 @@
 /*
  * spawn.c: one child process with its output captured, for the module
- * build (agent/entrypoint.c) and run_shell_script (deployments/).
+ * build (sdk/module.c) and run_shell_script (deployments/).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /*
- * util.c: allocation wrappers, bounded buffers, clocks and random ids
+ * util.c: allocation wrappers, errors as values, random ids and files
  * shared by the agent, the executor and the flow SDK.
  */
 #include <ctype.h>
@@ -77,146 +77,6 @@ xasprintf(const char *fmt, ...)
 	return p;
 }
 
-void
-buf_init(struct buf *b, size_t max)
-{
-	b->data = NULL;
-	b->len = 0;
-	b->cap = 0;
-	b->max = max;
-}
-
-void
-buf_cleanup(struct buf *b)
-{
-	free(b->data);
-	buf_init(b, b->max);
-}
-
-int
-buf_append(struct buf *b, const void *p, size_t n)
-{
-	size_t	 want;
-	char	*nd;
-
-	if (n > b->max || b->len > b->max - n)
-		return -1;
-	want = b->len + n + 1;
-	if (want > b->cap) {
-		size_t ncap = b->cap ? b->cap : 256;
-
-		while (ncap < want)
-			ncap *= 2;
-		if ((nd = realloc(b->data, ncap)) == NULL)
-			return -1;
-		b->data = nd;
-		b->cap = ncap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-int
-buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-	int	 n, rc;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	rc = buf_append(b, s, (size_t)n);
-	free(s);
-	return rc;
-}
-
-char *
-buf_steal(struct buf *b)
-{
-	char	*s = b->data;
-
-	if (s == NULL)
-		s = xstrdup("");
-	b->data = NULL;
-	b->len = b->cap = 0;
-	return s;
-}
-
-int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void
-iso8601_now(char out[32], double offset_seconds)
-{
-	struct timespec	 ts;
-	struct tm	 tm;
-	int64_t		 ms;
-	time_t		 secs;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
-	    (int64_t)(offset_seconds * 1000);
-	secs = (time_t)(ms / 1000);
-	char		 tmp[80];
-
-	gmtime_r(&secs, &tm);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-	strlcpy_(out, tmp, 32);
-}
-
-int
-month_days(int y, int m)
-{
-	static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return dim[m - 1];
-}
-
-int
-iso8601_parse(const char *s, double *out)
-{
-	struct tm	 tm;
-	const char	*p;
-	char		*e;
-	double		 frac = 0;
-	int		 h, m, off = 0;
-
-	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-		return -1;
-	if (*p == '.') {
-		frac = strtod(p, &e);
-		p = e;
-	}
-	if (*p == 'Z')
-		p++;
-	else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &h,
-	    &m) == 2) {
-		off = (h * 60 + m) * 60 * (*p == '-' ? -1 : 1);
-		p += 6;
-	}
-	if (*p != '\0')
-		return -1;
-	*out = (double)timegm(&tm) + frac - off;
-	return 0;
-}
-
 static void
 random_bytes(void *p, size_t n)
 {
@@ -256,33 +116,6 @@ random_unit(void)
 
 	random_bytes(&v, sizeof(v));
 	return (double)(v >> 11) / (double)(1ULL << 53);
-}
-
-void
-sleep_ms(int64_t ms)
-{
-	struct timespec	ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-size_t
-strlcpy_(char *dst, const char *src, size_t size)
-{
-	size_t	len = strlen(src);
-
-	if (size > 0) {
-		size_t n = len < size - 1 ? len : size - 1;
-
-		memcpy(dst, src, n);
-		dst[n] = '\0';
-	}
-	return len;
 }
 
 int

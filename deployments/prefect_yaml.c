@@ -16,7 +16,7 @@
 #include "deployments/prefect_yaml_int.h"
 
 struct prefect_yaml {
-	const struct yaml_doc	*doc;
+	const struct ydoc	*doc;
 	char			*file;
 	const char		*name;
 	const char		*version;
@@ -177,13 +177,13 @@ finish_errors(struct vctx *v, char *err, size_t errlen)
 }
 
 int
-prefect_yaml_load(const struct yaml_doc *doc, const char *file,
+prefect_yaml_load(const struct ydoc *doc, const char *file,
     struct prefect_yaml **out, struct pf_msgs *warn, char *err,
     size_t errlen)
 {
 	struct vctx		 v = { doc, file ? file : "prefect.yaml", warn,
 				    NULL, 0, 0, 0 };
-	const cJSON		*root = yaml_doc_root(doc), *list = NULL;
+	const cJSON		*root = ydoc_root(doc), *list = NULL;
 	struct prefect_yaml	*py;
 	cJSON			*top = cJSON_CreateObject();
 

@@ -2,7 +2,7 @@
  * prefect_yaml.h: the prefect.yaml model, validated as `prefect deploy`
  * (Prefect 3) reads it.
  *
- * A loaded yaml_doc is checked against Prefect's PrefectYamlModel and
+ * A loaded ydoc is checked against Prefect's PrefectYamlModel and
  * DeploymentConfig rules (prefect/cli/deploy/_models.py), with the
  * stricter checks Prefect only makes later at deploy or run time moved
  * up front.  Every problem is reported as "file:line:col: path: text".
@@ -18,7 +18,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "deployments/yaml.h"
+#include "yaml/doc.h"
 
 /* A list of messages; free with prefect_yaml_msgs_free(). */
 struct pf_msgs {
@@ -60,7 +60,7 @@ struct pf_deployment {
 	const cJSON	*push_steps;	/* array, possibly empty */
 	const cJSON	*pull_steps;	/* array; empty unless PF_PULL_STEPS */
 	enum pf_pull_mode pull_mode;
-	const cJSON	*node;		/* the mapping in the yaml_doc */
+	const cJSON	*node;		/* the mapping in the ydoc */
 };
 
 struct prefect_yaml;
@@ -72,7 +72,7 @@ struct prefect_yaml;
  * error, one per line.  Warnings (unknown keys Prefect ignores, empty
  * steps) are appended to warn when it is not NULL, on success or not.
  */
-int	prefect_yaml_load(const struct yaml_doc *doc, const char *file,
+int	prefect_yaml_load(const struct ydoc *doc, const char *file,
 	    struct prefect_yaml **out, struct pf_msgs *warn, char *err,
 	    size_t errlen);
 

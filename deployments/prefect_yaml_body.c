@@ -101,7 +101,7 @@ interval_schedule(const cJSON *item, const char *default_anchor, char *err,
 		    "date-time: \"%s\"", anchor), NULL;
 	s = cJSON_CreateObject();
 	if ((num = cJSON_CreateNumber(secs)) != NULL)
-		num->type |= YAML_CJSON_FLOAT;
+		num->type |= YDOC_CJSON_FLOAT;
 	add(s, "interval", num);
 	if (anchor != NULL || default_anchor != NULL)
 		cJSON_AddStringToObject(s, "anchor_date",

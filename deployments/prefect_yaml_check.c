@@ -74,7 +74,7 @@ static int
 str_ok(struct vctx *v, const cJSON *n, const char *path)
 {
 	if (cJSON_IsString(n) &&
-	    !(yaml_doc_flags(v->doc, n) & YAML_NODE_TIMESTAMP))
+	    !(ydoc_flags(v->doc, n) & YDOC_NODE_TIMESTAMP))
 		return 1;
 	if (cJSON_IsString(n))
 		pyaml_err(v, n, path,
@@ -191,7 +191,7 @@ str_map_ok(struct vctx *v, const cJSON *n, const char *path)
 		return 0;
 	}
 	for (const cJSON *c = n->child; c != NULL; c = c->next) {
-		if (yaml_doc_flags(v->doc, c) & YAML_NODE_KEY_NONSTR) {
+		if (ydoc_flags(v->doc, c) & YDOC_NODE_KEY_NONSTR) {
 			pyaml_err_key(v, c, pyaml_sub(p, sizeof(p), path,
 			    c->string),
 			    "keys must be strings");
@@ -240,7 +240,7 @@ check_step(struct vctx *v, const cJSON *step, const char *path)
 		return;
 	}
 	pyaml_sub(p, sizeof(p), path, fn->string);
-	if (yaml_doc_flags(v->doc, fn) & YAML_NODE_KEY_NONSTR)
+	if (ydoc_flags(v->doc, fn) & YDOC_NODE_KEY_NONSTR)
 		pyaml_err_key(v, fn, p, "the step name must be a string");
 	else if (strchr(fn->string, '.') == NULL &&
 	    strchr(fn->string, ':') == NULL)
@@ -367,7 +367,7 @@ check_interval(struct vctx *v, const cJSON *n, const char *path,
 		return;
 	}
 	if ((num = cJSON_CreateNumber(secs)) != NULL)
-		num->type |= YAML_CJSON_FLOAT;
+		num->type |= YDOC_CJSON_FLOAT;
 	pyaml_put(v, norm, "interval", num);
 }
 

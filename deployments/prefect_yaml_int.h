@@ -20,7 +20,7 @@
 
 /* Validation state: messages collected while walking the document. */
 struct vctx {
-	const struct yaml_doc	*doc;
+	const struct ydoc	*doc;
 	const char		*file;
 	struct pf_msgs		*warn;
 	char			*errs;	/* errors, '\n'-separated */

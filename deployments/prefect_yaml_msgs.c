@@ -48,10 +48,10 @@ locate(const struct vctx *v, const cJSON *node, int at_key,
 {
 	int	 line, col, rc;
 
-	rc = at_key ? yaml_doc_key_pos(v->doc, node, &line, &col) :
-	    yaml_doc_pos(v->doc, node, &line, &col);
+	rc = at_key ? ydoc_key_pos(v->doc, node, &line, &col) :
+	    ydoc_pos(v->doc, node, &line, &col);
 	if (rc == -1 && at_key)
-		rc = yaml_doc_pos(v->doc, node, &line, &col);
+		rc = ydoc_pos(v->doc, node, &line, &col);
 	if (rc == 0)
 		rc = snprintf(buf, len, "%s:%d:%d: ", v->file, line, col);
 	else

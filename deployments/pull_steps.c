@@ -47,9 +47,9 @@ static int
 git_clone(const cJSON *inputs, const struct pull_env *env,
     struct pull_result *res, cJSON **outputs, char *err, size_t errlen)
 {
-	struct git_lease lease;
+	struct repo_lease lease;
 
-	if (git_clone_step(env->git, inputs, env->log, env->log_arg, &lease,
+	if (repo_clone_step(env->git, inputs, env->log, env->log_arg, &lease,
 	    outputs, err, errlen) == -1)
 		return -1;
 	res->leases = xrealloc(res->leases, (res->nleases + 1) *
@@ -200,7 +200,7 @@ void
 pull_result_cleanup(struct pull_result *res)
 {
 	for (size_t i = 0; i < res->nleases; i++)
-		git_lease_release(&res->leases[i]);
+		repo_lease_release(&res->leases[i]);
 	free(res->leases);
 	cJSON_Delete(res->outputs);
 	memset(res, 0, sizeof(*res));

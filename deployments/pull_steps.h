@@ -17,20 +17,20 @@
 
 #include <cjson/cJSON.h>
 
-#include "deployments/git_clone.h"
+#include "git/clone.h"
 #include "deployments/template.h"
 
 struct pull_env {
 	const struct template_resolver	*resolver;	/* blocks, variables */
-	const struct git_cache		*git;
-	git_log_fn			 log;		/* the run's logs */
+	const struct repo_cache		*git;
+	repo_log_fn			 log;		/* the run's logs */
 	void				*log_arg;
 };
 
 /* What the steps leave behind: held until the flow run ends. */
 struct pull_result {
 	cJSON			*outputs;	/* merged step outputs */
-	struct git_lease	*leases;	/* one per git_clone step */
+	struct repo_lease	*leases;	/* one per git_clone step */
 	size_t			 nleases;
 };
 

@@ -140,7 +140,7 @@ cJSON	*template_env_object(char *const *envp);
 
 /*
  * Python's str() of v as a new string the caller frees: "True", "None",
- * "1.0" for floats marked YAML_CJSON_FLOAT, "{'a': [1, 'x']}".  NULL
+ * "1.0" for floats marked YDOC_CJSON_FLOAT, "{'a': [1, 'x']}".  NULL
  * when out of memory or longer than TEMPLATE_MAX_STRING.
  */
 char	*template_py_str(const cJSON *v);

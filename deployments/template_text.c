@@ -13,7 +13,7 @@
 
 #include "common/util.h"
 #include "deployments/template_int.h"
-#include "deployments/yaml.h"
+#include "yaml/doc.h"
 
 int
 tpl_oom(char *err, size_t errlen)
@@ -245,8 +245,8 @@ py_number(struct sbuf *b, const cJSON *v)
 	char	 buf[64];
 	double	 d = v->valuedouble;
 
-	if ((v->type & YAML_CJSON_FLOAT) || d != floor(d) || isinf(d))
-		yaml_format_float(d, buf, sizeof(buf));
+	if ((v->type & YDOC_CJSON_FLOAT) || d != floor(d) || isinf(d))
+		ydoc_format_float(d, buf, sizeof(buf));
 	else if (fabs(d) < 9.2e18)
 		snprintf(buf, sizeof(buf), "%lld", (long long)d);
 	else

@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "load/coerce.h"
-#include "sdk/pyfmt.h"
+#include "common/pyfmt.h"
 
 enum ld_type
 ld_py_type(const struct jv *v)

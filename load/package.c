@@ -16,7 +16,7 @@
 
 #include "common/util.h"
 #include "load/package.h"
-#include "sdk/pyfmt.h"
+#include "common/pyfmt.h"
 
 void
 ld_load_id_new(char out[32])

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/logship.h"
+#include "sdk/logship.h"
 #include "common/http.h"
 #include "common/json.h"
 #include "common/log.h"

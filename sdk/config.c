@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/logship.h"
+#include "sdk/logship.h"
 #include "common/util.h"
 #include "config/cfg.h"
 #include "sdk/run.h"

@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/api.h"
-#include "agent/logship.h"
+#include "prefect/api.h"
+#include "sdk/logship.h"
 #include "common/json.h"
 #include "common/util.h"
 #include "sdk/run.h"

@@ -20,7 +20,7 @@
 
 #include <curl/curl.h>
 
-#include "agent/logship.h"
+#include "sdk/logship.h"
 #include "common/log.h"
 #include "common/retry.h"
 #include "common/util.h"

@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "sdk/http_source.h"
-#include "sdk/redact.h"
+#include "common/redact.h"
 
 void
 http_query_free(struct http_query *q)

@@ -19,7 +19,7 @@
 #include <strings.h>
 
 #include "common/util.h"
-#include "sdk/pyfmt.h"
+#include "common/pyfmt.h"
 #include "sdk/run.h"
 
 static const char *const type_names[] = { "string", "integer", "number",

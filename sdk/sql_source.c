@@ -24,7 +24,7 @@
 #include <openssl/evp.h>
 
 #include "common/util.h"
-#include "load/pipeline.h"
+#include "sdk/pipeline.h"
 #include "load/postgres_credentials.h"
 #include "pf/flow.h"
 #include "sdk/run.h"

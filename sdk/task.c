@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/api.h"
-#include "agent/logship.h"
+#include "prefect/api.h"
+#include "sdk/logship.h"
 #include "common/util.h"
-#include "sdk/pyfmt.h"
+#include "common/pyfmt.h"
 #include "sdk/run.h"
 #include "sdk/task.h"
 

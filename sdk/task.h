@@ -12,7 +12,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/api.h"
+#include "prefect/api.h"
 #include "sdk/run.h"
 
 struct pf_task {

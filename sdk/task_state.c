@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/api.h"
-#include "agent/logship.h"
+#include "prefect/api.h"
+#include "sdk/logship.h"
 #include "common/http.h"
 #include "common/json.h"
 #include "common/util.h"

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "tests/fuzz/fuzz.h"
-#include "agent/entrypoint.h"
+#include "sdk/module.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

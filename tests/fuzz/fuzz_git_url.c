@@ -5,13 +5,13 @@
 #include <cjson/cJSON.h>
 
 #include "tests/fuzz/fuzz.h"
-#include "deployments/git_url.h"
+#include "git/url.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct git_url	 u;
-	struct git_creds c;
+	struct repo_url	 u;
+	struct repo_creds c;
 	const char	*secret;
 	char		 err[300], *s = fuzz_cstr(data, size), *rel, *nl;
 
@@ -20,16 +20,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* First line: the URL; the rest: a token, or a relative URL. */
 	if ((nl = strchr(s, '\n')) != NULL)
 		*nl++ = '\0';
-	if (git_url_parse(s, &u, err, sizeof(err)) == 0) {
-		if (git_creds_resolve(&u, nl, NULL, &c, &secret, err,
+	if (repo_url_parse(s, &u, err, sizeof(err)) == 0) {
+		if (repo_creds_resolve(&u, nl, NULL, &c, &secret, err,
 		    sizeof(err)) == 0)
-			git_creds_cleanup(&c);
-		if (nl != NULL && (rel = git_url_resolve_relative(u.url,
+			repo_creds_cleanup(&c);
+		if (nl != NULL && (rel = repo_url_resolve_relative(u.url,
 		    nl)) != NULL)
 			free(rel);
 	}
-	git_url_cleanup(&u);
-	git_creds_scrub(err, sizeof(err), (const char *const *)&nl,
+	repo_url_cleanup(&u);
+	repo_creds_scrub(err, sizeof(err), (const char *const *)&nl,
 	    nl != NULL);
 	free(s);
 	return 0;

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "tests/fuzz/fuzz.h"
-#include "agent/httpreq.h"
+#include "worker/httpreq.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 #include "tests/fuzz/fuzz.h"
-#include "agent/agent.h"
-#include "agent/api.h"
+#include "worker/worker.h"
+#include "prefect/api.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

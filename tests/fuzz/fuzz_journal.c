@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "tests/fuzz/fuzz.h"
-#include "agent/journal.h"
+#include "worker/journal.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "tests/fuzz/fuzz.h"
-#include "agent/api.h"
+#include "prefect/api.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

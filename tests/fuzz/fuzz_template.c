@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "deployments/template.h"
-#include "deployments/yaml.h"
+#include "yaml/doc.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -114,7 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char			*s = malloc(size + 1);
 	cJSON			*str, *values;
-	struct yaml_doc		*doc;
+	struct ydoc		*doc;
 	struct template_match	 m;
 
 	if (s == NULL)
@@ -130,9 +130,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((str = cJSON_CreateString(s)) != NULL)
 		run(str, values);
 	cJSON_Delete(str);
-	if ((doc = yaml_doc_load((const char *)data, size, NULL)) != NULL)
-		run(yaml_doc_root(doc), values);
-	yaml_doc_free(doc);
+	if ((doc = ydoc_load((const char *)data, size, NULL)) != NULL)
+		run(ydoc_root(doc), values);
+	ydoc_free(doc);
 	cJSON_Delete(values);
 	free(s);
 	return 0;

@@ -1,5 +1,5 @@
 /*
- * fuzz_yaml.c: libFuzzer entry for deployments/yaml.c and
+ * fuzz_yaml.c: libFuzzer entry for yaml/doc.c and
  * deployments/prefect_yaml.c.  Every input is loaded as YAML; a
  * document that loads is validated as a prefect.yaml, and each valid
  * deployment has its schedule and concurrency bodies built, so every
@@ -15,12 +15,12 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* Every node of the tree must have a position; aborts otherwise. */
 static void
-walk(const struct yaml_doc *doc, const cJSON *n)
+walk(const struct ydoc *doc, const cJSON *n)
 {
 	int	 line, col;
 
 	for (; n != NULL; n = n->next) {
-		if (yaml_doc_pos(doc, n, &line, &col) != 0 || line < 1 ||
+		if (ydoc_pos(doc, n, &line, &col) != 0 || line < 1 ||
 		    col < 1)
 			abort();
 		walk(doc, n->child);
@@ -53,19 +53,19 @@ bodies(const struct prefect_yaml *py)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct yaml_error	 yerr;
-	struct yaml_doc		*doc;
+	struct ydoc_error	 yerr;
+	struct ydoc		*doc;
 	struct prefect_yaml	*py = NULL;
 	struct pf_msgs		 warn = { NULL, 0 };
 	char			 err[2048];
 
-	doc = yaml_doc_load((const char *)data, size, &yerr);
+	doc = ydoc_load((const char *)data, size, &yerr);
 	if (doc == NULL) {
 		if (yerr.msg[0] == '\0')
 			abort();
 		return 0;
 	}
-	walk(doc, yaml_doc_root(doc));
+	walk(doc, ydoc_root(doc));
 	if (prefect_yaml_load(doc, "fuzz.yaml", &py, &warn, err,
 	    sizeof(err)) == 0)
 		bodies(py);
@@ -73,6 +73,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	prefect_yaml_free(py);
 	prefect_yaml_msgs_free(&warn);
-	yaml_doc_free(doc);
+	ydoc_free(doc);
 	return 0;
 }

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/api.h"
+#include "prefect/api.h"
 #include "common/json.h"
 #include "t.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/logship.h"
+#include "sdk/logship.h"
 #include "sdk/artifact.h"
 #include "sdk/run.h"
 #include "t.h"

@@ -1,7 +1,7 @@
 /* test_entrypoint.c: entrypoint text -> module path and function. */
 #include <string.h>
 
-#include "agent/entrypoint.h"
+#include "sdk/module.h"
 #include "t.h"
 
 static int

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/cancel.h"
-#include "agent/emit.h"
-#include "agent/events.h"
+#include "prefect/contract.h"
+#include "worker/emit.h"
+#include "worker/events.h"
 #include "common/json.h"
 #include "t.h"
 

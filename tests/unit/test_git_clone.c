@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "deployments/git_cache.h"
-#include "deployments/git_clone.h"
+#include "git/cache.h"
+#include "git/clone.h"
 #include "t.h"
 
 #define TOKEN	"tok-7f3a9c2e51d84b06"
@@ -175,13 +175,13 @@ logfn(void *arg, int level, const char *fmt, ...)
  * its result, or -2 when it succeeded with wrong outputs.
  */
 static int
-step(const char *tmpl, const char *arg, struct git_lease *l)
+step(const char *tmpl, const char *arg, struct repo_lease *l)
 {
-	struct git_cache c = { C, MAX };
+	struct repo_cache c = { C, MAX };
 	cJSON		*in = Jt(tmpl, arg), *out = NULL, *d;
 	int		 rc;
 
-	rc = git_clone_step(&c, in, logfn, NULL, l, &out, err, sizeof(err));
+	rc = repo_clone_step(&c, in, logfn, NULL, l, &out, err, sizeof(err));
 	d = cJSON_GetObjectItem(out, "directory");
 	if (rc == 0 && (!cJSON_IsString(d) || differ(d->valuestring,
 	    l->directory)))
@@ -303,7 +303,7 @@ make_fixtures(void)
 static void
 test_file(void)
 {
-	struct git_lease l1, l2;
+	struct repo_lease l1, l2;
 	char		*c1 = rev("main~1"), *c2 = rev("main"), *d1 = NULL;
 
 	snprintf(C, sizeof(C), "%s/cache", T);
@@ -318,20 +318,20 @@ test_file(void)
 		CHECK_STR(l1.commit, c2);
 		CHECK(l1.lock_fd >= 0);
 		CHECK(has(logbuf, "Checked out commit"));
-		git_lease_release(&l1);
-		git_lease_release(&l1);		/* twice is harmless */
+		repo_lease_release(&l1);
+		repo_lease_release(&l1);		/* twice is harmless */
 	}
 	TEST("branch and tag names") {
 		CHECK(step(ORIGIN ", \"branch\": \"feature\"}", NULL,
 		    &l1) == 0);
 		CHECK_STR(first_line(l1.directory, "feature.txt"), "f");
-		git_lease_release(&l1);
+		repo_lease_release(&l1);
 		/* A plain path works as well as file://. */
 		CHECK(step("{\"repository\": \"@T/origin.git\", \"branch\": "
 		    "\"v1\"}", NULL, &l1) == 0);
 		CHECK_STR(first_line(l1.directory, "hello.txt"), "one");
 		CHECK_STR(l1.commit, c1);
-		git_lease_release(&l1);
+		repo_lease_release(&l1);
 	}
 	TEST("pinned commits each see their own content") {
 		CHECK(step(ORIGIN ", \"commit_sha\": \"@A\"}", c1, &l1) == 0);
@@ -344,8 +344,8 @@ test_file(void)
 		CHECK_STR(l2.commit, c2);
 		CHECK(differ(l1.directory, l2.directory));
 		d1 = xstrdup(l1.directory ? l1.directory : "?");
-		git_lease_release(&l1);
-		git_lease_release(&l2);
+		repo_lease_release(&l1);
+		repo_lease_release(&l2);
 	}
 	TEST("a pinned commit's second run needs no origin at all") {
 		CHECK(sh("mv origin.git gone.git") == 0);
@@ -353,12 +353,12 @@ test_file(void)
 		CHECK(step(ORIGIN ", \"commit_sha\": \"@A\"}", c1, &l1) == 0);
 		CHECK_STR(l1.directory, d1);
 		CHECK(has(logbuf, "Using the cached tree"));
-		git_lease_release(&l1);
+		repo_lease_release(&l1);
 		/* Abbreviated: found in the mirror, still offline. */
 		c1[9] = '\0';
 		CHECK(step(ORIGIN ", \"commit_sha\": \"@A\"}", c1, &l1) == 0);
 		CHECK_STR(l1.directory, d1);
-		git_lease_release(&l1);
+		repo_lease_release(&l1);
 		/* A branch must ask the origin: that fails, naming it. */
 		expect_fail = 1;
 		CHECK(step(ORIGIN "}", NULL, &l1) == -1);
@@ -375,7 +375,7 @@ test_file(void)
 		c2 = rev("main");
 		CHECK(step(ORIGIN ", \"commit_sha\": \"@A\"}", c2, &l1) == 0);
 		CHECK_STR(first_line(l1.directory, "hello.txt"), "three");
-		git_lease_release(&l1);
+		repo_lease_release(&l1);
 	}
 	TEST("an unknown commit is named") {
 		expect_fail = 1;
@@ -396,12 +396,12 @@ test_file(void)
 		CHECK(exists(l1.directory, "README"));		/* root's */
 		CHECK(!exists(l1.directory, "d"));
 		CHECK(differ(l1.directory, d1));		/* a variant */
-		git_lease_release(&l1);
+		repo_lease_release(&l1);
 		CHECK(step(ORIGIN ", \"commit_sha\": \"@A\", \"directories\": "
 		    "[\"d\", \"a/b\"]}", c1, &l1) == 0);
 		CHECK(exists(l1.directory, "d/d.txt"));
 		CHECK(exists(l1.directory, "hello.txt"));
-		git_lease_release(&l1);
+		repo_lease_release(&l1);
 	}
 	TEST("submodules present with include_submodules, absent without") {
 		CHECK(step("{\"repository\": \"file://@T/super.git\", "
@@ -417,8 +417,8 @@ test_file(void)
 		CHECK(exists(l2.directory, "vendor/lib"));	/* as git */
 		CHECK(!exists(l2.directory, "vendor/lib/lib.txt"));
 		CHECK(differ(l1.directory, l2.directory));
-		git_lease_release(&l1);
-		git_lease_release(&l2);
+		repo_lease_release(&l1);
+		repo_lease_release(&l2);
 	}
 	free(c1);
 	free(c2);
@@ -457,7 +457,7 @@ test_validation(void)
 		{ ORIGIN ", \"directories\": \"a\"}", "list of strings" },
 		{ ORIGIN ", \"directories\": [\"../x\"]}", "outside" },
 	};
-	struct git_lease l;
+	struct repo_lease l;
 	int64_t		 t0;
 	int		 rc;
 
@@ -472,7 +472,7 @@ test_validation(void)
 			CHECK(rc == -1 && has(err, bad[i].want));
 			CHECK(now_ms() - t0 < 900);	/* never retried */
 			CHECK(l.lock_fd == -1 && l.directory == NULL);
-			git_lease_release(&l);
+			repo_lease_release(&l);
 		}
 	}
 	expect_fail = 0;
@@ -481,7 +481,7 @@ test_validation(void)
 static void
 test_lru(void)
 {
-	struct git_lease a, b, c, d;
+	struct repo_lease a, b, c, d;
 	char		*c1 = rev("main~2"), *c2 = rev("main~1"), *bdir;
 	uint64_t	 bound;
 
@@ -492,13 +492,13 @@ test_lru(void)
 		CHECK(step(ORIGIN ", \"commit_sha\": \"@A\"}", c1, &a) == 0);
 		CHECK(step(ORIGIN ", \"commit_sha\": \"@A\"}", c2, &b) == 0);
 		bdir = xstrdup(b.directory ? b.directory : "?");
-		git_lease_release(&b);
+		repo_lease_release(&b);
 		CHECK(step(ORIGIN ", \"branch\": \"feature\"}", NULL, &c) == 0);
 		CHECK(exists(a.directory, "hello.txt"));	/* leased */
 		CHECK(exists(c.directory, "feature.txt"));	/* just made */
 		CHECK(!exists(bdir, ""));			/* evicted */
-		git_lease_release(&a);
-		git_lease_release(&c);
+		repo_lease_release(&a);
+		repo_lease_release(&c);
 		free(bdir);
 
 		/* Room for about one tree beside the mirror. */
@@ -506,11 +506,11 @@ test_lru(void)
 		CHECK(step(ORIGIN ", \"commit_sha\": \"@A\"}", c2, &d) == 0);
 		CHECK(gitcache_usage(C) <= bound);
 		CHECK(exists(d.directory, "hello.txt"));
-		git_lease_release(&d);
+		repo_lease_release(&d);
 		CHECK(step(ORIGIN "}", NULL, &d) == 0);
 		CHECK(gitcache_usage(C) <= bound);
 		CHECK(entries("trees") == 1 && entries("mirrors") == 1);
-		git_lease_release(&d);
+		repo_lease_release(&d);
 	}
 	MAX = 0;
 	free(c1);
@@ -520,7 +520,7 @@ test_lru(void)
 static void
 test_concurrent(void)
 {
-	struct git_lease l;
+	struct repo_lease l;
 	char		*sha = rev("feature");
 	pid_t		 pids[4];
 	int		 st, ok = 1, rc;
@@ -535,7 +535,7 @@ test_concurrent(void)
 				if (rc == 0 && !exists(l.directory,
 				    "feature.txt"))
 					rc = 1;
-				git_lease_release(&l);
+				repo_lease_release(&l);
 				fflush(stdout);
 				_exit(rc == 0 ? 0 : 1);
 			}
@@ -553,7 +553,7 @@ test_concurrent(void)
 static void
 test_enospc(void)
 {
-	struct git_lease l;
+	struct repo_lease l;
 	char		 mnt[96];
 
 	snprintf(mnt, sizeof(mnt), "%s/full", T);
@@ -637,7 +637,7 @@ last_auth(void)
 static void
 test_http(void)
 {
-	struct git_lease l;
+	struct repo_lease l;
 	char		*c1 = rev("main~2");
 	pid_t		 pid;
 	int64_t		 t0;
@@ -654,19 +654,19 @@ test_http(void)
 		CHECK(step(HTTP ", \"access_token\": \"@K\"}", NULL, &l) == 0);
 		CHECK(exists(l.directory, "hello.txt"));
 		CHECK(has(logbuf, "Fetched"));
-		git_lease_release(&l);
+		repo_lease_release(&l);
 		CHECK(requests(1) >= 1);
 		CHECK_STR(last_auth(), "***:");
 	}
 	TEST("http: a pinned commit already cached makes no request") {
 		CHECK(step(HTTP ", \"access_token\": \"@K\", \"commit_sha\": "
 		    "\"@A\"}", c1, &l) == 0);
-		git_lease_release(&l);
+		repo_lease_release(&l);
 		n = requests(0);
 		CHECK(step(HTTP ", \"access_token\": \"@K\", \"commit_sha\": "
 		    "\"@A\"}", c1, &l) == 0);
 		CHECK_STR(first_line(l.directory, "hello.txt"), "one");
-		git_lease_release(&l);
+		repo_lease_release(&l);
 		CHECK(requests(0) == n);
 	}
 	TEST("http: a branch whose commit is cached lists refs, no pack") {
@@ -674,7 +674,7 @@ test_http(void)
 		n = requests(0);
 		CHECK(step(HTTP ", \"credentials\": {\"username\": "
 		    "\"someone\", \"password\": \"@K\"}}", NULL, &l) == 0);
-		git_lease_release(&l);
+		repo_lease_release(&l);
 		CHECK(requests(1) == posts);
 		CHECK(requests(0) > n);
 		CHECK_STR(last_auth(), "someone:***");
@@ -684,7 +684,7 @@ test_http(void)
 		    "127.0.0.1:@P/origin.git\", \"branch\": \"feature\"}", NULL,
 		    &l) == 0);
 		CHECK(exists(l.directory, "feature.txt"));
-		git_lease_release(&l);
+		repo_lease_release(&l);
 		CHECK_STR(last_auth(), "x-access-token:***");
 	}
 	TEST("http: submodules get the parent's credentials (same host)") {
@@ -693,7 +693,7 @@ test_http(void)
 		    "\"include_submodules\": true, "
 		    "\"credentials\": {\"token\": \"@K\"}}", NULL, &l) == 0);
 		CHECK(exists(l.directory, "vendor/lib/deep/deep.txt"));
-		git_lease_release(&l);
+		repo_lease_release(&l);
 	}
 	expect_fail = 1;
 	TEST("http: a wrong or missing token fails at once, unretried") {

@@ -1,5 +1,5 @@
 /*
- * test_git_url.c: deployments/git_url, repository URLs and the
+ * test_git_url.c: deployments/repo_url, repository URLs and the
  * credentials offered to them (Prefect 3.8.8's provider rules), without
  * any repository or network.
  */
@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/util.h"
-#include "deployments/git_url.h"
+#include "git/url.h"
 #include "t.h"
 
 static char	 err[512];
@@ -27,28 +27,28 @@ test_parse(void)
 {
 	static const struct {
 		const char		*in, *url, *host;
-		enum git_url_kind	 kind;
+		enum repo_url_kind	 kind;
 		const char		*user, *pass;
 	} ok[] = {
 		{ "https://github.com/o/r.git", "https://github.com/o/r.git",
-		  "github.com", GIT_URL_HTTP, NULL, NULL },
+		  "github.com", REPO_URL_HTTP, NULL, NULL },
 		{ "HTTP://Host:8080/o/r", "http://Host:8080/o/r",
-		  "host:8080", GIT_URL_HTTP, NULL, NULL },
+		  "host:8080", REPO_URL_HTTP, NULL, NULL },
 		{ "https://u:p%40ss@host/o/r.git", "https://host/o/r.git",
-		  "host", GIT_URL_HTTP, "u", "p@ss" },
+		  "host", REPO_URL_HTTP, "u", "p@ss" },
 		{ "https://T@host/o/r.git", "https://host/o/r.git", "host",
-		  GIT_URL_HTTP, "T", "" },
-		{ "git://u:p@host/r", "git://host/r", "host", GIT_URL_GIT,
+		  REPO_URL_HTTP, "T", "" },
+		{ "git://u:p@host/r", "git://host/r", "host", REPO_URL_GIT,
 		  "u", "p" },
 		{ "ssh://git:secret@host/o/r.git", "ssh://git@host/o/r.git",
-		  "host", GIT_URL_SSH, NULL, NULL },
+		  "host", REPO_URL_SSH, NULL, NULL },
 		{ "git+ssh://host/r", "git+ssh://host/r", "host",
-		  GIT_URL_SSH, NULL, NULL },
+		  REPO_URL_SSH, NULL, NULL },
 		{ "git@GitHub.com:o/r.git", "git@GitHub.com:o/r.git",
-		  "github.com", GIT_URL_SSH, NULL, NULL },
+		  "github.com", REPO_URL_SSH, NULL, NULL },
 		{ "file:///srv/r.git", "file:///srv/r.git", NULL,
-		  GIT_URL_LOCAL, NULL, NULL },
-		{ "/srv/r.git", "/srv/r.git", NULL, GIT_URL_LOCAL, NULL,
+		  REPO_URL_LOCAL, NULL, NULL },
+		{ "/srv/r.git", "/srv/r.git", NULL, REPO_URL_LOCAL, NULL,
 		  NULL },
 	};
 	static const struct {
@@ -61,12 +61,12 @@ test_parse(void)
 		{ "file://", "no path" },
 		{ "https://host/r.git\n", "control characters" },
 	};
-	struct git_url	 u;
+	struct repo_url	 u;
 	char		*cwd, *want;
 
 	TEST("URLs: kind, host, and user:pass@ moved out of http ones") {
 		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-			CHECK(git_url_parse(ok[i].in, &u, err,
+			CHECK(repo_url_parse(ok[i].in, &u, err,
 			    sizeof(err)) == 0);
 			CHECK_STR(u.url, ok[i].url);
 			if (ok[i].host == NULL)
@@ -81,29 +81,29 @@ test_parse(void)
 				CHECK_STR(u.embedded.user, ok[i].user);
 				CHECK_STR(u.embedded.pass, ok[i].pass);
 			}
-			git_url_cleanup(&u);
+			repo_url_cleanup(&u);
 		}
 	}
 	TEST("URLs: a relative path is made absolute") {
 		cwd = getcwd(NULL, 0);
 		want = xasprintf("%s/dir/x:y", cwd);
-		CHECK(git_url_parse("dir/x:y", &u, err, sizeof(err)) == 0);
-		CHECK(u.kind == GIT_URL_LOCAL);
+		CHECK(repo_url_parse("dir/x:y", &u, err, sizeof(err)) == 0);
+		CHECK(u.kind == REPO_URL_LOCAL);
 		CHECK_STR(u.url, want);
-		git_url_cleanup(&u);
+		repo_url_cleanup(&u);
 		free(want);
 		free(cwd);
 	}
 	TEST("URLs: bad ones are named, and leave nothing to free") {
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			CHECK(git_url_parse(bad[i].in, &u, err,
+			CHECK(repo_url_parse(bad[i].in, &u, err,
 			    sizeof(err)) == -1);
 			if (!has(err, bad[i].want))
 				printf("#   case %zu: \"%s\"\n", i, err);
 			CHECK(has(err, bad[i].want));
 			CHECK(u.url == NULL && u.host == NULL &&
 			    u.embedded.user == NULL);
-			git_url_cleanup(&u);
+			repo_url_cleanup(&u);
 		}
 	}
 }
@@ -131,7 +131,7 @@ test_relative(void)
 
 	TEST("submodule URLs relative to the superproject's, as git does") {
 		for (size_t i = 0; i < sizeof(cv) / sizeof(cv[0]); i++) {
-			got = git_url_resolve_relative(cv[i].base, cv[i].rel);
+			got = repo_url_resolve_relative(cv[i].base, cv[i].rel);
 			if (cv[i].want == NULL)
 				CHECK(got == NULL);
 			else
@@ -147,17 +147,17 @@ test_relative(void)
  */
 static int
 creds(const char *url, const char *token, const char *json,
-    struct git_url *u, cJSON **cj, struct git_creds *c, const char **secret)
+    struct repo_url *u, cJSON **cj, struct repo_creds *c, const char **secret)
 {
 	memset(c, 0, sizeof(*c));
 	*cj = NULL;
-	if (git_url_parse(url, u, err, sizeof(err)) == -1)
+	if (repo_url_parse(url, u, err, sizeof(err)) == -1)
 		return -2;
 	if (json != NULL && (*cj = cJSON_Parse(json)) == NULL) {
 		printf("#   bad JSON in the test: %s\n", json);
 		return -2;
 	}
-	return git_creds_resolve(u, token, *cj, c, secret, err, sizeof(err));
+	return repo_creds_resolve(u, token, *cj, c, secret, err, sizeof(err));
 }
 
 static void
@@ -208,8 +208,8 @@ test_creds(void)
 		{ "https://bitbucketserver.example/r.git", "t", NULL,
 		  "BitBucket Server" },
 	};
-	struct git_url		 u;
-	struct git_creds	 c;
+	struct repo_url		 u;
+	struct repo_creds	 c;
 	cJSON			*cj;
 	const char		*secret;
 	int			 rc;
@@ -231,8 +231,8 @@ test_creds(void)
 				CHECK(secret == NULL);
 			else
 				CHECK_STR(secret, cv[i].secret);
-			git_creds_cleanup(&c);
-			git_url_cleanup(&u);
+			repo_creds_cleanup(&c);
+			repo_url_cleanup(&u);
 			cJSON_Delete(cj);
 		}
 	}
@@ -244,8 +244,8 @@ test_creds(void)
 				printf("#   case %zu: %d \"%s\"\n", i, rc, err);
 			CHECK(rc == -1 && has(err, bad[i].want));
 			CHECK(c.user == NULL && c.pass == NULL);
-			git_creds_cleanup(&c);
-			git_url_cleanup(&u);
+			repo_creds_cleanup(&c);
+			repo_url_cleanup(&u);
 			cJSON_Delete(cj);
 		}
 	}
@@ -259,12 +259,12 @@ test_scrub(void)
 
 	TEST("scrub: every secret masked, truncated to the buffer") {
 		strlcpy_(msg, "tok at 'https://h' (tok, p@ss)", sizeof(msg));
-		git_creds_scrub(msg, sizeof(msg), secrets, 4);
+		repo_creds_scrub(msg, sizeof(msg), secrets, 4);
 		CHECK_STR(msg, "*** at 'https://h' (***, ***)");
 		strlcpy_(msg, "a tok", sizeof(msg));
-		git_creds_scrub(msg, 4, secrets, 4);
+		repo_creds_scrub(msg, 4, secrets, 4);
 		CHECK_STR(msg, "a *");
-		git_creds_scrub(NULL, 0, secrets, 4);
+		repo_creds_scrub(NULL, 0, secrets, 4);
 	}
 }
 

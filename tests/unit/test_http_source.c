@@ -17,7 +17,7 @@
 
 #include <curl/curl.h>
 
-#include "agent/logship.h"
+#include "sdk/logship.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "config/cfg.h"

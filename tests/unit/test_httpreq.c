@@ -1,7 +1,7 @@
 /* test_httpreq.c: the health server's request head parser. */
 #include <string.h>
 
-#include "agent/httpreq.h"
+#include "worker/httpreq.h"
 #include "t.h"
 
 static enum httpreq_rc

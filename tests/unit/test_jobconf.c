@@ -1,8 +1,8 @@
 /* test_jobconf.c: job variables over the process base job template. */
 #include <string.h>
 
-#include "agent/agent.h"
-#include "agent/api.h"
+#include "worker/worker.h"
+#include "prefect/api.h"
 #include "t.h"
 
 static const char *

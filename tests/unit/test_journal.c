@@ -1,5 +1,5 @@
 /*
- * test_journal.c: the worker's run journal (agent/journal.c): records
+ * test_journal.c: the worker's run journal (worker/journal.c): records
  * written, replaced and removed durably; only records no live worker
  * holds are handed out; torn and garbage files are skipped with a
  * warning and left in place while every good record is still found;
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/journal.h"
+#include "worker/journal.h"
 #include "common/util.h"
 #include "t.h"
 

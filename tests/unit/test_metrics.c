@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/metrics.h"
+#include "worker/metrics.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "t.h"

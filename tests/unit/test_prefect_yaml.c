@@ -15,7 +15,7 @@
 #include "t.h"
 
 struct loaded {
-	struct yaml_doc		*doc;
+	struct ydoc		*doc;
 	struct prefect_yaml	*py;
 	struct pf_msgs		 warn;
 	char			 err[4096];
@@ -26,9 +26,9 @@ static struct loaded *
 load(const char *text)
 {
 	struct loaded	*l = calloc(1, sizeof(*l));
-	struct yaml_error e;
+	struct ydoc_error e;
 
-	l->doc = yaml_doc_load(text, strlen(text), &e);
+	l->doc = ydoc_load(text, strlen(text), &e);
 	if (l->doc == NULL) {
 		snprintf(l->err, sizeof(l->err), "yaml: %s", e.msg);
 		l->rc = -1;
@@ -46,7 +46,7 @@ unload(struct loaded *l)
 {
 	prefect_yaml_free(l->py);
 	prefect_yaml_msgs_free(&l->warn);
-	yaml_doc_free(l->doc);
+	ydoc_free(l->doc);
 	free(l);
 }
 

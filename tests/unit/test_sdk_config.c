@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/logship.h"
+#include "sdk/logship.h"
 #include "common/util.h"
 #include "config/cfg.h"
 #include "sdk/run.h"

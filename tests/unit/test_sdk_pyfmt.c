@@ -1,10 +1,10 @@
 /*
  * test_sdk_pyfmt.c: Python's text forms in Prefect's messages: repr() of
- * floats and strings, str() of states (sdk/pyfmt.c).
+ * floats and strings, str() of states (common/pyfmt.c).
  */
 #include <string.h>
 
-#include "sdk/pyfmt.h"
+#include "common/pyfmt.h"
 #include "t.h"
 
 static char *

@@ -1,5 +1,5 @@
 /*
- * test_sdk_redact.c: masking secret values (sdk/redact.c): every
+ * test_sdk_redact.c: masking secret values (common/redact.c): every
  * occurrence, longest first, short values left alone, JSON spellings
  * (cJSON's and Python's json.dumps) of the same value.
  */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sdk/redact.h"
+#include "common/redact.h"
 #include "t.h"
 
 static char *

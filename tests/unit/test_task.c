@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/logship.h"
+#include "sdk/logship.h"
 #include "common/util.h"
 #include "sdk/run.h"
 #include "sdk/task.h"

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "deployments/template.h"
-#include "deployments/yaml.h"
+#include "yaml/doc.h"
 #include "t.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -21,10 +21,10 @@
 static cJSON *
 J(const char *text)
 {
-	struct yaml_doc	*d = yaml_doc_load(text, strlen(text), NULL);
-	cJSON		*j = d ? cJSON_Duplicate(yaml_doc_root(d), 1) : NULL;
+	struct ydoc	*d = ydoc_load(text, strlen(text), NULL);
+	cJSON		*j = d ? cJSON_Duplicate(ydoc_root(d), 1) : NULL;
 
-	yaml_doc_free(d);
+	ydoc_free(d);
 	return j;
 }
 
@@ -49,9 +49,9 @@ render(char **b, size_t *n, const cJSON *v)
 	else if (cJSON_IsBool(v))
 		put(b, n, cJSON_IsTrue(v) ? "true" : "false");
 	else if (cJSON_IsNumber(v)) {
-		if ((v->type & YAML_CJSON_FLOAT) ||
+		if ((v->type & YDOC_CJSON_FLOAT) ||
 		    v->valuedouble != floor(v->valuedouble))
-			yaml_format_float(v->valuedouble, tmp, sizeof(tmp));
+			ydoc_format_float(v->valuedouble, tmp, sizeof(tmp));
 		else
 			snprintf(tmp, sizeof(tmp), "%lld",
 			    (long long)v->valuedouble);

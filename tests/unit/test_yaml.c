@@ -12,15 +12,15 @@
 #include <unistd.h>
 
 #include "deployments/template.h"
-#include "deployments/yaml.h"
+#include "yaml/doc.h"
 #include "t.h"
 
 /* str(yaml.safe_load(text)) as Python prints it, or the error. */
 static char *
 py(const char *text)
 {
-	struct yaml_error	 e;
-	struct yaml_doc		*d = yaml_doc_load(text, strlen(text), &e);
+	struct ydoc_error	 e;
+	struct ydoc		*d = ydoc_load(text, strlen(text), &e);
 	char			*s, buf[400];
 
 	if (d == NULL) {
@@ -28,8 +28,8 @@ py(const char *text)
 		    e.msg);
 		return strdup(buf);
 	}
-	s = template_py_str(yaml_doc_root(d));
-	yaml_doc_free(d);
+	s = template_py_str(ydoc_root(d));
+	ydoc_free(d);
 	return s;
 }
 
@@ -46,32 +46,32 @@ same(const char *text, const char *want)
 }
 
 static int
-pos_of(const struct yaml_doc *d, const cJSON *n, int line, int col)
+pos_of(const struct ydoc *d, const cJSON *n, int line, int col)
 {
 	int	 l = 0, c = 0;
 
-	return yaml_doc_pos(d, n, &l, &c) == 0 && l == line && c == col;
+	return ydoc_pos(d, n, &l, &c) == 0 && l == line && c == col;
 }
 
 static int
-key_pos_of(const struct yaml_doc *d, const cJSON *n, int line, int col)
+key_pos_of(const struct ydoc *d, const cJSON *n, int line, int col)
 {
 	int	 l = 0, c = 0;
 
-	return yaml_doc_key_pos(d, n, &l, &c) == 0 && l == line && c == col;
+	return ydoc_key_pos(d, n, &l, &c) == 0 && l == line && c == col;
 }
 
-static struct yaml_doc *
+static struct ydoc *
 load(const char *text)
 {
-	return yaml_doc_load(text, strlen(text), NULL);
+	return ydoc_load(text, strlen(text), NULL);
 }
 
 static int
 fails_with(const char *text, int line, int col, const char *msg)
 {
-	struct yaml_error	 e;
-	struct yaml_doc		*d = yaml_doc_load(text, strlen(text), &e);
+	struct ydoc_error	 e;
+	struct ydoc		*d = ydoc_load(text, strlen(text), &e);
 	int			 ok;
 
 	ok = d == NULL && e.line == line && e.col == col &&
@@ -79,7 +79,7 @@ fails_with(const char *text, int line, int col, const char *msg)
 	if (!ok)
 		printf("#   got %d:%d: %s\n", e.line, e.col, d ? "(loaded)" :
 		    e.msg);
-	yaml_doc_free(d);
+	ydoc_free(d);
 	return ok;
 }
 
@@ -116,14 +116,14 @@ main(void)
 		    "'1e16', 1e+16]"));
 	}
 
-	TEST("floats carry YAML_CJSON_FLOAT, integers do not") {
-		struct yaml_doc	*d = load("[1.0, 1]");
-		const cJSON	*r = yaml_doc_root(d);
+	TEST("floats carry YDOC_CJSON_FLOAT, integers do not") {
+		struct ydoc	*d = load("[1.0, 1]");
+		const cJSON	*r = ydoc_root(d);
 
-		CHECK((r->child->type & YAML_CJSON_FLOAT) != 0);
-		CHECK((r->child->next->type & YAML_CJSON_FLOAT) == 0);
+		CHECK((r->child->type & YDOC_CJSON_FLOAT) != 0);
+		CHECK((r->child->next->type & YDOC_CJSON_FLOAT) == 0);
 		CHECK(cJSON_IsNumber(r->child));
-		yaml_doc_free(d);
+		ydoc_free(d);
 	}
 
 	TEST("quoted scalars are strings; explicit tags convert") {
@@ -146,12 +146,12 @@ main(void)
 	}
 
 	TEST("timestamps become pydantic-style strings, flagged") {
-		struct yaml_doc	*d = load("{a: 2024-01-01, b: 2024-01-01 "
+		struct ydoc	*d = load("{a: 2024-01-01, b: 2024-01-01 "
 		    "10:00:00,"
 		    " c: 2001-12-14t21:59:43.10-05:00, d: 2001-12-14T21:59:43Z,"
 		    " e: 2001-12-14T21:59:43.1234567+01, f: 2024-1-1, "
 		    "g: '2024-01-01'}");
-		const cJSON	*r = yaml_doc_root(d);
+		const cJSON	*r = ydoc_root(d);
 
 		CHECK_STR(cJSON_GetObjectItem(r, "a")->valuestring,
 		    "2024-01-01");
@@ -164,13 +164,13 @@ main(void)
 		CHECK_STR(cJSON_GetObjectItem(r, "e")->valuestring,
 		    "2001-12-14T21:59:43.123456+01:00");
 		CHECK_STR(cJSON_GetObjectItem(r, "f")->valuestring, "2024-1-1");
-		CHECK(yaml_doc_flags(d, cJSON_GetObjectItem(r, "a")) &
-		    YAML_NODE_TIMESTAMP);
-		CHECK(!(yaml_doc_flags(d, cJSON_GetObjectItem(r, "f")) &
-		    YAML_NODE_TIMESTAMP));
-		CHECK(!(yaml_doc_flags(d, cJSON_GetObjectItem(r, "g")) &
-		    YAML_NODE_TIMESTAMP));
-		yaml_doc_free(d);
+		CHECK(ydoc_flags(d, cJSON_GetObjectItem(r, "a")) &
+		    YDOC_NODE_TIMESTAMP);
+		CHECK(!(ydoc_flags(d, cJSON_GetObjectItem(r, "f")) &
+		    YDOC_NODE_TIMESTAMP));
+		CHECK(!(ydoc_flags(d, cJSON_GetObjectItem(r, "g")) &
+		    YDOC_NODE_TIMESTAMP));
+		ydoc_free(d);
 		CHECK(fails_with("a: 2024-02-30", 1, 4, "invalid timestamp"));
 	}
 
@@ -212,16 +212,16 @@ main(void)
 	}
 
 	TEST("non-string keys get JSON spellings and a flag") {
-		struct yaml_doc	*d = load("{1: a, 1.5: b, null: c, x: d}");
-		const cJSON	*r = yaml_doc_root(d);
+		struct ydoc	*d = load("{1: a, 1.5: b, null: c, x: d}");
+		const cJSON	*r = ydoc_root(d);
 
 		CHECK_STR(r->child->string, "1");
 		CHECK_STR(r->child->next->string, "1.5");
 		CHECK_STR(r->child->next->next->string, "null");
-		CHECK(yaml_doc_flags(d, r->child) & YAML_NODE_KEY_NONSTR);
-		CHECK(!(yaml_doc_flags(d, cJSON_GetObjectItem(r, "x")) &
-		    YAML_NODE_KEY_NONSTR));
-		yaml_doc_free(d);
+		CHECK(ydoc_flags(d, r->child) & YDOC_NODE_KEY_NONSTR);
+		CHECK(!(ydoc_flags(d, cJSON_GetObjectItem(r, "x")) &
+		    YDOC_NODE_KEY_NONSTR));
+		ydoc_free(d);
 		/* Python's dict treats true and 1 as the same key. */
 		CHECK(same("{1: a, true: d}", "{'1': 'd'}"));
 		CHECK(fails_with("{? [1] : e}", 1, 4, "found unhashable key"));
@@ -234,9 +234,9 @@ main(void)
 	}
 
 	TEST("positions of values and keys are 1-based") {
-		struct yaml_doc	*d = load("top:\n  key: value\n  list:\n"
+		struct ydoc	*d = load("top:\n  key: value\n  list:\n"
 		    "    - 1\n    - two\n");
-		const cJSON	*r = yaml_doc_root(d);
+		const cJSON	*r = ydoc_root(d);
 		const cJSON	*top = cJSON_GetObjectItem(r, "top");
 		const cJSON	*list = cJSON_GetObjectItem(top, "list");
 
@@ -246,19 +246,19 @@ main(void)
 		CHECK(pos_of(d, cJSON_GetObjectItem(top, "key"), 2, 8));
 		CHECK(key_pos_of(d, cJSON_GetObjectItem(top, "key"), 2, 3));
 		CHECK(pos_of(d, list->child->next, 5, 7));
-		CHECK(yaml_doc_pos(d, NULL, NULL, NULL) == -1);
-		yaml_doc_free(d);
+		CHECK(ydoc_pos(d, NULL, NULL, NULL) == -1);
+		ydoc_free(d);
 	}
 
 	TEST("an alias copy sits at the alias; its insides at the anchor") {
-		struct yaml_doc	*d = load("a: &x\n  k: 1\nb: *x\n");
-		const cJSON	*r = yaml_doc_root(d);
+		struct ydoc	*d = load("a: &x\n  k: 1\nb: *x\n");
+		const cJSON	*r = ydoc_root(d);
 		const cJSON	*b = cJSON_GetObjectItem(r, "b");
 
 		CHECK(pos_of(d, b, 3, 4));
 		CHECK(pos_of(d, b->child, 2, 6));
 		CHECK(b != cJSON_GetObjectItem(r, "a"));
-		yaml_doc_free(d);
+		ydoc_free(d);
 	}
 
 	TEST("syntax errors carry libyaml's text and position") {
@@ -287,9 +287,9 @@ main(void)
 		    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
 		    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
 		    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n";
-		struct yaml_error e;
+		struct ydoc_error e;
 
-		CHECK(yaml_doc_load(bomb, strlen(bomb), &e) == NULL);
+		CHECK(ydoc_load(bomb, strlen(bomb), &e) == NULL);
 		CHECK(strstr(e.msg, "more than 1000000 nodes") != NULL);
 		CHECK(e.line == 1);
 	}
@@ -304,9 +304,9 @@ main(void)
 		    "f: &f {<<: [*e, *e, *e, *e, *e, *e, *e, *e]}\n"
 		    "g: &g {<<: [*f, *f, *f, *f, *f, *f, *f, *f]}\n"
 		    "h: &h {<<: [*g, *g, *g, *g, *g, *g, *g, *g]}\n";
-		struct yaml_error e;
+		struct ydoc_error e;
 
-		CHECK(yaml_doc_load(bomb, strlen(bomb), &e) == NULL);
+		CHECK(ydoc_load(bomb, strlen(bomb), &e) == NULL);
 		CHECK(strstr(e.msg, "more than 1000000 nodes") != NULL);
 	}
 
@@ -321,13 +321,13 @@ main(void)
 	}
 
 	TEST("one document only; empty input is null") {
-		struct yaml_doc *d;
+		struct ydoc *d;
 
 		CHECK(fails_with("a: 1\n---\nb: 2", 2, 1,
 		    "expected a single document"));
-		d = yaml_doc_load("", 0, NULL);
-		CHECK(d != NULL && cJSON_IsNull(yaml_doc_root(d)));
-		yaml_doc_free(d);
+		d = ydoc_load("", 0, NULL);
+		CHECK(d != NULL && cJSON_IsNull(ydoc_root(d)));
+		ydoc_free(d);
 		CHECK(same("# only a comment\n", "None"));
 		CHECK(same("---\n", "None"));
 	}
@@ -337,24 +337,24 @@ main(void)
 		CHECK(fails_with("a: \xff", 1, 4, "invalid leading UTF-8"));
 	}
 
-	TEST("yaml_doc_load_file reads files and reports open errors") {
+	TEST("ydoc_load_file reads files and reports open errors") {
 		char		 path[] = "/tmp/test_yaml_XXXXXX";
 		int		 fd = mkstemp(path);
-		struct yaml_error e;
-		struct yaml_doc	*d;
+		struct ydoc_error e;
+		struct ydoc	*d;
 
 		CHECK(fd >= 0 && write(fd, "k: [1, 2]\n", 10) == 10);
 		close(fd);
-		d = yaml_doc_load_file(path, &e);
+		d = ydoc_load_file(path, &e);
 		CHECK(d != NULL && cJSON_GetArraySize(cJSON_GetObjectItem(
-		    yaml_doc_root(d), "k")) == 2);
-		yaml_doc_free(d);
+		    ydoc_root(d), "k")) == 2);
+		ydoc_free(d);
 		unlink(path);
-		CHECK(yaml_doc_load_file(path, &e) == NULL);
+		CHECK(ydoc_load_file(path, &e) == NULL);
 		CHECK_STR(e.msg, "No such file or directory");
 	}
 
-	TEST("yaml_format_float matches Python's repr") {
+	TEST("ydoc_format_float matches Python's repr") {
 		static const struct { double d; const char *s; } t[] = {
 			{ 1.0, "1.0" }, { 0.1, "0.1" }, { 1e16, "1e+16" },
 			{ 1e15, "1000000000000000.0" }, { 1.5e-5, "1.5e-05" },
@@ -366,11 +366,11 @@ main(void)
 		char	 buf[32];
 
 		for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-			CHECK_STR(yaml_format_float(t[i].d, buf, sizeof(buf)),
+			CHECK_STR(ydoc_format_float(t[i].d, buf, sizeof(buf)),
 			    t[i].s);
-		CHECK_STR(yaml_format_float(INFINITY, buf, sizeof(buf)),
+		CHECK_STR(ydoc_format_float(INFINITY, buf, sizeof(buf)),
 		    "inf");
-		CHECK_STR(yaml_format_float(NAN, buf, sizeof(buf)), "nan");
+		CHECK_STR(ydoc_format_float(NAN, buf, sizeof(buf)), "nan");
 	}
 
 	return t_done();

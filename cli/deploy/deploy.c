@@ -1,0 +1,529 @@
+/*
+ * deploy.c: `pfagent deploy`, Prefect 3.8.8's `prefect deploy`
+ * (prefect/cli/deploy/_core.py) for C flows: the command line, the
+ * choice of deployments, and each one taken through its steps:
+ *
+ *   template the config, build and load the flow module, make the
+ *   body Prefect would send                          deploy_target.c
+ *   check the work pool, read the server's deployment   deploy_api.c
+ *     none: create it                                   deploy_api.c
+ *     else: compare field by field                     deploy_diff.c
+ *           and PATCH what differs, or nothing at all   deploy_api.c
+ *   say what was (or would be) done                    deploy_show.c
+ *
+ * Writes are kept to what changed because every PATCH deletes the
+ * deployment's future auto-scheduled runs, and a PATCH (or POST) with
+ * schedules replaces them with new ids unless all carry slugs.
+ * Values that came from blocks are treated as secrets: never printed.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/deploy/deploy.h"
+#include "cli/deploy/api.h"
+#include "cli/deploy/diff.h"
+#include "cli/deploy/show.h"
+#include "cli/deploy/target.h"
+#include "common/http.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "deployments/refs.h"
+#include "deployments/template.h"
+
+struct deploy {
+	struct http_settings	 http;
+	struct template_resolver api;	/* refs_resolver(&http) */
+	struct template_resolver r;	/* api, noting what blocks return */
+	struct deploy_secrets	 secrets;
+	struct deploy_server	 server;	/* &http, &secrets */
+	struct deploy_file	 f;
+	const char		*file;
+	char			*cwd;		/* the project, absolute */
+	int			 dry_run;
+};
+
+enum outcome {
+	OUT_CREATED, OUT_UPDATED, OUT_UNCHANGED, OUT_FAILED,
+	OUT_WOULD_CREATE, OUT_WOULD_UPDATE, OUT__N
+};
+
+/* ------------------------------------------------ blocks and variables */
+
+/* The API's block lookups, remembering what they return as secrets. */
+static int
+secret_block(const char *slug, const char *name, cJSON **out, char *err,
+    size_t errlen, void *payload)
+{
+	struct deploy	*dp = payload;
+	int		 rc;
+
+	rc = dp->api.block(slug, name, out, err, errlen, dp->api.payload);
+	if (rc == 0)
+		deploy_secrets_add(&dp->secrets, *out);
+	return rc;
+}
+
+static int
+secret_block_by_id(const char *id, cJSON **out, char *err, size_t errlen,
+    void *payload)
+{
+	struct deploy	*dp = payload;
+	int		 rc;
+
+	rc = dp->api.block_by_id(id, out, err, errlen, dp->api.payload);
+	if (rc == 0)
+		deploy_secrets_add(&dp->secrets, *out);
+	return rc;
+}
+
+static int
+variable(const char *name, cJSON **out, char *err, size_t errlen,
+    void *payload)
+{
+	struct deploy	*dp = payload;
+
+	return dp->api.variable(name, out, err, errlen, dp->api.payload);
+}
+
+/* ------------------------------------------------------------ the file */
+
+int
+deploy_file_load(struct deploy_file *f, const char *file, char *err,
+    size_t errlen)
+{
+	struct ydoc_error	yerr;
+
+	memset(f, 0, sizeof(*f));
+	if ((f->doc = ydoc_load_file(file, &yerr)) == NULL) {
+		if (yerr.line > 0)
+			return errorf(err, errlen, "%s:%d:%d: %s", file,
+			    yerr.line, yerr.col, yerr.msg);
+		return errorf(err, errlen, "%s: %s", file, yerr.msg);
+	}
+	return prefect_yaml_load(f->doc, file, &f->py, &f->warn, err,
+	    errlen);
+}
+
+void
+deploy_file_cleanup(struct deploy_file *f)
+{
+	prefect_yaml_free(f->py);
+	prefect_yaml_msgs_free(&f->warn);
+	ydoc_free(f->doc);
+	memset(f, 0, sizeof(*f));
+}
+
+/* "file:line:col: " of node in the yaml, or "file: ". */
+static const char *
+where(const struct deploy *dp, const cJSON *node, char *buf, size_t len)
+{
+	int	line, col;
+
+	if (node != NULL && ydoc_pos(dp->f.doc, node, &line, &col) == 0)
+		snprintf(buf, len, "%s:%d:%d: ", dp->file, line, col);
+	else
+		snprintf(buf, len, "%s: ", dp->file);
+	return buf;
+}
+
+/* The first string under n that contains needle. */
+static const cJSON *
+find_text(const cJSON *n, const char *needle)
+{
+	const cJSON	*c, *hit;
+
+	if (cJSON_IsString(n))
+		return strstr(n->valuestring, needle) ? n : NULL;
+	if (cJSON_IsArray(n) || cJSON_IsObject(n))
+		for (c = n->child; c != NULL; c = c->next)
+			if ((hit = find_text(c, needle)) != NULL)
+				return hit;
+	return NULL;
+}
+
+/* Where a templating error's '{{ ... }}' reference is written. */
+static const cJSON *
+reference_node(const struct pf_deployment *d, const char *err)
+{
+	const char	*a = strstr(err, "'{{"), *b;
+	const cJSON	*hit = NULL;
+	char		*ref;
+
+	if (a == NULL || (b = strstr(a, "}}'")) == NULL)
+		return d->node;
+	ref = xasprintf("%.*s", (int)(b + 2 - (a + 1)), a + 1);
+	hit = find_text(d->node, ref);
+	free(ref);
+	return hit ? hit : d->node;
+}
+
+/* The raw node at key (and sub) of a deployment, or the deployment. */
+static const cJSON *
+node_at(const struct pf_deployment *d, const char *key, const char *sub)
+{
+	const cJSON	*n = cJSON_GetObjectItemCaseSensitive(d->node, key);
+
+	if (n != NULL && sub != NULL)
+		n = cJSON_GetObjectItemCaseSensitive(n, sub);
+	return n ? n : d->node;
+}
+
+/* --------------------------------------------------------- one target */
+
+/* Whether key of o is a list or mapping with something in it. */
+static int
+nonempty(const cJSON *o, const char *key)
+{
+	return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, key)) > 0;
+}
+
+static enum outcome
+failed(const struct deploy *dp, const struct deploy_target *t,
+    const cJSON *node, const char *msg)
+{
+	char	pos[PATH_MAX + 64], *safe;
+
+	safe = deploy_secrets_redact(&dp->secrets, msg);
+	fprintf(stderr, "pfagent deploy: %sdeployment '%s': %s\n",
+	    where(dp, node, pos, sizeof(pos)), t->name ? t->name :
+	    t->d->name, safe);
+	if (t->build_output != NULL && t->build_output[0] != '\0')
+		fprintf(stderr, "%s%s", t->build_output,
+		    t->build_output[strlen(t->build_output) - 1] == '\n' ?
+		    "" : "\n");
+	free(safe);
+	return OUT_FAILED;
+}
+
+static enum outcome
+deploy_one(struct deploy *dp, const struct pf_deployment *d)
+{
+	struct deploy_target	 t;
+	struct deploy_pair	 p;
+	struct deploy_change	 c[DEPLOY_NFIELDS];
+	char			 err[4096], *names, *id = NULL;
+	const cJSON		*v;
+	enum outcome		 o;
+	size_t			 n;
+
+	memset(&t, 0, sizeof(t));
+	t.d = d;
+	if (prefect_yaml_check_deployable(dp->f.py, d, err, sizeof(err)) ==
+	    -1) {
+		fprintf(stderr, "pfagent deploy: %s\n", err);
+		return OUT_FAILED;
+	}
+	/* pfagent runs no build or push step: refuse rather than skip. */
+	v = cJSON_GetArraySize(d->build_steps) > 0 ? d->build_steps :
+	    d->push_steps;
+	if (cJSON_GetArraySize(v) > 0 && v->child->child != NULL) {
+		snprintf(err, sizeof(err), "%s step '%s' cannot run: pfagent "
+		    "deploy runs no build or push steps (remove them, or "
+		    "build before deploying)", v == d->build_steps ? "build" :
+		    "push", v->child->child->string);
+		return failed(dp, &t, node_at(d, v == d->build_steps ?
+		    "build" : "push", NULL), err);
+	}
+	if (nonempty(d->config, "triggers") || nonempty(d->config, "sla"))
+		fprintf(stderr, "pfagent deploy: warning: deployment '%s': "
+		    "triggers and sla are not applied by pfagent deploy\n",
+		    d->name);
+	if (deploy_target_template(&t, &dp->r, err, sizeof(err)) == -1) {
+		o = failed(dp, &t, reference_node(d, err), err);
+		goto out;
+	}
+	if (deploy_target_load_flow(&t, err, sizeof(err)) == -1) {
+		o = failed(dp, &t, node_at(d, "entrypoint", NULL), err);
+		goto out;
+	}
+	if (deploy_target_build_spec(&t, dp->cwd, err, sizeof(err)) == -1) {
+		o = failed(dp, &t, d->node, err);
+		goto out;
+	}
+	if (deploy_api_pool(&dp->server, &t, err, sizeof(err)) == -1) {
+		o = failed(dp, &t, node_at(d, "work_pool", "name"), err);
+		goto out;
+	}
+	if (deploy_api_read(&dp->server, &t, err, sizeof(err)) == -1) {
+		o = failed(dp, &t, d->node, err);
+		goto out;
+	}
+	p = deploy_target_pair(&t);
+	if (t.current == NULL) {
+		if (dp->dry_run) {
+			printf("Deployment '%s/%s' would be created\n", t.flow,
+			    t.name);
+			deploy_show_spec(&p, &dp->secrets);
+			o = OUT_WOULD_CREATE;
+		} else if (deploy_api_create(&dp->server, &t, &id, err,
+		    sizeof(err)) == -1)
+			o = failed(dp, &t, d->node, err);
+		else {
+			printf("Deployment '%s/%s' created (id %s)\n", t.flow,
+			    t.name, id);
+			o = OUT_CREATED;
+		}
+		goto out;
+	}
+	n = deploy_diff(&p, c);
+	names = deploy_show_names(c, n);
+	if (n == 0) {
+		printf("Deployment '%s/%s' unchanged: no changes (id %s)\n",
+		    t.flow, t.name, json_str(t.current, "id"));
+		o = OUT_UNCHANGED;
+	} else if (dp->dry_run) {
+		printf("Deployment '%s/%s' would be updated: %s (id %s)\n",
+		    t.flow, t.name, names, json_str(t.current, "id"));
+		for (size_t i = 0; i < n; i++)
+			deploy_show_change(&p, &c[i], &dp->secrets);
+		o = OUT_WOULD_UPDATE;
+	} else if (deploy_api_update(&dp->server, &t, c, n, err,
+	    sizeof(err)) == -1)
+		o = failed(dp, &t, d->node, err);
+	else {
+		printf("Deployment '%s/%s' updated: %s (id %s)\n", t.flow,
+		    t.name, names, json_str(t.current, "id"));
+		o = OUT_UPDATED;
+	}
+	free(names);
+	deploy_changes_free(c, n);
+out:
+	fflush(stdout);
+	free(id);
+	deploy_target_cleanup(&t);
+	return o;
+}
+
+/* ----------------------------------------------------------- selection */
+
+/* fnmatch with '*' only, as prefect deploy --name patterns. */
+static int
+wildcard(const char *p, const char *s)
+{
+	if (*p == '\0')
+		return *s == '\0';
+	if (*p == '*')
+		return wildcard(p + 1, s) ||
+		    (*s != '\0' && wildcard(p, s + 1));
+	return *p == *s && wildcard(p + 1, s + 1);
+}
+
+/* NAME or FLOW/NAME; FLOW is the entrypoint's function, '-' as '_'. */
+static int
+matches(const struct pf_deployment *d, const char *pattern)
+{
+	const char	*slash = strchr(pattern, '/'), *fn;
+	char		*flow, *want;
+	int		 ok;
+
+	if (d->name == NULL)
+		return 0;
+	if (slash == NULL)
+		return wildcard(pattern, d->name);
+	if (!wildcard(slash + 1, d->name) || d->entrypoint == NULL)
+		return 0;
+	fn = strrchr(d->entrypoint, ':');
+	flow = xstrdup(fn ? fn + 1 : d->entrypoint);
+	want = xasprintf("%.*s", (int)(slash - pattern), pattern);
+	for (char *p = flow; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	for (char *p = want; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	ok = wildcard(want, flow);
+	free(flow);
+	free(want);
+	return ok;
+}
+
+static void
+list_deployments(const struct prefect_yaml *py)
+{
+	const struct pf_deployment	*d;
+
+	for (size_t i = 0; i < prefect_yaml_count(py); i++) {
+		d = prefect_yaml_deployment(py, i);
+		fprintf(stderr, "  %s (%s)\n", d->name ? d->name : "(no name)",
+		    d->entrypoint ? d->entrypoint : "no entrypoint");
+	}
+}
+
+/*
+ * Marks the deployments to deploy in pick[]. Returns the number of
+ * names that matched nothing, or -1 when nothing can be deployed.
+ */
+static int
+select_deployments(const struct deploy *dp, char **names, size_t nnames,
+    int all, char *pick)
+{
+	const struct prefect_yaml	*py = dp->f.py;
+	const struct pf_deployment	*d;
+	size_t				 n = prefect_yaml_count(py);
+	int				 missing = 0, any = 0, hit;
+
+	if (n == 0) {
+		fprintf(stderr, "pfagent deploy: %s has no deployments\n",
+		    dp->file);
+		return -1;
+	}
+	if (!all && nnames == 0) {
+		if (n == 1) {
+			pick[0] = 1;
+			return 0;
+		}
+		fprintf(stderr, "pfagent deploy: %s has %zu deployments; "
+		    "choose with --name NAME or --all:\n", dp->file, n);
+		list_deployments(py);
+		return -1;
+	}
+	for (size_t i = 0; all && i < n; i++) {
+		d = prefect_yaml_deployment(py, i);
+		/* The model has warned about unnamed ones: skipped. */
+		if (d->name != NULL && d->name[0] != '\0')
+			pick[i] = any = 1;
+	}
+	for (size_t k = 0; k < nnames; k++) {
+		hit = 0;
+		for (size_t i = 0; i < n; i++)
+			if (matches(prefect_yaml_deployment(py, i), names[k]))
+				pick[i] = hit = any = 1;
+		if (!hit) {
+			fprintf(stderr, "pfagent deploy: %s has no deployment "
+			    "'%s'\n", dp->file, names[k]);
+			missing++;
+		}
+	}
+	if (!any) {
+		fprintf(stderr, "pfagent deploy: nothing to deploy; %s has:\n",
+		    dp->file);
+		list_deployments(py);
+		return -1;
+	}
+	return missing;
+}
+
+/* ------------------------------------------------------------- command */
+
+static void
+usage_deploy(FILE *f)
+{
+	fprintf(f, "usage: pfagent deploy [--all | --name NAME ...] "
+	    "[--prefect-file PATH] [--dry-run]\n\n"
+	    "Creates or updates the deployments of prefect.yaml on the "
+	    "server of\nPREFECT_API_URL, as 'prefect deploy' does, from the "
+	    "project root (the\ncurrent directory: entrypoints are relative "
+	    "to it). Each flow module is\nbuilt and loaded for its name and "
+	    "parameter schema. A deployment that\nmatches the file is left "
+	    "untouched; otherwise only the fields that differ\nare sent.\n\n"
+	    "  --all               every deployment of the file\n"
+	    "  --name, -n NAME     a deployment: NAME or FLOW/NAME, '*' "
+	    "matches any text;\n"
+	    "                      repeat for several (one deployment in "
+	    "the file needs none)\n"
+	    "  --prefect-file PATH the deployments file (default "
+	    "prefect.yaml)\n"
+	    "  --dry-run           show what would be created or changed; "
+	    "write nothing\n\n"
+	    "exit status: 0 done, 1 a deployment failed (the others are "
+	    "still deployed),\n2 bad usage, an unreadable file or no API.\n");
+}
+
+static int
+parse_args(int argc, char **argv, struct deploy *dp, int *all,
+    char ***names, size_t *nnames)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage_deploy(stdout);
+			return 0;
+		} else if (!strcmp(a, "--all"))
+			*all = 1;
+		else if (!strcmp(a, "--dry-run"))
+			dp->dry_run = 1;
+		else if ((!strcmp(a, "--name") || !strcmp(a, "-n")) &&
+		    i + 1 < argc) {
+			*names = xrealloc(*names, (*nnames + 1) *
+			    sizeof(**names));
+			(*names)[(*nnames)++] = argv[++i];
+		} else if (!strcmp(a, "--prefect-file") && i + 1 < argc)
+			dp->file = argv[++i];
+		else {
+			fprintf(stderr, "pfagent deploy: unexpected '%s' (see "
+			    "pfagent deploy --help)\n", a);
+			return 2;
+		}
+	}
+	if (*all && *nnames > 0) {
+		fprintf(stderr, "pfagent deploy: use --all or --name, not "
+		    "both\n");
+		return 2;
+	}
+	return -1;
+}
+
+int
+deploy_main(int argc, char **argv)
+{
+	struct deploy	 dp;
+	char		 err[8192], **names = NULL, *pick = NULL;
+	size_t		 nnames = 0, count[OUT__N] = { 0 };
+	int		 all = 0, rc, missing;
+
+	memset(&dp, 0, sizeof(dp));
+	dp.file = "prefect.yaml";
+	if ((rc = parse_args(argc, argv, &dp, &all, &names, &nnames)) != -1)
+		goto out;
+	rc = 2;
+	log_init(LOG_LVL_WARN, "");
+	if (http_settings_from_env(&dp.http, err, sizeof(err)) == -1) {
+		fprintf(stderr, "pfagent deploy: %s; deploying needs the API, "
+		    "and so does --dry-run, to compare with what is "
+		    "deployed\n", err);
+		goto out;
+	}
+	dp.api = refs_resolver(&dp.http);
+	dp.r = (struct template_resolver){ secret_block, secret_block_by_id,
+	    variable, &dp };
+	dp.server = (struct deploy_server){ &dp.http, &dp.secrets };
+	if ((dp.cwd = realpath(".", NULL)) == NULL)
+		fatal("realpath .");
+	if (deploy_file_load(&dp.f, dp.file, err, sizeof(err)) == -1) {
+		fprintf(stderr, "pfagent deploy: %s\n", err);
+		goto out;
+	}
+	for (size_t i = 0; i < dp.f.warn.n; i++)
+		fprintf(stderr, "pfagent deploy: warning: %s\n",
+		    dp.f.warn.v[i]);
+	pick = xcalloc(prefect_yaml_count(dp.f.py) + 1, 1);
+	if ((missing = select_deployments(&dp, names, nnames, all, pick)) ==
+	    -1)
+		goto out;
+	for (size_t i = 0; i < prefect_yaml_count(dp.f.py); i++)
+		if (pick[i])
+			count[deploy_one(&dp, prefect_yaml_deployment(dp.f.py,
+			    i))]++;
+	if (dp.dry_run)
+		printf("Dry run, nothing written: %zu would be created, %zu "
+		    "would be updated, %zu unchanged, %zu failed\n",
+		    count[OUT_WOULD_CREATE], count[OUT_WOULD_UPDATE],
+		    count[OUT_UNCHANGED], count[OUT_FAILED]);
+	else
+		printf("%zu created, %zu updated, %zu unchanged, %zu "
+		    "failed\n", count[OUT_CREATED], count[OUT_UPDATED],
+		    count[OUT_UNCHANGED], count[OUT_FAILED]);
+	rc = count[OUT_FAILED] > 0 || missing > 0 ? 1 : 0;
+out:
+	free(pick);
+	free(names);
+	free(dp.cwd);
+	deploy_file_cleanup(&dp.f);
+	deploy_secrets_cleanup(&dp.secrets);
+	http_settings_cleanup(&dp.http);
+	return rc;
+}

@@ -1,0 +1,250 @@
+/*
+ * main.c: pfagent's subcommands.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "worker/worker.h"
+#include "cli/config.h"
+#include "cli/deploy/deploy.h"
+#include "executor/executor.h"
+#include "cli/pipeline.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "prefect/contract.h"
+#include "deployments/prefect_yaml.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: pfagent <command> [options]\n\n"
+	    "A Prefect-compatible worker that runs flows written in C.\n\n"
+	    "commands:\n"
+	    "  start     join a work pool and run its flow runs "
+	    "(pfagent start --help)\n"
+	    "  run       run a flow here, as 'python my_flow.py' "
+	    "(pfagent run --help)\n"
+	    "  deploy    create or update the deployments of prefect.yaml "
+	    "(pfagent deploy --help)\n"
+	    "  execute   run the flow run named by PREFECT__FLOW_RUN_ID "
+	    "(started by 'start')\n"
+	    "  profile   show, list and pin the dlt workspace profile "
+	    "(pfagent profile --help)\n"
+	    "  workspace show the workspace and its configuration, clean a "
+	    "profile's data\n"
+	    "  config    resolve one configuration value the dlt way "
+	    "(pfagent config --help)\n"
+	    "  pipeline  check a pipeline's destination and restore its state, "
+	    "show it\n"
+	    "            (pfagent pipeline --help)\n"
+	    "  version   print the version\n\n"
+	    "Settings come from Prefect's environment variables "
+	    "(PREFECT_API_URL, ...).\n");
+}
+
+static int
+cmd_start(int argc, char **argv)
+{
+	struct conf	c;
+	char		err[256];
+	enum log_level	lvl;
+	int		rc;
+
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			conf_usage_start();
+			return 0;
+		}
+	if (conf_parse_start(&c, argc, argv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "pfagent start: %s\n", err);
+		conf_cleanup(&c);
+		return 2;
+	}
+	if (log_level_parse(c.log_level, &lvl) == -1) {
+		fprintf(stderr, "pfagent start: --log-level: unknown level "
+		    "'%s'\n", c.log_level);
+		conf_cleanup(&c);
+		return 2;
+	}
+	/* Flow-run processes inherit the format. */
+	setenv(PF_ENV_LOG_FORMAT, c.log_format, 1);
+	log_init(lvl, "");
+	rc = worker_main(&c);
+	conf_cleanup(&c);
+	return rc;
+}
+
+static void
+usage_run(void)
+{
+	printf("usage: pfagent run ENTRYPOINT|DEPLOYMENT [--param K=V]... "
+	    "[--params JSON]\n"
+	    "                  [--prefect-file PATH]\n\n"
+	    "Runs a flow in this process, from the current directory.\n"
+	    "ENTRYPOINT is flows/<file>.c:<function> (module build/flows/"
+	    "<file>.so);\nDEPLOYMENT is a deployment name from prefect.yaml, "
+	    "whose parameters\nare the defaults. --params sets them from a "
+	    "JSON object, --param K=V one\n(V is read as JSON when it parses, "
+	    "else as text); later ones win.\n\n"
+	    "Without PREFECT_API_URL the run is local: logs on the console, "
+	    "nothing\nreported. With it, the flow and its run are created on "
+	    "the server and every\nstate and log is reported, as for "
+	    "'python my_flow.py'.\n\n"
+	    "exit status: 0 Completed, 1 Failed or Crashed, 2 bad usage or "
+	    "the flow could\nnot be loaded.\n");
+}
+
+/* Finds a deployment of prefect.yaml: its entrypoint and parameters. */
+static int
+deployment_target(const char *file, const char *name, char **entrypoint,
+    cJSON *params)
+{
+	struct deploy_file		 f;
+	const struct pf_deployment	*d;
+	const cJSON			*p, *given;
+	char				 err[1024];
+	int				 rc = -1;
+
+	if (deploy_file_load(&f, file, err, sizeof(err)) == -1)
+		fprintf(stderr, "pfagent run: %s\n", err);
+	else if ((d = prefect_yaml_find(f.py, name)) == NULL)
+		fprintf(stderr, "pfagent run: %s has no deployment '%s'\n",
+		    file, name);
+	else if (d->entrypoint == NULL)
+		fprintf(stderr, "pfagent run: deployment '%s' has no "
+		    "entrypoint\n", name);
+	else {
+		*entrypoint = xstrdup(d->entrypoint);
+		given = cJSON_GetObjectItemCaseSensitive(d->config,
+		    "parameters");
+		cJSON_ArrayForEach(p, given)
+			cJSON_AddItemToObject(params, p->string,
+			    cJSON_Duplicate(p, 1));
+		rc = 0;
+	}
+	deploy_file_cleanup(&f);
+	return rc;
+}
+
+static void
+set_param(cJSON *params, const char *key, cJSON *v)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(params, key);
+	cJSON_AddItemToObject(params, key, v);
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	cJSON		*params = cJSON_CreateObject(), *j, *e;
+	const char	*target = NULL, *file = "prefect.yaml";
+	char		*entrypoint = NULL;
+	int		 rc = 2;
+
+	/* First pass: the target and the file, so parameters can layer. */
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage_run();
+			rc = 0;
+			goto out;
+		}
+		if (!strcmp(argv[i], "--prefect-file") && i + 1 < argc)
+			file = argv[++i];
+		else if ((!strcmp(argv[i], "--param") ||
+		    !strcmp(argv[i], "--params")) && i + 1 < argc)
+			i++;
+		else if (argv[i][0] == '-' || target != NULL) {
+			fprintf(stderr, "pfagent run: unexpected '%s' (see "
+			    "pfagent run --help)\n", argv[i]);
+			goto out;
+		} else
+			target = argv[i];
+	}
+	if (target == NULL) {
+		fprintf(stderr, "pfagent run: ENTRYPOINT or DEPLOYMENT "
+		    "needed\n");
+		goto out;
+	}
+	if (strchr(target, ':') != NULL)
+		entrypoint = xstrdup(target);
+	else if (deployment_target(file, target, &entrypoint, params) == -1)
+		goto out;
+	for (int i = 0; i + 1 < argc; i++) {
+		if (!strcmp(argv[i], "--params")) {
+			if ((j = cJSON_Parse(argv[++i])) == NULL ||
+			    !cJSON_IsObject(j)) {
+				fprintf(stderr, "pfagent run: --params needs a "
+				    "JSON object\n");
+				cJSON_Delete(j);
+				goto out;
+			}
+			cJSON_ArrayForEach(e, j)
+				set_param(params, e->string,
+				    cJSON_Duplicate(e, 1));
+			cJSON_Delete(j);
+		} else if (!strcmp(argv[i], "--param")) {
+			char	*kv = xstrdup(argv[++i]), *eq = strchr(kv, '=');
+
+			if (eq == NULL || eq == kv) {
+				fprintf(stderr, "pfagent run: --param needs "
+				    "K=V, got '%s'\n", kv);
+				free(kv);
+				goto out;
+			}
+			*eq = '\0';
+			if ((j = cJSON_Parse(eq + 1)) == NULL)
+				j = cJSON_CreateString(eq + 1);
+			set_param(params, kv, j);
+			free(kv);
+		}
+	}
+	rc = executor_run(entrypoint, params);
+out:
+	free(entrypoint);
+	cJSON_Delete(params);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	int	rc;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("pfagent %s\n", PFAGENT_VERSION);
+		return 0;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!strcmp(argv[1], "start"))
+		rc = cmd_start(argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "run"))
+		rc = cmd_run(argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "deploy"))
+		rc = deploy_main(argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "execute"))
+		rc = executor_main();
+	else if (!strcmp(argv[1], "profile"))
+		rc = profile_main(argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "workspace"))
+		rc = workspace_main(argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "config"))
+		rc = config_main(argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "pipeline"))
+		rc = pipeline_main(argc - 2, argv + 2);
+	else {
+		fprintf(stderr, "pfagent: unknown command '%s'\n\n", argv[1]);
+		usage(stderr);
+		rc = 2;
+	}
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * buf.h: the one string builder of pfagent, and a bounded string copy.
+ */
+#ifndef COMMON_BUF_H
+#define COMMON_BUF_H
+
+#include <stddef.h>
+
+/*
+ * A growable byte buffer with a hard cap. buf_init cannot fail; appends
+ * past the cap fail with -1 and leave the buffer as it was.
+ */
+struct buf {
+	char	*data;		/* always NUL-terminated when non-NULL */
+	size_t	 len;
+	size_t	 cap;		/* allocated */
+	size_t	 max;		/* hard maximum length */
+};
+
+void	 buf_init(struct buf *, size_t max);
+void	 buf_cleanup(struct buf *);
+int	 buf_append(struct buf *, const void *, size_t);
+int	 buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Hands the string to the caller (who frees it) and empties the buffer. */
+char	*buf_steal(struct buf *);
+
+/* Copies at most size-1 bytes and always terminates; returns strlen(src). */
+size_t	 strlcpy_(char *dst, const char *src, size_t size);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * executor_int.h: what the executor's two files share, and nothing else
+ * includes: executor.c (a flow run from its pull steps to its final
+ * state) and executor_stop.c (how a run ends early: SIGTERM/SIGINT, and
+ * a body overrunning its timeout, docs/architecture.md, Timeouts).
+ */
+#ifndef EXECUTOR_EXECUTOR_INT_H
+#define EXECUTOR_EXECUTOR_INT_H
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "prefect/api.h"
+#include "common/http.h"
+#include "deployments/pull_steps.h"
+#include "sdk/run.h"
+
+struct exec {
+	int			 local;		/* no API: accept every state */
+	int			 execute;	/* pfagent execute, not run */
+	char			*start_dir;	/* the cwd before pull steps */
+	pthread_t		 watchdog;
+	int			 watchdog_started;
+	char			 final_type[16];
+	char			 id_buf[40];
+	struct http_settings	 http;
+	const char		*id;
+	cJSON			*flow_run;
+	cJSON			*deployment;
+	struct logship		*logs;
+	struct pull_result	 pulled;	/* holds the code's checkout */
+	pf_run			 run;
+};
+
+/* executor.c */
+/* A line of the run's logs; arg is the struct exec (a repo_log_fn). */
+void	exec_log(void *arg, int level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/*
+ * Proposes a state for the flow run (message masked), riding out API
+ * outages without applying it twice; 0 with *o the answer, or -1.
+ */
+int	exec_propose(struct exec *, const char *type, const char *name,
+	    const char *message, int force, struct orch_result *o);
+/* Records a final answer and logs "Finished in state ...". */
+int	exec_finished(struct exec *, const struct orch_result *o,
+	    const char *sent);
+
+/* executor_stop.c */
+/* Set once a termination signal arrived: the run's pf_stopped(). */
+extern volatile sig_atomic_t	 exec_stop_requested;
+/* The run the signal thread acts on, once it is set up; or NULL. */
+extern struct exec *volatile	 exec_current;
+
+/* Blocks SIGTERM/SIGINT in every thread and starts the signal thread. */
+void	exec_signals_start(void);
+/* Starts the timeout watchdog of x->run (after sdk_run_init). */
+void	exec_watchdog_start(struct exec *);
+/* The executor is finishing: the watchdog stands down and is joined. */
+void	exec_watchdog_stop(struct exec *);
+
+#endif

@@ -1,0 +1,411 @@
+/*
+ * logship.c: the flow run's log queue and its shipping thread.
+ *
+ * Lines keep their order: the thread takes the head of the queue as one
+ * batch (at most Prefect's 4 MB batch size), sends it (retrying through
+ * an API outage), then takes the next. A line longer than Prefect's
+ * MAX_LOG_SIZE is truncated as Prefect does.
+ *
+ * While the API is away lines pile up, so what is held (queued or being
+ * sent) is bounded by PFAGENT_LOG_BUFFER_LINES and _BYTES. A line beyond
+ * the bound is dropped, not an older one, so what is kept stays in
+ * order; the next line kept is preceded by one saying how many were
+ * dropped there ("N log lines were dropped while the API was
+ * unreachable"), stamped with the time of the first of them. A batch
+ * given up after the retry deadline is reported the same way.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "prefect/api.h"
+#include "sdk/logship.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/pyfmt.h"
+#include "common/redact.h"
+
+#define BATCH_INTERVAL_MS	2000
+#define MAX_LOG_SIZE		1000000
+#define BATCH_MAX_BYTES		4000000		/* Prefect's batch size */
+#define ENTRY_OVERHEAD		200		/* JSON around a message */
+#define DEFAULT_MAX_LINES	100000
+#define DEFAULT_MAX_BYTES	(32u << 20)
+
+struct logship {
+	const struct http_settings	*http;
+	char				*flow_run_id;
+	char				*flow_run_name;
+	pthread_t			 thread;
+	pthread_mutex_t			 mu;
+	pthread_cond_t			 wake;
+	pthread_cond_t			 drained;
+	cJSON				*queue;		/* array of LogCreate */
+	size_t				 held_lines;	/* queued or in flight */
+	size_t				 held_bytes;
+	size_t				 max_lines, max_bytes;
+	unsigned long			 pushed, sent;	/* sequence numbers */
+	unsigned long			 dropping;	/* since the last kept */
+	char				 drop_ts[32];	/* the first of them */
+	int				 flush_wanted;
+	int				 stopping;
+	int				 threshold;	/* lowest level kept */
+	struct redact			*redact;	/* secrets to mask */
+};
+
+/*
+ * PREFECT_LOGGING_LEVEL, as Prefect's loggers honour it: lines below it
+ * are neither printed nor shipped. Default INFO.
+ */
+static int
+threshold_from_env(void)
+{
+	static const struct { const char *name; int level; } names[] = {
+		{ "DEBUG", PF_LEVEL_DEBUG }, { "INFO", PF_LEVEL_INFO },
+		{ "WARNING", PF_LEVEL_WARNING }, { "ERROR", PF_LEVEL_ERROR },
+		{ "CRITICAL", PF_LEVEL_CRITICAL },
+	};
+	const char	*v = getenv("PREFECT_LOGGING_LEVEL");
+
+	for (size_t i = 0; v != NULL && i < sizeof(names) / sizeof(*names);
+	    i++)
+		if (strcasecmp(v, names[i].name) == 0)
+			return names[i].level;
+	return PF_LEVEL_INFO;
+}
+
+static const char *
+level_name(int level)
+{
+	if (level >= 50)
+		return "CRITICAL";
+	if (level >= 40)
+		return "ERROR";
+	if (level >= 30)
+		return "WARNING";
+	if (level >= 20)
+		return "INFO";
+	return "DEBUG";
+}
+
+/*
+ * Prefect's console format: flow_run_fmt or task_run_fmt by logger name
+ * (PrefectFormatter), the run's name as Python's %r shows it. One
+ * write, so lines of concurrent threads do not interleave. With
+ * PFAGENT_LOG_FORMAT=json, a JSON object like the agent's own lines.
+ */
+static void
+console(struct logship *ls, const char *logger, int level, const char *msg,
+    const char *task_run_name)
+{
+	char		 name[600], *line;
+	struct timespec	 ts;
+	struct tm	 tm;
+	int		 task;
+
+	task = task_run_name != NULL &&
+	    strcmp(logger, "prefect.task_runs") == 0;
+	if (log_json()) {
+		const char *fields[] = { "flow_run_id", ls->flow_run_id,
+		    "flow_run_name", ls->flow_run_name, "task_run_name",
+		    task ? task_run_name : NULL, NULL };
+
+		log_json_write(level_name(level), logger, msg, fields);
+		return;
+	}
+	sdk_pyrepr(name, sizeof(name), task ? task_run_name :
+	    ls->flow_run_name);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	line = xasprintf("%02d:%02d:%02d.%03ld | %-7s | %s run %s - %s\n",
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+	    level_name(level), task ? "Task" : "Flow", name, msg);
+	if (write(STDERR_FILENO, line, strlen(line)) < 0) {
+		/* a closed stderr must not stop the flow */
+	}
+	free(line);
+}
+
+/* The count of a message's bytes as the bound sees it. */
+static size_t
+entry_bytes(const cJSON *entry)
+{
+	const char	*m = json_str(entry, "message");
+
+	return (m ? strlen(m) : 0) + ENTRY_OVERHEAD;
+}
+
+/* The line that stands for dropped ones, where they were (locked). */
+static cJSON *
+drop_notice(struct logship *ls, unsigned long n, const char *ts)
+{
+	char	*msg = xasprintf("%lu log line%s dropped while the API was "
+	    "unreachable", n, n == 1 ? " was" : "s were");
+	cJSON	*e = api_log_entry("prefect.flow_runs", PF_LEVEL_WARNING, msg,
+	    ls->flow_run_id, NULL);
+
+	cJSON_ReplaceItemInObjectCaseSensitive(e, "timestamp",
+	    cJSON_CreateString(ts));
+	free(msg);
+	return e;
+}
+
+/* Queues the notice for lines dropped since the last kept one (locked). */
+static void
+note_dropped(struct logship *ls)
+{
+	cJSON	*e;
+
+	if (ls->dropping == 0)
+		return;
+	e = drop_notice(ls, ls->dropping, ls->drop_ts);
+	ls->held_lines++;
+	ls->held_bytes += entry_bytes(e);
+	ls->pushed++;
+	cJSON_AddItemToArray(ls->queue, e);
+	ls->dropping = 0;
+}
+
+static void
+send_batch(struct logship *ls, cJSON *batch)
+{
+	struct http_resp	r;
+	enum retry_class	rc;
+	char			*body = json_print(batch), ts[32];
+	int			 n = cJSON_GetArraySize(batch);
+	cJSON			*e;
+
+	rc = http_call(ls->http, &retry_patient, "POST", "/logs/", body, &r);
+	if (rc != RETRY_OK) {
+		const char *first = json_str(cJSON_GetArrayItem(batch, 0),
+		    "timestamp");
+
+		log_warnx("flow run %s: %d log line(s) not delivered: %s",
+		    ls->flow_run_id, n, r.status ? "HTTP error" : r.error);
+		/* Said where they were: ahead of everything queued since. */
+		strlcpy_(ts, first ? first : "", sizeof(ts));
+		if (ts[0] == '\0')
+			iso8601_now(ts, 0);
+		pthread_mutex_lock(&ls->mu);
+		e = drop_notice(ls, (unsigned long)n, ts);
+		ls->held_lines++;
+		ls->held_bytes += entry_bytes(e);
+		ls->pushed++;
+		cJSON_InsertItemInArray(ls->queue, 0, e);
+		pthread_mutex_unlock(&ls->mu);
+	}
+	http_resp_cleanup(&r);
+	free(body);
+}
+
+/* Takes up to one batch's worth from the head of the queue (locked). */
+static cJSON *
+take_batch(struct logship *ls, size_t *lines, size_t *bytes)
+{
+	cJSON	*batch = cJSON_CreateArray();
+
+	*lines = *bytes = 0;
+	while (cJSON_GetArraySize(ls->queue) > 0) {
+		cJSON	*e = ls->queue->child;
+		size_t	 b = entry_bytes(e);
+
+		if (*lines > 0 && *bytes + b > BATCH_MAX_BYTES)
+			break;
+		cJSON_AddItemToArray(batch,
+		    cJSON_DetachItemViaPointer(ls->queue, e));
+		(*lines)++;
+		*bytes += b;
+	}
+	return batch;
+}
+
+static void *
+ship(void *arg)
+{
+	struct logship	*ls = arg;
+
+	pthread_mutex_lock(&ls->mu);
+	for (;;) {
+		cJSON		*batch;
+		size_t		 lines, bytes;
+
+		while (cJSON_GetArraySize(ls->queue) == 0 && !ls->stopping) {
+			pthread_cond_broadcast(&ls->drained);
+			pthread_cond_wait(&ls->wake, &ls->mu);
+		}
+		if (cJSON_GetArraySize(ls->queue) == 0 && ls->stopping)
+			break;
+		if (!ls->flush_wanted && !ls->stopping) {
+			struct timespec	deadline;
+
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_sec += BATCH_INTERVAL_MS / 1000;
+			pthread_cond_timedwait(&ls->wake, &ls->mu, &deadline);
+		}
+		batch = take_batch(ls, &lines, &bytes);
+		if (cJSON_GetArraySize(ls->queue) == 0)
+			ls->flush_wanted = 0;
+		pthread_mutex_unlock(&ls->mu);
+		send_batch(ls, batch);
+		cJSON_Delete(batch);
+		pthread_mutex_lock(&ls->mu);
+		ls->held_lines -= lines;
+		ls->held_bytes -= bytes;
+		ls->sent += lines;
+		pthread_cond_broadcast(&ls->drained);
+	}
+	pthread_cond_broadcast(&ls->drained);
+	pthread_mutex_unlock(&ls->mu);
+	return NULL;
+}
+
+/* A positive whole number from the environment, else def. */
+static size_t
+env_size(const char *name, size_t def)
+{
+	const char	*v = getenv(name);
+	char		*end;
+	unsigned long long n;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	n = strtoull(v, &end, 10);
+	if (*end != '\0' || n == 0 || v[0] == '-') {
+		log_warnx("%s: '%s' is not a positive whole number; using %zu",
+		    name, v, def);
+		return def;
+	}
+	return (size_t)n;
+}
+
+struct logship *
+logship_start(const struct http_settings *http, const char *flow_run_id,
+    const char *flow_run_name)
+{
+	struct logship	*ls = xcalloc(1, sizeof(*ls));
+
+	ls->http = http;
+	ls->flow_run_id = xstrdup(flow_run_id);
+	ls->flow_run_name = xstrdup(flow_run_name);
+	ls->queue = cJSON_CreateArray();
+	ls->threshold = threshold_from_env();
+	ls->max_lines = env_size("PFAGENT_LOG_BUFFER_LINES", DEFAULT_MAX_LINES);
+	ls->max_bytes = env_size("PFAGENT_LOG_BUFFER_BYTES", DEFAULT_MAX_BYTES);
+	ls->redact = redact_new();
+	log_set_run(flow_run_id, flow_run_name);
+	pthread_mutex_init(&ls->mu, NULL);
+	pthread_cond_init(&ls->wake, NULL);
+	pthread_cond_init(&ls->drained, NULL);
+	if (http != NULL && pthread_create(&ls->thread, NULL, ship, ls) != 0)
+		fatalx("cannot start the log shipping thread");
+	return ls;
+}
+
+void
+logship_push(struct logship *ls, const char *logger, int level,
+    const char *message, const char *task_run_id, const char *task_run_name)
+{
+	char	*masked, *msg;
+	cJSON	*entry;
+	size_t	 len;
+
+	if (level < ls->threshold)
+		return;
+	/* Masked first, so a cut line cannot keep part of a secret. */
+	msg = masked = redact_text(ls->redact, message);
+	console(ls, logger, level, msg, task_run_name);
+	if (ls->http == NULL) {
+		free(masked);
+		return;
+	}
+	if ((len = strlen(msg)) > MAX_LOG_SIZE) {
+		msg[MAX_LOG_SIZE - 15] = '\0';
+		msg = xasprintf("%s... [truncated]", masked);
+		free(masked);
+		masked = msg;
+		len = MAX_LOG_SIZE;
+	}
+	entry = api_log_entry(logger, level, msg, ls->flow_run_id,
+	    task_run_id);
+	pthread_mutex_lock(&ls->mu);
+	if (ls->held_lines + 1 > ls->max_lines ||
+	    ls->held_bytes + len + ENTRY_OVERHEAD > ls->max_bytes) {
+		if (ls->dropping++ == 0)
+			strlcpy_(ls->drop_ts, json_str(entry, "timestamp"),
+			    sizeof(ls->drop_ts));
+		cJSON_Delete(entry);
+	} else {
+		note_dropped(ls);
+		cJSON_AddItemToArray(ls->queue, entry);
+		ls->held_lines++;
+		ls->held_bytes += len + ENTRY_OVERHEAD;
+		ls->pushed++;
+		pthread_cond_signal(&ls->wake);
+	}
+	pthread_mutex_unlock(&ls->mu);
+	free(masked);
+}
+
+void
+logship_secret(struct logship *ls, const char *value)
+{
+	if (ls != NULL)
+		redact_add(ls->redact, value);
+}
+
+void
+logship_secret_hook(const char *value, void *payload)
+{
+	logship_secret(payload, value);
+}
+
+char *
+logship_mask(struct logship *ls, const char *text)
+{
+	if (text == NULL)
+		return NULL;
+	return ls != NULL ? redact_text(ls->redact, text) : xstrdup(text);
+}
+
+void
+logship_flush(struct logship *ls)
+{
+	if (ls->http == NULL)
+		return;
+	pthread_mutex_lock(&ls->mu);
+	note_dropped(ls);	/* before the final state, in its place */
+	unsigned long want = ls->pushed;
+	ls->flush_wanted = 1;
+	pthread_cond_signal(&ls->wake);
+	while (ls->sent < want)
+		pthread_cond_wait(&ls->drained, &ls->mu);
+	pthread_mutex_unlock(&ls->mu);
+}
+
+void
+logship_stop(struct logship *ls)
+{
+	if (ls == NULL)
+		return;
+	if (ls->http != NULL) {
+		pthread_mutex_lock(&ls->mu);
+		note_dropped(ls);
+		ls->stopping = 1;
+		pthread_cond_signal(&ls->wake);
+		pthread_mutex_unlock(&ls->mu);
+		pthread_join(ls->thread, NULL);
+	}
+	pthread_mutex_destroy(&ls->mu);
+	pthread_cond_destroy(&ls->wake);
+	pthread_cond_destroy(&ls->drained);
+	cJSON_Delete(ls->queue);
+	redact_free(ls->redact);
+	free(ls->flow_run_id);
+	free(ls->flow_run_name);
+	free(ls);
+}

@@ -1,0 +1,46 @@
+/*
+ * logship.h: a flow run's logs, batched to POST /logs/ by a background
+ * thread every two seconds (PREFECT_LOGGING_TO_API_BATCH_INTERVAL), and
+ * echoed to stderr as Prefect's console handler prints them, secrets
+ * masked. The queue is bounded; lines that do not fit are counted and
+ * reported.
+ */
+#ifndef SDK_LOGSHIP_H
+#define SDK_LOGSHIP_H
+
+#include "common/http.h"
+
+struct logship;
+
+/* http may be NULL: console only (local runs without an API). */
+struct logship	*logship_start(const struct http_settings *http,
+		    const char *flow_run_id, const char *flow_run_name);
+/*
+ * Thread-safe. task_run_id and task_run_name may be NULL (a line of the
+ * flow run); on the console a line of logger prefect.task_runs reads
+ * "Task run 'extract-0' - ...", any other "Flow run 'name' - ...", as
+ * Prefect's formatter prints them.
+ */
+void		 logship_push(struct logship *, const char *logger, int level,
+		    const char *message, const char *task_run_id,
+		    const char *task_run_name);
+/*
+ * Secret values to mask (common/redact.h) in every line pushed from now on,
+ * on the console and to Prefect alike: this is the one point every line
+ * of the run passes. Thread-safe.
+ */
+void		 logship_secret(struct logship *, const char *value);
+/* The same as a hook for cfg_set_secret_hook(): payload is the logship. */
+void		 logship_secret_hook(const char *value, void *payload);
+/*
+ * text with the known secrets masked, for what leaves the executor by
+ * another way (state messages, artifacts). Caller frees; NULL for NULL;
+ * a plain copy without a logship.
+ */
+char		*logship_mask(struct logship *, const char *text);
+/* Blocks until everything queued so far was sent or given up. */
+void		 logship_flush(struct logship *);
+/* Flushes, stops the thread and frees. */
+void		 logship_stop(struct logship *);
+
+#endif

@@ -1,0 +1,424 @@
+/*
+ * steps.c: normalize and load of pf/flow.h's loading API: every
+ * extracted package is normalized, every normalized package loaded,
+ * oldest first; a package another run left behind is finished here.
+ *
+ * Exactly once: a package moves to the next stage only after its work
+ * is durable (normalize: jobs synced, then the rename; load: the
+ * destination's commit, which includes the _dlt_loads row, then the
+ * rename). A run that dies after the commit and before the rename
+ * leaves a normalized package whose load id is already in _dlt_loads:
+ * the next load finds it there and only moves it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/util.h"
+#include "config/cfg.h"
+#include "load/loader.h"
+#include "load/normalize.h"
+#include "load/package.h"
+#include "sdk/pipeline.h"
+#include "load/state.h"
+#include "sdk/run.h"
+
+#define PF_EXPORT __attribute__((visibility("default")))
+
+static int
+exists(const char *path)
+{
+	struct stat	st;
+
+	return stat(path, &st) == 0;
+}
+
+/* Tables of the package's schema missing from the pipeline's (a run
+   that died after extract but before saving elsewhere). */
+static void
+merge_schema(pf_pipeline *p, const char *pkg)
+{
+	char		 err[256], *path = xasprintf("%s/schema.json", pkg);
+	char		*text = read_file_max(path, 64u << 20, NULL, err,
+	    sizeof(err));
+	cJSON		*doc = text != NULL ? cJSON_Parse(text) : NULL;
+	struct ld_schema *s = doc != NULL ? ld_schema_from_json(doc, err,
+	    sizeof(err)) : NULL;
+
+	for (size_t i = 0; s != NULL && i < s->ntables; i++) {
+		struct ld_table	*from = s->tables[i], *to;
+
+		if (from->parent != NULL)
+			continue;
+		to = ld_schema_add_table(p->schema, from->name, NULL,
+		    from->disposition);
+		if (to->resource == NULL && from->resource != NULL)
+			to->resource = xstrdup(from->resource);
+		if (to->max_nesting < 0)
+			to->max_nesting = from->max_nesting;
+		for (size_t j = 0; j < from->ncols; j++)
+			if (ld_table_column(to, from->cols[j]->name) == NULL)
+				ld_table_add_column(to, from->cols[j]->name,
+				    from->cols[j]->type, from->cols[j]->hints);
+	}
+	ld_schema_free(s);
+	cJSON_Delete(doc);
+	free(text);
+	free(path);
+}
+
+static int
+normalize_file(pf_pipeline *p, struct ld_normalizer *n, const char *path,
+    const char *table)
+{
+	FILE	*f = fopen(path, "r");
+	char	*line = NULL, err[1024];
+	size_t	 cap = 0, lineno = 0;
+	ssize_t	 len;
+	int	 rc = PF_OK;
+
+	if (f == NULL)
+		return ld_pipeline_fail(p, "cannot read %s: %s", path,
+		    strerror(errno));
+	while ((len = getline(&line, &cap, f)) > 0) {
+		lineno++;
+		if (ld_norm_item(n, table, line, (size_t)len, err,
+		    sizeof(err)) < 0) {
+			rc = ld_pipeline_fail(p, "normalize: %s:%zu: %s", path,
+			    lineno, err);
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static int
+normalize_jobs(pf_pipeline *p, struct ld_normalizer *n, const char *pkg)
+{
+	char		*dir = xasprintf("%s/new_jobs", pkg);
+	DIR		*d = opendir(dir);
+	struct dirent	*e;
+	int		 rc = PF_OK;
+
+	while (rc == PF_OK && d != NULL && (e = readdir(d)) != NULL) {
+		char	*path, *table;
+
+		if (e->d_name[0] == '.' || strchr(e->d_name, '.') == NULL)
+			continue;
+		table = strndup(e->d_name, strcspn(e->d_name, "."));
+		path = xasprintf("%s/%s", dir, e->d_name);
+		rc = normalize_file(p, n, path, table);
+		free(path);
+		free(table);
+	}
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+	return rc;
+}
+
+static int
+write_package_files(pf_pipeline *p, const char *from, const char *to)
+{
+	char	 err[512], *src, *dst, *text;
+	cJSON	*doc = ld_schema_to_json(p->schema);
+	int	 rc;
+
+	dst = xasprintf("%s/schema.json", to);
+	text = cJSON_Print(doc);
+	rc = ld_write_file(dst, text, strlen(text), err, sizeof(err));
+	free(dst);
+	free(text);
+	cJSON_Delete(doc);
+	src = xasprintf("%s/load_package_state.json", from);
+	if (rc == 0 && (text = read_file_max(src, 1u << 20, NULL, err,
+	    sizeof(err))) != NULL) {
+		dst = xasprintf("%s/load_package_state.json", to);
+		rc = ld_write_file(dst, text, strlen(text), err, sizeof(err));
+		free(dst);
+		free(text);
+	}
+	free(src);
+	return rc < 0 ? ld_pipeline_fail(p, "%s", err) : PF_OK;
+}
+
+static int
+normalize_package(pf_pipeline *p, const char *id)
+{
+	char			*src, *tmp, *dst, *loaded, *jobs, err[512];
+	struct ld_normalizer	*n = NULL;
+	int			 rc = PF_ERROR;
+
+	src = ld_pkg_dir(p->root, LD_EXTRACTED, id);
+	tmp = ld_pkg_dir(p->root, LD_NEW, id);
+	dst = ld_pkg_dir(p->root, LD_NORMALIZED, id);
+	loaded = ld_pkg_dir(p->root, LD_LOADED, id);
+	jobs = xasprintf("%s/new_jobs", tmp);
+	if (exists(dst) || exists(loaded)) {
+		/* Died after the move, before removing the source. */
+		ld_rm_rf(src);
+		rc = PF_OK;
+		goto out;
+	}
+	merge_schema(p, src);
+	ld_rm_rf(tmp);
+	if (ld_mkdirs(jobs, err, sizeof(err)) < 0) {
+		ld_pipeline_fail(p, "%s", err);
+		goto out;
+	}
+	n = ld_norm_new(p->schema, id, jobs,
+	    p->ops->dialect->max_identifier_length);
+	if (normalize_jobs(p, n, src) != PF_OK)
+		goto out;
+	if (ld_norm_finish(n, err, sizeof(err)) < 0) {
+		ld_pipeline_fail(p, "%s", err);
+		goto out;
+	}
+	ld_schema_bump(p->schema);
+	if (write_package_files(p, src, tmp) != PF_OK ||
+	    ld_pipeline_save_schema(p) != PF_OK)
+		goto out;
+	if (ld_pkg_move(tmp, dst, err, sizeof(err)) < 0) {
+		ld_pipeline_fail(p, "%s", err);
+		goto out;
+	}
+	ld_rm_rf(src);
+	pf_log_info(p->run, "Normalized load package %s", id);
+	rc = PF_OK;
+out:
+	ld_norm_free(n);
+	free(src);
+	free(tmp);
+	free(dst);
+	free(loaded);
+	free(jobs);
+	return rc;
+}
+
+PF_EXPORT int
+pf_pipeline_normalize(pf_pipeline *p)
+{
+	char	**ids;
+	int	  rc = PF_OK;
+
+	if (p == NULL || p->error != NULL)
+		return PF_ERROR;
+	ids = ld_pkg_list(p->root, LD_EXTRACTED, NULL);
+	for (size_t i = 0; rc == PF_OK && ids[i] != NULL; i++)
+		rc = normalize_package(p, ids[i]);
+	ld_strv_free(ids);
+	return rc;
+}
+
+/* ----------------------------------------------------------- load */
+
+int
+ld_pipeline_connect(pf_pipeline *p)
+{
+	struct ld_dest_config	c = { 0 };
+	char			err[1024];
+
+	if (p->dest != NULL)
+		return PF_OK;
+	c.name = p->dest_name;
+	c.type = p->dest_type;
+	c.pipeline = p->name;
+	c.dataset = p->dataset;
+	c.cfg = p->run->cfg;
+	c.local_dir = p->local_dir;
+	if (p->ops->open(&c, &p->dest, err, sizeof(err)) < 0)
+		return ld_pipeline_fail(p, "destination %s: %s", p->dest_name,
+		    err);
+	return PF_OK;
+}
+
+static void
+add_info(pf_pipeline *p, const char *id, const struct ld_load_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		cJSON	*row = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(row, "load_id", id);
+		cJSON_AddStringToObject(row, "table_name", r->t[i].table);
+		cJSON_AddNumberToObject(row, "row_count",
+		    (double)r->t[i].rows);
+		cJSON_AddItemToArray(p->info, row);
+		pf_log_info(p->run, "Loaded %lld rows into %s.%s (load %s)",
+		    r->t[i].rows, p->dataset, r->t[i].table, id);
+	}
+}
+
+static int
+load_package(pf_pipeline *p, const char *id)
+{
+	char			*src, *dst;
+	char			 err[4096], *done;
+	struct ld_load_result	 r;
+	int			 rc = PF_ERROR;
+
+	src = ld_pkg_dir(p->root, LD_NORMALIZED, id);
+	dst = ld_pkg_dir(p->root, LD_LOADED, id);
+	if (ld_load_package(p->dest, p->dataset, src, id, &r, err,
+	    sizeof(err)) < 0) {
+		ld_pipeline_fail(p, "load of package %s into %s failed: %s",
+		    id, p->dest_name, err);
+		goto out;
+	}
+	if (r.already)
+		pf_log_info(p->run, "Load package %s is already in %s.%s; "
+		    "not loaded again", id, p->dataset, "_dlt_loads");
+	add_info(p, id, &r);
+	ld_load_result_cleanup(&r);
+	if (ld_pkg_move(src, dst, err, sizeof(err)) < 0) {
+		ld_pipeline_fail(p, "%s", err);
+		goto out;
+	}
+	done = xasprintf("%s/package_completed.json", dst);
+	ld_write_file(done, "{}", 2, err, sizeof(err));
+	free(done);
+	rc = PF_OK;
+out:
+	free(src);
+	free(dst);
+	return rc;
+}
+
+PF_EXPORT int
+pf_pipeline_load(pf_pipeline *p)
+{
+	char	**ids;
+	size_t	  n;
+	int	  rc = PF_OK;
+
+	if (p == NULL || p->error != NULL)
+		return PF_ERROR;
+	cJSON_Delete(p->info);
+	p->info = cJSON_CreateArray();
+	ids = ld_pkg_list(p->root, LD_NORMALIZED, &n);
+	if (n > 0)
+		rc = ld_pipeline_connect(p);
+	for (size_t i = 0; rc == PF_OK && i < n; i++)
+		rc = load_package(p, ids[i]);
+	ld_strv_free(ids);
+	return rc;
+}
+
+PF_EXPORT const char *
+pf_pipeline_load_info(pf_pipeline *p)
+{
+	if (p == NULL)
+		return "[]";
+	free(p->info_text);
+	p->info_text = cJSON_PrintUnformatted(p->info);
+	return p->info_text;
+}
+
+PF_EXPORT long long
+pf_pipeline_rows(const pf_pipeline *p, const char *table)
+{
+	const cJSON	*row;
+	long long	 n = 0;
+
+	if (p == NULL || table == NULL)
+		return 0;
+	cJSON_ArrayForEach(row, p->info)
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(row,
+		    "table_name")), table) == 0)
+			n += (long long)cJSON_GetNumberValue(
+			    cJSON_GetObjectItem(row, "row_count"));
+	return n;
+}
+
+/*
+ * A working directory without state (a new machine, a wiped disk):
+ * the state and schema come back from the destination, as dlt's
+ * restore_from_destination, so incremental cursors go on.
+ */
+int
+ld_pipeline_restore(pf_pipeline *p)
+{
+	char		 err[4096], *state = NULL, *schema = NULL;
+	cJSON		*doc, *local;
+	struct ld_schema *s;
+
+	if (ld_pipeline_connect(p) != PF_OK)
+		return PF_ERROR;
+	if (ld_restore(p->dest, p->dataset, p->name, p->name, &state, &schema,
+	    err, sizeof(err)) < 0)
+		return ld_pipeline_fail(p, "cannot read the state of pipeline "
+		    "%s from %s: %s", p->name, p->dest_name, err);
+	if (schema != NULL && (doc = cJSON_Parse(schema)) != NULL) {
+		if ((s = ld_schema_from_json(doc, err, sizeof(err))) != NULL) {
+			ld_schema_free(p->schema);
+			p->schema = s;
+		}
+		cJSON_Delete(doc);
+	}
+	if (state != NULL && (doc = ld_state_decompress(state)) != NULL) {
+		/* _local is never synced: this machine's stays. */
+		local = cJSON_DetachItemFromObject(p->state, "_local");
+		cJSON_Delete(p->state);
+		p->state = doc;
+		cJSON_DeleteItemFromObject(p->state, "_local");
+		cJSON_AddItemToObject(p->state, "_local", local);
+		cJSON_AddStringToObject(local, "_last_extracted_hash",
+		    cJSON_GetStringValue(cJSON_GetObjectItem(p->state,
+		    "_version_hash")) ? cJSON_GetStringValue(
+		    cJSON_GetObjectItem(p->state, "_version_hash")) : "");
+		pf_log_info(p->run, "Restored the state of pipeline %s from "
+		    "%s.%s", p->name, p->dataset, "_dlt_pipeline_state");
+	}
+	free(state);
+	free(schema);
+	return PF_OK;
+}
+
+static int
+normalize_task(pf_run *run, void *arg)
+{
+	pf_pipeline	*p = arg;
+
+	if (pf_pipeline_normalize(p) != PF_OK)
+		return pf_fail(run, "%s", pf_pipeline_error(p));
+	return PF_OK;
+}
+
+static int
+load_task(pf_run *run, void *arg)
+{
+	pf_pipeline	*p = arg;
+
+	if (pf_pipeline_load(p) != PF_OK)
+		return pf_fail(run, "%s", pf_pipeline_error(p));
+	return PF_OK;
+}
+
+PF_TASK(normalize, .description = "dlt's relational normalizer");
+PF_TASK(load, .description = "the package -> the warehouse");
+
+PF_EXPORT int
+pf_pipeline_run_tasks(pf_run *run, pf_pipeline *p, const pf_task_def *extract,
+    pf_task_fn extract_body, void *arg, const char *artifact_key,
+    const char *artifact_description)
+{
+	pf_task	*t;
+
+	t = pf_task_run(run, extract, extract_body, arg, NULL);
+	if (pf_task_ok(t) != PF_OK)
+		return pf_fail(run, "%s", pf_task_error(t));
+	t = pf_task_run(run, &normalize, normalize_task, p, PF_UPSTREAM(t));
+	if (pf_task_ok(t) != PF_OK)
+		return pf_fail(run, "%s", pf_task_error(t));
+	t = pf_task_run(run, &load, load_task, p, PF_UPSTREAM(t));
+	if (pf_task_ok(t) != PF_OK)
+		return pf_fail(run, "%s", pf_task_error(t));
+	if (artifact_key == NULL)
+		return PF_OK;
+	return pf_artifact_table(run, artifact_key, pf_pipeline_load_info(p),
+	    artifact_description);
+}
