@@ -12,6 +12,7 @@
 #include "cli/deploy/deploy.h"
 #include "executor/executor.h"
 #include "cli/pipeline.h"
+#include "cli/prefect_profile.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -212,6 +213,7 @@ out:
 int
 main(int argc, char **argv)
 {
+	char	err[512];
 	int	rc;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -222,6 +224,10 @@ main(int argc, char **argv)
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("pfagent %s\n", PFAGENT_VERSION);
 		return 0;
+	}
+	if (prefect_profile_apply(err, sizeof(err)) == -1) {
+		fprintf(stderr, "pfagent: %s\n", err);
+		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (!strcmp(argv[1], "start"))

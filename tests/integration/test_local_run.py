@@ -113,3 +113,53 @@ def test_local_run_is_seen_by_prefects_cli(prefect_server, tmp_path):
     logs = prefect_cli(prefect_server, home, "flow-run", "logs",
                        listed[names[1]]["id"])
     assert "about to fail" in logs.stdout, logs.stdout
+
+
+def test_prefect_profile_is_read_as_prefect_reads_it(client, prefect_server,
+                                                    tmp_path):
+    """`prefect config set PREFECT_API_URL=...` (Prefect's own CLI) writes
+    the active profile of PREFECT_HOME; pfagent reads it as Prefect's
+    client does, the environment still wins, and a profiles file that is
+    not TOML is an error naming the file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    env["ASAN_OPTIONS"] = "handle_segv=0:detect_leaks=1"
+
+    def prefect(*args):
+        subprocess.run([str(VENV_BIN / "prefect"), *args], env=env,
+                       check=True, capture_output=True, timeout=120)
+
+    def pfagent_run(name, extra_env=None):
+        return subprocess.run(
+            [str(PFAGENT), "run", "flows/hello.c:hello", "--param",
+             f"name={name}"], cwd=REPO_ROOT, env={**env, **(extra_env or {})},
+            capture_output=True, text=True, timeout=120)
+
+    def runs_named(greeting):
+        logs = client.request("POST", "/logs/filter", json={
+            "logs": {"level": {"ge_": 0}}, "limit": 200, "sort": "TIMESTAMP_DESC"})
+        return [entry for entry in logs
+                if f"Hello, {greeting}!" in entry["message"]]
+
+    prefect("profile", "create", "pfagent-test")
+    prefect("--profile", "pfagent-test", "config", "set",
+            f"PREFECT_API_URL={prefect_server.api_url}")
+    prefect("profile", "use", "pfagent-test")
+
+    p = pfagent_run("FromProfile")
+    assert p.returncode == 0, p.stderr
+    assert len(runs_named("FromProfile")) == 1
+
+    # The environment beats the profile: a dead URL in the profile is
+    # never tried when PREFECT_API_URL is set.
+    prefect("config", "set", "PREFECT_API_URL=http://127.0.0.1:9/api")
+    p = pfagent_run("FromEnvironment",
+                    {"PREFECT_API_URL": prefect_server.api_url})
+    assert p.returncode == 0, p.stderr
+    assert len(runs_named("FromEnvironment")) == 1
+
+    profiles = tmp_path / "prefect-home" / "profiles.toml"
+    profiles.write_text("active = [\n")
+    p = pfagent_run("Broken")
+    assert p.returncode == 2
+    assert f"Prefect profiles {profiles}:" in p.stderr
