@@ -26,9 +26,24 @@ struct remote_ctx {
 	const struct repo_creds	*cr;
 	int			 userpass_tried, agent_tried, username_tried;
 	int			 auth_failed;
+	size_t			 received_bytes;	/* of the pack */
 };
 
 /* ---------------------------------------------------- libgit2 remotes */
+
+/*
+ * The pack's size as it arrives: git_remote_stats() after the fetch
+ * says 0 bytes once the indexer is done, so the last progress counts.
+ */
+static int
+progress_cb(const git_indexer_progress *st, void *payload)
+{
+	struct remote_ctx	*r = payload;
+
+	if (st->received_bytes > r->received_bytes)
+		r->received_bytes = st->received_bytes;
+	return 0;
+}
 
 static int
 cred_cb(git_credential **out, const char *url, const char *user_from_url,
@@ -69,6 +84,7 @@ remote_setup(struct remote_ctx *r, const struct repo_url *u,
 	r->cr = cr ? cr : &none;
 	git_remote_init_callbacks(cb, GIT_REMOTE_CALLBACKS_VERSION);
 	cb->credentials = cred_cb;
+	cb->transfer_progress = progress_cb;
 	cb->payload = r;
 	git_proxy_options_init(po, GIT_PROXY_OPTIONS_VERSION);
 	po->type = GIT_PROXY_AUTO;	/* http.proxy, https_proxy... */
@@ -256,7 +272,8 @@ fetch(struct pull *p, git_repository *repo, const struct repo_url *u,
 		return -1;
 	}
 	st = git_remote_stats(remote);
-	human_bytes(st->received_bytes, size, sizeof(size));
+	human_bytes(r.received_bytes > st->received_bytes ? r.received_bytes :
+	    st->received_bytes, size, sizeof(size));
 	if (st->received_objects > 0) {
 		p->added = 1;
 		clone_say(p, PF_LEVEL_INFO, "Fetched %u objects (%s) from '%s'",
