@@ -285,6 +285,28 @@ tree_name(const char *hex, const char *variant)
 }
 
 /*
+ * Whether the cached tree of a pinned commit may be served without the
+ * mirror: 1 when the URL's mirror is known and public or the caller's
+ * credentials pass its server; 0 when the URL has no mirror (the tree
+ * came from another URL: take the mirror's way, which asks the server);
+ * -1 when the credentials are refused.
+ */
+static int
+cached_tree_allowed(struct pull *p, char *err, size_t errlen)
+{
+	char	*mirror, *lock;
+	int	 rc = 0;
+
+	gitcache_mirror_paths(p->root, p->u.url, &mirror, &lock);
+	if (is_dir(mirror))
+		rc = clone_prove_access(p, mirror, &p->u, &p->cr, err,
+		    errlen) == -1 ? -1 : 1;
+	free(mirror);
+	free(lock);
+	return rc;
+}
+
+/*
  * One attempt: lease the tree of the wanted commit, making it first when
  * needed.  Sets p->retryable when a new attempt could succeed.
  */
@@ -309,6 +331,8 @@ pull_once(struct pull *p, struct repo_lease *lease, char *err, size_t errlen)
 		if ((r = gitcache_tree_lock(p->root, name, &fd, err,
 		    errlen)) == -1)
 			goto out;
+		if (r == 1 && (r = cached_tree_allowed(p, err, errlen)) == -1)
+			goto out;
 		if (r == 1)
 			goto leased;
 		close(fd);
@@ -321,6 +345,7 @@ pull_once(struct pull *p, struct repo_lease *lease, char *err, size_t errlen)
 	keep = xstrdup(m.path);
 	if (clone_resolve(p, &m, &commit, err, errlen) == -1)
 		goto out;
+	clone_note_access(p, m.path, &p->cr);
 	git_oid_tostr(hex, sizeof(hex), &commit);
 	name = tree_name(hex, p->variant);
 	if ((r = gitcache_tree_lock(p->root, name, &fd, err, errlen)) == -1)

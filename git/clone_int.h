@@ -48,6 +48,8 @@ struct pull {
 	void			*log_arg;
 	int			 retryable;	/* the network failed */
 	int			 added;		/* the cache grew */
+	int			 contacted;	/* a remote answered */
+	int			 asked_creds;	/* and wanted credentials */
 };
 
 struct mirror {
@@ -102,6 +104,18 @@ int	clone_ensure_commit(struct pull *p, struct mirror *m,
 	    const char *sha, git_oid *out, char *err, size_t errlen);
 int	clone_resolve(struct pull *p, struct mirror *m, git_oid *out,
 	    char *err, size_t errlen);
+/*
+ * Repositories behind a login: whether the mirror's server asked for
+ * credentials; after talking to it, remember whether it did (and that
+ * these credentials passed); before serving its cached content, prove
+ * the credentials (a ref listing, skipped for a minute after one).
+ */
+int	clone_mirror_private(const char *mirror);
+void	clone_note_access(struct pull *p, const char *mirror,
+	    const struct repo_creds *cr);
+int	clone_prove_access(struct pull *p, const char *mirror,
+	    const struct repo_url *u, const struct repo_creds *cr, char *err,
+	    size_t errlen);
 
 /* checkout.c */
 

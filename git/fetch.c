@@ -7,6 +7,10 @@
  * locked while it is used; a commit is fetched only when missing.
  */
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/random.h>
+#include <fcntl.h>
+#include <time.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +19,9 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -27,6 +34,7 @@ struct remote_ctx {
 	int			 userpass_tried, agent_tried, username_tried;
 	int			 auth_failed;
 	size_t			 received_bytes;	/* of the pack */
+	int			 asked;		/* the server wanted credentials */
 };
 
 /* ---------------------------------------------------- libgit2 remotes */
@@ -53,6 +61,7 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url,
 	const char		*user = user_from_url ? user_from_url : "git";
 
 	(void)url;
+	r->asked = 1;
 	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) &&
 	    r->cr->user != NULL && !r->userpass_tried) {
 		r->userpass_tried = 1;
@@ -191,6 +200,8 @@ ls_remote(struct pull *p, const struct repo_url *u, const struct repo_creds *cr,
 		    err, errlen);
 		goto out;
 	}
+	p->contacted = 1;
+	p->asked_creds |= r.asked;
 	if (branch == NULL)
 		want[0] = xstrdup("HEAD");
 	else {
@@ -271,6 +282,8 @@ fetch(struct pull *p, git_repository *repo, const struct repo_url *u,
 		git_remote_free(remote);
 		return -1;
 	}
+	p->contacted = 1;
+	p->asked_creds |= r.asked;
 	st = git_remote_stats(remote);
 	human_bytes(r.received_bytes > st->received_bytes ? r.received_bytes :
 	    st->received_bytes, size, sizeof(size));
@@ -470,8 +483,10 @@ clone_ensure_commit(struct pull *p, struct mirror *m, const struct repo_url *u,
 {
 	int	 r;
 
-	if ((r = find_commit(m->repo, sha, out, err, errlen)) != 1)
-		return r;
+	if ((r = find_commit(m->repo, sha, out, err, errlen)) == 0)
+		return clone_prove_access(p, m->path, u, cr, err, errlen);
+	if (r == -1)
+		return -1;
 	clone_say(p, PF_LEVEL_INFO, "%s '%s' to find commit %s", m->fresh ?
 	    "Cloning repository" : "Fetching", u->url, sha);
 	if (fetch(p, m->repo, u, cr, NULL, err, errlen) == -1)
@@ -542,4 +557,152 @@ clone_resolve(struct pull *p, struct mirror *m, git_oid *out, char *err,
 		return errorf(err, errlen, "commit %s of %s not found in '%s' "
 		    "after fetching it", hex, what, p->u.url);
 	return 0;
+}
+
+/* ------------------------------------------- repositories behind a login */
+
+/*
+ * A mirror fetched from a server that asked for credentials is marked,
+ * so that serving what it holds without the network (a pinned commit)
+ * first proves the caller's credentials with a ref listing. A listing
+ * that passed is remembered for ACCESS_PROOF_SECONDS under an HMAC of
+ * the credentials (keyed per mirror, never the secret itself), so a
+ * burst of runs costs one request.
+ */
+#define ACCESS_DIR		"pfagent-access"
+#define ACCESS_PROOF_SECONDS	60
+
+static char *
+access_file(const char *mirror, const char *name)
+{
+	return xasprintf("%s/" ACCESS_DIR "/%s", mirror, name);
+}
+
+/* The mirror's HMAC key, made on first use; 0 or -1. */
+static int
+access_key(const char *mirror, unsigned char key[32])
+{
+	char	*dir = xasprintf("%s/" ACCESS_DIR, mirror);
+	char	*path = access_file(mirror, "key");
+	int	 fd, rc = -1;
+
+	(void)mkdir(dir, 0700);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 && errno == ENOENT) {
+		unsigned char	 fresh[32];
+
+		if (getrandom(fresh, sizeof(fresh), 0) == sizeof(fresh) &&
+		    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600)) != -1) {
+			rc = write(fd, fresh, sizeof(fresh)) ==
+			    (ssize_t)sizeof(fresh) ? 0 : -1;
+			memcpy(key, fresh, sizeof(fresh));
+			OPENSSL_cleanse(fresh, sizeof(fresh));
+			close(fd);
+			goto out;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC);	/* lost a race */
+	}
+	if (fd != -1) {
+		rc = read(fd, key, 32) == 32 ? 0 : -1;
+		close(fd);
+	}
+out:
+	free(path);
+	free(dir);
+	return rc;
+}
+
+/* The proof file of these credentials, or NULL. */
+static char *
+access_proof(const char *mirror, const struct repo_creds *cr)
+{
+	unsigned char	 key[32], mac[EVP_MAX_MD_SIZE];
+	unsigned int	 n = 0;
+	char		 hex[2 * EVP_MAX_MD_SIZE + 1];
+	const char	*user = cr->user ? cr->user : "";
+	const char	*pass = cr->pass ? cr->pass : "";
+	size_t		 ul = strlen(user), pl = strlen(pass);
+	unsigned char	*msg;
+
+	if (access_key(mirror, key) == -1)
+		return NULL;
+	msg = xmalloc(ul + pl + 2);
+	memcpy(msg, user, ul + 1);
+	memcpy(msg + ul + 1, pass, pl + 1);
+	HMAC(EVP_sha256(), key, sizeof(key), msg, ul + pl + 2, mac, &n);
+	OPENSSL_cleanse(msg, ul + pl + 2);
+	OPENSSL_cleanse(key, sizeof(key));
+	free(msg);
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	return access_file(mirror, hex);
+}
+
+static void
+touch(const char *path)
+{
+	int	 fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd != -1) {
+		(void)futimens(fd, NULL);
+		close(fd);
+	}
+}
+
+int
+clone_mirror_private(const char *mirror)
+{
+	char	*mark = access_file(mirror, "needs-credentials");
+	int	 yes = access(mark, F_OK) == 0;
+
+	free(mark);
+	return yes;
+}
+
+void
+clone_note_access(struct pull *p, const char *mirror,
+    const struct repo_creds *cr)
+{
+	char	*mark, *proof;
+
+	if (!p->contacted)
+		return;			/* served from the mirror alone */
+	mark = access_file(mirror, "needs-credentials");
+	if (!p->asked_creds)
+		(void)unlink(mark);	/* public (again) */
+	else if ((proof = access_proof(mirror, cr)) != NULL) {
+		touch(mark);
+		touch(proof);
+		free(proof);
+	}
+	free(mark);
+}
+
+int
+clone_prove_access(struct pull *p, const char *mirror,
+    const struct repo_url *u, const struct repo_creds *cr, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	git_oid		 head;
+	char		*proof, *ref = NULL;
+	int		 rc;
+
+	if (!clone_mirror_private(mirror))
+		return 0;
+	if ((proof = access_proof(mirror, cr)) != NULL &&
+	    stat(proof, &st) == 0 &&
+	    time(NULL) - st.st_mtime < ACCESS_PROOF_SECONDS &&
+	    time(NULL) >= st.st_mtime) {
+		free(proof);
+		return 0;
+	}
+	clone_say(p, PF_LEVEL_DEBUG, "'%s' needs credentials: checking "
+	    "them before using its cached commit", u->url);
+	rc = ls_remote(p, u, cr, NULL, &head, &ref, err, errlen);
+	free(ref);
+	if (rc != -1 && proof != NULL)
+		touch(proof);
+	free(proof);
+	return rc == -1 ? -1 : 0;
 }

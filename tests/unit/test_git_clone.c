@@ -708,6 +708,14 @@ test_http(void)
 		CHECK(has(err, "none were given"));
 		CHECK(now_ms() - t0 < 900);
 	}
+	TEST("http: a cached pinned commit needs the right token all the same") {
+		CHECK(step(HTTP ", \"access_token\": \"wrong-@K\", "
+		    "\"commit_sha\": \"@A\"}", c1, &l) == -1);
+		CHECK(has(err, "authentication failed"));
+		CHECK(!has(err, TOKEN));
+		CHECK(step(HTTP ", \"commit_sha\": \"@A\"}", c1, &l) == -1);
+		CHECK(has(err, "none were given"));
+	}
 	TEST("http: a missing repository is named, and leaves no mirror") {
 		n = entries("mirrors");
 		CHECK(step("{\"repository\": "
