@@ -82,13 +82,15 @@ prefect_profile_apply(char *err, size_t errlen)
 		name = cJSON_IsString(it) ? it->valuestring : NULL;
 	}
 	profiles = cJSON_GetObjectItemCaseSensitive(doc, "profiles");
-	profile = name ? cJSON_GetObjectItemCaseSensitive(profiles, name) : NULL;
+	profile = name != NULL ?
+	    cJSON_GetObjectItemCaseSensitive(profiles, name) : NULL;
 	if (name == NULL || profile == NULL) {
 		/* Prefect's built-in profiles (ephemeral, local, test, cloud)
 		 * set no PREFECT_API_URL but "local"'s default. */
 		if (name != NULL && strcmp(name, "local") == 0 &&
 		    getenv("PREFECT_API_URL") == NULL)
-			setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api", 1);
+			setenv("PREFECT_API_URL",
+			    "http://127.0.0.1:4200/api", 1);
 		rc = 0;
 		if (name != NULL && strcmp(name, "ephemeral") != 0 &&
 		    strcmp(name, "local") != 0 && strcmp(name, "test") != 0 &&

@@ -84,7 +84,8 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url,
 
 static void
 remote_setup(struct remote_ctx *r, const struct repo_url *u,
-    const struct repo_creds *cr, git_remote_callbacks *cb, git_proxy_options *po)
+    const struct repo_creds *cr, git_remote_callbacks *cb,
+    git_proxy_options *po)
 {
 	static const struct repo_creds none;
 

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "prefect/api.h"
+#include "prefect/contract.h"
+#include "prefect/logspool.h"
 #include "sdk/logship.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -32,10 +34,17 @@
 
 #define BATCH_INTERVAL_MS	2000
 #define MAX_LOG_SIZE		1000000
-#define BATCH_MAX_BYTES		4000000		/* Prefect's batch size */
+#define BATCH_MAX_BYTES		LOGS_BATCH_MAX_BYTES
 #define ENTRY_OVERHEAD		200		/* JSON around a message */
 #define DEFAULT_MAX_LINES	100000
 #define DEFAULT_MAX_BYTES	(32u << 20)
+/*
+ * A full buffer makes the flow wait for the API (back-pressure), unless
+ * the batch being sent has been trying for this long: then the API is
+ * away and newer lines are dropped rather than the flow stopped.
+ */
+#define STALLED_SEND_MS		10000
+#define SPOOL_END		"_spool_end"	/* never sent */
 
 struct logship {
 	const struct http_settings	*http;
@@ -56,6 +65,9 @@ struct logship {
 	int				 stopping;
 	int				 threshold;	/* lowest level kept */
 	struct redact			*redact;	/* secrets to mask */
+	struct logspool			*spool;		/* NULL: none */
+	int64_t				 send_started;	/* 0: idle */
+	int				 hurry;		/* the buffer is full */
 };
 
 /*
@@ -205,7 +217,7 @@ send_batch(struct logship *ls, cJSON *batch)
 
 /* Takes up to one batch's worth from the head of the queue (locked). */
 static cJSON *
-take_batch(struct logship *ls, size_t *lines, size_t *bytes)
+take_batch(struct logship *ls, size_t *lines, size_t *bytes, double *end)
 {
 	cJSON	*batch = cJSON_CreateArray();
 
@@ -213,9 +225,16 @@ take_batch(struct logship *ls, size_t *lines, size_t *bytes)
 	while (cJSON_GetArraySize(ls->queue) > 0) {
 		cJSON	*e = ls->queue->child;
 		size_t	 b = entry_bytes(e);
+		cJSON	*at;
 
 		if (*lines > 0 && *bytes + b > BATCH_MAX_BYTES)
 			break;
+		if ((at = cJSON_DetachItemFromObjectCaseSensitive(e,
+		    SPOOL_END)) != NULL) {
+			if (at->valuedouble > *end)
+				*end = at->valuedouble;
+			cJSON_Delete(at);
+		}
 		cJSON_AddItemToArray(batch,
 		    cJSON_DetachItemViaPointer(ls->queue, e));
 		(*lines)++;
@@ -233,6 +252,7 @@ ship(void *arg)
 	for (;;) {
 		cJSON		*batch;
 		size_t		 lines, bytes;
+		double		 end = 0;
 
 		while (cJSON_GetArraySize(ls->queue) == 0 && !ls->stopping) {
 			pthread_cond_broadcast(&ls->drained);
@@ -240,20 +260,30 @@ ship(void *arg)
 		}
 		if (cJSON_GetArraySize(ls->queue) == 0 && ls->stopping)
 			break;
-		if (!ls->flush_wanted && !ls->stopping) {
+		/* A full batch, or a flow waiting for room, goes at once. */
+		if (!ls->flush_wanted && !ls->stopping && !ls->hurry &&
+		    ls->held_bytes < BATCH_MAX_BYTES) {
 			struct timespec	deadline;
 
 			clock_gettime(CLOCK_REALTIME, &deadline);
 			deadline.tv_sec += BATCH_INTERVAL_MS / 1000;
 			pthread_cond_timedwait(&ls->wake, &ls->mu, &deadline);
 		}
-		batch = take_batch(ls, &lines, &bytes);
+		batch = take_batch(ls, &lines, &bytes, &end);
 		if (cJSON_GetArraySize(ls->queue) == 0)
 			ls->flush_wanted = 0;
+		ls->hurry = 0;
+		ls->send_started = now_ms();
 		pthread_mutex_unlock(&ls->mu);
+		if (ls->spool != NULL && end > 0)
+			logspool_sending(ls->spool, (off_t)end);
 		send_batch(ls, batch);
 		cJSON_Delete(batch);
+		/* Sent, or reported lost: either way not the worker's to send. */
+		if (ls->spool != NULL && end > 0)
+			logspool_sent(ls->spool, (off_t)end);
 		pthread_mutex_lock(&ls->mu);
+		ls->send_started = 0;
 		ls->held_lines -= lines;
 		ls->held_bytes -= bytes;
 		ls->sent += lines;
@@ -301,9 +331,61 @@ logship_start(const struct http_settings *http, const char *flow_run_id,
 	pthread_mutex_init(&ls->mu, NULL);
 	pthread_cond_init(&ls->wake, NULL);
 	pthread_cond_init(&ls->drained, NULL);
-	if (http != NULL && pthread_create(&ls->thread, NULL, ship, ls) != 0)
-		fatalx("cannot start the log shipping thread");
+	if (http != NULL) {
+		char	 err[300];
+
+		/* Without a worker's state dir (pfagent run): no spool. */
+		if (getenv(PF_ENV_STATE_DIR) != NULL &&
+		    (ls->spool = logspool_open(getenv(PF_ENV_STATE_DIR),
+		    flow_run_id, err, sizeof(err))) == NULL)
+			log_warnx("log spool: %s; lines queued when the process "
+			    "dies are lost", err);
+		if (pthread_create(&ls->thread, NULL, ship, ls) != 0)
+			fatalx("cannot start the log shipping thread");
+	}
 	return ls;
+}
+
+/*
+ * Whether a line of len bytes may be decided now (locked): there is
+ * room, or there will be none soon (the API is away, or we are
+ * stopping). Otherwise waits a while for the shipper and says 0.
+ */
+static int
+room_or_give_up(struct logship *ls, size_t len)
+{
+	struct timespec	 deadline;
+
+	if (ls->held_lines + 1 <= ls->max_lines &&
+	    ls->held_bytes + len + ENTRY_OVERHEAD <= ls->max_bytes)
+		return 1;
+	if (ls->stopping || (ls->send_started != 0 &&
+	    now_ms() - ls->send_started > STALLED_SEND_MS))
+		return 1;
+	ls->hurry = 1;
+	pthread_cond_signal(&ls->wake);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 1;
+	pthread_cond_timedwait(&ls->drained, &ls->mu, &deadline);
+	return 0;
+}
+
+/*
+ * The line on disk before it is queued (locked, so in queue order), its
+ * end offset kept in the entry until take_batch removes it.
+ */
+static void
+spool_line(struct logship *ls, cJSON *entry)
+{
+	char	*text;
+	off_t	 end;
+
+	if (ls->spool == NULL)
+		return;
+	text = json_print(entry);
+	if (logspool_append(ls->spool, text, &end) == 0)
+		cJSON_AddNumberToObject(entry, SPOOL_END, (double)end);
+	free(text);
 }
 
 void
@@ -333,6 +415,8 @@ logship_push(struct logship *ls, const char *logger, int level,
 	entry = api_log_entry(logger, level, msg, ls->flow_run_id,
 	    task_run_id);
 	pthread_mutex_lock(&ls->mu);
+	while (!room_or_give_up(ls, len))
+		;
 	if (ls->held_lines + 1 > ls->max_lines ||
 	    ls->held_bytes + len + ENTRY_OVERHEAD > ls->max_bytes) {
 		if (ls->dropping++ == 0)
@@ -341,6 +425,7 @@ logship_push(struct logship *ls, const char *logger, int level,
 		cJSON_Delete(entry);
 	} else {
 		note_dropped(ls);
+		spool_line(ls, entry);
 		cJSON_AddItemToArray(ls->queue, entry);
 		ls->held_lines++;
 		ls->held_bytes += len + ENTRY_OVERHEAD;
@@ -404,6 +489,8 @@ logship_stop(struct logship *ls)
 	pthread_cond_destroy(&ls->wake);
 	pthread_cond_destroy(&ls->drained);
 	cJSON_Delete(ls->queue);
+	/* Everything was sent or reported: the worker has nothing to add. */
+	logspool_close(ls->spool, 1);
 	redact_free(ls->redact);
 	free(ls->flow_run_id);
 	free(ls->flow_run_name);

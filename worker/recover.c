@@ -136,6 +136,7 @@ reconcile(struct recovery *rv, const cJSON *run)
 		free(rv);
 		a->recovering--;
 	} else if (strcmp(type, "CANCELLING") == 0) {
+		run_ship_spool(a, j->id);
 		propose(rv, "CANCELLED", "Cancelled", j->pid > 0 ? "Flow run "
 		    "was cancelled successfully." : "Flow run cancelled by "
 		    "worker (no infrastructure found).", 1);
@@ -144,6 +145,7 @@ reconcile(struct recovery *rv, const cJSON *run)
 		    "process %d is gone (found by worker '%s' on start-up).",
 		    (int)j->pid, a->conf.name);
 		log_warnx("recovery: flow run %s (%s): %s", j->id, j->name, msg);
+		run_ship_spool(a, j->id);
 		propose(rv, "CRASHED", "Crashed", msg, 0);
 		free(msg);
 	} else if (strcmp(type, "PENDING") == 0 && pending_is_ours(j, state)) {

@@ -230,6 +230,7 @@ reap(struct run *r)
 		r->pidfd = -1;
 	}
 	r->step = STEP_EXITED;
+	run_ship_spool(r->agent, r->id);
 	code = known ? proc_status_code(wstatus) : -1;
 	if (known)
 		log_info("flow run %s (%s): process %d exited with status %d",

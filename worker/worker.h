@@ -130,6 +130,11 @@ struct jrec;
 int	 run_adopt(struct agent *, struct jrec *, const cJSON *flow_run);
 /* Cancels a run of ours (Cancelling seen): idempotent, any step. */
 void	 run_cancel(struct agent *, const char *id);
+/*
+ * The log lines a dead flow-run process spooled but did not deliver
+ * (prefect/logspool.h), sent now, before its Crashed state.
+ */
+void	 run_ship_spool(struct agent *, const char *id);
 /* The ids of runs in flight not yet being cancelled (a new array). */
 cJSON	*run_in_flight_ids(const struct agent *);
 

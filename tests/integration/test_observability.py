@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from peers.prefect import PrefectClient, free_port, wait_for
@@ -392,3 +393,51 @@ def test_log_buffer_cap_reports_dropped_lines(own_server, agent, pool_name):
         assert logs[pos]["level"] == 30
     finally:
         client.close()
+
+
+CHATTER = "tests/flows/chatter.c:chatter"
+
+
+def chats(logs):
+    """The numbers of a chatter run's lines, in the order Prefect has them."""
+    return [int(m.group(1)) for l in logs
+            if (m := re.match(r"chat (\d{9}) ", l["message"]))]
+
+
+def test_hundred_thousand_lines_of_1kb_all_stored_in_order(client, agent,
+                                                           pool_name):
+    """(slow) A flow logs 100,000 lines of 1 KB as fast as it can to a
+    healthy server: the log buffer (32 MiB) fills, the flow waits for the
+    API instead of dropping lines, and every line is stored, once and in
+    order, with no "dropped" notice."""
+    a = agent(pool_name, *FAST)
+    wait_pool(client, pool_name, a)
+    dep = client.create_deployment(pool_name, CHATTER)
+    count = 100_000
+    run = client.create_flow_run(dep["id"], {"count": count, "size": 1024})
+    final = client.wait_for_run(run["id"], timeout=900, watch=[a])
+    assert final["state_type"] == "COMPLETED", final["state"]
+    logs = client.read_logs(run["id"])
+    assert not [l for l in logs if "dropped" in l["message"]]
+    got = chats(logs)
+    assert got == list(range(count)), (len(got), got[:3], got[-3:])
+    assert all(len(l["message"]) == 1024 - 16 + 15 for l in logs
+               if l["message"].startswith("chat "))
+
+
+@pytest.mark.parametrize("die", ["segv", "abort"])
+def test_lines_before_a_crash_reach_prefect(client, agent, pool_name, die):
+    """A flow logs 300 lines and at once dies of SIGSEGV or abort(): the
+    lines it wrote are in Prefect all the same (the log spool the worker
+    ships), in order, and the run is Crashed."""
+    a = agent(pool_name, *FAST)
+    wait_pool(client, pool_name, a)
+    dep = client.create_deployment(pool_name, CHATTER)
+    run = client.create_flow_run(dep["id"], {"count": 300, "size": 64,
+                                             "die": die})
+    final = client.wait_for_run(run["id"], timeout=120, watch=[a])
+    assert final["state_type"] == "CRASHED", final["state"]
+    logs = wait_for(lambda: client.read_logs(run["id"]), watch=[a],
+                    what="all 300 lines delivered",
+                    until=lambda logs: len(chats(logs)) >= 300)
+    assert chats(logs) == list(range(300))
