@@ -240,19 +240,20 @@ tpl_rebuild(const char *s, embed_fn fn, void *ctx, cJSON **out, char *err,
 {
 	size_t			 len = strlen(s), pos, last = 0;
 	struct template_match	 m;
-	struct sbuf		 b = { NULL, 0, 0, 0 };
+	struct buf		 b;
 	char			*r;
 
+	buf_init(&b, TPL_MAX);
 	for (pos = 0; template_next(s, len, pos, &m); pos = m.start + m.len) {
-		tpl_sb_add(&b, s + last, m.start - last);
+		buf_append(&b, s + last, m.start - last);
 		if (fn(ctx, &b, s, &m) == -1) {
-			free(b.p);
+			buf_cleanup(&b);
 			return -1;
 		}
 		last = m.start + m.len;
 	}
-	tpl_sb_add(&b, s + last, len - last);
-	if ((r = tpl_sb_take(&b)) == NULL)
+	buf_append(&b, s + last, len - last);
+	if ((r = buf_finish(&b)) == NULL)
 		return errorf(err, errlen, "templated string too large");
 	*out = cJSON_CreateString(r);
 	free(r);
@@ -261,7 +262,7 @@ tpl_rebuild(const char *s, embed_fn fn, void *ctx, cJSON **out, char *err,
 
 /* Appends the replacement of one embedded placeholder. */
 static int
-apply_embedded(void *ctx, struct sbuf *b, const char *s,
+apply_embedded(void *ctx, struct buf *b, const char *s,
     const struct template_match *m)
 {
 	struct apply	*a = ctx;
@@ -272,7 +273,7 @@ apply_embedded(void *ctx, struct sbuf *b, const char *s,
 
 	if (skipped(a, name, nlen) || m->kind == TEMPLATE_BLOCK ||
 	    m->kind == TEMPLATE_VARIABLE) {
-		tpl_sb_add(b, s + m->start, m->len);
+		buf_append(b, s + m->start, m->len);
 		return 0;
 	}
 	if (m->kind == TEMPLATE_ENV) {
@@ -280,9 +281,9 @@ apply_embedded(void *ctx, struct sbuf *b, const char *s,
 			name++, nlen--;
 		env = env_get(a->opts ? a->opts->envp : NULL, name, nlen);
 		if (env != NULL)
-			tpl_sb_str(b, env);
+			buf_puts(b, env);
 		else if (!a->remove_notset)
-			tpl_sb_add(b, s + m->start, m->len);
+			buf_append(b, s + m->start, m->len);
 		return 0;
 	}
 	if ((rc = tpl_lookup(a->values, name, nlen, &v)) == -1)
@@ -290,7 +291,7 @@ apply_embedded(void *ctx, struct sbuf *b, const char *s,
 	if (rc == 1)
 		tpl_py_str(b, v);
 	else if (!a->remove_notset)
-		tpl_sb_add(b, s + m->start, m->len);
+		buf_append(b, s + m->start, m->len);
 	cJSON_Delete(v);
 	return 0;
 }

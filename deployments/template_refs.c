@@ -176,7 +176,7 @@ ref_text(const char *s, const struct template_match *m, char *buf,
 }
 
 static int
-blocks_embedded(void *ctx, struct sbuf *b, const char *s,
+blocks_embedded(void *ctx, struct buf *b, const char *s,
     const struct template_match *m)
 {
 	struct resolve	*c = ctx;
@@ -184,7 +184,7 @@ blocks_embedded(void *ctx, struct sbuf *b, const char *s,
 	cJSON	*v;
 
 	if (m->kind != TEMPLATE_BLOCK) {
-		tpl_sb_add(b, s + m->start, m->len);
+		buf_append(b, s + m->start, m->len);
 		return 0;
 	}
 	ref_text(s, m, ref, sizeof(ref));
@@ -403,14 +403,14 @@ var_value(struct resolve *c, const char *name, size_t nlen,
 }
 
 static int
-vars_embedded(void *ctx, struct sbuf *b, const char *s,
+vars_embedded(void *ctx, struct buf *b, const char *s,
     const struct template_match *m)
 {
 	struct resolve	*c = ctx;
 	const cJSON	*v;
 
 	if (m->kind != TEMPLATE_VARIABLE) {
-		tpl_sb_add(b, s + m->start, m->len);
+		buf_append(b, s + m->start, m->len);
 		return 0;
 	}
 	if (var_value(c, s + m->name_start, m->name_len, &v) == -1)

@@ -433,6 +433,24 @@ main(void)
 		cJSON_Delete(out);
 	}
 
+	TEST("the cap: TEMPLATE_MAX_STRING counts the terminator") {
+		char	*big = malloc(TEMPLATE_MAX_STRING + 1), *r;
+		cJSON	*v;
+
+		memset(big, 'x', TEMPLATE_MAX_STRING);
+		big[TEMPLATE_MAX_STRING - 1] = '\0';
+		v = cJSON_CreateString(big);
+		r = template_py_str(v);
+		CHECK(r != NULL && strlen(r) == TEMPLATE_MAX_STRING - 1);
+		free(r);
+		big[TEMPLATE_MAX_STRING - 1] = 'x';
+		big[TEMPLATE_MAX_STRING] = '\0';
+		cJSON_SetValuestring(v, big);
+		CHECK(template_py_str(v) == NULL);
+		cJSON_Delete(v);
+		free(big);
+	}
+
 	TEST("huge expansions fail instead of growing without bound") {
 		cJSON	*t = cJSON_CreateString(""), *v = cJSON_CreateObject();
 		char	*big = malloc(300001), *tmpl = malloc(64 * 8 + 1);
