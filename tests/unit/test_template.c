@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "deployments/template.h"
 #include "yaml/doc.h"
 #include "t.h"
@@ -150,7 +151,7 @@ fake_block(const char *slug, const char *name, cJSON **out, char *err,
 
 	f->block_calls++;
 	if (f->fail)
-		return snprintf(err, errlen, "HTTP 500"), -1;
+		return errorf(err, errlen, "HTTP 500");
 	snprintf(key, sizeof(key), "%s/%s", slug, name);
 	if ((v = cJSON_GetObjectItemCaseSensitive(f->blocks, key)) == NULL)
 		return 1;
