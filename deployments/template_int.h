@@ -32,8 +32,6 @@ typedef int (*embed_fn)(void *ctx, struct buf *, const char *,
 
 /* template_text.c */
 
-/* Sets "out of memory" in err; returns -1. */
-int	tpl_oom(char *err, size_t errlen);
 size_t	tpl_utf8_next(const char *s, size_t len, size_t i, unsigned *cp);
 int	tpl_has_prefix(const char *s, size_t len, const char *prefix);
 void	tpl_py_str(struct buf *b, const cJSON *v);

@@ -15,12 +15,6 @@
 #include "deployments/template_int.h"
 #include "yaml/doc.h"
 
-int
-tpl_oom(char *err, size_t errlen)
-{
-	return errorf(err, errlen, "out of memory");
-}
-
 /* Decodes one UTF-8 character at s[i]; *cp is 0xFFFFFFFF if invalid. */
 size_t
 tpl_utf8_next(const char *s, size_t len, size_t i, unsigned *cp)
