@@ -64,7 +64,7 @@ awshttp_do(const char *method, const char *url, const char *const *headers,
 	memset(&x, 0, sizeof(x));
 	buf_init(&x.body, BODY_MAX);
 	if ((easy = curl_easy_init()) == NULL) {
-		snprintf(out->error, sizeof(out->error), "curl_easy_init");
+		errorf(out->error, sizeof(out->error), "curl_easy_init");
 		return;
 	}
 	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
@@ -93,10 +93,10 @@ awshttp_do(const char *method, const char *url, const char *const *headers,
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &out->status);
 	else if (cc == CURLE_WRITE_ERROR)
-		snprintf(out->error, sizeof(out->error), "answer larger than "
+		errorf(out->error, sizeof(out->error), "answer larger than "
 		    "%u bytes", BODY_MAX);
 	else
-		snprintf(out->error, sizeof(out->error), "%s",
+		errorf(out->error, sizeof(out->error), "%s",
 		    errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	out->len = x.body.len;
 	out->body = x.body.data != NULL ? buf_steal(&x.body) : xstrdup("");

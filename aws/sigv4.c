@@ -9,7 +9,6 @@
  * a small growable buffer that is freed before returning, and key
  * material is wiped.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,16 +20,17 @@
 #include <openssl/hmac.h>
 
 #include "aws/sigv4.h"
+#include "common/buf.h"
+#include "common/util.h"
 
 #define ALGO		"AWS4-HMAC-SHA256"
 #define MAX_EXPIRES	604800L	/* seven days, the AWS limit */
 
-/* A growable NUL-terminated string; an allocation failure sticks. */
-struct sb {
-	char	*p;
-	size_t	 len, cap;
-	int	 oom;
-};
+/*
+ * The builders have no cap of their own (only memory bounds them); a
+ * refused append is remembered in the buffer and reported at the end.
+ */
+#define SB_MAX		(SIZE_MAX / 4)
 
 struct hdr {
 	char	*name;		/* lowercased */
@@ -44,92 +44,6 @@ struct qparam {
 };
 
 static const char hexdig[] = "0123456789abcdef";
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static void
-sb_add(struct sb *b, const void *s, size_t n)
-{
-	char	*np;
-	size_t	 ncap;
-
-	if (b->oom)
-		return;
-	if (b->p == NULL || n >= b->cap - b->len) {
-		if (n > SIZE_MAX / 4 - b->len) {
-			b->oom = 1;
-			return;
-		}
-		ncap = (b->len + n + 1) * 2;
-		if (ncap < 64)
-			ncap = 64;
-		if ((np = realloc(b->p, ncap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-sb_str(struct sb *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-static void
-sb_ch(struct sb *b, char c)
-{
-	sb_add(b, &c, 1);
-}
-
-/* Appends each string argument up to a NULL. */
-static void
-sb_cat(struct sb *b, ...)
-{
-	va_list		 ap;
-	const char	*s;
-
-	va_start(ap, b);
-	while ((s = va_arg(ap, const char *)) != NULL)
-		sb_str(b, s);
-	va_end(ap);
-}
-
-/* Hands over the string (never NULL unless out of memory). */
-static char *
-sb_take(struct sb *b)
-{
-	char	*p;
-
-	sb_add(b, "", 0);
-	if (b->oom) {
-		free(b->p);
-		p = NULL;
-	} else
-		p = b->p;
-	memset(b, 0, sizeof(*b));
-	return p;
-}
 
 static int
 unreserved(unsigned char c)
@@ -164,7 +78,7 @@ is_escape(const char *s, size_t i, size_t n)
  * alone (upper-cased) so an already encoded S3 path is not encoded twice.
  */
 static void
-sb_enc(struct sb *b, const char *s, size_t n, int keep_slash, int keep_esc)
+enc_append(struct buf *b, const char *s, size_t n, int keep_slash, int keep_esc)
 {
 	static const char	 up[] = "0123456789ABCDEF";
 	char			 e[3] = { '%', 0, 0 };
@@ -173,31 +87,31 @@ sb_enc(struct sb *b, const char *s, size_t n, int keep_slash, int keep_esc)
 	for (size_t i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
 		if (unreserved(c) || (keep_slash && c == '/'))
-			sb_ch(b, (char)c);
+			buf_putc(b, (char)c);
 		else if (keep_esc && is_escape(s, i, n)) {
 			e[1] = up[hexval((unsigned char)s[i + 1])];
 			e[2] = up[hexval((unsigned char)s[i + 2])];
-			sb_add(b, e, 3);
+			buf_append(b, e, 3);
 			i += 2;
 		} else {
 			e[1] = up[c >> 4];
 			e[2] = up[c & 15];
-			sb_add(b, e, 3);
+			buf_append(b, e, 3);
 		}
 	}
 }
 
 /* Appends s[0..n) percent-decoded; a malformed escape stays literal. */
 static void
-sb_dec(struct sb *b, const char *s, size_t n)
+dec_append(struct buf *b, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (is_escape(s, i, n)) {
-			sb_ch(b, (char)(hexval((unsigned char)s[i + 1]) << 4 |
+			buf_putc(b, (char)(hexval((unsigned char)s[i + 1]) << 4 |
 			    hexval((unsigned char)s[i + 2])));
 			i += 2;
 		} else
-			sb_ch(b, s[i]);
+			buf_putc(b, s[i]);
 	}
 }
 
@@ -244,10 +158,11 @@ sigv4_amz_date(time_t t, char out[17])
 int
 sigv4_uri_encode(const char *in, int encode_slash, char **out)
 {
-	struct sb	b = { 0 };
+	struct buf	b;
 
-	sb_enc(&b, in, strlen(in), !encode_slash, 0);
-	*out = sb_take(&b);
+	buf_init(&b, SB_MAX);
+	enc_append(&b, in, strlen(in), !encode_slash, 0);
+	*out = buf_finish(&b);
 	return *out == NULL ? -1 : 0;
 }
 
@@ -295,16 +210,17 @@ signature(const char *secret, const char *date8, const char *region,
 
 /* RFC 3986 dot-segment removal plus AWS's collapsing of empty segments. */
 static void
-canonical_uri(struct sb *b, const char *path, int normalize)
+canonical_uri(struct buf *b, const char *path, int normalize)
 {
-	struct sb	 n = { 0 };
+	struct buf	 n;
 	const char	*s, *e;
-	size_t		 seglen;
+	size_t		 seglen, keep;
 
+	buf_init(&n, SB_MAX);
 	if (path == NULL || *path == '\0')
 		path = "/";
 	if (!normalize) {
-		sb_enc(b, path, strlen(path), 1, 1);
+		enc_append(b, path, strlen(path), 1, 1);
 		return;
 	}
 	for (s = path; *s != '\0'; s = *e ? e + 1 : e) {
@@ -316,22 +232,22 @@ canonical_uri(struct sb *b, const char *path, int normalize)
 			continue;
 		if (seglen == 2 && s[0] == '.' && s[1] == '.') {
 			/* drop the last "/segment" */
-			while (n.len > 0 && n.p[n.len - 1] != '/')
-				n.len--;
-			if (n.len > 0)
-				n.len--;
+			keep = n.len;
+			while (keep > 0 && n.data[keep - 1] != '/')
+				keep--;
+			buf_truncate(&n, keep > 0 ? keep - 1 : 0);
 			continue;
 		}
-		sb_ch(&n, '/');
-		sb_add(&n, s, seglen);
+		buf_putc(&n, '/');
+		buf_append(&n, s, seglen);
 	}
 	if (n.len == 0 || path[strlen(path) - 1] == '/')
-		sb_ch(&n, '/');
-	if (!n.oom)
-		sb_enc(b, n.p, n.len, 1, 0);
+		buf_putc(&n, '/');
+	if (!n.failed)
+		enc_append(b, n.data, n.len, 1, 0);
 	else
-		b->oom = 1;
-	free(n.p);
+		b->failed = 1;
+	buf_cleanup(&n);
 }
 
 static int
@@ -362,20 +278,22 @@ qparam_cmp(const void *a, const void *b)
 static char *
 lower_dup(const char *s)
 {
-	struct sb	b = { 0 };
+	struct buf	b;
 
+	buf_init(&b, SB_MAX);
 	for (; *s != '\0'; s++)
-		sb_ch(&b, *s >= 'A' && *s <= 'Z' ? (char)(*s + 32) : *s);
-	return sb_take(&b);
+		buf_putc(&b, *s >= 'A' && *s <= 'Z' ? (char)(*s + 32) : *s);
+	return buf_finish(&b);
 }
 
 /* Trims blanks at both ends and collapses inner runs to one space. */
 static char *
 trim_dup(const char *s)
 {
-	struct sb	b = { 0 };
+	struct buf	b;
 	int		blank = 0;
 
+	buf_init(&b, SB_MAX);
 	while (*s == ' ' || *s == '\t')
 		s++;
 	for (; *s != '\0'; s++) {
@@ -384,11 +302,11 @@ trim_dup(const char *s)
 			continue;
 		}
 		if (blank)
-			sb_ch(&b, ' ');
+			buf_putc(&b, ' ');
 		blank = 0;
-		sb_ch(&b, *s);
+		buf_putc(&b, *s);
 	}
-	return sb_take(&b);
+	return buf_finish(&b);
 }
 
 /* Non-empty, printable ASCII, no blanks and none of the bad bytes. */
@@ -419,7 +337,7 @@ has_header(const struct hdr *h, size_t n, const char *name)
  */
 static int
 canonical_headers(const struct sigv4_request *req, const char *const *extra,
-    size_t nextra, struct sb *ch, struct sb *sh, char *err, size_t errlen)
+    size_t nextra, struct buf *ch, struct buf *sh, char *err, size_t errlen)
 {
 	struct hdr	*h;
 	const char	*name, *value;
@@ -427,14 +345,10 @@ canonical_headers(const struct sigv4_request *req, const char *const *extra,
 	int		 rc = -1;
 
 	if (req->nheaders > (SIZE_MAX - 8) / sizeof(*h) - nextra ||
-	    (req->nheaders > 0 && req->headers == NULL)) {
-		seterr(err, errlen, "bad header list");
-		return -1;
-	}
-	if ((h = calloc(req->nheaders + nextra + 1, sizeof(*h))) == NULL) {
-		seterr(err, errlen, "out of memory");
-		return -1;
-	}
+	    (req->nheaders > 0 && req->headers == NULL))
+		return errorf(err, errlen, "bad header list");
+	if ((h = calloc(req->nheaders + nextra + 1, sizeof(*h))) == NULL)
+		return errorf(err, errlen, "out of memory");
 	for (i = 0; i < req->nheaders + nextra; i++) {
 		if (i < req->nheaders) {
 			name = req->headers[i].name;
@@ -448,39 +362,39 @@ canonical_headers(const struct sigv4_request *req, const char *const *extra,
 		if (!is_token(name, ":") || value == NULL ||
 		    strpbrk(value, "\r\n") != NULL) {
 			if (i < req->nheaders)
-				seterr(err, errlen, "bad header %zu", i);
+				errorf(err, errlen, "bad header %zu", i);
 			else
-				seterr(err, errlen, "bad %s value", name);
+				errorf(err, errlen, "bad %s value", name);
 			goto out;
 		}
 		h[n].idx = i;
 		h[n].name = lower_dup(name);
 		h[n].value = trim_dup(value);
 		if (h[n++].name == NULL || h[n - 1].value == NULL) {
-			seterr(err, errlen, "out of memory");
+			errorf(err, errlen, "out of memory");
 			goto out;
 		}
 	}
 	if (!has_header(h, n, "host")) {
-		seterr(err, errlen, "no host header");
+		errorf(err, errlen, "no host header");
 		goto out;
 	}
 	qsort(h, n, sizeof(*h), hdr_cmp);
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(h[i].name, h[i - 1].name) == 0) {
-			sb_ch(ch, ',');
+			buf_putc(ch, ',');
 		} else {
 			if (i > 0) {
-				sb_ch(ch, '\n');
-				sb_ch(sh, ';');
+				buf_putc(ch, '\n');
+				buf_putc(sh, ';');
 			}
-			sb_str(ch, h[i].name);
-			sb_ch(ch, ':');
-			sb_str(sh, h[i].name);
+			buf_puts(ch, h[i].name);
+			buf_putc(ch, ':');
+			buf_puts(sh, h[i].name);
 		}
-		sb_str(ch, h[i].value);
+		buf_puts(ch, h[i].value);
 	}
-	sb_ch(ch, '\n');
+	buf_putc(ch, '\n');
 	rc = 0;
 out:
 	for (i = 0; i < n; i++) {
@@ -497,21 +411,21 @@ out:
  */
 static int
 canonical_query(const char *query, const char *const *extra, size_t nextra,
-    struct sb *out, char *err, size_t errlen)
+    struct buf *out, char *err, size_t errlen)
 {
 	struct qparam	*q;
-	struct sb	 tmp = { 0 }, kv = { 0 };
+	struct buf	 tmp, kv;
 	const char	*s, *e, *eq;
 	size_t		 n = 0, max = nextra + 1, i;
 	int		 rc = -1;
 
+	buf_init(&tmp, SB_MAX);
+	buf_init(&kv, SB_MAX);
 	for (s = query ? query : ""; *s != '\0'; s++)
 		if (*s == '&' && max < SIZE_MAX / sizeof(*q))
 			max++;
-	if ((q = calloc(max, sizeof(*q))) == NULL) {
-		seterr(err, errlen, "out of memory");
-		return -1;
-	}
+	if ((q = calloc(max, sizeof(*q))) == NULL)
+		return errorf(err, errlen, "out of memory");
 	for (s = query ? query : ""; *s != '\0'; s = *e ? e + 1 : e) {
 		if ((e = strchr(s, '&')) == NULL)
 			e = s + strlen(s);
@@ -519,45 +433,45 @@ canonical_query(const char *query, const char *const *extra, size_t nextra,
 			continue;
 		if ((eq = memchr(s, '=', (size_t)(e - s))) == NULL)
 			eq = e;
-		tmp.len = 0;
-		sb_dec(&tmp, s, (size_t)(eq - s));
-		sb_enc(&kv, tmp.p, tmp.len, 0, 0);
+		buf_truncate(&tmp, 0);
+		dec_append(&tmp, s, (size_t)(eq - s));
+		enc_append(&kv, tmp.data, tmp.len, 0, 0);
 		q[n].klen = kv.len;
-		sb_ch(&kv, '=');
-		tmp.len = 0;
+		buf_putc(&kv, '=');
+		buf_truncate(&tmp, 0);
 		if (eq < e)
-			sb_dec(&tmp, eq + 1, (size_t)(e - eq - 1));
-		sb_enc(&kv, tmp.p, tmp.len, 0, 0);
-		if (tmp.oom || (q[n++].kv = sb_take(&kv)) == NULL) {
-			seterr(err, errlen, "out of memory");
+			dec_append(&tmp, eq + 1, (size_t)(e - eq - 1));
+		enc_append(&kv, tmp.data, tmp.len, 0, 0);
+		if (tmp.failed || (q[n++].kv = buf_finish(&kv)) == NULL) {
+			errorf(err, errlen, "out of memory");
 			goto out;
 		}
 	}
 	for (i = 0; i < nextra; i++) {
 		if (extra[2 * i + 1] == NULL)
 			continue;
-		sb_str(&kv, extra[2 * i]);
+		buf_puts(&kv, extra[2 * i]);
 		q[n].klen = kv.len;
-		sb_ch(&kv, '=');
-		sb_enc(&kv, extra[2 * i + 1], strlen(extra[2 * i + 1]), 0, 0);
-		if ((q[n++].kv = sb_take(&kv)) == NULL) {
-			seterr(err, errlen, "out of memory");
+		buf_putc(&kv, '=');
+		enc_append(&kv, extra[2 * i + 1], strlen(extra[2 * i + 1]), 0, 0);
+		if ((q[n++].kv = buf_finish(&kv)) == NULL) {
+			errorf(err, errlen, "out of memory");
 			goto out;
 		}
 	}
 	qsort(q, n, sizeof(*q), qparam_cmp);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			sb_ch(out, '&');
-		sb_str(out, q[i].kv);
+			buf_putc(out, '&');
+		buf_puts(out, q[i].kv);
 	}
 	rc = 0;
 out:
 	for (i = 0; i < n; i++)
 		free(q[i].kv);
 	free(q);
-	free(tmp.p);
-	free(kv.p);
+	buf_cleanup(&tmp);
+	buf_cleanup(&kv);
 	return rc;
 }
 
@@ -578,14 +492,20 @@ sign(const struct sigv4_request *req, const struct sigv4_creds *creds,
     const struct sigv4_params *p, int presign, long expires,
     char **out_main, char **out_cr, char **out_sts, char *err, size_t errlen)
 {
-	struct sb	 cr = { 0 }, sh = { 0 }, ch = { 0 }, q = { 0 };
-	struct sb	 sts = { 0 }, cred = { 0 }, res = { 0 };
+	struct buf	 cr, sh, ch, q, sts, cred, res;
 	const char	*payload, *scope;
 	char		 body_hash[65], cr_hash[65], sig[65];
 	char		 date8[9], exp[24];
 	char		*o[3] = { NULL, NULL, NULL };
 	int		 rc = -1;
 
+	buf_init(&cr, SB_MAX);
+	buf_init(&sh, SB_MAX);
+	buf_init(&ch, SB_MAX);
+	buf_init(&q, SB_MAX);
+	buf_init(&sts, SB_MAX);
+	buf_init(&cred, SB_MAX);
+	buf_init(&res, SB_MAX);
 	*out_main = NULL;
 	if (out_cr != NULL)
 		*out_cr = NULL;
@@ -593,39 +513,29 @@ sign(const struct sigv4_request *req, const struct sigv4_creds *creds,
 		*out_sts = NULL;
 	if (req == NULL || creds == NULL || p == NULL ||
 	    !is_token(req->method, "") ||
-	    (req->body == NULL && req->body_len > 0)) {
-		seterr(err, errlen, "bad request, method or body");
-		return -1;
-	}
+	    (req->body == NULL && req->body_len > 0))
+		return errorf(err, errlen, "bad request, method or body");
 	if (!is_token(creds->access_key, "/,;=") ||
-	    creds->secret_key == NULL || *creds->secret_key == '\0') {
-		seterr(err, errlen, "missing or bad access key or secret key");
-		return -1;
-	}
+	    creds->secret_key == NULL || *creds->secret_key == '\0')
+		return errorf(err, errlen, "missing or bad access key or secret key");
 	if (!is_token(p->region, "/") || !is_token(p->service, "/") ||
-	    !valid_date(p->amz_date)) {
-		seterr(err, errlen, "bad region, service or amz_date");
-		return -1;
-	}
-	if (presign && (expires < 1 || expires > MAX_EXPIRES)) {
-		seterr(err, errlen, "expiry %ld not in 1..%ld", expires,
+	    !valid_date(p->amz_date))
+		return errorf(err, errlen, "bad region, service or amz_date");
+	if (presign && (expires < 1 || expires > MAX_EXPIRES))
+		return errorf(err, errlen, "expiry %ld not in 1..%ld", expires,
 		    MAX_EXPIRES);
-		return -1;
-	}
 	if ((payload = req->payload_hash) == NULL) {
 		if (sigv4_sha256_hex(req->body, req->body_len,
-		    body_hash) != 0) {
-			seterr(err, errlen, "sha256 failed");
-			return -1;
-		}
+		    body_hash) != 0)
+			return errorf(err, errlen, "sha256 failed");
 		payload = body_hash;
 	}
 	memcpy(date8, p->amz_date, 8);
 	date8[8] = '\0';
 	snprintf(exp, sizeof(exp), "%ld", expires);
-	sb_cat(&cred, creds->access_key, "/", date8, "/", p->region, "/",
-	    p->service, "/aws4_request", (char *)NULL);
-	scope = cred.oom ? NULL : cred.p + strlen(creds->access_key) + 1;
+	buf_printf(&cred, "%s/%s/%s/%s/aws4_request", creds->access_key, date8,
+	    p->region, p->service);
+	scope = cred.failed ? NULL : cred.data + strlen(creds->access_key) + 1;
 
 	/* the extras are signed on top of the request's headers and query */
 	{
@@ -643,46 +553,45 @@ sign(const struct sigv4_request *req, const struct sigv4_creds *creds,
 	{
 		const char	*qx[] = {
 			"X-Amz-Algorithm", presign ? ALGO : NULL,
-			"X-Amz-Credential", presign ? cred.p : NULL,
+			"X-Amz-Credential", presign ? cred.data : NULL,
 			"X-Amz-Date", presign ? p->amz_date : NULL,
 			"X-Amz-Expires", presign ? exp : NULL,
 			"X-Amz-Security-Token",
 			presign ? creds->session_token : NULL,
-			"X-Amz-SignedHeaders", presign ? sh.p : NULL,
+			"X-Amz-SignedHeaders", presign ? sh.data : NULL,
 		};
 
 		if (canonical_query(req->query, qx, 6, &q, err, errlen) != 0)
 			goto out;
 	}
-	sb_cat(&cr, req->method, "\n", (char *)NULL);
+	buf_printf(&cr, "%s\n", req->method);
 	canonical_uri(&cr, req->path, p->normalize_path);
-	sb_ch(&cr, '\n');
-	sb_cat(&cr, q.p ? q.p : "", "\n", ch.p ? ch.p : "", "\n",
-	    sh.p ? sh.p : "", "\n", payload, (char *)NULL);
-	if (cr.oom || cred.oom || ch.oom || sh.oom || q.oom ||
-	    sigv4_sha256_hex(cr.p, cr.len, cr_hash) != 0) {
-		seterr(err, errlen, "out of memory or sha256 failed");
+	buf_putc(&cr, '\n');
+	buf_printf(&cr, "%s\n%s\n%s\n%s", q.data ? q.data : "",
+	    ch.data ? ch.data : "", sh.data ? sh.data : "", payload);
+	if (cr.failed || cred.failed || ch.failed || sh.failed || q.failed ||
+	    sigv4_sha256_hex(cr.data, cr.len, cr_hash) != 0) {
+		errorf(err, errlen, "out of memory or sha256 failed");
 		goto out;
 	}
-	sb_cat(&sts, ALGO "\n", p->amz_date, "\n", scope, "\n", cr_hash,
-	    (char *)NULL);
-	if (sts.oom || signature(creds->secret_key, date8, p->region,
-	    p->service, sts.p, sig) != 0) {
-		seterr(err, errlen, "signing failed");
+	buf_printf(&sts, ALGO "\n%s\n%s\n%s", p->amz_date, scope, cr_hash);
+	if (sts.failed || signature(creds->secret_key, date8, p->region,
+	    p->service, sts.data, sig) != 0) {
+		errorf(err, errlen, "signing failed");
 		goto out;
 	}
 	if (presign)
-		sb_cat(&res, q.p, q.len ? "&" : "", "X-Amz-Signature=", sig,
-		    (char *)NULL);
+		buf_printf(&res, "%s%sX-Amz-Signature=%s",
+		    q.data ? q.data : "", q.len ? "&" : "", sig);
 	else
-		sb_cat(&res, ALGO " Credential=", cred.p, ", SignedHeaders=",
-		    sh.p, ", Signature=", sig, (char *)NULL);
-	o[0] = sb_take(&res);
-	o[1] = out_cr ? sb_take(&cr) : NULL;
-	o[2] = out_sts ? sb_take(&sts) : NULL;
+		buf_printf(&res, ALGO " Credential=%s, SignedHeaders=%s, "
+		    "Signature=%s", cred.data, sh.data ? sh.data : "", sig);
+	o[0] = buf_finish(&res);
+	o[1] = out_cr ? buf_finish(&cr) : NULL;
+	o[2] = out_sts ? buf_finish(&sts) : NULL;
 	if (o[0] == NULL || (out_cr && o[1] == NULL) ||
 	    (out_sts && o[2] == NULL)) {
-		seterr(err, errlen, "out of memory");
+		errorf(err, errlen, "out of memory");
 		for (int i = 0; i < 3; i++)
 			free(o[i]);
 		goto out;
@@ -694,13 +603,13 @@ sign(const struct sigv4_request *req, const struct sigv4_creds *creds,
 		*out_sts = o[2];
 	rc = 0;
 out:
-	free(cr.p);
-	free(sh.p);
-	free(ch.p);
-	free(q.p);
-	free(sts.p);
-	free(cred.p);
-	free(res.p);
+	buf_cleanup(&cr);
+	buf_cleanup(&sh);
+	buf_cleanup(&ch);
+	buf_cleanup(&q);
+	buf_cleanup(&sts);
+	buf_cleanup(&cred);
+	buf_cleanup(&res);
 	return rc;
 }
 

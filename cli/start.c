@@ -131,7 +131,7 @@ set_value(struct conf *c, const struct opt *o, const char *v, char *err,
 		return 0;
 	case OPT_LIST:
 		if (c->nqueues == MAX_QUEUES) {
-			snprintf(err, errlen, "%s: at most %d", o->flag,
+			errorf(err, errlen, "%s: at most %d", o->flag,
 			    MAX_QUEUES);
 			return -1;
 		}
@@ -141,7 +141,7 @@ set_value(struct conf *c, const struct opt *o, const char *v, char *err,
 		errno = 0;
 		l = strtol(v, &end, 10);
 		if (errno || *end || end == v || l < 0 || l > 100000) {
-			snprintf(err, errlen, "%s: '%s' is not a whole number "
+			errorf(err, errlen, "%s: '%s' is not a whole number "
 			    "from 0 to 100000", o->flag, v);
 			return -1;
 		}
@@ -151,7 +151,7 @@ set_value(struct conf *c, const struct opt *o, const char *v, char *err,
 		errno = 0;
 		d = strtod(v, &end);
 		if (errno || *end || end == v || d < 0 || d > 86400) {
-			snprintf(err, errlen, "%s: '%s' is not a number of "
+			errorf(err, errlen, "%s: '%s' is not a number of "
 			    "seconds from 0 to 86400", o->flag, v);
 			return -1;
 		}
@@ -182,7 +182,7 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 			    strncmp(opts[k].flag, a, flen) == 0)
 				break;
 		if (k == NOPTS) {
-			snprintf(err, errlen, "unknown option '%s' "
+			errorf(err, errlen, "unknown option '%s' "
 			    "(see pfagent start --help)", a);
 			return -1;
 		}
@@ -192,7 +192,7 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 			else if (i + 1 < argc)
 				v = argv[++i];
 			else {
-				snprintf(err, errlen, "%s needs a value",
+				errorf(err, errlen, "%s needs a value",
 				    opts[k].flag);
 				return -1;
 			}
@@ -212,7 +212,7 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 			char	e2[200];
 
 			if (set_value(c, &opts[k], v, e2, sizeof(e2)) == -1) {
-				snprintf(err, errlen, "%s (from %s)", e2,
+				errorf(err, errlen, "%s (from %s)", e2,
 				    opts[k].env);
 				return -1;
 			}
@@ -221,7 +221,7 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 			return -1;
 	}
 	if (c->pool == NULL || *c->pool == '\0') {
-		snprintf(err, errlen, "--pool NAME is required");
+		errorf(err, errlen, "--pool NAME is required");
 		return -1;
 	}
 	if (c->name == NULL) {
@@ -231,30 +231,30 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 		c->name = xasprintf("pfagent %s", id);
 	}
 	if (strpbrk(c->name, "/%") != NULL) {
-		snprintf(err, errlen, "--name may not contain '/' or '%%'");
+		errorf(err, errlen, "--name may not contain '/' or '%%'");
 		return -1;
 	}
 	if (c->state_dir == NULL)
 		c->state_dir = state_dir_default();
 	if (c->profile != NULL && !ws_profile_name_ok(c->profile)) {
-		snprintf(err, errlen, "--profile: '%s' may only hold letters, "
+		errorf(err, errlen, "--profile: '%s' may only hold letters, "
 		    "digits, '_' and '-'", c->profile);
 		return -1;
 	}
 	if (c->health_port > 65535) {
-		snprintf(err, errlen, "--health-port: %d is not a TCP port",
+		errorf(err, errlen, "--health-port: %d is not a TCP port",
 		    c->health_port);
 		return -1;
 	}
 	if (strcmp(c->log_format, "text") != 0 &&
 	    strcmp(c->log_format, "json") != 0) {
-		snprintf(err, errlen, "--log-format: '%s' is not text or json",
+		errorf(err, errlen, "--log-format: '%s' is not text or json",
 		    c->log_format);
 		return -1;
 	}
 	if (strcmp(c->drain_action, "crash") != 0 &&
 	    strcmp(c->drain_action, "reschedule") != 0) {
-		snprintf(err, errlen, "--drain-action: '%s' is not crash or "
+		errorf(err, errlen, "--drain-action: '%s' is not crash or "
 		    "reschedule", c->drain_action);
 		return -1;
 	}

@@ -16,6 +16,7 @@ buf_init(struct buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+	b->failed = 0;
 }
 
 void
@@ -31,16 +32,20 @@ buf_append(struct buf *b, const void *p, size_t n)
 	size_t	 want;
 	char	*nd;
 
-	if (n > b->max || b->len > b->max - n)
+	if (n > b->max || b->len > b->max - n) {
+		b->failed = 1;
 		return -1;
+	}
 	want = b->len + n + 1;
 	if (want > b->cap) {
 		size_t ncap = b->cap ? b->cap : 256;
 
 		while (ncap < want)
 			ncap *= 2;
-		if ((nd = realloc(b->data, ncap)) == NULL)
+		if ((nd = realloc(b->data, ncap)) == NULL) {
+			b->failed = 1;
 			return -1;
+		}
 		b->data = nd;
 		b->cap = ncap;
 	}
@@ -48,6 +53,18 @@ buf_append(struct buf *b, const void *p, size_t n)
 	b->len += n;
 	b->data[b->len] = '\0';
 	return 0;
+}
+
+int
+buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+int
+buf_putc(struct buf *b, char c)
+{
+	return buf_append(b, &c, 1);
 }
 
 int
@@ -60,11 +77,22 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->failed = 1;
 		return -1;
+	}
 	rc = buf_append(b, s, (size_t)n);
 	free(s);
 	return rc;
+}
+
+void
+buf_truncate(struct buf *b, size_t len)
+{
+	if (len < b->len) {
+		b->len = len;
+		b->data[len] = '\0';
+	}
 }
 
 char *
@@ -78,7 +106,18 @@ buf_steal(struct buf *b)
 		abort();	/* as x* would, without the logger */
 	b->data = NULL;
 	b->len = b->cap = 0;
+	b->failed = 0;
 	return s;
+}
+
+char *
+buf_finish(struct buf *b)
+{
+	if (b->failed) {
+		buf_cleanup(b);
+		return NULL;
+	}
+	return buf_steal(b);
 }
 
 size_t

@@ -12,6 +12,7 @@
 
 #include "common/http.h"
 #include "common/log.h"
+#include "common/util.h"
 
 #define RESPONSE_MAX	(64u << 20)	/* a larger answer is an error */
 #define API_VERSION	"0.8.4"
@@ -35,17 +36,13 @@ http_settings_from_env(struct http_settings *s, char *err, size_t errlen)
 	size_t		 n;
 
 	memset(s, 0, sizeof(*s));
-	if (url == NULL || *url == '\0') {
-		snprintf(err, errlen, "PREFECT_API_URL is not set "
+	if (url == NULL || *url == '\0')
+		return errorf(err, errlen, "PREFECT_API_URL is not set "
 		    "(for a local server: http://127.0.0.1:4200/api)");
-		return -1;
-	}
 	if (strncmp(url, "http://", 7) != 0 &&
-	    strncmp(url, "https://", 8) != 0) {
-		snprintf(err, errlen, "PREFECT_API_URL must start with "
+	    strncmp(url, "https://", 8) != 0)
+		return errorf(err, errlen, "PREFECT_API_URL must start with "
 		    "http:// or https://");
-		return -1;
-	}
 	s->api_url = xstrdup(url);
 	n = strlen(s->api_url);
 	while (n > 0 && s->api_url[n - 1] == '/')
@@ -182,10 +179,10 @@ http_xfer_result(struct http_xfer *x, CURLcode cc, struct http_resp *r)
 	else {
 		r->status = 0;
 		if (cc == CURLE_WRITE_ERROR)
-			snprintf(r->error, sizeof(r->error),
+			errorf(r->error, sizeof(r->error),
 			    "response larger than %u bytes", RESPONSE_MAX);
 		else
-			snprintf(r->error, sizeof(r->error), "%s",
+			errorf(r->error, sizeof(r->error), "%s",
 			    x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
 	}
 	r->len = x->body.len;
@@ -212,7 +209,7 @@ http_request(const struct http_settings *s, const char *method,
 
 	if (http_xfer_init(&x, s, method, path, body) == -1) {
 		memset(r, 0, sizeof(*r));
-		snprintf(r->error, sizeof(r->error), "cannot create a transfer");
+		errorf(r->error, sizeof(r->error), "cannot create a transfer");
 		r->body = xstrdup("");
 		return RETRY_AGAIN;
 	}

@@ -7,6 +7,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/util.h"
 
 const char *
 json_str(const cJSON *obj, const char *key)
@@ -38,12 +39,12 @@ json_parse_answer(const char *text, int want_array, char *err, size_t errlen)
 	cJSON	*j = text ? cJSON_Parse(text) : NULL;
 
 	if (j == NULL) {
-		snprintf(err, errlen, "the answer is not JSON: \"%.60s\"",
+		errorf(err, errlen, "the answer is not JSON: \"%.60s\"",
 		    text ? text : "");
 		return NULL;
 	}
 	if (want_array ? !cJSON_IsArray(j) : !cJSON_IsObject(j)) {
-		snprintf(err, errlen, "the answer is not a JSON %s",
+		errorf(err, errlen, "the answer is not a JSON %s",
 		    want_array ? "array" : "object");
 		cJSON_Delete(j);
 		return NULL;

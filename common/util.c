@@ -119,15 +119,21 @@ random_unit(void)
 }
 
 int
+verrorf(char *err, size_t errlen, const char *fmt, va_list ap)
+{
+	if (err != NULL && errlen > 0)
+		vsnprintf(err, errlen, fmt, ap);
+	return -1;
+}
+
+int
 errorf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list	ap;
 
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	verrorf(err, errlen, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -35,6 +35,9 @@ double	 random_unit(void);
  */
 int	 errorf(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/* errorf for a setter of its own that adds to it (a position, a flag). */
+int	 verrorf(char *err, size_t errlen, const char *fmt, va_list)
+	    __attribute__((format(printf, 3, 0)));
 
 /*
  * $PFAGENT_STATE_DIR, else $XDG_STATE_HOME/pfagent, else

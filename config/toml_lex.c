@@ -36,19 +36,16 @@ lex_fail(struct parser *ps, const char *at, const char *msg, const char *key)
 			col++;
 	ps->err->line = line;
 	ps->err->col = col;
-	if (key == NULL) {
-		snprintf(ps->err->msg, sizeof(ps->err->msg), "%d:%d: %s",
+	if (key == NULL)
+		return errorf(ps->err->msg, sizeof(ps->err->msg), "%d:%d: %s",
 		    line, col, msg);
-		return -1;
-	}
 	/* Keys may hold escaped control characters: keep logs clean. */
 	for (i = 0; i < sizeof(k) - 1 && key[i] != '\0'; i++)
 		k[i] = ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) ?
 		    '?' : key[i];
 	k[i] = '\0';
-	snprintf(ps->err->msg, sizeof(ps->err->msg), "%d:%d: %s '%s'",
+	return errorf(ps->err->msg, sizeof(ps->err->msg), "%d:%d: %s '%s'",
 	    line, col, msg, k);
-	return -1;
 }
 
 int

@@ -173,7 +173,8 @@ finish_errors(struct vctx *v, char *err, size_t errlen)
 	if (v->oom)
 		errorf(err, errlen, "%s: out of memory", v->file);
 	else
-		errorf(err, errlen, "%s", v->errs ? v->errs : "invalid file");
+		errorf(err, errlen, "%s",
+		    v->errs.data ? v->errs.data : "invalid file");
 }
 
 int
@@ -181,13 +182,15 @@ prefect_yaml_load(const struct ydoc *doc, const char *file,
     struct prefect_yaml **out, struct pf_msgs *warn, char *err,
     size_t errlen)
 {
-	struct vctx		 v = { doc, file ? file : "prefect.yaml", warn,
-				    NULL, 0, 0, 0 };
+	struct vctx		 v = { .doc = doc,
+				    .file = file ? file : "prefect.yaml",
+				    .warn = warn };
 	const cJSON		*root = ydoc_root(doc), *list = NULL;
 	struct prefect_yaml	*py;
 	cJSON			*top = cJSON_CreateObject();
 
 	*out = NULL;
+	buf_init(&v.errs, SIZE_MAX);
 	if ((py = calloc(1, sizeof(*py))) == NULL || top == NULL ||
 	    (py->file = strdup(v.file)) == NULL ||
 	    (py->bag = cJSON_CreateArray()) == NULL)
@@ -204,7 +207,7 @@ prefect_yaml_load(const struct ydoc *doc, const char *file,
 		v.oom = 1;
 	if (v.nerr > 0 || v.oom) {
 		finish_errors(&v, err, errlen);
-		free(v.errs);
+		buf_cleanup(&v.errs);
 		cJSON_Delete(top);
 		prefect_yaml_free(py);
 		return -1;
@@ -265,10 +268,11 @@ int
 prefect_yaml_check_deployable(const struct prefect_yaml *py,
     const struct pf_deployment *d, char *err, size_t errlen)
 {
-	struct vctx	 v = { py->doc, py->file, NULL, NULL, 0, 0, 0 };
+	struct vctx	 v = { .doc = py->doc, .file = py->file };
 	char		 p[64];
 	int		 rc = 0;
 
+	buf_init(&v.errs, SIZE_MAX);
 	pyaml_idx(p, sizeof(p), "deployments", d->index);
 	if (d->name == NULL || d->name[0] == '\0')
 		pyaml_err(&v, d->node, p, "a deployment name is required");
@@ -279,7 +283,7 @@ prefect_yaml_check_deployable(const struct prefect_yaml *py,
 		finish_errors(&v, err, errlen);
 		rc = -1;
 	}
-	free(v.errs);
+	buf_cleanup(&v.errs);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/buf.h"
 #include "deployments/prefect_yaml.h"
 
 #define MAX_RRULE	6500
@@ -23,8 +24,7 @@ struct vctx {
 	const struct ydoc	*doc;
 	const char		*file;
 	struct pf_msgs		*warn;
-	char			*errs;	/* errors, '\n'-separated */
-	size_t			 errs_len;
+	struct buf		 errs;	/* errors, '\n'-separated */
 	size_t			 nerr;
 	int			 oom;
 };

@@ -67,8 +67,6 @@ vmsg(struct vctx *v, int is_err, const cJSON *node, int at_key,
 {
 	char	 buf[MSG_MAX];
 	int	 o = locate(v, node, at_key, path, buf, sizeof(buf));
-	size_t	 len;
-	char	*p;
 
 	vsnprintf(buf + o, sizeof(buf) - (size_t)o, fmt, ap);
 	if (!is_err) {
@@ -77,16 +75,9 @@ vmsg(struct vctx *v, int is_err, const cJSON *node, int at_key,
 		return;
 	}
 	v->nerr++;
-	len = strlen(buf);
-	if ((p = realloc(v->errs, v->errs_len + len + 2)) == NULL) {
+	if ((v->errs.len > 0 && buf_putc(&v->errs, '\n') == -1) ||
+	    buf_puts(&v->errs, buf) == -1)
 		v->oom = 1;
-		return;
-	}
-	v->errs = p;
-	if (v->errs_len > 0)
-		p[v->errs_len++] = '\n';
-	memcpy(p + v->errs_len, buf, len + 1);
-	v->errs_len += len;
 }
 
 void

@@ -240,28 +240,29 @@ tpl_rebuild(const char *s, embed_fn fn, void *ctx, cJSON **out, char *err,
 {
 	size_t			 len = strlen(s), pos, last = 0;
 	struct template_match	 m;
-	struct sbuf		 b = { NULL, 0, 0, 0 };
+	struct buf		 b;
 	char			*r;
 
+	buf_init(&b, TPL_MAX);
 	for (pos = 0; template_next(s, len, pos, &m); pos = m.start + m.len) {
-		tpl_sb_add(&b, s + last, m.start - last);
+		buf_append(&b, s + last, m.start - last);
 		if (fn(ctx, &b, s, &m) == -1) {
-			free(b.p);
+			buf_cleanup(&b);
 			return -1;
 		}
 		last = m.start + m.len;
 	}
-	tpl_sb_add(&b, s + last, len - last);
-	if ((r = tpl_sb_take(&b)) == NULL)
+	buf_append(&b, s + last, len - last);
+	if ((r = buf_finish(&b)) == NULL)
 		return errorf(err, errlen, "templated string too large");
 	*out = cJSON_CreateString(r);
 	free(r);
-	return *out ? 0 : tpl_oom(err, errlen);
+	return *out ? 0 : errorf(err, errlen, "out of memory");
 }
 
 /* Appends the replacement of one embedded placeholder. */
 static int
-apply_embedded(void *ctx, struct sbuf *b, const char *s,
+apply_embedded(void *ctx, struct buf *b, const char *s,
     const struct template_match *m)
 {
 	struct apply	*a = ctx;
@@ -272,7 +273,7 @@ apply_embedded(void *ctx, struct sbuf *b, const char *s,
 
 	if (skipped(a, name, nlen) || m->kind == TEMPLATE_BLOCK ||
 	    m->kind == TEMPLATE_VARIABLE) {
-		tpl_sb_add(b, s + m->start, m->len);
+		buf_append(b, s + m->start, m->len);
 		return 0;
 	}
 	if (m->kind == TEMPLATE_ENV) {
@@ -280,17 +281,17 @@ apply_embedded(void *ctx, struct sbuf *b, const char *s,
 			name++, nlen--;
 		env = env_get(a->opts ? a->opts->envp : NULL, name, nlen);
 		if (env != NULL)
-			tpl_sb_str(b, env);
+			buf_puts(b, env);
 		else if (!a->remove_notset)
-			tpl_sb_add(b, s + m->start, m->len);
+			buf_append(b, s + m->start, m->len);
 		return 0;
 	}
 	if ((rc = tpl_lookup(a->values, name, nlen, &v)) == -1)
-		return tpl_oom(a->err, a->errlen);
+		return errorf(a->err, a->errlen, "out of memory");
 	if (rc == 1)
 		tpl_py_str(b, v);
 	else if (!a->remove_notset)
-		tpl_sb_add(b, s + m->start, m->len);
+		buf_append(b, s + m->start, m->len);
 	cJSON_Delete(v);
 	return 0;
 }
@@ -307,12 +308,12 @@ apply_string(struct apply *a, const cJSON *node, cJSON **out)
 			first = m;
 	if (active == 0)
 		return (*out = cJSON_Duplicate(node, 0)) ? 0 :
-		    tpl_oom(a->err, a->errlen);
+		    errorf(a->err, a->errlen, "out of memory");
 	if (active == 1 && first.start == 0 && first.len == len &&
 	    first.kind == TEMPLATE_STANDARD) {
 		if (tpl_lookup(a->values, s + first.name_start, first.name_len,
 		    out) == -1)
-			return tpl_oom(a->err, a->errlen);
+			return errorf(a->err, a->errlen, "out of memory");
 		return 0;
 	}
 	return tpl_rebuild(s, apply_embedded, a, out, a->err, a->errlen);
@@ -340,10 +341,10 @@ apply_children(struct apply *a, const cJSON *node, cJSON *out)
 		/* Not set: arrays always drop it, objects unless asked. */
 		if (v == NULL && cJSON_IsObject(node) && !a->remove_notset &&
 		    (v = cJSON_Duplicate(c, 1)) == NULL)
-			return tpl_oom(a->err, a->errlen);
+			return errorf(a->err, a->errlen, "out of memory");
 		if (v != NULL && tpl_add_member(out, c, v) == -1) {
 			cJSON_Delete(v);
-			return tpl_oom(a->err, a->errlen);
+			return errorf(a->err, a->errlen, "out of memory");
 		}
 	}
 	return 0;
@@ -357,10 +358,10 @@ apply_node(struct apply *a, const cJSON *node, cJSON **out)
 		return apply_string(a, node, out);
 	if (!cJSON_IsArray(node) && !cJSON_IsObject(node))
 		return (*out = cJSON_Duplicate(node, 0)) ? 0 :
-		    tpl_oom(a->err, a->errlen);
+		    errorf(a->err, a->errlen, "out of memory");
 	*out = cJSON_IsArray(node) ? cJSON_CreateArray() : cJSON_CreateObject();
 	if (*out == NULL)
-		return tpl_oom(a->err, a->errlen);
+		return errorf(a->err, a->errlen, "out of memory");
 	if (apply_children(a, node, *out) == -1) {
 		cJSON_Delete(*out);
 		*out = NULL;
@@ -410,12 +411,12 @@ pass_env(cJSON **t, char *const *envp, int remove_notset, char *err,
 	int			 rc;
 
 	if (env == NULL)
-		return tpl_oom(err, errlen);
+		return errorf(err, errlen, "out of memory");
 	rc = template_apply_values(*t, env, remove_notset, &o, &n, err,
 	    errlen);
 	cJSON_Delete(env);
 	if (rc == 0 && n == NULL && (n = cJSON_CreateNull()) == NULL)
-		rc = tpl_oom(err, errlen);
+		rc = errorf(err, errlen, "out of memory");
 	cJSON_Delete(*t);
 	*t = n;
 	return rc;
@@ -434,7 +435,7 @@ template_step_inputs(const cJSON *inputs, const cJSON *upstream,
 	    errlen) == -1)
 		return -1;
 	if (t == NULL && (t = cJSON_CreateNull()) == NULL)
-		return tpl_oom(err, errlen);
+		return errorf(err, errlen, "out of memory");
 	if (pass(&t, template_resolve_blocks, r, err, errlen) == -1 ||
 	    pass(&t, template_resolve_variables, r, err, errlen) == -1 ||
 	    pass_env(&t, envp, 1, err, errlen) == -1) {

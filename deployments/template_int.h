@@ -1,7 +1,7 @@
 /*
  * template_int.h: what the parts of Prefect's templating share.
  *
- *   template_text.c  capped strings, UTF-8, placeholders, Python str()
+ *   template_text.c  UTF-8, placeholders, Python str()
  *   template.c       apply_values (values tree, environment), the passes
  *   template_refs.c  block and variable references, resolved through
  *                    the caller's callbacks
@@ -13,32 +13,28 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/buf.h"
 #include "deployments/template.h"
 
 #define BLOCK_PREFIX	"prefect.blocks."
 #define VAR_PREFIX	"prefect.variables."
 
-/* A growable string with a hard cap. */
-struct sbuf {
-	char	*p;
-	size_t	 n, cap;
-	int	 bad;		/* out of memory or over the cap */
-};
+/*
+ * Templated strings are built in a struct buf of at most TPL_MAX bytes
+ * (TEMPLATE_MAX_STRING counts the NUL); buf_finish gives NULL when an
+ * append was refused, over the cap or out of memory.
+ */
+#define TPL_MAX		(TEMPLATE_MAX_STRING - 1)
 
 /* Appends an embedded placeholder's replacement to the string. */
-typedef int (*embed_fn)(void *ctx, struct sbuf *, const char *,
+typedef int (*embed_fn)(void *ctx, struct buf *, const char *,
     const struct template_match *);
 
 /* template_text.c */
 
-/* Sets "out of memory" in err; returns -1. */
-int	tpl_oom(char *err, size_t errlen);
-void	tpl_sb_add(struct sbuf *b, const char *s, size_t len);
-void	tpl_sb_str(struct sbuf *b, const char *s);
-char	*tpl_sb_take(struct sbuf *b);
 size_t	tpl_utf8_next(const char *s, size_t len, size_t i, unsigned *cp);
 int	tpl_has_prefix(const char *s, size_t len, const char *prefix);
-void	tpl_py_str(struct sbuf *b, const cJSON *v);
+void	tpl_py_str(struct buf *b, const cJSON *v);
 
 /* template.c */
 

@@ -49,7 +49,7 @@ resolve_init(struct resolve *c, const struct template_resolver *r,
 	c->missing = cJSON_CreateObject();
 	if (!c->blocks || !c->ids || !c->vars || !c->missing) {
 		resolve_done(c);
-		return tpl_oom(err, errlen);
+		return errorf(err, errlen, "out of memory");
 	}
 	return 0;
 }
@@ -86,7 +86,7 @@ block_data(struct resolve *c, const char *slug, const char *name,
 
 	/* Names come from the placeholder pattern, which has no '/'. */
 	if ((key = malloc(klen)) == NULL)
-		return tpl_oom(c->err, c->errlen), NULL;
+		return errorf(c->err, c->errlen, "out of memory"), NULL;
 	snprintf(key, klen, "%s/%s", slug, name);
 	if ((hit = cJSON_GetObjectItemCaseSensitive(c->blocks, key)) != NULL) {
 		free(key);
@@ -103,7 +103,7 @@ block_data(struct resolve *c, const char *slug, const char *name,
 		errorf(c->err, c->errlen, "reading block for '%s': %s", ref,
 		    cberr);
 	else if (!cJSON_AddItemToObject(c->blocks, key, data))
-		tpl_oom(c->err, c->errlen);
+		errorf(c->err, c->errlen, "out of memory");
 	else
 		hit = data;
 	if (hit == NULL)
@@ -135,7 +135,7 @@ block_value(struct resolve *c, const char *name, size_t nlen,
 
 	*out = NULL;
 	if (parts == NULL)
-		return tpl_oom(c->err, c->errlen);
+		return errorf(c->err, c->errlen, "out of memory");
 	if ((doc = strchr(parts, '.')) == NULL) {
 		errorf(c->err, c->errlen, "invalid block placeholder format: "
 		    "'%.*s'. Expected format: prefect.blocks.<block-type-slug>"
@@ -153,12 +153,12 @@ block_value(struct resolve *c, const char *name, size_t nlen,
 		data = data->child;
 	if (kp == NULL)
 		rc = (*out = cJSON_Duplicate(data, 1)) ? 0 :
-		    tpl_oom(c->err, c->errlen);
+		    errorf(c->err, c->errlen, "out of memory");
 	else if ((rc = tpl_lookup(data, kp, strlen(kp), out)) == 0)
 		rc = errorf(c->err, c->errlen, "invalid template: '%s'. Could "
 		    "not resolve the keypath in the block document data", ref);
 	else if (rc == -1)
-		tpl_oom(c->err, c->errlen);
+		errorf(c->err, c->errlen, "out of memory");
 	else
 		rc = 0;
 out:
@@ -176,7 +176,7 @@ ref_text(const char *s, const struct template_match *m, char *buf,
 }
 
 static int
-blocks_embedded(void *ctx, struct sbuf *b, const char *s,
+blocks_embedded(void *ctx, struct buf *b, const char *s,
     const struct template_match *m)
 {
 	struct resolve	*c = ctx;
@@ -184,7 +184,7 @@ blocks_embedded(void *ctx, struct sbuf *b, const char *s,
 	cJSON	*v;
 
 	if (m->kind != TEMPLATE_BLOCK) {
-		tpl_sb_add(b, s + m->start, m->len);
+		buf_append(b, s + m->start, m->len);
 		return 0;
 	}
 	ref_text(s, m, ref, sizeof(ref));
@@ -230,7 +230,7 @@ blocks_string(struct resolve *c, const cJSON *node, cJSON **out)
 
 	if (count_kind(s, TEMPLATE_BLOCK, &total, &m) == 0)
 		return (*out = cJSON_Duplicate(node, 0)) ? 0 :
-		    tpl_oom(c->err, c->errlen);
+		    errorf(c->err, c->errlen, "out of memory");
 	if (total == 1 && m.start == 0 && m.len == strlen(s))
 		return block_value(c, s + m.name_start, m.name_len,
 		    ref_text(s, &m, ref, sizeof(ref)), out);
@@ -281,12 +281,13 @@ block_ref(struct resolve *c, const cJSON *id, cJSON **out)
 			    "'%s': %s", id->valuestring, cberr);
 		if (!cJSON_AddItemToObject(c->ids, id->valuestring, data)) {
 			cJSON_Delete(data);
-			return tpl_oom(c->err, c->errlen);
+			return errorf(c->err, c->errlen, "out of memory");
 		}
 		hit = data;
 	}
-	return (*out = cJSON_Duplicate(hit, 1)) ? 0 : tpl_oom(c->err,
-	    c->errlen);
+	if ((*out = cJSON_Duplicate(hit, 1)) == NULL)
+		return errorf(c->err, c->errlen, "out of memory");
+	return 0;
 }
 
 typedef int (*string_fn)(struct resolve *, const cJSON *, cJSON **);
@@ -303,7 +304,7 @@ walk(struct resolve *c, const cJSON *node, string_fn fn, int refs,
 		return fn(c, node, out);
 	if (!cJSON_IsArray(node) && !cJSON_IsObject(node))
 		return (*out = cJSON_Duplicate(node, 0)) ? 0 :
-		    tpl_oom(c->err, c->errlen);
+		    errorf(c->err, c->errlen, "out of memory");
 	if (refs && cJSON_IsObject(node) &&
 	    (ref = cJSON_GetObjectItemCaseSensitive(node, "$ref")) != NULL) {
 		const cJSON *id;
@@ -317,7 +318,7 @@ walk(struct resolve *c, const cJSON *node, string_fn fn, int refs,
 	}
 	*out = cJSON_IsArray(node) ? cJSON_CreateArray() : cJSON_CreateObject();
 	if (*out == NULL)
-		return tpl_oom(c->err, c->errlen);
+		return errorf(c->err, c->errlen, "out of memory");
 	for (const cJSON *k = node->child; k != NULL; k = k->next) {
 		cJSON	*v;
 
@@ -325,7 +326,7 @@ walk(struct resolve *c, const cJSON *node, string_fn fn, int refs,
 			goto fail;
 		if (tpl_add_member(*out, k, v) == -1) {
 			cJSON_Delete(v);
-			tpl_oom(c->err, c->errlen);
+			errorf(c->err, c->errlen, "out of memory");
 			goto fail;
 		}
 	}
@@ -375,7 +376,7 @@ var_value(struct resolve *c, const char *name, size_t nlen,
 
 	*val = NULL;
 	if (var == NULL)
-		return tpl_oom(c->err, c->errlen);
+		return errorf(c->err, c->errlen, "out of memory");
 	if ((*val = cJSON_GetObjectItemCaseSensitive(c->vars, var)) != NULL ||
 	    cJSON_GetObjectItemCaseSensitive(c->missing, var) != NULL) {
 		free(var);
@@ -392,10 +393,10 @@ var_value(struct resolve *c, const char *name, size_t nlen,
 	} else if (rc == 1 || v == NULL) {
 		cJSON_Delete(v);
 		rc = cJSON_AddTrueToObject(c->missing, var) ? 0 :
-		    tpl_oom(c->err, c->errlen);
+		    errorf(c->err, c->errlen, "out of memory");
 	} else if (!cJSON_AddItemToObject(c->vars, var, v)) {
 		cJSON_Delete(v);
-		rc = tpl_oom(c->err, c->errlen);
+		rc = errorf(c->err, c->errlen, "out of memory");
 	} else
 		*val = v;
 	free(var);
@@ -403,14 +404,14 @@ var_value(struct resolve *c, const char *name, size_t nlen,
 }
 
 static int
-vars_embedded(void *ctx, struct sbuf *b, const char *s,
+vars_embedded(void *ctx, struct buf *b, const char *s,
     const struct template_match *m)
 {
 	struct resolve	*c = ctx;
 	const cJSON	*v;
 
 	if (m->kind != TEMPLATE_VARIABLE) {
-		tpl_sb_add(b, s + m->start, m->len);
+		buf_append(b, s + m->start, m->len);
 		return 0;
 	}
 	if (var_value(c, s + m->name_start, m->name_len, &v) == -1)
@@ -430,12 +431,12 @@ vars_string(struct resolve *c, const cJSON *node, cJSON **out)
 
 	if (count_kind(s, TEMPLATE_VARIABLE, &total, &m) == 0)
 		return (*out = cJSON_Duplicate(node, 0)) ? 0 :
-		    tpl_oom(c->err, c->errlen);
+		    errorf(c->err, c->errlen, "out of memory");
 	if (total == 1 && m.start == 0 && m.len == strlen(s)) {
 		if (var_value(c, s + m.name_start, m.name_len, &v) == -1)
 			return -1;
 		*out = v ? cJSON_Duplicate(v, 1) : cJSON_CreateString("");
-		return *out ? 0 : tpl_oom(c->err, c->errlen);
+		return *out ? 0 : errorf(c->err, c->errlen, "out of memory");
 	}
 	return tpl_rebuild(s, vars_embedded, c, out, c->err, c->errlen);
 }

@@ -1,10 +1,10 @@
 /*
  * template_text.c: the text side of Prefect's templating.
  *
- * A string builder with a hard cap, UTF-8 decoding and Python's
- * character classes (\s, \w, str.isprintable), the placeholder regex
- * {{\s*([\w\.\-\[\]$]+)\s*}} as a scanner, and Python's str()/repr()
- * of the JSON values pasted into strings.
+ * UTF-8 decoding and Python's character classes (\s, \w,
+ * str.isprintable), the placeholder regex {{\s*([\w\.\-\[\]$]+)\s*}} as
+ * a scanner, and Python's str()/repr() of the JSON values pasted into
+ * strings.
  */
 #include <math.h>
 #include <stdio.h>
@@ -14,60 +14,6 @@
 #include "common/util.h"
 #include "deployments/template_int.h"
 #include "yaml/doc.h"
-
-int
-tpl_oom(char *err, size_t errlen)
-{
-	return errorf(err, errlen, "out of memory");
-}
-
-/* ------------------------------------------------------------ strings */
-
-void
-tpl_sb_add(struct sbuf *b, const char *s, size_t len)
-{
-	if (b->bad)
-		return;
-	if (b->n + len + 1 > TEMPLATE_MAX_STRING) {
-		b->bad = 1;
-		return;
-	}
-	if (b->n + len + 1 > b->cap) {
-		size_t	 cap = b->cap ? b->cap : 64;
-		char	*p;
-
-		while (cap < b->n + len + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->bad = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
-
-void
-tpl_sb_str(struct sbuf *b, const char *s)
-{
-	tpl_sb_add(b, s, strlen(s));
-}
-
-/* The finished string (caller frees), or NULL if anything failed. */
-char *
-tpl_sb_take(struct sbuf *b)
-{
-	if (b->bad) {
-		free(b->p);
-		return NULL;
-	}
-	if (b->p == NULL)
-		return strdup("");
-	return b->p;
-}
 
 /* Decodes one UTF-8 character at s[i]; *cp is 0xFFFFFFFF if invalid. */
 size_t
@@ -237,10 +183,10 @@ template_next(const char *s, size_t len, size_t from,
 
 /* ------------------------------------------------------- python str() */
 
-static void	py_repr(struct sbuf *, const cJSON *);
+static void	py_repr(struct buf *, const cJSON *);
 
 static void
-py_number(struct sbuf *b, const cJSON *v)
+py_number(struct buf *b, const cJSON *v)
 {
 	char	 buf[64];
 	double	 d = v->valuedouble;
@@ -251,11 +197,11 @@ py_number(struct sbuf *b, const cJSON *v)
 		snprintf(buf, sizeof(buf), "%lld", (long long)d);
 	else
 		snprintf(buf, sizeof(buf), "%.0f", d);
-	tpl_sb_str(b, buf);
+	buf_puts(b, buf);
 }
 
 static void
-repr_escape(struct sbuf *b, unsigned cp)
+repr_escape(struct buf *b, unsigned cp)
 {
 	char	 buf[16];
 
@@ -265,41 +211,41 @@ repr_escape(struct sbuf *b, unsigned cp)
 		snprintf(buf, sizeof(buf), "\\u%04x", cp);
 	else
 		snprintf(buf, sizeof(buf), "\\U%08x", cp);
-	tpl_sb_str(b, buf);
+	buf_puts(b, buf);
 }
 
 /* Python's repr(str): quote choice and escapes. */
 static void
-py_repr_string(struct sbuf *b, const char *s)
+py_repr_string(struct buf *b, const char *s)
 {
 	size_t	 len = strlen(s), n;
 	char	 q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
 	unsigned cp;
 
-	tpl_sb_add(b, &q, 1);
+	buf_putc(b, q);
 	for (size_t i = 0; i < len; i += n) {
 		n = tpl_utf8_next(s, len, i, &cp);
 		if (cp == (unsigned)q || cp == '\\') {
-			tpl_sb_str(b, "\\");
-			tpl_sb_add(b, s + i, 1);
+			buf_puts(b, "\\");
+			buf_append(b, s + i, 1);
 		} else if (cp == '\t')
-			tpl_sb_str(b, "\\t");
+			buf_puts(b, "\\t");
 		else if (cp == '\n')
-			tpl_sb_str(b, "\\n");
+			buf_puts(b, "\\n");
 		else if (cp == '\r')
-			tpl_sb_str(b, "\\r");
+			buf_puts(b, "\\r");
 		else if (cp < 0x20 || cp == 0x7F)
 			repr_escape(b, cp);
 		else if (cp < 0x7F || cp == 0xFFFFFFFFu || is_printable_cp(cp))
-			tpl_sb_add(b, s + i, n);
+			buf_append(b, s + i, n);
 		else
 			repr_escape(b, cp);
 	}
-	tpl_sb_add(b, &q, 1);
+	buf_putc(b, q);
 }
 
 static void
-py_repr(struct sbuf *b, const cJSON *v)
+py_repr(struct buf *b, const cJSON *v)
 {
 	const cJSON	*c;
 
@@ -308,32 +254,32 @@ py_repr(struct sbuf *b, const cJSON *v)
 	else if (cJSON_IsNumber(v))
 		py_number(b, v);
 	else if (cJSON_IsTrue(v))
-		tpl_sb_str(b, "True");
+		buf_puts(b, "True");
 	else if (cJSON_IsFalse(v))
-		tpl_sb_str(b, "False");
+		buf_puts(b, "False");
 	else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
-		tpl_sb_str(b, cJSON_IsArray(v) ? "[" : "{");
+		buf_puts(b, cJSON_IsArray(v) ? "[" : "{");
 		for (c = v->child; c != NULL; c = c->next) {
 			if (cJSON_IsObject(v)) {
 				py_repr_string(b, c->string ? c->string : "");
-				tpl_sb_str(b, ": ");
+				buf_puts(b, ": ");
 			}
 			py_repr(b, c);
 			if (c->next != NULL)
-				tpl_sb_str(b, ", ");
+				buf_puts(b, ", ");
 		}
-		tpl_sb_str(b, cJSON_IsArray(v) ? "]" : "}");
+		buf_puts(b, cJSON_IsArray(v) ? "]" : "}");
 	} else if (cJSON_IsRaw(v) && v->valuestring != NULL)
-		tpl_sb_str(b, v->valuestring);
+		buf_puts(b, v->valuestring);
 	else
-		tpl_sb_str(b, "None");
+		buf_puts(b, "None");
 }
 
 void
-tpl_py_str(struct sbuf *b, const cJSON *v)
+tpl_py_str(struct buf *b, const cJSON *v)
 {
 	if (cJSON_IsString(v))
-		tpl_sb_str(b, v->valuestring ? v->valuestring : "");
+		buf_puts(b, v->valuestring ? v->valuestring : "");
 	else
 		py_repr(b, v);
 }
@@ -341,8 +287,9 @@ tpl_py_str(struct sbuf *b, const cJSON *v)
 char *
 template_py_str(const cJSON *v)
 {
-	struct sbuf	 b = { NULL, 0, 0, 0 };
+	struct buf	 b;
 
+	buf_init(&b, TPL_MAX);
 	tpl_py_str(&b, v);
-	return tpl_sb_take(&b);
+	return buf_finish(&b);
 }

@@ -173,7 +173,7 @@ get_json(struct exec *x, const char *prefix, const char *id, char *err,
 	if (rc == RETRY_OK)
 		j = json_parse_answer(r.body, 0, err, errlen);
 	else
-		snprintf(err, errlen, "GET %s: %s", path, r.status == 404 ?
+		errorf(err, errlen, "GET %s: %s", path, r.status == 404 ?
 		    "not found" : r.status ? "HTTP error" : r.error);
 	http_resp_cleanup(&r);
 	free(path);

@@ -68,7 +68,7 @@ try_open(const char *path, char *why, size_t whylen)
 	if (path == NULL || (api.handle = dlopen(path, RTLD_NOW |
 	    RTLD_LOCAL)) == NULL) {
 		if (path != NULL && why[0] == '\0' && access(path, F_OK) == 0)
-			snprintf(why, whylen, "%s", dlerror());
+			errorf(why, whylen, "%s", dlerror());
 		return -1;
 	}
 	return 0;

@@ -83,7 +83,7 @@ pg_message(const struct pg_dest *d, const char *msg, char *err, size_t errlen)
 			memmove(p + 3, p + pl, strlen(p + pl) + 1);
 		}
 	}
-	strlcpy_(err, s, errlen);
+	errorf(err, errlen, "%s", s);
 	free(s);
 }
 

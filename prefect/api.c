@@ -75,7 +75,7 @@ api_parse_orch(const char *body, struct orch_result *r, char *err,
 	if (j == NULL)
 		return -1;
 	if (orch_status_parse(json_str(j, "status"), &r->status) == -1) {
-		snprintf(err, errlen, "orchestration answer has no valid "
+		errorf(err, errlen, "orchestration answer has no valid "
 		    "status");
 		cJSON_Delete(j);
 		return -1;

@@ -80,7 +80,7 @@ fail(struct json_split *s, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	verrorf(s->error, sizeof(s->error), fmt, ap);
 	va_end(ap);
 	s->failed = 1;
 	return JSON_SPLIT_ERROR;
@@ -231,7 +231,7 @@ emit(struct json_split *s, json_split_fn fn, void *payload)
 	reset(&s->item);
 	reset(&s->item_key);
 	if (rc != 0) {
-		snprintf(s->error, sizeof(s->error),
+		errorf(s->error, sizeof(s->error),
 		    "stopped by the item callback");
 		return JSON_SPLIT_STOPPED;
 	}

@@ -59,24 +59,24 @@ entrypoint_parse(const char *text, struct entrypoint *ep, char *err,
 
 	memset(ep, 0, sizeof(*ep));
 	if (text == NULL || *text == '\0') {
-		snprintf(err, errlen, "the deployment has no entrypoint");
+		errorf(err, errlen, "the deployment has no entrypoint");
 		return -1;
 	}
 	if ((colon = strrchr(text, ':')) == NULL) {
-		snprintf(err, errlen, "entrypoint '%.200s' must look like "
+		errorf(err, errlen, "entrypoint '%.200s' must look like "
 		    "flows/<file>.c:<function>", text);
 		return -1;
 	}
 	flen = (size_t)(colon - text);
 	if (flen < 3 || strncmp(colon - 2, ".c", 2) != 0 ||
 	    !path_ok(text, flen)) {
-		snprintf(err, errlen, "entrypoint '%.200s': '%.*s' is not a "
+		errorf(err, errlen, "entrypoint '%.200s': '%.*s' is not a "
 		    "relative path to a .c file", text, (int)flen > 200 ? 200 :
 		    (int)flen, text);
 		return -1;
 	}
 	if (!is_identifier(colon + 1) || strlen(colon + 1) > 200) {
-		snprintf(err, errlen, "entrypoint '%.200s': '%.200s' is not a "
+		errorf(err, errlen, "entrypoint '%.200s': '%.200s' is not a "
 		    "C function name", text, colon + 1);
 		return -1;
 	}
@@ -85,7 +85,7 @@ entrypoint_parse(const char *text, struct entrypoint *ep, char *err,
 	    asprintf(&ep->module, "build/%.*s.so", (int)flen - 2, text) == -1) {
 		ep->module = NULL;
 		entrypoint_cleanup(ep);
-		snprintf(err, errlen, "out of memory");
+		errorf(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -109,32 +109,32 @@ entrypoint_load(const struct entrypoint *ep, const pf_flow_def **out,
 	const pf_flow_def	*def;
 
 	if (access(ep->module, R_OK) == -1) {
-		snprintf(err, errlen, "entrypoint '%s:%s': module %s not found "
+		errorf(err, errlen, "entrypoint '%s:%s': module %s not found "
 		    "(is %s in the repository and built with make?)", ep->file,
 		    ep->function, ep->module, ep->file);
 		return -1;
 	}
 	/* dlopen needs a path with a slash to skip the library search. */
 	if (asprintf(&path, "./%s", ep->module) == -1) {
-		snprintf(err, errlen, "out of memory");
+		errorf(err, errlen, "out of memory");
 		return -1;
 	}
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	free(path);
 	if (h == NULL) {
-		snprintf(err, errlen, "entrypoint '%s:%s': cannot load %s: %s",
+		errorf(err, errlen, "entrypoint '%s:%s': cannot load %s: %s",
 		    ep->file, ep->function, ep->module, dlerror());
 		return -1;
 	}
 	snprintf(sym, sizeof(sym), "pf_flow__%s", ep->function);
 	if ((def = dlsym(h, sym)) == NULL) {
-		snprintf(err, errlen, "entrypoint '%s:%s': %s declares no flow "
+		errorf(err, errlen, "entrypoint '%s:%s': %s declares no flow "
 		    "'%s' (expected PF_FLOW(%s, ...))", ep->file, ep->function,
 		    ep->file, ep->function, ep->function);
 		return -1;
 	}
 	if (def->abi != PF_ABI_VERSION || def->fn == NULL) {
-		snprintf(err, errlen, "entrypoint '%s:%s': built for flow ABI "
+		errorf(err, errlen, "entrypoint '%s:%s': built for flow ABI "
 		    "%d, this pfagent speaks %d; rebuild it", ep->file,
 		    ep->function, def->abi, PF_ABI_VERSION);
 		return -1;

@@ -333,7 +333,7 @@ signature_mismatch(const pf_flow_def *def, const cJSON *given, char *err,
 		names[k++] = g->string;
 	buf_printf(&b, " but was provided with parameters ");
 	py_list(&b, names, k);
-	snprintf(err, errlen, "%s", b.data);
+	errorf(err, errlen, "%s", b.data);
 	buf_cleanup(&b);
 	free(names);
 	return -1;
@@ -375,7 +375,7 @@ sdk_params_prepare(const pf_flow_def *def, const cJSON *given,
 	}
 	if (problems.len > 0) {
 		*exc_type = "ParameterTypeError";
-		snprintf(err, errlen, "Flow run received invalid parameters:%s",
+		errorf(err, errlen, "Flow run received invalid parameters:%s",
 		    problems.data);
 		buf_cleanup(&problems);
 		cJSON_Delete(out);

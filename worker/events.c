@@ -472,7 +472,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		snprintf(why, sizeof(why), "cannot connect: %s",
+		errorf(why, sizeof(why), "cannot connect: %s",
 		    in ? (const char *)in : "connection error");
 		went_down(e, why);
 		break;

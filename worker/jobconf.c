@@ -102,7 +102,7 @@ env_of(struct jobconf *jc, const cJSON *env, char *err, size_t errlen)
 	size_t		 n = 0;
 
 	if (env != NULL && !cJSON_IsObject(env)) {
-		snprintf(err, errlen, "job variable 'env' must be an object");
+		errorf(err, errlen, "job variable 'env' must be an object");
 		return -1;
 	}
 	jc->env = xcalloc((size_t)cJSON_GetArraySize(env) + 1, sizeof(char *));
@@ -112,7 +112,7 @@ env_of(struct jobconf *jc, const cJSON *env, char *err, size_t errlen)
 		if (cJSON_IsNull(e))
 			continue;	/* null drops the key, as in Prefect */
 		if (strchr(e->string, '=') != NULL || *e->string == '\0') {
-			snprintf(err, errlen, "environment variable name '%s' "
+			errorf(err, errlen, "environment variable name '%s' "
 			    "is not valid", e->string);
 			return -1;
 		}

@@ -95,7 +95,7 @@ attempt(void *arg)
 	    r->body) == -1) {
 		struct http_resp resp = { .body = NULL };
 
-		snprintf(resp.error, sizeof(resp.error),
+		errorf(resp.error, sizeof(resp.error),
 		    "cannot create a transfer");
 		http_xfer_cleanup(&r->xfer);
 		finish(r, &resp, RETRY_AGAIN);

@@ -164,17 +164,17 @@ proc_spawn(const struct proc_spec *s, pid_t *pid_out, int *pidfd_out,
 	pid_t	 pid;
 
 	if (pipe2(p, O_CLOEXEC) == -1) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		errorf(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
 	if (pipe2(g, O_CLOEXEC) == -1) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		errorf(err, errlen, "pipe: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+		errorf(err, errlen, "fork: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		close(g[0]);
@@ -201,7 +201,7 @@ proc_spawn(const struct proc_spec *s, pid_t *pid_out, int *pidfd_out,
 	close(p[0]);
 	if (n == sizeof(child_errno)) {
 		waitpid(pid, NULL, 0);
-		snprintf(err, errlen, "cannot start %s in %s: %s",
+		errorf(err, errlen, "cannot start %s in %s: %s",
 		    s->command ? "/bin/sh" : s->exe, s->cwd,
 		    strerror(child_errno));
 		return -1;

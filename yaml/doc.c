@@ -51,7 +51,7 @@ ydoc_seterr(struct ydoc_error *err, int line, int col, const char *fmt, ...)
 	err->line = line;
 	err->col = col;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	verrorf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -220,7 +220,7 @@ deploy_one(struct deploy *dp, const struct pf_deployment *d)
 	v = cJSON_GetArraySize(d->build_steps) > 0 ? d->build_steps :
 	    d->push_steps;
 	if (cJSON_GetArraySize(v) > 0 && v->child->child != NULL) {
-		snprintf(err, sizeof(err), "%s step '%s' cannot run: pfagent "
+		errorf(err, sizeof(err), "%s step '%s' cannot run: pfagent "
 		    "deploy runs no build or push steps (remove them, or "
 		    "build before deploying)", v == d->build_steps ? "build" :
 		    "push", v->child->child->string);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "deployments/template.h"
 #include "yaml/doc.h"
 
@@ -27,10 +28,8 @@ block(const char *slug, const char *name, cJSON **out, char *err,
 	(void)payload;
 	if (strncmp(name, "missing", 7) == 0)
 		return 1;
-	if (strncmp(name, "err", 3) == 0) {
-		snprintf(err, errlen, "HTTP 500");
-		return -1;
-	}
+	if (strncmp(name, "err", 3) == 0)
+		return errorf(err, errlen, "HTTP 500");
 	*out = cJSON_Parse(strcmp(slug, "creds") == 0 ?
 	    "{\"k\": \"v\", \"n\": 2, \"l\": [1, {\"x\": null}]}" :
 	    "{\"value\": {\"a\": [1, \"x\"], \"b\": \"s\"}}");

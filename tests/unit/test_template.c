@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "deployments/template.h"
 #include "yaml/doc.h"
 #include "t.h"
@@ -150,7 +151,7 @@ fake_block(const char *slug, const char *name, cJSON **out, char *err,
 
 	f->block_calls++;
 	if (f->fail)
-		return snprintf(err, errlen, "HTTP 500"), -1;
+		return errorf(err, errlen, "HTTP 500");
 	snprintf(key, sizeof(key), "%s/%s", slug, name);
 	if ((v = cJSON_GetObjectItemCaseSensitive(f->blocks, key)) == NULL)
 		return 1;
@@ -431,6 +432,24 @@ main(void)
 		free(after);
 		cJSON_Delete(t);
 		cJSON_Delete(out);
+	}
+
+	TEST("the cap: TEMPLATE_MAX_STRING counts the terminator") {
+		char	*big = malloc(TEMPLATE_MAX_STRING + 1), *r;
+		cJSON	*v;
+
+		memset(big, 'x', TEMPLATE_MAX_STRING);
+		big[TEMPLATE_MAX_STRING - 1] = '\0';
+		v = cJSON_CreateString(big);
+		r = template_py_str(v);
+		CHECK(r != NULL && strlen(r) == TEMPLATE_MAX_STRING - 1);
+		free(r);
+		big[TEMPLATE_MAX_STRING - 1] = 'x';
+		big[TEMPLATE_MAX_STRING] = '\0';
+		cJSON_SetValuestring(v, big);
+		CHECK(template_py_str(v) == NULL);
+		cJSON_Delete(v);
+		free(big);
 	}
 
 	TEST("huge expansions fail instead of growing without bound") {
