@@ -60,8 +60,8 @@ UNITS	 = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 SUNITS	 = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/unit/%)
 FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 
-.PHONY: all flows layers test unit unit-san fuzz-replay integration demo \
-	bench bench-load clean valgrind
+.PHONY: all flows layers long-functions test unit unit-san fuzz-replay \
+	integration demo bench bench-load clean valgrind
 .DEFAULT_GOAL := all
 
 all: $(B)/pfagent $(S)/pfagent flows
@@ -121,8 +121,15 @@ layers:
 	@scripts/check-layers --self-test
 	@scripts/check-layers
 
+# No function over 80 lines in the worker, the executor, the commands or
+# the pull steps unless the comment above it says "long:" and why.
+long-functions:
+	@scripts/long-functions --self-test
+	@scripts/long-functions worker executor cli deployments
+
 test: all
-	@$(MAKE) --no-print-directory layers unit unit-san fuzz-replay
+	@$(MAKE) --no-print-directory layers long-functions unit unit-san \
+		fuzz-replay
 	@$(MAKE) --no-print-directory integration
 
 demo: all

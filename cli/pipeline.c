@@ -297,84 +297,110 @@ sync_failed(const struct sync_ctx *x)
 	return 255;
 }
 
+/*
+ * Without a local state: dlt's warning, then, if the user agrees, the
+ * destination and dataset to restore from, asked unless given. Returns
+ * 1 with both set (the caller frees), 0 when declined, or 255 when a
+ * value cannot be asked.
+ */
+static int
+ask_destination(const struct popts *o, const char *workdir, char **dest,
+    char **dataset)
+{
+	char	*q;
+
+	printf("WARNING: Pipeline with `pipeline_name=%s` and "
+	    "`pipelines_dir=%s` could not be restored: No local "
+	    "pipeline state found in '%s'.\n\ndlt can restore pipeline "
+	    "state from a destination, but requires a destination. "
+	    "Pass it as an argument to dlt.attach() or configure it "
+	    "via dlt's config system.\n\n`dlt.attach(pipeline_name=\""
+	    "%s\", destination=\"<your-destination>\", dataset_name=\""
+	    "<your-dataset>\")`\n\nNote: if no dataset_name is "
+	    "provided, dlt looks in '%s_dataset' by default.\n\nIf you "
+	    "only need to read or query data without pipeline state, "
+	    "use `dlt.dataset()` instead:\n\n`dlt.dataset(destination="
+	    "\"<your-destination>\", dataset_name=\"<your-dataset>\")`"
+	    "\n", o->name, workdir, workdir, o->name, o->name);
+	if (!confirm(o, "Do you want to attempt to restore the "
+	    "pipeline state from destination?", 0))
+		return 0;
+	q = xasprintf("Enter destination name for pipeline %s", o->name);
+	*dest = o->destination ? xstrdup(o->destination) : text_input(o, q);
+	free(q);
+	if (*dest == NULL)
+		return 255;
+	q = xasprintf("Enter dataset name for pipeline %s", o->name);
+	*dataset = o->dataset ? xstrdup(o->dataset) : text_input(o, q);
+	free(q);
+	if (*dataset == NULL)
+		return 255;
+	return 1;
+}
+
+/*
+ * With a local state at path: if the user agrees to drop it, the
+ * destination and dataset it names, as pipeline.drop() takes them.
+ * Returns 1 with both set (the caller frees), 0 when declined, or 255
+ * when the state cannot be read.
+ */
+static int
+local_destination(const struct popts *o, const char *path,
+    const char *pipelines_dir, char **dest, char **dataset, char *err)
+{
+	char		*text;
+	cJSON		*local;
+	const cJSON	*it;
+
+	printf("Found pipeline %s in %s\n", o->name, pipelines_dir);
+	if (!confirm(o, "About to drop the local state of the pipeline "
+	    "and reset all the schemas. The destination state, data "
+	    "and schemas are left intact. Proceed?", 0))
+		return 0;
+	if ((text = read_file_max(path, 16u << 20, NULL, err, ERR_MAX)) ==
+	    NULL || (local = cJSON_Parse(text)) == NULL) {
+		free(text);
+		fprintf(stderr, "%s: %s\n", path, text == NULL ? err :
+		    "not a JSON document");
+		return 255;
+	}
+	free(text);
+	it = cJSON_GetObjectItem(local, "destination_name");
+	if (!cJSON_IsString(it))
+		it = cJSON_GetObjectItem(local, "destination_type");
+	*dest = xstrdup(cJSON_IsString(it) ? it->valuestring :
+	    o->destination ? o->destination : "");
+	it = cJSON_GetObjectItem(local, "dataset_name");
+	*dataset = xstrdup(cJSON_IsString(it) ? it->valuestring :
+	    o->dataset ? o->dataset : "");
+	cJSON_Delete(local);
+	printf("Dropping local state\n");
+	return 1;
+}
+
 static int
 sync_cmd(const struct popts *o, struct cfg *cfg, const char *pipelines_dir,
     const char *workdir)
 {
 	struct sync_ctx	 x = { o, cfg, cfg_workspace(cfg), workdir, NULL, NULL,
 	    NULL };
-	char		*path = xasprintf("%s/state.json", workdir), *text;
-	char		*dest = NULL, *dataset = NULL, *q;
-	cJSON		*local = NULL;
-	const cJSON	*it;
-	int		 rc = 0, found;
+	char		*path = xasprintf("%s/state.json", workdir);
+	char		*dest = NULL, *dataset = NULL;
+	int		 rc, found, has_local;
 	struct stat	 st;
 
 	x.err = xmalloc(ERR_MAX);
-	if (stat(path, &st) != 0) {
-		printf("WARNING: Pipeline with `pipeline_name=%s` and "
-		    "`pipelines_dir=%s` could not be restored: No local "
-		    "pipeline state found in '%s'.\n\ndlt can restore pipeline "
-		    "state from a destination, but requires a destination. "
-		    "Pass it as an argument to dlt.attach() or configure it "
-		    "via dlt's config system.\n\n`dlt.attach(pipeline_name=\""
-		    "%s\", destination=\"<your-destination>\", dataset_name=\""
-		    "<your-dataset>\")`\n\nNote: if no dataset_name is "
-		    "provided, dlt looks in '%s_dataset' by default.\n\nIf you "
-		    "only need to read or query data without pipeline state, "
-		    "use `dlt.dataset()` instead:\n\n`dlt.dataset(destination="
-		    "\"<your-destination>\", dataset_name=\"<your-dataset>\")`"
-		    "\n", o->name, workdir, workdir, o->name, o->name);
-		if (!confirm(o, "Do you want to attempt to restore the "
-		    "pipeline state from destination?", 0))
-			goto out;
-		q = xasprintf("Enter destination name for pipeline %s",
-		    o->name);
-		dest = o->destination ? xstrdup(o->destination) :
-		    text_input(o, q);
-		free(q);
-		if (dest == NULL) {
-			rc = 255;
-			goto out;
-		}
-		q = xasprintf("Enter dataset name for pipeline %s", o->name);
-		dataset = o->dataset ? xstrdup(o->dataset) : text_input(o, q);
-		free(q);
-		if (dataset == NULL) {
-			rc = 255;
-			goto out;
-		}
-	} else {
-		printf("Found pipeline %s in %s\n", o->name, pipelines_dir);
-		if (!confirm(o, "About to drop the local state of the pipeline "
-		    "and reset all the schemas. The destination state, data "
-		    "and schemas are left intact. Proceed?", 0))
-			goto out;
-		/* As pipeline.drop(): the local pipeline's destination. */
-		if ((text = read_file_max(path, 16u << 20, NULL, x.err,
-		    ERR_MAX)) == NULL || (local = cJSON_Parse(text)) == NULL) {
-			free(text);
-			fprintf(stderr, "%s: %s\n", path, text == NULL ? x.err :
-			    "not a JSON document");
-			rc = 255;
-			goto out;
-		}
-		free(text);
-		it = cJSON_GetObjectItem(local, "destination_name");
-		if (!cJSON_IsString(it))
-			it = cJSON_GetObjectItem(local, "destination_type");
-		dest = xstrdup(cJSON_IsString(it) ? it->valuestring :
-		    o->destination ? o->destination : "");
-		it = cJSON_GetObjectItem(local, "dataset_name");
-		dataset = xstrdup(cJSON_IsString(it) ? it->valuestring :
-		    o->dataset ? o->dataset : "");
-		printf("Dropping local state\n");
-	}
+	has_local = stat(path, &st) == 0;
+	rc = has_local ? local_destination(o, path, pipelines_dir, &dest,
+	    &dataset, x.err) : ask_destination(o, workdir, &dest, &dataset);
+	if (rc != 1)
+		goto out;
+	rc = 0;
 	if (connect_dest(&x, dest, dataset) == -1) {
 		rc = sync_failed(&x);
 		goto out;
 	}
-	if (local != NULL) {
+	if (has_local) {
 		wipe(workdir);
 		printf("Restoring from destination\n");
 	}
@@ -391,7 +417,6 @@ sync_cmd(const struct popts *o, struct cfg *cfg, const char *pipelines_dir,
 		    o->destination ? o->destination : "None");
 	}
 out:
-	cJSON_Delete(local);
 	free(dest);
 	free(dataset);
 	free(path);

@@ -164,13 +164,11 @@ set_value(struct conf *c, const struct opt *o, const char *v, char *err,
 	return -1;
 }
 
-int
-conf_parse_start(struct conf *c, int argc, char **argv, char *err,
+/* Sets each option the command line names; seen[k] marks opts[k]. */
+static int
+parse_flags(struct conf *c, int argc, char **argv, int *seen, char *err,
     size_t errlen)
 {
-	int	seen[NOPTS] = { 0 };
-
-	memset(c, 0, sizeof(*c));
 	for (int i = 0; i < argc; i++) {
 		const char	*a = argv[i], *v = NULL, *eq;
 		size_t		 k, flen;
@@ -201,7 +199,13 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 			return -1;
 		seen[k] = 1;
 	}
-	/* Variables, then defaults, for what no flag set. */
+	return 0;
+}
+
+/* Variables, then defaults, for what no flag set. */
+static int
+set_unseen(struct conf *c, const int *seen, char *err, size_t errlen)
+{
 	for (size_t k = 0; k < NOPTS; k++) {
 		const char *v = opts[k].env ? getenv(opts[k].env) : NULL;
 
@@ -220,6 +224,14 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 		    set_value(c, &opts[k], opts[k].def, err, errlen) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+/* Checks what the table cannot (required, names, choices), fills the
+ * computed defaults and raises the intervals to their floors. */
+static int
+finish_conf(struct conf *c, char *err, size_t errlen)
+{
 	if (c->pool == NULL || *c->pool == '\0') {
 		errorf(err, errlen, "--pool NAME is required");
 		return -1;
@@ -266,6 +278,19 @@ conf_parse_start(struct conf *c, int argc, char **argv, char *err,
 	if (c->heartbeat_seconds < 1)
 		c->heartbeat_seconds = 1;
 	return 0;
+}
+
+int
+conf_parse_start(struct conf *c, int argc, char **argv, char *err,
+    size_t errlen)
+{
+	int	seen[NOPTS] = { 0 };
+
+	memset(c, 0, sizeof(*c));
+	if (parse_flags(c, argc, argv, seen, err, errlen) == -1 ||
+	    set_unseen(c, seen, err, errlen) == -1)
+		return -1;
+	return finish_conf(c, err, errlen);
 }
 
 void

@@ -209,21 +209,25 @@ bool_input(const cJSON *inputs, const char *key, int def, int *out,
 static const char *const known_keys[] = { "script", "directory", "env",
     "stream_output", "expand_env_vars", "shell", NULL };
 
-int
-shell_step_run(const cJSON *inputs, cJSON **outputs, char *err,
+/* run_shell_script's inputs, checked (borrowed from the inputs object). */
+struct shell_inputs {
+	const char	*script, *dir;
+	const cJSON	*extra;
+	int		 stream, expand, use_shell;
+};
+
+/* Checks the inputs as Python would bind them to run_shell_script's
+ * signature: no unknown keyword, a string script, typed options. */
+static int
+shell_inputs(const cJSON *inputs, struct shell_inputs *in, char *err,
     size_t errlen)
 {
 	const cJSON	*script = cJSON_GetObjectItemCaseSensitive(inputs,
 	    "script"), *dirv = cJSON_GetObjectItemCaseSensitive(inputs,
-	    "directory"), *extra = cJSON_GetObjectItemCaseSensitive(inputs,
-	    "env"), *k, *e;
-	const char	*dir = NULL;
-	cJSON		*env;
-	char		**envp = NULL, *lines = NULL, *line, *save = NULL;
-	struct buf	 out, errb;
-	int		 stream, expand, use_shell, rc = -1;
+	    "directory"), *k;
 
-	*outputs = NULL;
+	in->dir = NULL;
+	in->extra = cJSON_GetObjectItemCaseSensitive(inputs, "env");
 	cJSON_ArrayForEach(k, inputs) {
 		const char *const *kk;
 
@@ -236,21 +240,34 @@ shell_step_run(const cJSON *inputs, cJSON **outputs, char *err,
 	if (!cJSON_IsString(script))
 		return errorf(err, errlen, "run_shell_script needs 'script' "
 		    "(a string)");
+	in->script = script->valuestring;
 	if (dirv != NULL && !cJSON_IsNull(dirv)) {
 		if (!cJSON_IsString(dirv))
 			return errorf(err, errlen, "run_shell_script: "
 			    "'directory' must be a string");
-		dir = dirv->valuestring;
+		in->dir = dirv->valuestring;
 	}
-	if (extra != NULL && !cJSON_IsNull(extra) && !cJSON_IsObject(extra))
+	if (in->extra != NULL && !cJSON_IsNull(in->extra) &&
+	    !cJSON_IsObject(in->extra))
 		return errorf(err, errlen, "run_shell_script: 'env' must be a "
 		    "mapping");
-	if (bool_input(inputs, "stream_output", 1, &stream, err, errlen) ||
-	    bool_input(inputs, "expand_env_vars", 0, &expand, err, errlen) ||
-	    bool_input(inputs, "shell", 0, &use_shell, err, errlen))
+	if (bool_input(inputs, "stream_output", 1, &in->stream, err,
+	    errlen) ||
+	    bool_input(inputs, "expand_env_vars", 0, &in->expand, err,
+	    errlen) ||
+	    bool_input(inputs, "shell", 0, &in->use_shell, err, errlen))
 		return -1;
+	return 0;
+}
 
-	env = template_env_object(NULL);
+/* The worker's environment with the step's 'env' over it, values made
+ * strings as Python's str() would (caller deletes). */
+static cJSON *
+shell_env(const cJSON *extra)
+{
+	cJSON		*env = template_env_object(NULL);
+	const cJSON	*e;
+
 	cJSON_ArrayForEach(e, extra) {
 		char *v = cJSON_IsString(e) ? xstrdup(e->valuestring) :
 		    template_py_str(e);
@@ -259,60 +276,108 @@ shell_step_run(const cJSON *inputs, cJSON **outputs, char *err,
 		cJSON_AddStringToObject(env, e->string, v ? v : "");
 		free(v);
 	}
-	envp = env_array(env);
-	buf_init(&out, OUTPUT_MAX);
-	buf_init(&errb, OUTPUT_MAX);
-	lines = xstrdup(script->valuestring);
+	return env;
+}
+
+/* The argv of one script line into *argv (caller frees), or NULL there
+ * for a blank line; -1 with err when the line does not split. */
+static int
+line_argv(const char *line, const cJSON *env, const struct shell_inputs *in,
+    char ***argv, char *err, size_t errlen)
+{
+	char	*cmd = in->expand ? shell_expand(line, env) : xstrdup(line);
+
+	*argv = NULL;
+	if (in->use_shell) {
+		char *t = cmd + strspn(cmd, " \t\f\v");
+
+		if (*t != '\0') {
+			*argv = xcalloc(4, sizeof(char *));
+			(*argv)[0] = xstrdup("/bin/sh");
+			(*argv)[1] = xstrdup("-c");
+			(*argv)[2] = xstrdup(t);
+		}
+	} else if ((*argv = shell_split(cmd, err, errlen)) == NULL) {
+		free(cmd);
+		return -1;
+	} else if ((*argv)[0] == NULL) {
+		shell_words_free(*argv);
+		*argv = NULL;
+	}
+	free(cmd);
+	return 0;
+}
+
+/* Runs the script's lines in order, stopping at the first failure. */
+static int
+run_lines(const struct shell_inputs *in, const cJSON *env, char **envp,
+    struct buf *out, struct buf *errb, char *err, size_t errlen)
+{
+	char	*lines = xstrdup(in->script), *line, *save = NULL;
+	int	 rc = 0;
+
 	/* splitlines(): \r\n, \n and \r all end a line. */
 	for (line = strtok_r(lines, "\r\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\r\n", &save)) {
-		char	*cmd = expand ? shell_expand(line, env) :
-		    xstrdup(line), **argv;
-		int	 code;
+		char	**argv;
+		int	  code;
 
-		if (use_shell) {
-			char *t = cmd + strspn(cmd, " \t\f\v");
-
-			if (*t == '\0') {
-				free(cmd);
-				continue;
-			}
-			argv = xcalloc(4, sizeof(char *));
-			argv[0] = xstrdup("/bin/sh");
-			argv[1] = xstrdup("-c");
-			argv[2] = xstrdup(t);
-		} else if ((argv = shell_split(cmd, err, errlen)) == NULL) {
-			free(cmd);
-			goto out;
-		} else if (argv[0] == NULL) {
-			shell_words_free(argv);
-			free(cmd);
+		if ((rc = line_argv(line, env, in, &argv, err, errlen)) != 0)
+			break;
+		if (argv == NULL)
 			continue;
-		}
-		free(cmd);
-		code = run_command(argv, dir, envp, stream, &out, &errb, err,
-		    errlen);
+		code = run_command(argv, in->dir, envp, in->stream, out, errb,
+		    err, errlen);
 		shell_words_free(argv);
-		if (code == -1000)
-			goto out;
+		if (code == -1000) {
+			rc = -1;
+			break;
+		}
 		if (code != 0) {
-			char *s = errb.data ? errb.data : "";
+			char *s = errb->data ? errb->data : "";
 
-			errorf(err, errlen, "`run_shell_script` failed with "
-			    "error code %d: %s", code, s);
-			goto out;
+			rc = errorf(err, errlen, "`run_shell_script` failed "
+			    "with error code %d: %s", code, s);
+			break;
 		}
 	}
-	*outputs = cJSON_CreateObject();
-	cJSON_AddItemToObject(*outputs, "stdout",
-	    cJSON_CreateString(save = str_strip(out.data ? out.data : "")));
-	free(save);
-	cJSON_AddItemToObject(*outputs, "stderr",
-	    cJSON_CreateString(save = str_strip(errb.data ? errb.data : "")));
-	free(save);
-	rc = 0;
-out:
 	free(lines);
+	return rc;
+}
+
+/* Sets key to the captured output, stripped as Python's str.strip(). */
+static void
+add_stripped(cJSON *outputs, const char *key, const struct buf *b)
+{
+	char	*s = str_strip(b->data ? b->data : "");
+
+	cJSON_AddItemToObject(outputs, key, cJSON_CreateString(s));
+	free(s);
+}
+
+int
+shell_step_run(const cJSON *inputs, cJSON **outputs, char *err,
+    size_t errlen)
+{
+	struct shell_inputs	 in;
+	cJSON			*env;
+	char			**envp;
+	struct buf		 out, errb;
+	int			 rc;
+
+	*outputs = NULL;
+	if (shell_inputs(inputs, &in, err, errlen) != 0)
+		return -1;
+	env = shell_env(in.extra);
+	envp = env_array(env);
+	buf_init(&out, OUTPUT_MAX);
+	buf_init(&errb, OUTPUT_MAX);
+	rc = run_lines(&in, env, envp, &out, &errb, err, errlen);
+	if (rc == 0) {
+		*outputs = cJSON_CreateObject();
+		add_stripped(*outputs, "stdout", &out);
+		add_stripped(*outputs, "stderr", &errb);
+	}
 	shell_words_free(envp);
 	cJSON_Delete(env);
 	buf_cleanup(&out);

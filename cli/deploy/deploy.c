@@ -198,23 +198,19 @@ failed(const struct deploy *dp, const struct deploy_target *t,
 	return OUT_FAILED;
 }
 
-static enum outcome
-deploy_one(struct deploy *dp, const struct pf_deployment *d)
+/* Refuses a deployment pfagent cannot deploy (-1, said on stderr) and
+ * warns about what it would ignore. */
+static int
+check_deployable(struct deploy *dp, const struct deploy_target *t)
 {
-	struct deploy_target	 t;
-	struct deploy_pair	 p;
-	struct deploy_change	 c[DEPLOY_NFIELDS];
-	char			 err[4096], *names, *id = NULL;
-	const cJSON		*v;
-	enum outcome		 o;
-	size_t			 n;
+	const struct pf_deployment	*d = t->d;
+	const cJSON			*v;
+	char				 err[4096];
 
-	memset(&t, 0, sizeof(t));
-	t.d = d;
 	if (prefect_yaml_check_deployable(dp->f.py, d, err, sizeof(err)) ==
 	    -1) {
 		fprintf(stderr, "pfagent deploy: %s\n", err);
-		return OUT_FAILED;
+		return -1;
 	}
 	/* pfagent runs no build or push step: refuse rather than skip. */
 	v = cJSON_GetArraySize(d->build_steps) > 0 ? d->build_steps :
@@ -224,75 +220,124 @@ deploy_one(struct deploy *dp, const struct pf_deployment *d)
 		    "deploy runs no build or push steps (remove them, or "
 		    "build before deploying)", v == d->build_steps ? "build" :
 		    "push", v->child->child->string);
-		return failed(dp, &t, node_at(d, v == d->build_steps ?
-		    "build" : "push", NULL), err);
+		failed(dp, t, node_at(d, v == d->build_steps ? "build" :
+		    "push", NULL), err);
+		return -1;
 	}
 	if (nonempty(d->config, "triggers") || nonempty(d->config, "sla"))
 		fprintf(stderr, "pfagent deploy: warning: deployment '%s': "
 		    "triggers and sla are not applied by pfagent deploy\n",
 		    d->name);
-	if (deploy_target_template(&t, &dp->r, err, sizeof(err)) == -1) {
-		o = failed(dp, &t, reference_node(d, err), err);
-		goto out;
+	return 0;
+}
+
+/* Takes the target up to the comparison: templated, its flow module
+ * built and loaded, the body made, the pool checked and the server's
+ * deployment read (t->current, NULL when there is none). -1 when a
+ * step failed, said with where in the file it comes from. */
+static int
+prepare_target(struct deploy *dp, struct deploy_target *t)
+{
+	const struct pf_deployment	*d = t->d;
+	const cJSON			*node;
+	char				 err[4096];
+
+	if (deploy_target_template(t, &dp->r, err, sizeof(err)) == -1)
+		node = reference_node(d, err);
+	else if (deploy_target_load_flow(t, err, sizeof(err)) == -1)
+		node = node_at(d, "entrypoint", NULL);
+	else if (deploy_target_build_spec(t, dp->cwd, err, sizeof(err)) == -1)
+		node = d->node;
+	else if (deploy_api_pool(&dp->server, t, err, sizeof(err)) == -1)
+		node = node_at(d, "work_pool", "name");
+	else if (deploy_api_read(&dp->server, t, err, sizeof(err)) == -1)
+		node = d->node;
+	else
+		return 0;
+	failed(dp, t, node, err);
+	return -1;
+}
+
+/* A deployment the server does not have: create it, or say it would. */
+static enum outcome
+create_new(struct deploy *dp, const struct deploy_target *t,
+    const struct deploy_pair *p)
+{
+	char		 err[4096], *id = NULL;
+	enum outcome	 o;
+
+	if (dp->dry_run) {
+		printf("Deployment '%s/%s' would be created\n", t->flow,
+		    t->name);
+		deploy_show_spec(p, &dp->secrets);
+		o = OUT_WOULD_CREATE;
+	} else if (deploy_api_create(&dp->server, t, &id, err,
+	    sizeof(err)) == -1)
+		o = failed(dp, t, t->d->node, err);
+	else {
+		printf("Deployment '%s/%s' created (id %s)\n", t->flow,
+		    t->name, id);
+		o = OUT_CREATED;
 	}
-	if (deploy_target_load_flow(&t, err, sizeof(err)) == -1) {
-		o = failed(dp, &t, node_at(d, "entrypoint", NULL), err);
-		goto out;
-	}
-	if (deploy_target_build_spec(&t, dp->cwd, err, sizeof(err)) == -1) {
-		o = failed(dp, &t, d->node, err);
-		goto out;
-	}
-	if (deploy_api_pool(&dp->server, &t, err, sizeof(err)) == -1) {
-		o = failed(dp, &t, node_at(d, "work_pool", "name"), err);
-		goto out;
-	}
-	if (deploy_api_read(&dp->server, &t, err, sizeof(err)) == -1) {
-		o = failed(dp, &t, d->node, err);
-		goto out;
-	}
-	p = deploy_target_pair(&t);
-	if (t.current == NULL) {
-		if (dp->dry_run) {
-			printf("Deployment '%s/%s' would be created\n", t.flow,
-			    t.name);
-			deploy_show_spec(&p, &dp->secrets);
-			o = OUT_WOULD_CREATE;
-		} else if (deploy_api_create(&dp->server, &t, &id, err,
-		    sizeof(err)) == -1)
-			o = failed(dp, &t, d->node, err);
-		else {
-			printf("Deployment '%s/%s' created (id %s)\n", t.flow,
-			    t.name, id);
-			o = OUT_CREATED;
-		}
-		goto out;
-	}
-	n = deploy_diff(&p, c);
+	free(id);
+	return o;
+}
+
+/* A deployment the server has: PATCH the fields that differ, or say
+ * which would change, or that none does. */
+static enum outcome
+update_existing(struct deploy *dp, const struct deploy_target *t,
+    const struct deploy_pair *p)
+{
+	struct deploy_change	 c[DEPLOY_NFIELDS];
+	char			 err[4096], *names;
+	enum outcome		 o;
+	size_t			 n;
+
+	n = deploy_diff(p, c);
 	names = deploy_show_names(c, n);
 	if (n == 0) {
 		printf("Deployment '%s/%s' unchanged: no changes (id %s)\n",
-		    t.flow, t.name, json_str(t.current, "id"));
+		    t->flow, t->name, json_str(t->current, "id"));
 		o = OUT_UNCHANGED;
 	} else if (dp->dry_run) {
 		printf("Deployment '%s/%s' would be updated: %s (id %s)\n",
-		    t.flow, t.name, names, json_str(t.current, "id"));
+		    t->flow, t->name, names, json_str(t->current, "id"));
 		for (size_t i = 0; i < n; i++)
-			deploy_show_change(&p, &c[i], &dp->secrets);
+			deploy_show_change(p, &c[i], &dp->secrets);
 		o = OUT_WOULD_UPDATE;
-	} else if (deploy_api_update(&dp->server, &t, c, n, err,
+	} else if (deploy_api_update(&dp->server, t, c, n, err,
 	    sizeof(err)) == -1)
-		o = failed(dp, &t, d->node, err);
+		o = failed(dp, t, t->d->node, err);
 	else {
-		printf("Deployment '%s/%s' updated: %s (id %s)\n", t.flow,
-		    t.name, names, json_str(t.current, "id"));
+		printf("Deployment '%s/%s' updated: %s (id %s)\n", t->flow,
+		    t->name, names, json_str(t->current, "id"));
 		o = OUT_UPDATED;
 	}
 	free(names);
 	deploy_changes_free(c, n);
-out:
+	return o;
+}
+
+static enum outcome
+deploy_one(struct deploy *dp, const struct pf_deployment *d)
+{
+	struct deploy_target	 t;
+	struct deploy_pair	 p;
+	enum outcome		 o;
+
+	memset(&t, 0, sizeof(t));
+	t.d = d;
+	if (check_deployable(dp, &t) == -1)
+		return OUT_FAILED;
+	if (prepare_target(dp, &t) == -1)
+		o = OUT_FAILED;
+	else {
+		p = deploy_target_pair(&t);
+		o = t.current == NULL ? create_new(dp, &t, &p) :
+		    update_existing(dp, &t, &p);
+	}
 	fflush(stdout);
-	free(id);
 	deploy_target_cleanup(&t);
 	return o;
 }
