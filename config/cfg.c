@@ -313,6 +313,20 @@ cfg_mask(struct cfg *c, const char *text)
 	return b.data != NULL ? buf_steal(&b) : xstrdup("");
 }
 
+int
+cfg_value_error(const struct cfg_value *v, const char *why, char *err,
+    size_t errlen)
+{
+	char	*w = xstrdup(why);	/* why may be err itself */
+
+	errorf(err, errlen, "%s (provider: %s, key: %s%s%s)", w,
+	    v->provider != NULL ? v->provider : "unknown",
+	    v->key != NULL ? v->key : "?", v->location != NULL ?
+	    ", location: " : "", v->location != NULL ? v->location : "");
+	free(w);
+	return -1;
+}
+
 const char *
 cfg_value_str(const struct cfg_value *v)
 {

@@ -132,6 +132,15 @@ int	 cfg_get(struct cfg *, const char *dotted, int flags,
 	    struct cfg_value *out, char *err, size_t errlen);
 void	 cfg_value_cleanup(struct cfg_value *);
 
+/*
+ * A value that is no good: err gets why, then where the value came
+ * from, "(provider: Environment Variables, key: RUNTIME__REQUEST_TIMEOUT)"
+ * (", location: <file>" for a file or a secret). Never the value
+ * itself. Returns -1. Every typed setting that a coercion or a range
+ * check refuses is reported this way.
+ */
+int	 cfg_value_error(const struct cfg_value *, const char *why, char *err,
+	    size_t errlen);
 /* Borrowed text of a string value, or NULL. */
 const char *cfg_value_str(const struct cfg_value *);
 /* 0 and *out for an integer value, else -1. */

@@ -85,11 +85,12 @@ def project(tmp_path):
     return lc.flow_project(tmp_path, "currencies")
 
 
-def deploy(client, pool, project, base_url, name, app_id=APP_ID):
+def deploy(client, pool, project, base_url, name, app_id=APP_ID,
+           extra=None):
     env = {"SOURCES__OPEN_EXCHANGE_RATES__BASE_URL": base_url,
            # dlt's [runtime] request settings: quick retries.
            "RUNTIME__REQUEST_MAX_ATTEMPTS": "3",
-           "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05"}
+           "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05", **(extra or {})}
     if app_id is not None:
         env["SOURCES__OPEN_EXCHANGE_RATES__API_KEY"] = app_id
     return lc.deploy_flow(client, pool, project, "currencies", name, env)
@@ -291,3 +292,46 @@ def test_currencies_without_app_id_and_bad_base_url(
     assert [r["app_id"] for r in oxr.requests_of(base)] == [None]
     assert table(project, "select count(*) from open_exchange_rates."
                           "currencies") == [(len(CURRENCIES),)]
+
+
+def packages(project, stage):
+    """Load packages of the currencies pipeline in a stage directory."""
+    d = project / ".dlt" / "state" / "tests" / "pipelines" / "currencies" \
+        / stage
+    return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+
+
+def test_bad_request_setting_fails_before_any_request(
+        client, agent, pool_name, process_job_template, project, oxr):
+    """A [runtime] request setting of the wrong type fails the run from
+    extract, naming the field, the key and the provider that gave it,
+    before any request and with no load package left; the next run with
+    a good value loads the currencies exactly once."""
+    client.create_pool(pool_name, base_job_template=process_job_template)
+    agent(pool_name, "--query-seconds", "1", env=AGENT_ENV)
+    base = oxr.scenario("ok")
+    fr = run(client, deploy(client, pool_name, project, base,
+                            f"{pool_name}-bad",
+                            extra={"RUNTIME__REQUEST_TIMEOUT": "[1,2]"}))
+    assert fr["state_type"] == "FAILED", fr["state"]
+    message = fr["state"]["message"]
+    assert "Configured value for field `request_timeout` cannot be " \
+           "coerced into type `<class 'float'>` (provider: Environment " \
+           "Variables, key: RUNTIME__REQUEST_TIMEOUT)" in message, message
+    assert [(t["name"], t["state_type"]) for t in
+            task_runs(client, fr["id"])] == [("extract-0", "FAILED")]
+    assert oxr.requests_of(base) == []
+    assert packages(project, "normalize/extracted") == []
+    assert packages(project, "load/normalized") == []
+
+    fr = run(client, deploy(client, pool_name, project, base,
+                            f"{pool_name}-good",
+                            extra={"RUNTIME__REQUEST_TIMEOUT": "30"}))
+    assert fr["state_type"] == "COMPLETED", fr["state"]
+    assert len(oxr.requests_of(base)) == 1
+    assert table(project, "select count(*) from open_exchange_rates."
+                          "_dlt_loads") == [(1,)]
+    assert table(project, "select count(*), count(distinct code) from "
+                          "open_exchange_rates.currencies") == \
+        [(len(CURRENCIES), len(CURRENCIES))]
+    assert len(packages(project, "load/loaded")) == 1

@@ -403,7 +403,8 @@ test_types(void)
 		CHECK(typed(c, "f", CFG_BOOL, "false"));
 		CHECK(typed(c, "maybe", CFG_BOOL, NULL));
 		CHECK(strstr(errbuf, "Configured value for field `typed_value` "
-		    "cannot be coerced into type `<class 'bool'>`") != NULL);
+		    "cannot be coerced into type `<class 'bool'>` (provider: "
+		    "Environment Variables, key: TYPED__TYPED_VALUE)") != NULL);
 		CHECK(strstr(errbuf, "maybe") == NULL);
 		CHECK(typed(c, "{\"use_ssl\": true}", CFG_JSON,
 		    "{\"use_ssl\":true}"));
