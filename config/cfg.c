@@ -130,6 +130,10 @@ cfg_new(const struct cfg_opts *opts, char *err, size_t errlen)
 	if (ws_open(&c->ws, opts->run_dir, opts->global_dir, opts->profile,
 	    err, errlen) == -1)
 		goto fail;
+	if (opts->data_home != NULL) {
+		c->ws.data_home = xstrdup(opts->data_home);
+		ws_set_settings(&c->ws, NULL, NULL, NULL);
+	}
 	c->prov[c->nprov++] = env_provider_new(opts->secrets_dir);
 	if (add_settings(c, "secrets.toml", 1, err, errlen) == -1 ||
 	    add_settings(c, "config.toml", 0, err, errlen) == -1)
@@ -184,11 +188,17 @@ cfg_free(struct cfg *c)
 struct cfg *
 cfg_process(char *err, size_t errlen)
 {
+	return cfg_process_open(NULL, err, errlen);
+}
+
+struct cfg *
+cfg_process_open(const struct cfg_opts *opts, char *err, size_t errlen)
+{
 	struct cfg	*c;
 
 	pthread_mutex_lock(&process_lock);
 	if (process_cfg == NULL)
-		process_cfg = cfg_new(NULL, err, errlen);
+		process_cfg = cfg_new(opts, err, errlen);
 	c = process_cfg;
 	pthread_mutex_unlock(&process_lock);
 	return c;

@@ -97,6 +97,9 @@ struct cfg_opts {
 	const char	*profile;	/* explicit; beats WORKSPACE__PROFILE */
 	const char	*secrets_dir;	/* NULL: /run/secrets */
 	int		 no_vault;	/* never set up Secrets Manager */
+	const char	*data_home;	/* absolute: local data and pipeline
+					   state here, not under the run dir
+					   (see workspace.h); NULL: dlt's */
 };
 
 /*
@@ -114,6 +117,9 @@ void		 cfg_free(struct cfg *);
  * NULL with err set when cfg_new fails; a later call tries again.
  */
 struct cfg	*cfg_process(char *err, size_t errlen);
+/* The same, made with opts when it does not exist yet (the executor). */
+struct cfg	*cfg_process_open(const struct cfg_opts *opts, char *err,
+		    size_t errlen);
 void		 cfg_process_free(void);
 
 /*

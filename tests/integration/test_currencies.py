@@ -20,6 +20,7 @@ artifacts, the agent's output, the project's files.
 import json
 import os
 import re
+import subprocess
 
 import duckdb
 import pytest
@@ -335,3 +336,82 @@ def test_bad_request_setting_fails_before_any_request(
                           "open_exchange_rates.currencies") == \
         [(len(CURRENCIES), len(CURRENCIES))]
     assert len(packages(project, "load/loaded")) == 1
+
+
+def git(cwd, *args):
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t",
+               GIT_CONFIG_NOSYSTEM="1", HOME=str(cwd))
+    out = subprocess.run(["git", "-c", "init.defaultBranch=main", *args],
+                         cwd=cwd, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, (args, out.stderr)
+    return out.stdout.strip()
+
+
+def test_data_outlives_commits_and_cache_eviction(
+        client, agent, pool_name, process_job_template, tmp_path, project,
+        oxr):
+    """Deployed from git, the tests profile's warehouse and pipeline
+    state live outside the checked-out tree, in one place per repository
+    under the state dir: a new commit's run finds the first run's rows
+    and the pipeline's state (nothing restored from the warehouse), and
+    when the git cache evicts the first commit's tree (a 1 MB bound and a
+    700 KB file in the repository) the data is still there."""
+    (project / "blob.bin").write_bytes(os.urandom(700 * 1024))
+    git(project, "init", "-q")
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "one")
+    first = git(project, "rev-parse", "HEAD")
+    bare = tmp_path / "currencies.git"
+    git(tmp_path, "clone", "-q", "--bare", str(project), str(bare))
+    state = tmp_path / "state"
+
+    client.create_pool(pool_name, base_job_template=process_job_template)
+    agent(pool_name, "--query-seconds", "1", "--state-dir", state,
+          "--git-cache-mb", "1", env=AGENT_ENV)
+    fl = client.request("POST", "/flows/", json={"name": "currencies"})
+    dep = client.request("POST", "/deployments/", json={
+        "name": pool_name, "flow_id": fl["id"], "work_pool_name": pool_name,
+        "entrypoint": "flows/currencies.c:currencies",
+        "enforce_parameter_schema": False,
+        "job_variables": {"env": {
+            "WORKSPACE__PROFILE": "tests",
+            "SOURCES__OPEN_EXCHANGE_RATES__BASE_URL": oxr.base_url,
+            "SOURCES__OPEN_EXCHANGE_RATES__API_KEY": APP_ID}},
+        "pull_steps": [{"prefect.deployments.steps.git_clone": {
+            "repository": bare.as_uri(), "branch": "main"}}]})
+
+    def warehouse_rows():
+        found = list(state.glob("workspaces/*/data/tests/warehouse.duckdb"))
+        assert len(found) == 1, found
+        con = duckdb.connect(str(found[0]), read_only=True)
+        try:
+            return con.sql(
+                "select (select count(*) from open_exchange_rates._dlt_loads"
+                " where status = 0), (select count(*) from "
+                "open_exchange_rates.currencies)").fetchall()[0]
+        finally:
+            con.close()
+
+    one = run(client, dep)
+    assert one["state_type"] == "COMPLETED", one["state"]
+    assert warehouse_rows() == (1, len(CURRENCIES))
+    assert len(list(state.glob(
+        "workspaces/*/state/tests/pipelines/currencies/state.json"))) == 1
+    # Nothing of the profile's data inside the checked-out tree.
+    tree = state / "git" / "trees" / first
+    assert tree.is_dir()
+    assert not (tree / ".dlt" / "data").exists()
+    assert not (tree / ".dlt" / "state").exists()
+
+    (project / "NEWS").write_text("a second commit\n")
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "two")
+    git(project, "push", "-q", str(bare), "main")
+    two = run(client, dep)
+    assert two["state_type"] == "COMPLETED", two["state"]
+    logs = [m["message"] for m in client.read_logs(two["id"])]
+    assert not any(m.startswith("Restored the state of pipeline")
+                   for m in logs), logs
+    assert warehouse_rows() == (2, len(CURRENCIES))
+    assert not tree.exists()        # evicted: the cache is over 1 MB

@@ -35,7 +35,7 @@ fresh(int workspace)
 static struct cfg *
 open_cfg(const char *profile)
 {
-	struct cfg_opts	 o = { root, NULL, profile, NULL, 0 };
+	struct cfg_opts	 o = { root, NULL, profile, NULL, 0, NULL };
 	char		*global = xasprintf("%s/home/.dlt", root);
 	struct cfg	*c;
 
@@ -271,7 +271,7 @@ test_secrets(void)
 		cfg_free(c);
 	}
 	TEST("Docker/Kubernetes secret files, for secret fields only") {
-		struct cfg_opts	 o = { NULL, NULL, NULL, NULL, 0 };
+		struct cfg_opts	 o = { NULL, NULL, NULL, NULL, 0, NULL };
 		char		*dir = xasprintf("%s/run-secrets", root);
 		char		*gd = xasprintf("%s/home/.dlt", root);
 

@@ -137,7 +137,7 @@ static void
 open_run(void)
 {
 	static volatile sig_atomic_t no_stop;
-	struct cfg_opts	 o = { root, NULL, NULL, NULL, 1 };
+	struct cfg_opts	 o = { root, NULL, NULL, NULL, 1, NULL };
 	char		 err[1024];
 
 	strcpy(root, "/tmp/test_http_source.XXXXXX");

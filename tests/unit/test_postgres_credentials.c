@@ -22,7 +22,7 @@ static char	root[64];
 static struct cfg *
 resolver(void)
 {
-	struct cfg_opts	 o = { root, NULL, NULL, NULL, 1 };
+	struct cfg_opts	 o = { root, NULL, NULL, NULL, 1, NULL };
 	char		 err[4096], *global = xasprintf("%s/home/.dlt", root);
 	struct cfg	*c;
 

@@ -29,7 +29,7 @@ static void
 open_run(pf_run *run, const char *profile)
 {
 	static volatile sig_atomic_t no_stop;
-	struct cfg_opts	 o = { root, NULL, profile, NULL, 1 };
+	struct cfg_opts	 o = { root, NULL, profile, NULL, 1, NULL };
 	char		 err[4096], *global = xasprintf("%s/home/.dlt", root);
 
 	memset(run, 0, sizeof(*run));
