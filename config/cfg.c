@@ -130,6 +130,10 @@ cfg_new(const struct cfg_opts *opts, char *err, size_t errlen)
 	if (ws_open(&c->ws, opts->run_dir, opts->global_dir, opts->profile,
 	    err, errlen) == -1)
 		goto fail;
+	if (opts->data_home != NULL) {
+		c->ws.data_home = xstrdup(opts->data_home);
+		ws_set_settings(&c->ws, NULL, NULL, NULL);
+	}
 	c->prov[c->nprov++] = env_provider_new(opts->secrets_dir);
 	if (add_settings(c, "secrets.toml", 1, err, errlen) == -1 ||
 	    add_settings(c, "config.toml", 0, err, errlen) == -1)
@@ -184,11 +188,17 @@ cfg_free(struct cfg *c)
 struct cfg *
 cfg_process(char *err, size_t errlen)
 {
+	return cfg_process_open(NULL, err, errlen);
+}
+
+struct cfg *
+cfg_process_open(const struct cfg_opts *opts, char *err, size_t errlen)
+{
 	struct cfg	*c;
 
 	pthread_mutex_lock(&process_lock);
 	if (process_cfg == NULL)
-		process_cfg = cfg_new(NULL, err, errlen);
+		process_cfg = cfg_new(opts, err, errlen);
 	c = process_cfg;
 	pthread_mutex_unlock(&process_lock);
 	return c;
@@ -311,6 +321,20 @@ cfg_mask(struct cfg *c, const char *text)
 	}
 	cfg_strv_free(sv);
 	return b.data != NULL ? buf_steal(&b) : xstrdup("");
+}
+
+int
+cfg_value_error(const struct cfg_value *v, const char *why, char *err,
+    size_t errlen)
+{
+	char	*w = xstrdup(why);	/* why may be err itself */
+
+	errorf(err, errlen, "%s (provider: %s, key: %s%s%s)", w,
+	    v->provider != NULL ? v->provider : "unknown",
+	    v->key != NULL ? v->key : "?", v->location != NULL ?
+	    ", location: " : "", v->location != NULL ? v->location : "");
+	free(w);
+	return -1;
 }
 
 const char *

@@ -97,6 +97,9 @@ struct cfg_opts {
 	const char	*profile;	/* explicit; beats WORKSPACE__PROFILE */
 	const char	*secrets_dir;	/* NULL: /run/secrets */
 	int		 no_vault;	/* never set up Secrets Manager */
+	const char	*data_home;	/* absolute: local data and pipeline
+					   state here, not under the run dir
+					   (see workspace.h); NULL: dlt's */
 };
 
 /*
@@ -114,6 +117,9 @@ void		 cfg_free(struct cfg *);
  * NULL with err set when cfg_new fails; a later call tries again.
  */
 struct cfg	*cfg_process(char *err, size_t errlen);
+/* The same, made with opts when it does not exist yet (the executor). */
+struct cfg	*cfg_process_open(const struct cfg_opts *opts, char *err,
+		    size_t errlen);
 void		 cfg_process_free(void);
 
 /*
@@ -132,6 +138,15 @@ int	 cfg_get(struct cfg *, const char *dotted, int flags,
 	    struct cfg_value *out, char *err, size_t errlen);
 void	 cfg_value_cleanup(struct cfg_value *);
 
+/*
+ * A value that is no good: err gets why, then where the value came
+ * from, "(provider: Environment Variables, key: RUNTIME__REQUEST_TIMEOUT)"
+ * (", location: <file>" for a file or a secret). Never the value
+ * itself. Returns -1. Every typed setting that a coercion or a range
+ * check refuses is reported this way.
+ */
+int	 cfg_value_error(const struct cfg_value *, const char *why, char *err,
+	    size_t errlen);
 /* Borrowed text of a string value, or NULL. */
 const char *cfg_value_str(const struct cfg_value *);
 /* 0 and *out for an integer value, else -1. */

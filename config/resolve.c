@@ -255,9 +255,11 @@ static int
 finish(struct lookup *l, cJSON *raw, struct cfg_value *out, char *err,
     size_t errlen)
 {
-	if (cfg_coerce(raw, l->f->type, l->f->key, &out->value, err,
-	    errlen) == -1)
-		return -1;
+	char	 why[512];
+
+	if (cfg_coerce(raw, l->f->type, l->f->key, &out->value, why,
+	    sizeof(why)) == -1)
+		return cfg_value_error(out, why, err, errlen);
 	if (out->secret)
 		cfg_note_secret(l->c, out->value);
 	return 0;

@@ -236,6 +236,9 @@ ws_open(struct cfg_workspace *ws, const char *run_dir,
 static char *
 default_dir(const struct cfg_workspace *ws, const char *folder)
 {
+	if (ws->data_home != NULL)
+		return xasprintf("%s/%s/%s", ws->data_home, folder,
+		    ws->profile);
 	if (!folder_writable(ws->settings_dir))
 		return xasprintf("%s/dlt/%s/%s/%s", tmp_dir(), folder,
 		    ws->name, ws->profile);
@@ -256,8 +259,8 @@ env_or(const char *var, char *otherwise)
 static char *
 under_run_dir(const struct cfg_workspace *ws, const char *dir)
 {
-	return dir[0] == '/' ? xstrdup(dir) :
-	    xasprintf("%s/%s", ws->run_dir, dir);
+	return dir[0] == '/' ? xstrdup(dir) : xasprintf("%s/%s",
+	    ws->data_home != NULL ? ws->data_home : ws->run_dir, dir);
 }
 
 void
@@ -272,7 +275,8 @@ ws_set_settings(struct cfg_workspace *ws, const char *name,
 	if (!ws->active) {
 		/* dlt's plain RunContext: the global dir and the run dir. */
 		ws->data_dir = env_or("DLT_DATA_DIR", xstrdup(ws->global_dir));
-		ws->local_dir = env_or("DLT_LOCAL_DIR", xstrdup(ws->run_dir));
+		ws->local_dir = env_or("DLT_LOCAL_DIR", xstrdup(
+		    ws->data_home != NULL ? ws->data_home : ws->run_dir));
 		return;
 	}
 	ws->data_dir = env_or("DLT_DATA_DIR", working_dir != NULL &&
@@ -294,6 +298,7 @@ ws_cleanup(struct cfg_workspace *ws)
 	free(ws->pinned);
 	free(ws->data_dir);
 	free(ws->local_dir);
+	free(ws->data_home);
 	memset(ws, 0, sizeof(*ws));
 }
 

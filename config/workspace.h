@@ -11,6 +11,14 @@
  * in .dlt/data/<profile> (dlt's [workspace.settings] working_dir and
  * local_dir, $DLT_DATA_DIR and $DLT_LOCAL_DIR override them).
  *
+ * A run dir that is a checkout in the git cache (a deployed run) is
+ * thrown away with its commit, so the resolver's data_home option
+ * moves what dlt keeps under the run dir there: the profile's
+ * directories become <data_home>/state/<profile> and
+ * <data_home>/data/<profile>, relative working_dir and local_dir are
+ * taken under data_home, and outside workspace mode local_dir is
+ * data_home itself. Absolute settings and the variables are kept.
+ *
  * Nothing here reads configuration values: the resolver (cfg.h) sets
  * the directories once [workspace.settings] is resolved.
  */
@@ -43,6 +51,8 @@ struct cfg_workspace {
 	char			*pinned;	/* the pin file's, or NULL */
 	char			*data_dir;	/* pipelines, state */
 	char			*local_dir;	/* locally loaded data */
+	char			*data_home;	/* instead of the run dir for
+						   data, or NULL */
 };
 
 /*
@@ -56,7 +66,8 @@ int	 ws_open(struct cfg_workspace *, const char *run_dir,
 void	 ws_cleanup(struct cfg_workspace *);
 /*
  * Sets name, data_dir and local_dir from [workspace.settings] (each may
- * be NULL for the default; directories relative to the run dir).
+ * be NULL for the default; directories relative to the run dir, or to
+ * data_home when it is set).
  */
 void	 ws_set_settings(struct cfg_workspace *, const char *name,
 	    const char *working_dir, const char *local_dir);

@@ -25,6 +25,7 @@
 #include "sdk/module.h"
 #include "executor/executor.h"
 #include "executor/executor_int.h"
+#include "executor/workdata.h"
 #include "sdk/logship.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -229,11 +230,20 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 static void
 config_open(struct exec *x)
 {
-	char		 err[8192], **sv;
+	char		 err[8192], **sv, *state = state_dir_default();
+	struct cfg_opts	 o = { .data_home = exec_data_home(&x->pulled,
+	    state) };
 	struct cfg	*c;
 	const struct cfg_workspace *ws;
 
-	if ((c = cfg_process(err, sizeof(err))) == NULL) {
+	free(state);
+	c = cfg_process_open(&o, err, sizeof(err));
+	if (o.data_home != NULL && c != NULL)
+		exec_log(x, PF_LEVEL_INFO, "Local data and pipeline state of "
+		    "this checkout: %s (outside the git cache; every commit "
+		    "of the repository shares it)", o.data_home);
+	free((char *)o.data_home);
+	if (c == NULL) {
 		x->run.cfg_error = logship_mask(x->logs, err);
 		exec_log(x, PF_LEVEL_WARNING, "Configuration could not be "
 		    "loaded: %s", x->run.cfg_error);

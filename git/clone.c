@@ -370,6 +370,7 @@ leased:
 	clone_mirror_close(&m);
 	lease->directory = xasprintf("%s/trees/%s", p->root, name);
 	lease->commit = xstrdup(hex);
+	lease->url = xstrdup(p->u.url);
 	lease->lock_fd = fd;		/* now owned by the lease */
 	fd = -1;
 	clone_say(p, PF_LEVEL_INFO, "%s commit %s of '%s'%s%s%s: %s", how, hex,
@@ -405,7 +406,7 @@ repo_clone_step(const struct repo_cache *cache, const cJSON *inputs,
 	int64_t		 delay;
 	int		 rc = -1, attempt, inited = 0;
 
-	lease->directory = lease->commit = NULL;
+	lease->directory = lease->commit = lease->url = NULL;
 	lease->lock_fd = -1;
 	*outputs = NULL;
 	if (err != NULL && errlen > 0)
@@ -491,5 +492,6 @@ repo_lease_release(struct repo_lease *l)
 	l->lock_fd = -1;
 	free(l->directory);
 	free(l->commit);
-	l->directory = l->commit = NULL;
+	free(l->url);
+	l->directory = l->commit = l->url = NULL;
 }

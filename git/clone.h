@@ -22,7 +22,8 @@
  * accident.  A flow that needs its commit has it in lease->commit.  A
  * tree is shared by every run of its commit, so a flow that writes
  * into its working directory writes into the cache (as it would into
- * Prefect's reused clone directory).
+ * Prefect's reused clone directory); dlt's data is kept elsewhere
+ * (executor/workdata.h).
  *
  * Which commit: a full commit_sha whose tree exists is leased without
  * opening the mirror or the network.  Otherwise the mirror is consulted
@@ -56,6 +57,8 @@ struct repo_cache {
 struct repo_lease {
 	char	*directory;	/* absolute path of the checked-out tree */
 	char	*commit;	/* 40-hex commit checked out */
+	char	*url;		/* the repository, credential-free: what
+				   stays the same from commit to commit */
 	int	 lock_fd;	/* -1 when none */
 };
 

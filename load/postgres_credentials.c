@@ -276,6 +276,23 @@ set_field(struct pg_credentials *c, size_t i, const cJSON *v)
 	}
 }
 
+/* port 1..65535, connect_timeout >= 0; else err naming the provider. */
+static int
+bad_int(const struct cfg_value *v, size_t i, char *err, size_t errlen)
+{
+	long long	 n;
+	char		 why[128];
+
+	if (cfg_value_int(v, &n) == 0 && n >= (i == 4) &&
+	    n <= (i == 4 ? 65535 : INT_MAX))
+		return 0;
+	snprintf(why, sizeof(why), "Configured value for field `%s` must be "
+	    "a whole number from %d to %d", fields[i].key, i == 4,
+	    i == 4 ? 65535 : INT_MAX);
+	cfg_value_error(v, why, err, errlen);
+	return 1;
+}
+
 /* spec_section NULL: the fields sit in sections itself (a source's). */
 static void
 field_spec(struct cfg_field *f, const char *sections, const char *spec_section,
@@ -411,6 +428,11 @@ resolve(struct cfg *cfg, const char *sections, const char *spec_section,
 		field_spec(&f, sections, spec_section, pipeline, i);
 		if (cfg_resolve(cfg, &f, &v, err, errlen) == -1)
 			goto out;
+		if (v.value != NULL && fields[i].type == CFG_INT &&
+		    bad_int(&v, i, err, errlen)) {
+			cfg_value_cleanup(&v);
+			goto out;
+		}
 		if (v.value != NULL && !cJSON_IsNull(v.value)) {
 			set_field(out, i, v.value);
 			found[i] = strcmp(v.provider, "default") != 0;

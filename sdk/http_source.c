@@ -11,6 +11,7 @@
  * one line naming the request as shown (secret parameters as ****),
  * the status and the API's own words; the flow decides and fails.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "common/log.h"
 #include "common/retry.h"
 #include "common/util.h"
+#include "config/cfg.h"
 #include "sdk/http_source.h"
 #include "sdk/json_split.h"
 #include "sdk/run.h"
@@ -42,6 +44,7 @@ struct pf_http {
 	char			*shown;		/* the same without user info */
 	struct http_query	 query;
 	char			*url_error;	/* a bad URL, for the next get */
+	char			*settings_error; /* a bad [runtime] setting */
 	pf_http_next_fn		 next;
 	void			*next_payload;
 	char			*error;
@@ -91,33 +94,58 @@ set_error(pf_http *h, const char *fmt, ...)
 	free(text);
 }
 
+/*
+ * One [runtime] setting, resolved as pf_config_* resolves it (the
+ * pipeline's section first); dlt's default when unset. A value of the
+ * wrong type, or below min (at or below it when above is set), is an
+ * error naming the key and its provider.
+ */
+static int
+setting(pf_http *h, const char *key, enum cfg_type type, double min,
+    int above, double *v, char *err, size_t errlen)
+{
+	struct cfg_field f = { "runtime", key, NULL, h->run->pipeline, NULL,
+	    type, CFG_OPTIONAL, NULL };
+	struct cfg_value val;
+	char		 why[128];
+	int		 rc = 0;
+
+	if (cfg_resolve(h->run->cfg, &f, &val, err, errlen) == -1)
+		return -1;
+	if (val.value != NULL) {
+		*v = val.value->valuedouble;
+		if (*v < min || (above && *v == min)) {
+			snprintf(why, sizeof(why), "Configured value for field "
+			    "`%s` must be %s %g", key, above ? "greater than" :
+			    "at least", min);
+			rc = cfg_value_error(&val, why, err, errlen);
+		}
+	}
+	cfg_value_cleanup(&val);
+	return rc;
+}
+
+/* dlt's [runtime] request_* settings, checked before any request. */
 static void
 read_settings(pf_http *h)
 {
-	pf_run	*run = h->run;
+	char	 err[1024];
+	double	 attempts = 5;
 
 	h->timeout = 60;
-	h->max_attempts = 5;
 	h->backoff = 1;
 	h->max_delay = 300;
-	if (run->cfg == NULL)		/* no resolver: dlt's defaults */
-		return;
-	h->timeout = pf_config_number_or(run, "runtime.request_timeout",
-	    h->timeout);
-	h->max_attempts = (int)pf_config_int_or(run,
-	    "runtime.request_max_attempts", h->max_attempts);
-	h->backoff = pf_config_number_or(run,
-	    "runtime.request_backoff_factor", h->backoff);
-	h->max_delay = pf_config_number_or(run,
-	    "runtime.request_max_retry_delay", h->max_delay);
-	if (h->timeout <= 0)
-		h->timeout = 60;
-	if (h->max_attempts < 1)
-		h->max_attempts = 1;
-	if (h->backoff < 0)
-		h->backoff = 0;
-	if (h->max_delay < 0)
-		h->max_delay = 0;
+	if (h->run->cfg != NULL &&		/* else dlt's defaults */
+	    (setting(h, "request_timeout", CFG_FLOAT, 0, 1, &h->timeout,
+	    err, sizeof(err)) == -1 ||
+	    setting(h, "request_max_attempts", CFG_INT, 1, 0, &attempts,
+	    err, sizeof(err)) == -1 ||
+	    setting(h, "request_backoff_factor", CFG_FLOAT, 0, 0,
+	    &h->backoff, err, sizeof(err)) == -1 ||
+	    setting(h, "request_max_retry_delay", CFG_FLOAT, 0, 0,
+	    &h->max_delay, err, sizeof(err)) == -1))
+		h->settings_error = logship_mask(h->run->logs, err);
+	h->max_attempts = attempts > INT_MAX ? INT_MAX : (int)attempts;
 }
 
 PF_EXPORT pf_http *
@@ -142,6 +170,7 @@ pf_http_free(pf_http *h)
 	free(h->shown);
 	http_query_free(&h->query);
 	free(h->url_error);
+	free(h->settings_error);
 	free(h->error);
 	free(h);
 }
@@ -509,6 +538,14 @@ ready(pf_http *h)
 {
 	free(h->error);
 	h->error = NULL;
+	if (h->url_error == NULL && h->settings_error != NULL) {
+		char	*shown = http_url_join(h->shown, &h->query, 1);
+
+		set_error(h, "GET %s: not sent: %s", shown,
+		    h->settings_error);
+		free(shown);
+		return PF_ERROR;
+	}
 	if (h->url_error == NULL)
 		return PF_OK;
 	set_error(h, "GET %s: %s", h->shown ? h->shown : "(no URL)",

@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,26 +309,36 @@ add_column_hints(pf_pipeline *p, struct ld_table *t, const char *json)
 	return PF_OK;
 }
 
-/* 0 in the definition: normalize.max_table_nesting, else dlt's 1000. */
+/*
+ * 0 in the definition: normalize.max_table_nesting, else dlt's 1000
+ * (*out -1). A value that is no whole number >= 0 fails the pipeline,
+ * naming the key and its provider.
+ */
 static int
-nesting_of(pf_pipeline *p, const pf_resource_def *def)
+nesting_of(pf_pipeline *p, const pf_resource_def *def, int *out)
 {
-	struct cfg_value v = { 0 };
-	char		 err[256];
+	struct cfg_field f = { "normalize", "max_table_nesting", NULL, NULL,
+	    NULL, CFG_INT, CFG_OPTIONAL | CFG_NO_VAULT, NULL };
+	struct cfg_value v;
+	char		 err[1024];
 	long long	 n = -1;
 
-	if (def->max_table_nesting == PF_NESTING_NONE)
-		return 0;
-	if (def->max_table_nesting > 0)
-		return def->max_table_nesting;
-	if (cfg_get(p->run->cfg, "normalize.max_table_nesting",
-	    CFG_OPTIONAL | CFG_NO_VAULT, &v, err, sizeof(err)) == 0 &&
-	    cfg_value_int(&v, &n) == 0 && n >= 0) {
+	*out = def->max_table_nesting == PF_NESTING_NONE ? 0 :
+	    def->max_table_nesting;
+	if (def->max_table_nesting == PF_NESTING_NONE ||
+	    def->max_table_nesting > 0)
+		return PF_OK;
+	if (cfg_resolve(p->run->cfg, &f, &v, err, sizeof(err)) == -1 ||
+	    (v.value != NULL && (cfg_value_int(&v, &n) == -1 || n < 0 ||
+	    n > INT_MAX) && cfg_value_error(&v, "Configured value for field "
+	    "`max_table_nesting` must be a whole number from 0 to 2147483647",
+	    err, sizeof(err)) == -1)) {
 		cfg_value_cleanup(&v);
-		return (int)n;
+		return ld_pipeline_fail(p, "%s", err);
 	}
 	cfg_value_cleanup(&v);
-	return -1;
+	*out = (int)n;
+	return PF_OK;
 }
 
 PF_EXPORT pf_resource *
@@ -336,6 +347,7 @@ pf_resource_add(pf_pipeline *p, const pf_resource_def *def)
 	struct pf_resource	*r;
 	struct ld_table		*t;
 	char			*table;
+	int			 nesting;
 	static const enum ld_disposition disp[] = {
 		LD_APPEND, LD_REPLACE, LD_MERGE
 	};
@@ -348,6 +360,8 @@ pf_resource_add(pf_pipeline *p, const pf_resource_def *def)
 		    "and a write disposition");
 		return NULL;
 	}
+	if (nesting_of(p, def, &nesting) != PF_OK)
+		return NULL;
 	table = ld_normalize_path(def->name, strlen(def->name),
 	    p->ops->dialect->max_identifier_length);
 	if (table == NULL || table[0] == '\0') {
@@ -359,7 +373,7 @@ pf_resource_add(pf_pipeline *p, const pf_resource_def *def)
 	t = ld_schema_add_table(p->schema, table, NULL,
 	    disp[def->write_disposition]);
 	t->disposition = disp[def->write_disposition];
-	t->max_nesting = nesting_of(p, def);
+	t->max_nesting = nesting;
 	free(t->resource);
 	t->resource = xstrdup(def->name);
 	/* Column hints first, then the key: dlt's column order. */
@@ -764,6 +778,12 @@ pf_pipeline_extract(pf_pipeline *p)
 
 	if (p == NULL || p->error != NULL)
 		return PF_ERROR;
+	/* The body already failed (its configuration): nothing is sealed,
+	   so no later run loads what this one extracted. */
+	if (p->run->cfg_failures > 0)
+		return ld_pipeline_fail(p, "pipeline %s: nothing extracted: %s",
+		    p->name, p->run->error != NULL ? p->run->error :
+		    "the configuration of this step failed");
 	had_items = p->extract_dir != NULL;
 	if (extract_state(p, &wrote_state) != PF_OK)
 		return PF_ERROR;

@@ -7,7 +7,9 @@
  * disposition and primary key, max_table_nesting (0: configuration;
  * -1: none), the items (a JSON array), and stop_after ("extract" or
  * "normalize": the process ends right there, as a killed run would),
- * and a cursor field (its start value is logged).
+ * a cursor field (its start value is logged), and read_int: a
+ * configuration key read as an integer before the items are extracted,
+ * its failure left unchecked (as a flow that forgets pf_config_ok).
  * Each step is a task; the rows loaded become a table artifact.
  */
 #include <stdlib.h>
@@ -29,6 +31,7 @@ static const pf_param_def params[] = {
 	PF_PARAM_REQUIRED("items", PF_PARAM_TYPE_ARRAY, "Items to load"),
 	PF_PARAM_STRING("stop_after", "", "extract or normalize: end there"),
 	PF_PARAM_STRING("cursor", "", "Field of an incremental cursor"),
+	PF_PARAM_STRING("read_int", "", "Configuration key read, unchecked"),
 	PF_PARAM_END
 };
 
@@ -61,6 +64,9 @@ extract_fn(pf_run *run, void *arg)
 		pf_log_info(run, "cursor %s starts at %s",
 		    pf_param_string(run, "cursor"), start ? start : "null");
 	}
+	if (pf_param_string(run, "read_int")[0] != '\0')
+		pf_log_info(run, "%s = %lld", pf_param_string(run, "read_int"),
+		    pf_config_int_or(run, pf_param_string(run, "read_int"), 0));
 	if (pf_resource_item_json(r, pf_param_json(run, "items"), -1) != PF_OK ||
 	    pf_pipeline_extract(p) != PF_OK)
 		return pf_fail(run, "%s", pf_pipeline_error(p));

@@ -46,7 +46,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cfg_opts		 o = { "/nonexistent-fuzz", "/nonexistent-g",
-	    NULL, "/nonexistent-s", 1 };
+	    NULL, "/nonexistent-s", 1, NULL };
 	struct cfg_field	 f;
 	struct cfg_value	 v;
 	char			 err[4096], *s, *nl, *dot, *name, *m;

@@ -20,6 +20,7 @@ artifacts, the agent's output, the project's files.
 import json
 import os
 import re
+import subprocess
 
 import duckdb
 import pytest
@@ -85,11 +86,12 @@ def project(tmp_path):
     return lc.flow_project(tmp_path, "currencies")
 
 
-def deploy(client, pool, project, base_url, name, app_id=APP_ID):
+def deploy(client, pool, project, base_url, name, app_id=APP_ID,
+           extra=None):
     env = {"SOURCES__OPEN_EXCHANGE_RATES__BASE_URL": base_url,
            # dlt's [runtime] request settings: quick retries.
            "RUNTIME__REQUEST_MAX_ATTEMPTS": "3",
-           "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05"}
+           "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05", **(extra or {})}
     if app_id is not None:
         env["SOURCES__OPEN_EXCHANGE_RATES__API_KEY"] = app_id
     return lc.deploy_flow(client, pool, project, "currencies", name, env)
@@ -291,3 +293,125 @@ def test_currencies_without_app_id_and_bad_base_url(
     assert [r["app_id"] for r in oxr.requests_of(base)] == [None]
     assert table(project, "select count(*) from open_exchange_rates."
                           "currencies") == [(len(CURRENCIES),)]
+
+
+def packages(project, stage):
+    """Load packages of the currencies pipeline in a stage directory."""
+    d = project / ".dlt" / "state" / "tests" / "pipelines" / "currencies" \
+        / stage
+    return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+
+
+def test_bad_request_setting_fails_before_any_request(
+        client, agent, pool_name, process_job_template, project, oxr):
+    """A [runtime] request setting of the wrong type fails the run from
+    extract, naming the field, the key and the provider that gave it,
+    before any request and with no load package left; the next run with
+    a good value loads the currencies exactly once."""
+    client.create_pool(pool_name, base_job_template=process_job_template)
+    agent(pool_name, "--query-seconds", "1", env=AGENT_ENV)
+    base = oxr.scenario("ok")
+    fr = run(client, deploy(client, pool_name, project, base,
+                            f"{pool_name}-bad",
+                            extra={"RUNTIME__REQUEST_TIMEOUT": "[1,2]"}))
+    assert fr["state_type"] == "FAILED", fr["state"]
+    message = fr["state"]["message"]
+    assert "Configured value for field `request_timeout` cannot be " \
+           "coerced into type `<class 'float'>` (provider: Environment " \
+           "Variables, key: RUNTIME__REQUEST_TIMEOUT)" in message, message
+    assert [(t["name"], t["state_type"]) for t in
+            task_runs(client, fr["id"])] == [("extract-0", "FAILED")]
+    assert oxr.requests_of(base) == []
+    assert packages(project, "normalize/extracted") == []
+    assert packages(project, "load/normalized") == []
+
+    fr = run(client, deploy(client, pool_name, project, base,
+                            f"{pool_name}-good",
+                            extra={"RUNTIME__REQUEST_TIMEOUT": "30"}))
+    assert fr["state_type"] == "COMPLETED", fr["state"]
+    assert len(oxr.requests_of(base)) == 1
+    assert table(project, "select count(*) from open_exchange_rates."
+                          "_dlt_loads") == [(1,)]
+    assert table(project, "select count(*), count(distinct code) from "
+                          "open_exchange_rates.currencies") == \
+        [(len(CURRENCIES), len(CURRENCIES))]
+    assert len(packages(project, "load/loaded")) == 1
+
+
+def git(cwd, *args):
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t",
+               GIT_CONFIG_NOSYSTEM="1", HOME=str(cwd))
+    out = subprocess.run(["git", "-c", "init.defaultBranch=main", *args],
+                         cwd=cwd, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, (args, out.stderr)
+    return out.stdout.strip()
+
+
+def test_data_outlives_commits_and_cache_eviction(
+        client, agent, pool_name, process_job_template, tmp_path, project,
+        oxr):
+    """Deployed from git, the tests profile's warehouse and pipeline
+    state live outside the checked-out tree, in one place per repository
+    under the state dir: a new commit's run finds the first run's rows
+    and the pipeline's state (nothing restored from the warehouse), and
+    when the git cache evicts the first commit's tree (a 1 MB bound and a
+    700 KB file in the repository) the data is still there."""
+    (project / "blob.bin").write_bytes(os.urandom(700 * 1024))
+    git(project, "init", "-q")
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "one")
+    first = git(project, "rev-parse", "HEAD")
+    bare = tmp_path / "currencies.git"
+    git(tmp_path, "clone", "-q", "--bare", str(project), str(bare))
+    state = tmp_path / "state"
+
+    client.create_pool(pool_name, base_job_template=process_job_template)
+    agent(pool_name, "--query-seconds", "1", "--state-dir", state,
+          "--git-cache-mb", "1", env=AGENT_ENV)
+    fl = client.request("POST", "/flows/", json={"name": "currencies"})
+    dep = client.request("POST", "/deployments/", json={
+        "name": pool_name, "flow_id": fl["id"], "work_pool_name": pool_name,
+        "entrypoint": "flows/currencies.c:currencies",
+        "enforce_parameter_schema": False,
+        "job_variables": {"env": {
+            "WORKSPACE__PROFILE": "tests",
+            "SOURCES__OPEN_EXCHANGE_RATES__BASE_URL": oxr.base_url,
+            "SOURCES__OPEN_EXCHANGE_RATES__API_KEY": APP_ID}},
+        "pull_steps": [{"prefect.deployments.steps.git_clone": {
+            "repository": bare.as_uri(), "branch": "main"}}]})
+
+    def warehouse_rows():
+        found = list(state.glob("workspaces/*/data/tests/warehouse.duckdb"))
+        assert len(found) == 1, found
+        con = duckdb.connect(str(found[0]), read_only=True)
+        try:
+            return con.sql(
+                "select (select count(*) from open_exchange_rates._dlt_loads"
+                " where status = 0), (select count(*) from "
+                "open_exchange_rates.currencies)").fetchall()[0]
+        finally:
+            con.close()
+
+    one = run(client, dep)
+    assert one["state_type"] == "COMPLETED", one["state"]
+    assert warehouse_rows() == (1, len(CURRENCIES))
+    assert len(list(state.glob(
+        "workspaces/*/state/tests/pipelines/currencies/state.json"))) == 1
+    # Nothing of the profile's data inside the checked-out tree.
+    tree = state / "git" / "trees" / first
+    assert tree.is_dir()
+    assert not (tree / ".dlt" / "data").exists()
+    assert not (tree / ".dlt" / "state").exists()
+
+    (project / "NEWS").write_text("a second commit\n")
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "two")
+    git(project, "push", "-q", str(bare), "main")
+    two = run(client, dep)
+    assert two["state_type"] == "COMPLETED", two["state"]
+    logs = [m["message"] for m in client.read_logs(two["id"])]
+    assert not any(m.startswith("Restored the state of pipeline")
+                   for m in logs), logs
+    assert warehouse_rows() == (2, len(CURRENCIES))
+    assert not tree.exists()        # evicted: the cache is over 1 MB

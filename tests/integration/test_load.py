@@ -209,3 +209,47 @@ def test_errors_name_what_and_where(tmp_path, monkeypatch):
     assert "cannot load DuckDB from PFAGENT_LIBDUCKDB=" in p.stderr
     assert "nope.so" in p.stderr
     assert not lc.pfagent_db(tmp_path).exists()
+
+
+def test_bad_typed_settings_fail_naming_key_and_provider(tmp_path,
+                                                         monkeypatch):
+    """normalize.max_table_nesting that is not a whole number >= 0 ends
+    the run Failed naming the field, the key and the provider, and loads
+    nothing; a configuration lookup that failed in extract (a flow that
+    did not check) seals no load package, so the next good run loads its
+    items once."""
+    base = {"pipeline": "typed", "dataset": "typed", "resource": "Items",
+            "items": [{"id": 1}]}
+    monkeypatch.setenv("NORMALIZE__MAX_TABLE_NESTING", "abc")
+    p = lc.run_pfagent(tmp_path, base, check=False)
+    assert p.returncode == 1
+    assert "Configured value for field `max_table_nesting` cannot be " \
+           "coerced into type `<class 'int'>` (provider: Environment " \
+           "Variables, key: NORMALIZE__MAX_TABLE_NESTING)" in p.stderr
+    monkeypatch.setenv("NORMALIZE__MAX_TABLE_NESTING", "-2")
+    p = lc.run_pfagent(tmp_path, base, check=False)
+    assert p.returncode == 1
+    assert "Configured value for field `max_table_nesting` must be a " \
+           "whole number from 0 to 2147483647 (provider: Environment " \
+           "Variables, key: NORMALIZE__MAX_TABLE_NESTING)" in p.stderr
+    monkeypatch.delenv("NORMALIZE__MAX_TABLE_NESTING")
+    assert query(lc.pfagent_db(tmp_path), "SELECT count(*) FROM "
+                 "information_schema.tables WHERE table_schema = "
+                 "'typed'")[0][0] == 0
+
+    monkeypatch.setenv("SOURCES__TYPED__LIMIT", "many")
+    p = lc.run_pfagent(tmp_path, {**base, "read_int": "sources.typed.limit"},
+                       check=False)
+    assert p.returncode == 1
+    assert "Configured value for field `limit` cannot be coerced into " \
+           "type `<class 'int'>` (provider: Environment Variables, key: " \
+           "SOURCES__TYPED__LIMIT)" in p.stderr
+    extracted = tmp_path / "pf-data" / "pipelines" / "typed" / "normalize" \
+        / "extracted"
+    assert not extracted.exists() or list(extracted.iterdir()) == []
+    monkeypatch.delenv("SOURCES__TYPED__LIMIT")
+    lc.run_pfagent(tmp_path, base)
+    assert query(lc.pfagent_db(tmp_path),
+                 "SELECT count(*) FROM typed.items")[0][0] == 1
+    assert query(lc.pfagent_db(tmp_path),
+                 "SELECT count(*) FROM typed._dlt_loads")[0][0] == 1

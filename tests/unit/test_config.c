@@ -35,7 +35,7 @@ fresh(int workspace)
 static struct cfg *
 open_cfg(const char *profile)
 {
-	struct cfg_opts	 o = { root, NULL, profile, NULL, 0 };
+	struct cfg_opts	 o = { root, NULL, profile, NULL, 0, NULL };
 	char		*global = xasprintf("%s/home/.dlt", root);
 	struct cfg	*c;
 
@@ -271,7 +271,7 @@ test_secrets(void)
 		cfg_free(c);
 	}
 	TEST("Docker/Kubernetes secret files, for secret fields only") {
-		struct cfg_opts	 o = { NULL, NULL, NULL, NULL, 0 };
+		struct cfg_opts	 o = { NULL, NULL, NULL, NULL, 0, NULL };
 		char		*dir = xasprintf("%s/run-secrets", root);
 		char		*gd = xasprintf("%s/home/.dlt", root);
 
@@ -403,7 +403,8 @@ test_types(void)
 		CHECK(typed(c, "f", CFG_BOOL, "false"));
 		CHECK(typed(c, "maybe", CFG_BOOL, NULL));
 		CHECK(strstr(errbuf, "Configured value for field `typed_value` "
-		    "cannot be coerced into type `<class 'bool'>`") != NULL);
+		    "cannot be coerced into type `<class 'bool'>` (provider: "
+		    "Environment Variables, key: TYPED__TYPED_VALUE)") != NULL);
 		CHECK(strstr(errbuf, "maybe") == NULL);
 		CHECK(typed(c, "{\"use_ssl\": true}", CFG_JSON,
 		    "{\"use_ssl\":true}"));

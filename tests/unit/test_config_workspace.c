@@ -80,7 +80,7 @@ test_dirs(void)
 	struct cfg_workspace	 ws;
 	struct cfg		*c;
 	struct cfg_opts		 o = { NULL, "/nonexistent-global", "prod",
-	    NULL, 1 };
+	    NULL, 1, NULL };
 	char			*want;
 
 	TEST("a profile's data: .dlt/state/<profile>, .dlt/data/<profile>") {
@@ -108,6 +108,44 @@ test_dirs(void)
 		unsetenv("DLT_DATA_DIR");
 		cfg_free(c);
 		t_drop(root, ".dlt/prod.config.toml");
+	}
+	TEST("a data home (a checkout's) takes what lives under the run dir") {
+		o.run_dir = root;
+		o.data_home = "/var/home-of-data";
+		c = cfg_new(&o, err, sizeof(err));
+		CHECK(c != NULL);
+		CHECK_STR(cfg_workspace(c)->data_dir,
+		    "/var/home-of-data/state/prod");
+		CHECK_STR(cfg_workspace(c)->local_dir,
+		    "/var/home-of-data/data/prod");
+		cfg_free(c);
+		/* Relative settings go under it; absolute ones and the
+		   variables are kept. */
+		t_put(root, ".dlt/prod.config.toml", "[workspace.settings]\n"
+		    "local_dir = \"_local/prod\"\nworking_dir = \"/abs/wd\"\n");
+		c = cfg_new(&o, err, sizeof(err));
+		CHECK(c != NULL);
+		CHECK_STR(cfg_workspace(c)->local_dir,
+		    "/var/home-of-data/_local/prod");
+		CHECK_STR(cfg_workspace(c)->data_dir, "/abs/wd");
+		cfg_free(c);
+		setenv("DLT_LOCAL_DIR", "/loc", 1);
+		c = cfg_new(&o, err, sizeof(err));
+		CHECK(c != NULL);
+		CHECK_STR(cfg_workspace(c)->local_dir, "/loc");
+		cfg_free(c);
+		unsetenv("DLT_LOCAL_DIR");
+		t_drop(root, ".dlt/prod.config.toml");
+		/* Outside workspace mode: local data in the data home,
+		   pipelines in the global dir, as dlt's. */
+		t_drop(root, ".dlt/.workspace");
+		c = cfg_new(&o, err, sizeof(err));
+		CHECK(c != NULL);
+		CHECK_STR(cfg_workspace(c)->local_dir, "/var/home-of-data");
+		CHECK_STR(cfg_workspace(c)->data_dir, "/nonexistent-global");
+		cfg_free(c);
+		t_put(root, ".dlt/.workspace", "");
+		o.data_home = NULL;
 	}
 }
 

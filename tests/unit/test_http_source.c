@@ -137,7 +137,7 @@ static void
 open_run(void)
 {
 	static volatile sig_atomic_t no_stop;
-	struct cfg_opts	 o = { root, NULL, NULL, NULL, 1 };
+	struct cfg_opts	 o = { root, NULL, NULL, NULL, 1, NULL };
 	char		 err[1024];
 
 	strcpy(root, "/tmp/test_http_source.XXXXXX");
@@ -460,6 +460,36 @@ main(void)
 		CHECK_STR(pf_http_error(h), "GET (no URL): "
 		    "'ftp://example.com/x' is not an http or https URL");
 		pf_http_free(h);
+	}
+	TEST("a bad [runtime] setting fails the get before any request") {
+		setenv("RUNTIME__REQUEST_TIMEOUT", "[1,2]", 1);
+		r = get("", (struct reply[]){ { 200, NULL, "[1]", 0, 0 } }, 1,
+		    NULL, NULL, &served);
+		u = url("/api/x.json?b=2&app_id=****");
+		want = xasprintf("ERR:GET %s: not sent: Configured value for "
+		    "field `request_timeout` cannot be coerced into type "
+		    "`<class 'float'>` (provider: Environment Variables, key: "
+		    "RUNTIME__REQUEST_TIMEOUT)", u);
+		CHECK_STR(r, want);
+		CHECK(served == 0);
+		free(want);
+		free(r);
+		free(u);
+		setenv("RUNTIME__REQUEST_TIMEOUT", "1", 1);
+		setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "0", 1);
+		r = get("", (struct reply[]){ { 200, NULL, "[1]", 0, 0 } }, 1,
+		    NULL, NULL, &served);
+		u = url("/api/x.json?b=2&app_id=****");
+		want = xasprintf("ERR:GET %s: not sent: Configured value for "
+		    "field `request_max_attempts` must be at least 1 "
+		    "(provider: Environment Variables, key: "
+		    "RUNTIME__REQUEST_MAX_ATTEMPTS)", u);
+		CHECK_STR(r, want);
+		CHECK(served == 0);
+		free(want);
+		free(r);
+		free(u);
+		setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "3", 1);
 	}
 	TEST("the secret is masked in the run's texts") {
 		char	*m = logship_mask(run.logs, "x " APP_ID " y");

@@ -22,7 +22,7 @@ static char	root[64];
 static struct cfg *
 resolver(void)
 {
-	struct cfg_opts	 o = { root, NULL, NULL, NULL, 1 };
+	struct cfg_opts	 o = { root, NULL, NULL, NULL, 1, NULL };
 	char		 err[4096], *global = xasprintf("%s/home/.dlt", root);
 	struct cfg	*c;
 
@@ -185,6 +185,34 @@ test_resolve(void)
 		CHECK(c.connect_timeout == 3);
 		pg_credentials_cleanup(&c);
 		cfg_free(cfg);
+	}
+	TEST("a port or timeout that is no whole number in range fails") {
+		t_put(root, ".dlt/secrets.toml", "[destination.warehouse.credentials]\n"
+		    "database = \"db\"\nusername = \"u\"\npassword = \"pw-t2\"\n"
+		    "host = \"h\"\n");
+		setenv("DESTINATION__WAREHOUSE__CREDENTIALS__PORT", "70000", 1);
+		cfg = resolver();
+		CHECK(pg_credentials_resolve(cfg, "warehouse", NULL, &c, err,
+		    16384) == -1);
+		CHECK_STR(err, "Configured value for field `port` must be a "
+		    "whole number from 1 to 65535 (provider: Environment "
+		    "Variables, key: DESTINATION__WAREHOUSE__CREDENTIALS__PORT)");
+		pg_credentials_cleanup(&c);
+		cfg_free(cfg);
+		setenv("DESTINATION__WAREHOUSE__CREDENTIALS__PORT", "5432", 1);
+		setenv("DESTINATION__WAREHOUSE__CREDENTIALS__CONNECT_TIMEOUT",
+		    "soon", 1);
+		cfg = resolver();
+		CHECK(pg_credentials_resolve(cfg, "warehouse", NULL, &c, err,
+		    16384) == -1);
+		CHECK_STR(err, "Configured value for field `connect_timeout` "
+		    "cannot be coerced into type `<class 'int'>` (provider: "
+		    "Environment Variables, key: "
+		    "DESTINATION__WAREHOUSE__CREDENTIALS__CONNECT_TIMEOUT)");
+		pg_credentials_cleanup(&c);
+		cfg_free(cfg);
+		unsetenv("DESTINATION__WAREHOUSE__CREDENTIALS__PORT");
+		unsetenv("DESTINATION__WAREHOUSE__CREDENTIALS__CONNECT_TIMEOUT");
 	}
 	TEST("missing fields: dlt's message listing each, no values") {
 		t_put(root, ".dlt/secrets.toml", "[destination.warehouse.credentials]\n"

@@ -29,7 +29,7 @@ static void
 open_run(pf_run *run, const char *profile)
 {
 	static volatile sig_atomic_t no_stop;
-	struct cfg_opts	 o = { root, NULL, profile, NULL, 1 };
+	struct cfg_opts	 o = { root, NULL, profile, NULL, 1, NULL };
 	char		 err[4096], *global = xasprintf("%s/home/.dlt", root);
 
 	memset(run, 0, sizeof(*run));
@@ -140,8 +140,11 @@ main(void)
 		CHECK(pf_config_int(&run, "sources.pfunit.bad_int") == 0);
 		CHECK_STR(run.error_type,
 		    "ConfigValueCannotBeCoercedException");
-		CHECK_STR(run.error, "Configured value for field `bad_int` "
-		    "cannot be coerced into type `<class 'int'>`");
+		CHECK(strncmp(run.error, "Configured value for field `bad_int` "
+		    "cannot be coerced into type `<class 'int'>` (provider: "
+		    "config.toml, key: sources.pfunit.bad_int, location: /", 145)
+		    == 0);
+		CHECK(has(run.error, "/.dlt/config.toml)"));
 		sdk_run_cleanup(&run);
 		/* password is a secret key wherever it is read */
 		CHECK(pf_config_string(&run, "sources.pfunit.password") ==
