@@ -93,3 +93,26 @@ sleep_ms(int64_t ms)
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
+
+void
+iso8601_us(int64_t us, char out[32])
+{
+	time_t		 secs = (time_t)(us / 1000000);
+	struct tm	 tm;
+	char		 tmp[80];
+
+	gmtime_r(&secs, &tm);
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+	strlcpy_(out, tmp, 32);
+}
+
+int64_t
+realtime_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

@@ -15,6 +15,9 @@ void	 iso8601_now(char out[32], double offset_seconds);
  * or "Z") in epoch seconds; -1 when it is not one.
  */
 int	 iso8601_parse(const char *, double *out);
+/* Microseconds since the epoch, and as ISO 8601 with six decimals. */
+int64_t	 realtime_us(void);
+void	 iso8601_us(int64_t us, char out[32]);
 /* Days in month m (1-12) of year y, proleptic Gregorian. */
 int	 month_days(int y, int m);
 /* Sleeps ms milliseconds, resuming after signals. */

@@ -40,8 +40,9 @@
 #define DEFAULT_MAX_BYTES	(32u << 20)
 /*
  * A full buffer makes the flow wait for the API (back-pressure), unless
- * the batch being sent has been trying for this long: then the API is
- * away and newer lines are dropped rather than the flow stopped.
+ * the batch being sent has failed and been retried for this long: then
+ * the API is away and newer lines are dropped rather than the flow
+ * stopped. A slow but answering API is waited for.
  */
 #define STALLED_SEND_MS		10000
 #define SPOOL_END		"_spool_end"	/* never sent */
@@ -67,6 +68,8 @@ struct logship {
 	struct redact			*redact;	/* secrets to mask */
 	struct logspool			*spool;		/* NULL: none */
 	int64_t				 send_started;	/* 0: idle */
+	int64_t				 last_us;	/* newest line's time */
+	int				 send_failing;	/* it was retried */
 	int				 hurry;		/* the buffer is full */
 };
 
@@ -183,6 +186,18 @@ note_dropped(struct logship *ls)
 	ls->dropping = 0;
 }
 
+/* http_call_look's hook before each retry: the API is failing us. */
+static int
+note_retry(void *arg)
+{
+	struct logship	*ls = arg;
+
+	pthread_mutex_lock(&ls->mu);
+	ls->send_failing = 1;
+	pthread_mutex_unlock(&ls->mu);
+	return 0;
+}
+
 static void
 send_batch(struct logship *ls, cJSON *batch)
 {
@@ -192,7 +207,8 @@ send_batch(struct logship *ls, cJSON *batch)
 	int			 n = cJSON_GetArraySize(batch);
 	cJSON			*e;
 
-	rc = http_call(ls->http, &retry_patient, "POST", "/logs/", body, &r);
+	rc = http_call_look(ls->http, &retry_patient, "POST", "/logs/", body,
+	    note_retry, ls, &r);
 	if (rc != RETRY_OK) {
 		const char *first = json_str(cJSON_GetArrayItem(batch, 0),
 		    "timestamp");
@@ -284,6 +300,7 @@ ship(void *arg)
 			logspool_sent(ls->spool, (off_t)end);
 		pthread_mutex_lock(&ls->mu);
 		ls->send_started = 0;
+		ls->send_failing = 0;
 		ls->held_lines -= lines;
 		ls->held_bytes -= bytes;
 		ls->sent += lines;
@@ -347,6 +364,25 @@ logship_start(const struct http_settings *http, const char *flow_run_id,
 }
 
 /*
+ * The line's time, to the microsecond and always after the one before
+ * (locked): Prefect orders a run's logs by timestamp alone, so lines
+ * pushed in the same instant would otherwise come back in any order.
+ */
+static void
+stamp(struct logship *ls, cJSON *entry)
+{
+	int64_t	 us = realtime_us();
+	char	 ts[32];
+
+	if (us <= ls->last_us)
+		us = ls->last_us + 1;
+	ls->last_us = us;
+	iso8601_us(us, ts);
+	cJSON_ReplaceItemInObjectCaseSensitive(entry, "timestamp",
+	    cJSON_CreateString(ts));
+}
+
+/*
  * Whether a line of len bytes may be decided now (locked): there is
  * room, or there will be none soon (the API is away, or we are
  * stopping). Otherwise waits a while for the shipper and says 0.
@@ -359,7 +395,7 @@ room_or_give_up(struct logship *ls, size_t len)
 	if (ls->held_lines + 1 <= ls->max_lines &&
 	    ls->held_bytes + len + ENTRY_OVERHEAD <= ls->max_bytes)
 		return 1;
-	if (ls->stopping || (ls->send_started != 0 &&
+	if (ls->stopping || (ls->send_started != 0 && ls->send_failing &&
 	    now_ms() - ls->send_started > STALLED_SEND_MS))
 		return 1;
 	ls->hurry = 1;
@@ -415,6 +451,7 @@ logship_push(struct logship *ls, const char *logger, int level,
 	entry = api_log_entry(logger, level, msg, ls->flow_run_id,
 	    task_run_id);
 	pthread_mutex_lock(&ls->mu);
+	stamp(ls, entry);
 	while (!room_or_give_up(ls, len))
 		;
 	if (ls->held_lines + 1 > ls->max_lines ||

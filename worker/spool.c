@@ -3,11 +3,13 @@
  * (prefect/logspool.h), sent by the worker before the run's Crashed.
  *
  * The batch that was in flight when the process died may already be in
- * Prefect, so it is compared first with the run's logs from its first
- * timestamp on (by time and message), and only what is missing is sent:
- * every line once, not twice. Lines after it are sent as they are. If
- * the comparison cannot be made, everything is sent: twice is better
- * than lost.
+ * Prefect, or land there a moment later (the server goes on with a
+ * request whose client died), so it is compared with the run's logs
+ * from its first timestamp on (by time and message), again a second
+ * later until what Prefect has of it stops changing (at most
+ * MAX_LOOKS times), and only what is missing is sent: every line once,
+ * not twice. Lines after it are sent as they are. If the comparison
+ * cannot be made, everything is sent: twice is better than lost.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +20,13 @@
 #include "common/util.h"
 #include "prefect/api.h"
 #include "prefect/logspool.h"
+#include "worker/loop.h"
 #include "worker/request.h"
 #include "worker/worker.h"
 
-#define PAGE	200		/* Prefect's largest page of logs */
+#define PAGE		200	/* Prefect's largest page of logs */
+#define MAX_LOOKS	5
+#define LOOK_AGAIN_MS	1000
 
 struct ship {
 	struct agent		*agent;
@@ -30,6 +35,8 @@ struct ship {
 	char			**seen;		/* "time|message" of the API's */
 	size_t			 nseen;
 	int			 offset;
+	int			 looks;		/* comparisons made */
+	int			 found;		/* unsure lines found last time */
 };
 
 /* A line's identity: its time to the millisecond and its message. */
@@ -56,6 +63,17 @@ post(struct ship *sh, const char *body)
 {
 	request_send(sh->agent->loop, &sh->agent->http, &retry_patient,
 	    "POST", "/logs/", body, NULL, NULL);
+}
+
+static void
+forget_seen(struct ship *sh)
+{
+	for (size_t i = 0; i < sh->nseen; i++)
+		free(sh->seen[i]);
+	free(sh->seen);
+	sh->seen = NULL;
+	sh->nseen = 0;
+	sh->offset = 0;
 }
 
 /* Sends what Prefect lacks of the unsure batch, then the rest; frees. */
@@ -88,15 +106,56 @@ finish(struct ship *sh)
 	cJSON_Delete(missing);
 	for (char **b = sh->rest.bodies; b != NULL && *b != NULL; b++)
 		post(sh, *b);
-	for (size_t i = 0; i < sh->nseen; i++)
-		free(sh->seen[i]);
-	free(sh->seen);
+	forget_seen(sh);
 	logspool_rest_free(&sh->rest);
 	free(sh->id);
 	free(sh);
 }
 
 static void	ask_page(struct ship *);
+
+/* How many of the unsure lines Prefect has. */
+static int
+unsure_found(struct ship *sh)
+{
+	cJSON	*e;
+	int	 n = 0;
+
+	if (sh->nseen == 0)
+		return 0;
+	qsort(sh->seen, sh->nseen, sizeof(char *), key_cmp);
+	cJSON_ArrayForEach(e, sh->rest.unsure) {
+		char	*k = line_key(e);
+
+		if (k != NULL && bsearch(&k, sh->seen, sh->nseen,
+		    sizeof(char *), key_cmp) != NULL)
+			n++;
+		free(k);
+	}
+	return n;
+}
+
+static void
+look_again(void *arg)
+{
+	ask_page(arg);
+}
+
+/* One comparison done: send, or look again once the server settled. */
+static void
+compared(struct ship *sh)
+{
+	int	 found = unsure_found(sh);
+
+	if (found < cJSON_GetArraySize(sh->rest.unsure) &&
+	    ++sh->looks < MAX_LOOKS && (sh->looks == 1 || found != sh->found)) {
+		sh->found = found;
+		forget_seen(sh);
+		loop_timer_add(sh->agent->loop, LOOK_AGAIN_MS, look_again, sh);
+		return;
+	}
+	finish(sh);
+}
 
 static void
 on_page(struct http_resp *r, enum retry_class rc, void *arg)
@@ -110,10 +169,7 @@ on_page(struct http_resp *r, enum retry_class rc, void *arg)
 		log_warnx("flow run %s: cannot read its logs to compare with "
 		    "the lines its process left; sending them all", sh->id);
 		cJSON_Delete(page);
-		/* Nothing seen: every unsure line goes. */
-		for (size_t i = 0; i < sh->nseen; i++)
-			free(sh->seen[i]);
-		sh->nseen = 0;
+		forget_seen(sh);	/* nothing seen: every unsure line goes */
 		finish(sh);
 		return;
 	}
@@ -131,7 +187,7 @@ on_page(struct http_resp *r, enum retry_class rc, void *arg)
 		sh->offset += PAGE;
 		ask_page(sh);
 	} else
-		finish(sh);
+		compared(sh);
 }
 
 /* One page of the run's logs from the unsure batch's first line on. */
