@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pf/config.h>
 #include <pf/pipeline.h>
 
 static const pf_param_def params[] = {
