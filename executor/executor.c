@@ -124,7 +124,7 @@ exec_propose(struct exec *x, const char *type, const char *name,
 	}
 	uuid4(tid);
 	path = api_path("/flow_runs/", x->id, "/set_state");
-	body = api_set_state_body(x->id, type, name, masked, force, tid);
+	body = api_set_state_body(x->id, NULL, type, name, masked, force, tid);
 	free(masked);
 	rc = http_call_look(&x->http, &retry_patient, "POST", path, body,
 	    landed, &pr, &r);

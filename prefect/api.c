@@ -13,8 +13,8 @@
 #include "prefect/contract.h"
 
 char *
-api_set_state_body(const char *flow_run_id, const char *type,
-    const char *name, const char *message, int force,
+api_set_state_body(const char *flow_run_id, const char *task_run_id,
+    const char *type, const char *name, const char *message, int force,
     const char *transition_id)
 {
 	cJSON	*root = cJSON_CreateObject();
@@ -32,6 +32,8 @@ api_set_state_body(const char *flow_run_id, const char *type,
 	cJSON_AddNullToObject(state, "data");
 	details = cJSON_AddObjectToObject(state, "state_details");
 	cJSON_AddStringToObject(details, "flow_run_id", flow_run_id);
+	if (task_run_id != NULL)
+		cJSON_AddStringToObject(details, "task_run_id", task_run_id);
 	/* A retried POST with the same id is REJECTed, never applied twice. */
 	cJSON_AddStringToObject(details, "transition_id", transition_id);
 	cJSON_AddBoolToObject(root, "force", force);
