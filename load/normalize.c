@@ -78,16 +78,6 @@ struct ld_normalizer {
 
 /* ---------------------------------------------------------- cache */
 
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t	h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
 static const char *
 cache_get(const struct cache *c, const char *key)
 {
@@ -95,8 +85,8 @@ cache_get(const struct cache *c, const char *key)
 
 	if (c->cap == 0)
 		return NULL;
-	for (i = hash_str(key) & (c->cap - 1); c->keys[i] != NULL;
-	    i = (i + 1) & (c->cap - 1))
+	for (i = hash_fnv1a(key, strlen(key)) & (c->cap - 1);
+	    c->keys[i] != NULL; i = (i + 1) & (c->cap - 1))
 		if (strcmp(c->keys[i], key) == 0)
 			return c->vals[i];
 	return NULL;
@@ -116,8 +106,8 @@ cache_put(struct cache *c, const char *key, char *val)
 		big.vals = xcalloc(big.cap, sizeof(char *));
 		for (i = 0; i < c->cap; i++)
 			if (c->keys[i] != NULL) {
-				size_t	j = hash_str(c->keys[i]) &
-				    (big.cap - 1);
+				size_t	j = hash_fnv1a(c->keys[i],
+				    strlen(c->keys[i])) & (big.cap - 1);
 
 				while (big.keys[j] != NULL)
 					j = (j + 1) & (big.cap - 1);
@@ -129,8 +119,8 @@ cache_put(struct cache *c, const char *key, char *val)
 		free(c->vals);
 		*c = big;
 	}
-	for (i = hash_str(key) & (c->cap - 1); c->keys[i] != NULL;
-	    i = (i + 1) & (c->cap - 1))
+	for (i = hash_fnv1a(key, strlen(key)) & (c->cap - 1);
+	    c->keys[i] != NULL; i = (i + 1) & (c->cap - 1))
 		;
 	c->keys[i] = xstrdup(key);
 	c->vals[i] = val;
