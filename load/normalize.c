@@ -24,23 +24,15 @@
 
 #define ID_BYTES	10	/* dlt's DLT_ID_LENGTH_BYTES */
 
+/* A row's column value, or a nested list by its normalized path "a__b". */
 struct field {
 	const char	*name;
 	const struct jv	*v;
 };
 
+/* Named values in the order first set: a row's fields, or its lists. */
 struct fields {
 	struct field	*f;
-	size_t		 n, cap;
-};
-
-struct list {
-	const char	*path;		/* normalized, "a__b" */
-	const struct jv	*v;
-};
-
-struct lists {
-	struct list	*l;
 	size_t		 n, cap;
 };
 
@@ -209,28 +201,6 @@ fields_set(struct ld_normalizer *n, struct fields *fs, const char *name,
 	}
 	fs->f[fs->n].name = name;
 	fs->f[fs->n++].v = v;
-}
-
-static void
-lists_set(struct ld_normalizer *n, struct lists *ls, const char *path,
-    const struct jv *v)
-{
-	for (size_t i = 0; i < ls->n; i++)
-		if (strcmp(ls->l[i].path, path) == 0) {
-			ls->l[i].v = v;
-			return;
-		}
-	if (ls->n == ls->cap) {
-		struct list	*l;
-
-		ls->cap = ls->cap ? ls->cap * 2 : 4;
-		l = jv_alloc(&n->arena, ls->cap * sizeof(*l));
-		if (ls->n > 0)
-			memcpy(l, ls->l, ls->n * sizeof(*l));
-		ls->l = l;
-	}
-	ls->l[ls->n].path = path;
-	ls->l[ls->n++].v = v;
 }
 
 static const struct jv *
@@ -491,7 +461,7 @@ struct frame {
 /* _flatten: fields of the row and its lists. */
 static int
 flatten(struct ld_normalizer *n, struct ld_table *t, const struct jv *row,
-    int lvl, struct fields *fs, struct lists *ls)
+    int lvl, struct fields *fs, struct fields *ls)
 {
 	struct frame	*stack = jv_alloc(&n->arena, 16 * sizeof(*stack));
 	size_t		 sp = 0, cap = 16;
@@ -523,7 +493,7 @@ flatten(struct ld_normalizer *n, struct ld_table *t, const struct jv *row,
 			}
 			if (m->kind == JV_ARRAY &&
 			    !kept_whole(t, name, cur.lvl)) {
-				lists_set(n, ls, nested_name(n, cur.path,
+				fields_set(n, ls, nested_name(n, cur.path,
 				    m->key, m->keylen, 't'), m);
 				continue;
 			}
@@ -614,7 +584,7 @@ normalize_row(struct ld_normalizer *n, struct ctx *c, const char *table,
     long long pos, int lvl)
 {
 	struct fields	 fs = { 0 };
-	struct lists	 ls = { 0 };
+	struct fields	 ls = { 0 };
 	struct ld_table	*t = ld_schema_table(n->schema, table);
 	const struct jv	*given;
 	const char	*row_id;
@@ -652,12 +622,12 @@ normalize_row(struct ld_normalizer *n, struct ctx *c, const char *table,
 	if (write_row(n, t, &fs) < 0)
 		return -1;
 	for (size_t i = 0; i < ls.n; i++) {
-		const char	*child = joined_name(n, table, ls.l[i].path);
+		const char	*child = joined_name(n, table, ls.f[i].name);
 
 		if (ld_schema_table(n->schema, child) == NULL &&
-		    ls.l[i].v->n > 0)
+		    ls.f[i].v->n > 0)
 			child_table(n, c, child, table);
-		if (normalize_list(n, c, child, ls.l[i].v, row_id, lvl - 1) < 0)
+		if (normalize_list(n, c, child, ls.f[i].v, row_id, lvl - 1) < 0)
 			return -1;
 	}
 	return 0;
