@@ -203,6 +203,24 @@ fields_set(struct ld_normalizer *n, struct fields *fs, const char *name,
 	fs->f[fs->n++].v = v;
 }
 
+/* dlt's wrap_in_dict: {key: v}, in the arena. */
+static const struct jv *
+wrap_in_dict(struct ld_normalizer *n, const struct jv *v, const char *key)
+{
+	struct jv	*wrap = jv_alloc(&n->arena, sizeof(*wrap));
+	struct jv	*m = jv_alloc(&n->arena, sizeof(*m));
+
+	*m = *v;
+	m->key = key;
+	m->keylen = strlen(key);
+	m->next = NULL;
+	memset(wrap, 0, sizeof(*wrap));
+	wrap->kind = JV_OBJECT;
+	wrap->first = wrap->last = m;
+	wrap->n = 1;
+	return wrap;
+}
+
 static const struct jv *
 jv_text(struct ld_normalizer *n, const char *s)
 {
@@ -536,20 +554,9 @@ normalize_list(struct ld_normalizer *n, struct ctx *c, const char *table,
 			    idx, lvl) < 0)
 				return -1;
 		} else if (v->kind == JV_ARRAY) {
-			struct jv	*wrap = jv_alloc(&n->arena,
-			    sizeof(*wrap));
-			struct jv	*m = jv_alloc(&n->arena, sizeof(*m));
-
-			*m = *v;
-			m->key = "list";
-			m->keylen = 4;
-			m->next = NULL;
-			memset(wrap, 0, sizeof(*wrap));
-			wrap->kind = JV_OBJECT;
-			wrap->first = wrap->last = m;
-			wrap->n = 1;
-			if (normalize_row(n, c, table, NULL, wrap, parent_id,
-			    idx, lvl - 1) < 0)
+			if (normalize_row(n, c, table, NULL,
+			    wrap_in_dict(n, v, "list"), parent_id, idx,
+			    lvl - 1) < 0)
 				return -1;
 		} else {
 			struct fields	 fs = { 0 };
@@ -669,21 +676,8 @@ ld_norm_item(struct ld_normalizer *n, const char *table, const char *json,
 	jv_arena_reset(&n->arena);
 	if ((item = jv_parse(&n->arena, json, len, err, errlen)) == NULL)
 		return -1;
-	if (item->kind != JV_OBJECT) {
-		/* wrap_in_dict: {"value": item} */
-		struct jv	*wrap = jv_alloc(&n->arena, sizeof(*wrap));
-		struct jv	*m = jv_alloc(&n->arena, sizeof(*m));
-
-		*m = *item;
-		m->key = "value";
-		m->keylen = 5;
-		m->next = NULL;
-		memset(wrap, 0, sizeof(*wrap));
-		wrap->kind = JV_OBJECT;
-		wrap->first = wrap->last = m;
-		wrap->n = 1;
-		item = wrap;
-	}
+	if (item->kind != JV_OBJECT)
+		item = wrap_in_dict(n, item, "value");
 	lvl = t->max_nesting >= 0 ? t->max_nesting : 1000;
 	rc = normalize_row(n, &c, table, NULL, item, NULL, 0, lvl);
 	return rc;
