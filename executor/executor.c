@@ -82,13 +82,7 @@ landed(void *arg)
 	    strcmp(s, pr->tid) == 0) {
 		memset(o, 0, sizeof(*o));
 		o->status = ORCH_ACCEPT;
-		strlcpy_(o->type, (s = json_str(st, "type")) ? s : "",
-		    sizeof(o->type));
-		strlcpy_(o->name, (s = json_str(st, "name")) ? s : "",
-		    sizeof(o->name));
-		strlcpy_(o->message, (s = json_str(st, "message")) ? s : "",
-		    sizeof(o->message));
-		strlcpy_(o->transition_id, pr->tid, sizeof(o->transition_id));
+		api_orch_state(o, st);	/* its transition id is pr->tid */
 		ours = 1;
 	}
 	cJSON_Delete(run);

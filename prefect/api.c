@@ -82,18 +82,8 @@ api_parse_orch(const char *body, struct orch_result *r, char *err,
 		cJSON_Delete(j);
 		return -1;
 	}
-	if ((state = json_obj(j, "state")) != NULL) {
-		strlcpy_(r->type, (s = json_str(state, "type")) ? s : "",
-		    sizeof(r->type));
-		strlcpy_(r->name, (s = json_str(state, "name")) ? s : "",
-		    sizeof(r->name));
-		strlcpy_(r->message, (s = json_str(state, "message")) ? s : "",
-		    sizeof(r->message));
-		s = json_str(json_obj(state, "state_details"),
-		    "transition_id");
-		strlcpy_(r->transition_id, s ? s : "",
-		    sizeof(r->transition_id));
-	}
+	if ((state = json_obj(j, "state")) != NULL)
+		api_orch_state(r, state);
 	if ((details = json_obj(j, "details")) != NULL) {
 		r->delay_seconds = json_num(details, "delay_seconds", 0);
 		strlcpy_(r->reason, (s = json_str(details, "reason")) ? s : "",
@@ -101,6 +91,21 @@ api_parse_orch(const char *body, struct orch_result *r, char *err,
 	}
 	cJSON_Delete(j);
 	return 0;
+}
+
+void
+api_orch_state(struct orch_result *r, const cJSON *state)
+{
+	const char	*s;
+
+	strlcpy_(r->type, (s = json_str(state, "type")) ? s : "",
+	    sizeof(r->type));
+	strlcpy_(r->name, (s = json_str(state, "name")) ? s : "",
+	    sizeof(r->name));
+	strlcpy_(r->message, (s = json_str(state, "message")) ? s : "",
+	    sizeof(r->message));
+	s = json_str(json_obj(state, "state_details"), "transition_id");
+	strlcpy_(r->transition_id, s ? s : "", sizeof(r->transition_id));
 }
 
 void

@@ -34,6 +34,8 @@ char	*api_set_state_body(const char *flow_run_id, const char *task_run_id,
 	    int force, const char *transition_id);
 int	 api_parse_orch(const char *body, struct orch_result *,
 	    char *err, size_t errlen);
+/* Copies a State object's type, name, message and transition id. */
+void	 api_orch_state(struct orch_result *, const cJSON *state);
 /*
  * A retried proposal whose first POST landed is REJECTed with "already
  * made this state transition" and our own transition id: that is an

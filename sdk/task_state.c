@@ -247,12 +247,7 @@ landed(void *arg)
 		s = json_str(json_obj(st, "state_details"), "transition_id");
 		a->o.status = s && !strcmp(s, lk->tid) ? ORCH_ACCEPT :
 		    ORCH_REJECT;
-		strlcpy_(a->o.type, (s = json_str(st, "type")) ? s : "",
-		    sizeof(a->o.type));
-		strlcpy_(a->o.name, (s = json_str(st, "name")) ? s : "",
-		    sizeof(a->o.name));
-		strlcpy_(a->o.message, (s = json_str(st, "message")) ? s : "",
-		    sizeof(a->o.message));
+		api_orch_state(&a->o, st);
 		yes = 1;
 	}
 	cJSON_Delete(j);
