@@ -300,9 +300,7 @@ static int
 connect_source(struct reader *rd)
 {
 	struct pg_credentials	 cr;
-	const char		**kw, **val;
-	char			 port[16], timeout[16], *err;
-	size_t			 n = 0;
+	char			*err;
 
 	err = xmalloc(ERR_MAX);
 	if (pg_credentials_resolve_source(rd->p->run->cfg, rd->def->credentials,
@@ -313,31 +311,10 @@ connect_source(struct reader *rd)
 		return PF_ERROR;
 	}
 	free(err);
-	kw = xcalloc(cr.nparams + 10, sizeof(*kw));
-	val = xcalloc(cr.nparams + 10, sizeof(*val));
-	for (size_t i = 0; i < cr.nparams; i++) {
-		kw[n] = cr.params[i].key;
-		val[n++] = cr.params[i].value;
-	}
-	snprintf(port, sizeof(port), "%d", cr.port);
-	snprintf(timeout, sizeof(timeout), "%d", cr.connect_timeout);
-	kw[n] = "host"; val[n++] = cr.host;
-	kw[n] = "port"; val[n++] = port;
-	kw[n] = "dbname"; val[n++] = cr.database;
-	kw[n] = "user"; val[n++] = cr.username;
-	kw[n] = "password"; val[n++] = cr.password;
-	kw[n] = "connect_timeout"; val[n++] = timeout;
-	/* Timestamps as ISO text in UTC: the cursor compares as text. */
-	kw[n] = "options"; val[n++] = "-c TimeZone=UTC -c DateStyle=ISO";
-	if (cr.client_encoding != NULL) {
-		kw[n] = "client_encoding";
-		val[n++] = cr.client_encoding;
-	}
 	rd->password = xstrdup(cr.password);
 	rd->location = pg_credentials_location(&cr);
-	rd->conn = PQconnectdbParams(kw, val, 0);
-	free(kw);
-	free(val);
+	/* Timestamps as ISO text in UTC: the cursor compares as text. */
+	rd->conn = pg_connect(&cr, "-c TimeZone=UTC -c DateStyle=ISO");
 	pg_credentials_cleanup(&cr);
 	if (rd->conn == NULL || PQstatus(rd->conn) != CONNECTION_OK)
 		return pg_fail(rd, "cannot read", rd->conn != NULL ?
