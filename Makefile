@@ -13,7 +13,7 @@ PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq zlib
 # Installs missing Debian packages once per top-level make, not again in
 # the recursive makes of `make test`.
 # A flow module alone (pfagent builds `make build/flows/x.so` in a
-# checkout) needs only the SDK header, so it skips the check.
+# checkout) needs only the SDK headers, so it skips the check.
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out %.so,$(MAKECMDGOALS)),)
 PFAGENT_DEPS_CHECKED = 1
@@ -86,7 +86,7 @@ $(S)/pfagent: $(S)/obj/cli/main.o $(LIB_SOBJ) sdk/exports.dynlist
 	$(CC) $(SAN) $(EXPORTS) -o $@ $(S)/obj/cli/main.o $(LIB_SOBJ) $(LDLIBS)
 
 # A flow module: flows/<file>.c -> build/flows/<file>.so (docs/flows.md).
-$(B)/%.so: %.c include/pf/flow.h
+$(B)/%.so: %.c $(wildcard include/pf/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -Iinclude -fPIC -shared -O2 -g $< -o $@
 

@@ -118,6 +118,18 @@ random_unit(void)
 	return (double)(v >> 11) / (double)(1ULL << 53);
 }
 
+uint64_t
+hash_fnv1a(const char *s, size_t len)
+{
+	uint64_t	 h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 int
 verrorf(char *err, size_t errlen, const char *fmt, va_list ap)
 {

@@ -28,6 +28,8 @@ char	*xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
 void	 uuid4(char out[37]);
 /* Uniform random double in [0, 1). */
 double	 random_unit(void);
+/* FNV-1a of s[0, len), for the hash tables' slots. */
+uint64_t hash_fnv1a(const char *s, size_t len);
 
 /*
  * Formats an error message into err (may be NULL) and returns -1, so a

@@ -44,7 +44,7 @@ set_working_directory(const cJSON *inputs, const struct pull_env *env,
 }
 
 static int
-git_clone(const cJSON *inputs, const struct pull_env *env,
+step_git_clone(const cJSON *inputs, const struct pull_env *env,
     struct pull_result *res, cJSON **outputs, char *err, size_t errlen)
 {
 	struct repo_lease lease;
@@ -72,8 +72,8 @@ static const struct {
 	const char	*fqn;
 	step_fn		 fn;
 } steps_table[] = {
-	{ "prefect.deployments.steps.git_clone", git_clone },
-	{ "prefect.deployments.steps.pull.git_clone", git_clone },
+	{ "prefect.deployments.steps.git_clone", step_git_clone },
+	{ "prefect.deployments.steps.pull.git_clone", step_git_clone },
 	{ "prefect.deployments.steps.set_working_directory",
 	    set_working_directory },
 	{ "prefect.deployments.steps.pull.set_working_directory",

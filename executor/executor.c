@@ -83,13 +83,7 @@ landed(void *arg)
 	    strcmp(s, pr->tid) == 0) {
 		memset(o, 0, sizeof(*o));
 		o->status = ORCH_ACCEPT;
-		strlcpy_(o->type, (s = json_str(st, "type")) ? s : "",
-		    sizeof(o->type));
-		strlcpy_(o->name, (s = json_str(st, "name")) ? s : "",
-		    sizeof(o->name));
-		strlcpy_(o->message, (s = json_str(st, "message")) ? s : "",
-		    sizeof(o->message));
-		strlcpy_(o->transition_id, pr->tid, sizeof(o->transition_id));
+		api_orch_state(o, st);	/* its transition id is pr->tid */
 		ours = 1;
 	}
 	cJSON_Delete(run);
@@ -125,7 +119,7 @@ exec_propose(struct exec *x, const char *type, const char *name,
 	}
 	uuid4(tid);
 	path = api_path("/flow_runs/", x->id, "/set_state");
-	body = api_set_state_body(x->id, type, name, masked, force, tid);
+	body = api_set_state_body(x->id, NULL, type, name, masked, force, tid);
 	free(masked);
 	rc = http_call_look(&x->http, &retry_patient, "POST", path, body,
 	    landed, &pr, &r);

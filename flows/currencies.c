@@ -20,16 +20,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <pf/flow.h>
+#include <pf/pf.h>
 
-#define PIPELINE	"currencies"
 #define DATASET		"open_exchange_rates"
 #define DEFAULT_BASE	"https://openexchangerates.org/api"
 
 PF_TASK(extract, .description = "currencies.json -> a load package");
 
 struct job {
-	pf_pipeline	*pipeline;
 	pf_resource	*resource;
 	size_t		 items;
 };
@@ -39,25 +37,26 @@ static int
 add_currency(pf_run *run, const pf_http_item *member, void *payload)
 {
 	struct job	*job = payload;
-	cJSON		*row;
+	const char	*name = pf_json_string(member->value);
+	pf_json		*row;
 	int		 rc;
 
-	if (member->key == NULL || !cJSON_IsString(member->value))
+	if (member->key == NULL || name == NULL)
 		return pf_fail(run, "currencies.json: the name of '%s' is not "
 		    "a string", member->key ? member->key : "?");
-	row = cJSON_CreateObject();
-	cJSON_AddStringToObject(row, "code", member->key);
-	cJSON_AddStringToObject(row, "name", member->value->valuestring);
+	row = pf_json_object();
+	pf_json_set_string(row, "code", member->key);
+	pf_json_set_string(row, "name", name);
 	rc = pf_resource_item(job->resource, row);
-	cJSON_Delete(row);
+	pf_json_free(row);
 	if (rc != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
+		return pf_fail(run, "%s", pf_last_error());
 	job->items++;
 	return PF_OK;
 }
 
 static int
-extract_body(pf_run *run, void *arg)
+extract_body(pf_run *run, pf_pipeline *p, void *arg)
 {
 	struct job	*job = arg;
 	const char	*base, *api_key;
@@ -76,43 +75,38 @@ extract_body(pf_run *run, void *arg)
 	while (n > 0 && base[n - 1] == '/')
 		n--;
 	snprintf(url, sizeof(url), "%.*s/currencies.json", (int)n, base);
-	job->resource = pf_resource_add(job->pipeline, &(pf_resource_def){
-	    .name = "currencies", .write_disposition = PF_MERGE,
-	    .primary_key = "code" });
+	job->resource = pf_resource_add(p, &(pf_resource_def)
+	    PF_RESOURCE_DEF_INIT(.name = "currencies",
+	    .write_disposition = PF_MERGE, .primary_key = "code"));
 	if (job->resource == NULL)
-		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
+		return pf_fail(run, "%s", pf_last_error());
 	h = pf_http_new(run, url);
 	if (api_key != NULL)
 		pf_http_secret_param(h, "app_id", api_key);
 	if (pf_http_get_items(h, "", add_currency, job) != PF_OK)
-		rc = pf_fail(run, "%s", pf_http_error(h));
+		rc = pf_fail(run, "%s", pf_last_error());
 	pf_http_free(h);
 	if (rc != PF_OK)
 		return rc;		/* nothing sealed: nothing loaded */
-	if (pf_pipeline_extract(job->pipeline) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
+	if (pf_pipeline_extract(p) != PF_OK)
+		return pf_fail(run, "%s", pf_last_error());
 	pf_log_info(run, "Extracted %zu currencies from %.*s/currencies.json",
 	    job->items, (int)n, base);
 	return PF_OK;
 }
 
+static const pf_pipeline_def pipeline = PF_PIPELINE_DEF_INIT(
+	.name = "currencies", .destination = "warehouse", .dataset = DATASET,
+	.extract = &extract, .extract_fn = extract_body,
+	.artifact_key = "currencies-load",
+	.artifact_description = "Rows loaded per table into " DATASET);
+
 static int
 currencies(pf_run *run)
 {
-	struct job	 job = { NULL, NULL, 0 };
-	int		 rc;
+	struct job	 job = { NULL, 0 };
 
-	/* Values are looked up under the pipeline's name first, as in dlt. */
-	pf_config_pipeline(run, PIPELINE);
-	job.pipeline = pf_pipeline_open(run, PIPELINE, "warehouse", DATASET);
-	if (pf_pipeline_error(job.pipeline) != NULL)
-		rc = pf_fail(run, "%s", pf_pipeline_error(job.pipeline));
-	else
-		rc = pf_pipeline_run_tasks(run, job.pipeline, &extract,
-		    extract_body, &job, "currencies-load",
-		    "Rows loaded per table into " DATASET);
-	pf_pipeline_close(job.pipeline);
-	return rc;
+	return pf_pipeline_run(run, &pipeline, &job);
 }
 
 PF_FLOW(currencies,

@@ -33,9 +33,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <pf/flow.h>
+#include <pf/pf.h>
 
-#define PIPELINE	"exchange_rates"
 #define DATASET		"open_exchange_rates"
 #define DEFAULT_BASE	"https://openexchangerates.org/api"
 #define DAY		86400
@@ -44,14 +43,13 @@ PF_TASK(extract, .description = "latest.json (and a backfill's "
     "historical days) -> a load package");
 
 static const pf_param_def params[] = {
-	{ "start_date", PF_PARAM_TYPE_STRING, "null", 0,
-	  "Backfill from this UTC day (YYYY-MM-DD) up to yesterday; "
-	  "null: the latest rates only" },
+	PF_PARAM_DEF_INIT(.name = "start_date", .type = PF_PARAM_TYPE_STRING,
+	    .default_json = "null", .description = "Backfill from this UTC "
+	    "day (YYYY-MM-DD) up to yesterday; null: the latest rates only"),
 	PF_PARAM_END
 };
 
 struct job {
-	pf_pipeline	*pipeline;
 	pf_resource	*resource;
 	const char	*start_date;	/* NULL: no backfill */
 	const char	*api_key;
@@ -62,18 +60,18 @@ struct job {
 };
 
 /* GET <base>/<endpoint> with the app_id; the body, or NULL (failed). */
-static cJSON *
+static pf_json *
 get(pf_run *run, struct job *job, const char *endpoint)
 {
 	char	 url[2048];
 	pf_http	*h;
-	cJSON	*body = NULL;
+	pf_json	*body = NULL;
 
 	snprintf(url, sizeof(url), "%s/%s", job->base, endpoint);
 	h = pf_http_new(run, url);
 	pf_http_secret_param(h, "app_id", job->api_key);
 	if (pf_http_get_json(h, &body) != PF_OK)
-		pf_fail(run, "%s", pf_http_error(h));
+		pf_fail(run, "%s", pf_last_error());
 	pf_http_free(h);
 	return body;
 }
@@ -81,13 +79,13 @@ get(pf_run *run, struct job *job, const char *endpoint)
 /* One rates body: a row per currency, unless the cursor has passed it. */
 static int
 add_rates(pf_run *run, struct job *job, const char *endpoint,
-    const cJSON *body, long long ts)
+    const pf_json *body, long long ts)
 {
-	const cJSON	*base = cJSON_GetObjectItem(body, "base");
-	const cJSON	*rates = cJSON_GetObjectItem(body, "rates");
-	const cJSON	*r;
+	const char	*base = pf_json_string(pf_json_get(body, "base"));
+	const pf_json	*rates = pf_json_get(body, "rates");
+	const pf_json	*r;
 
-	if (!cJSON_IsString(base) || !cJSON_IsObject(rates))
+	if (base == NULL || pf_json_kind(rates) != PF_JSON_OBJECT)
 		return pf_fail(run, "%s: no \"base\" string or \"rates\" "
 		    "object in the answer", endpoint);
 	if (job->have_cursor && ts <= job->cursor) {
@@ -95,23 +93,22 @@ add_rates(pf_run *run, struct job *job, const char *endpoint,
 		    ts);
 		return PF_OK;
 	}
-	cJSON_ArrayForEach(r, rates) {
-		cJSON	*row;
+	PF_JSON_EACH(r, rates) {
+		pf_json	*row;
 		int	 rc;
 
-		if (!cJSON_IsNumber(r))
+		if (pf_json_kind(r) != PF_JSON_NUMBER)
 			return pf_fail(run, "%s: the rate of '%s' is not a "
-			    "number", endpoint, r->string);
-		row = cJSON_CreateObject();
-		cJSON_AddStringToObject(row, "base", base->valuestring);
-		cJSON_AddStringToObject(row, "currency", r->string);
-		cJSON_AddNumberToObject(row, "rate", r->valuedouble);
-		cJSON_AddNumberToObject(row, "timestamp", (double)ts);
+			    "number", endpoint, pf_json_key(r));
+		row = pf_json_object();
+		pf_json_set_string(row, "base", base);
+		pf_json_set_string(row, "currency", pf_json_key(r));
+		pf_json_set_number(row, "rate", pf_json_number(r));
+		pf_json_set_number(row, "timestamp", (double)ts);
 		rc = pf_resource_item(job->resource, row);
-		cJSON_Delete(row);
+		pf_json_free(row);
 		if (rc != PF_OK)
-			return pf_fail(run, "%s",
-			    pf_pipeline_error(job->pipeline));
+			return pf_fail(run, "%s", pf_last_error());
 		job->rows++;
 	}
 	job->timestamps++;
@@ -120,17 +117,18 @@ add_rates(pf_run *run, struct job *job, const char *endpoint,
 
 /* The answer's unix time, or -1 (failed) when it has none. */
 static long long
-timestamp_of(pf_run *run, const char *endpoint, const cJSON *body)
+timestamp_of(pf_run *run, const char *endpoint, const pf_json *body)
 {
-	const cJSON	*t = cJSON_GetObjectItem(body, "timestamp");
+	const pf_json	*t = pf_json_get(body, "timestamp");
+	double		 v = pf_json_number(t);
 
-	if (!cJSON_IsNumber(t) || t->valuedouble < 0 ||
-	    t->valuedouble != (double)(long long)t->valuedouble) {
+	if (pf_json_kind(t) != PF_JSON_NUMBER || v < 0 ||
+	    v != (double)(long long)v) {
 		pf_fail(run, "%s: no whole \"timestamp\" in the answer",
 		    endpoint);
 		return -1;
 	}
-	return (long long)t->valuedouble;
+	return (long long)v;
 }
 
 /* Midnight UTC of a YYYY-MM-DD day, or -1 when it is not one. */
@@ -169,7 +167,7 @@ backfill(pf_run *run, struct job *job, time_t until)
 	for (; day < until - until % DAY; day += DAY) {
 		char		endpoint[64], name[16];
 		struct tm	tm;
-		cJSON		*body;
+		pf_json		*body;
 		long long	ts;
 		int		rc;
 
@@ -185,7 +183,7 @@ backfill(pf_run *run, struct job *job, time_t until)
 		ts = timestamp_of(run, endpoint, body);
 		rc = ts < 0 ? PF_ERROR : add_rates(run, job, endpoint, body,
 		    ts);
-		cJSON_Delete(body);
+		pf_json_free(body);
 		if (rc != PF_OK)
 			return rc;
 	}
@@ -193,11 +191,11 @@ backfill(pf_run *run, struct job *job, time_t until)
 }
 
 static int
-extract_body(pf_run *run, void *arg)
+extract_body(pf_run *run, pf_pipeline *p, void *arg)
 {
 	struct job	*job = arg;
 	const char	*base, *cursor;
-	cJSON		*latest;
+	pf_json		*latest;
 	long long	 ts;
 	size_t		 n;
 	int		 rc;
@@ -212,13 +210,13 @@ extract_body(pf_run *run, void *arg)
 	while (n > 0 && base[n - 1] == '/')
 		n--;
 	snprintf(job->base, sizeof(job->base), "%.*s", (int)n, base);
-	job->resource = pf_resource_add(job->pipeline, &(pf_resource_def){
-	    .name = "exchange_rates", .write_disposition = PF_MERGE,
-	    .primary_key = "timestamp,currency",
+	job->resource = pf_resource_add(p, &(pf_resource_def)
+	    PF_RESOURCE_DEF_INIT(.name = "exchange_rates",
+	    .write_disposition = PF_MERGE, .primary_key = "timestamp,currency",
 	    .columns_json = "{\"rate\": {\"data_type\": \"double\"}, "
-		"\"timestamp\": {\"data_type\": \"timestamp\"}}" });
+		"\"timestamp\": {\"data_type\": \"timestamp\"}}"));
 	if (job->resource == NULL)
-		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
+		return pf_fail(run, "%s", pf_last_error());
 	if ((cursor = pf_resource_cursor(job->resource, "timestamp",
 	    NULL)) != NULL) {
 		job->have_cursor = 1;
@@ -233,34 +231,29 @@ extract_body(pf_run *run, void *arg)
 		rc = backfill(run, job, (time_t)ts);
 	if (rc == PF_OK)
 		rc = add_rates(run, job, "latest.json", latest, ts);
-	cJSON_Delete(latest);
+	pf_json_free(latest);
 	if (rc != PF_OK)
 		return rc;
-	if (pf_pipeline_extract(job->pipeline) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(job->pipeline));
+	if (pf_pipeline_extract(p) != PF_OK)
+		return pf_fail(run, "%s", pf_last_error());
 	pf_log_info(run, "Extracted %zu rates at %zu timestamps from %s",
 	    job->rows, job->timestamps, job->base);
 	return PF_OK;
 }
 
+static const pf_pipeline_def pipeline = PF_PIPELINE_DEF_INIT(
+	.name = "exchange_rates", .destination = "warehouse",
+	.dataset = DATASET, .extract = &extract, .extract_fn = extract_body,
+	.artifact_key = "exchange-rates-load",
+	.artifact_description = "Rows loaded per table into " DATASET);
+
 static int
 exchange_rates(pf_run *run)
 {
 	struct job	 job = { 0 };
-	int		 rc;
 
 	job.start_date = pf_param_string(run, "start_date");
-	/* Values are looked up under the pipeline's name first, as in dlt. */
-	pf_config_pipeline(run, PIPELINE);
-	job.pipeline = pf_pipeline_open(run, PIPELINE, "warehouse", DATASET);
-	if (pf_pipeline_error(job.pipeline) != NULL)
-		rc = pf_fail(run, "%s", pf_pipeline_error(job.pipeline));
-	else
-		rc = pf_pipeline_run_tasks(run, job.pipeline, &extract,
-		    extract_body, &job, "exchange-rates-load",
-		    "Rows loaded per table into " DATASET);
-	pf_pipeline_close(job.pipeline);
-	return rc;
+	return pf_pipeline_run(run, &pipeline, &job);
 }
 
 PF_FLOW(exchange_rates,

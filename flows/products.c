@@ -19,9 +19,8 @@
  * artifact of the rows loaded per table.
  * Entrypoint: flows/products.c:products.
  */
-#include <pf/flow.h>
+#include <pf/pf.h>
 
-#define PIPELINE	"products"
 #define DATASET		"clever_cloud"
 #define SOURCE		"sources.clever_cloud"
 
@@ -36,45 +35,39 @@ static const pf_param_def params[] = {
 PF_TASK(extract, .description = "the products table -> a load package");
 
 static int
-extract_body(pf_run *run, void *arg)
+extract_body(pf_run *run, pf_pipeline *p, void *arg)
 {
-	pf_pipeline	*p = arg;
 	const char	*schema;
 	long long	 rows = 0;
 
 	schema = pf_config_string_or(run, SOURCE ".schema", "public");
 	if (pf_config_ok(run) != PF_OK)
 		return PF_ERROR;
-	if (pf_sql_table(p, &(pf_sql_table_def){
+	(void)arg;
+	if (pf_sql_table(p, &(pf_sql_table_def)PF_SQL_TABLE_DEF_INIT(
 	    .credentials = SOURCE, .schema = schema,
 	    .table = pf_param_string(run, "table"),
 	    .write_disposition = PF_MERGE, .primary_key = "id",
 	    .incremental = "updated_at",
-	    .chunk_size = (long)pf_param_int(run, "chunk_size") },
+	    .chunk_size = (long)pf_param_int(run, "chunk_size")),
 	    &rows) != PF_OK ||
 	    pf_pipeline_extract(p) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(p));
+		return pf_fail(run, "%s", pf_last_error());
 	pf_log_info(run, "Extracted %lld new or updated rows of %s.%s", rows,
 	    schema, pf_param_string(run, "table"));
 	return PF_OK;
 }
 
+static const pf_pipeline_def pipeline = PF_PIPELINE_DEF_INIT(
+	.name = "products", .destination = "warehouse", .dataset = DATASET,
+	.extract = &extract, .extract_fn = extract_body,
+	.artifact_key = "products-load",
+	.artifact_description = "Rows loaded per table into " DATASET);
+
 static int
 products(pf_run *run)
 {
-	pf_pipeline	*p;
-	int		 rc;
-
-	/* Values are looked up under the pipeline's name first, as in dlt. */
-	pf_config_pipeline(run, PIPELINE);
-	p = pf_pipeline_open(run, PIPELINE, "warehouse", DATASET);
-	if (pf_pipeline_error(p) != NULL)
-		rc = pf_fail(run, "%s", pf_pipeline_error(p));
-	else
-		rc = pf_pipeline_run_tasks(run, p, &extract, extract_body, p,
-		    "products-load", "Rows loaded per table into " DATASET);
-	pf_pipeline_close(p);
-	return rc;
+	return pf_pipeline_run(run, &pipeline, NULL);
 }
 
 PF_FLOW(products,

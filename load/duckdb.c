@@ -330,7 +330,7 @@ duck_copy_job(struct ld_dest *base, const char *qualified,
 }
 
 /* dlt's duckdb type mapper (dlt/destinations/impl/duckdb/factory.py). */
-static const struct ld_dialect duckdb_dialect = {
+static const struct ld_dialect dialect_of_duckdb = {
 	.type_names = {
 		[LD_TEXT] = "VARCHAR",
 		[LD_BIGINT] = "BIGINT",
@@ -359,7 +359,7 @@ static const struct ld_dialect duckdb_dialect = {
 
 const struct ld_dest_ops ld_duckdb_ops = {
 	.type = "duckdb",
-	.dialect = &duckdb_dialect,
+	.dialect = &dialect_of_duckdb,
 	.open = duck_open,
 	.close = duck_close,
 	.exec = duck_exec,

@@ -93,6 +93,18 @@ skip_ws(struct parser *ps)
 		ps->p++;
 }
 
+/* Past blanks, takes c when it comes next: 1, else 0. */
+static int
+at(struct parser *ps, char c)
+{
+	skip_ws(ps);
+	if (ps->p < ps->end && *ps->p == c) {
+		ps->p++;
+		return 1;
+	}
+	return 0;
+}
+
 static int
 hex4(const char *p, unsigned *out)
 {
@@ -293,20 +305,15 @@ static struct jv *
 parse_object(struct parser *ps, struct jv *v, int depth)
 {
 	v->kind = JV_OBJECT;
-	skip_ws(ps);
-	if (ps->p < ps->end && *ps->p == '}') {
-		ps->p++;
+	if (at(ps, '}'))
 		return v;
-	}
 	for (;;) {
 		const char	*key;
 		size_t		 keylen;
 		struct jv	*m, *old;
 
-		skip_ws(ps);
-		if (ps->p >= ps->end || *ps->p != '"')
+		if (!at(ps, '"'))
 			return fail(ps, "expected a key");
-		ps->p++;
 		if (parse_string(ps, &key, &keylen) < 0)
 			return NULL;
 		skip_ws(ps);
@@ -328,15 +335,10 @@ parse_object(struct parser *ps, struct jv *v, int depth)
 			old->next = keep;
 		} else
 			add_member(v, m);
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == ',') {
-			ps->p++;
+		if (at(ps, ','))
 			continue;
-		}
-		if (ps->p < ps->end && *ps->p == '}') {
-			ps->p++;
+		if (at(ps, '}'))
 			return v;
-		}
 		return fail(ps, "expected ',' or '}'");
 	}
 }
@@ -345,26 +347,18 @@ static struct jv *
 parse_array(struct parser *ps, struct jv *v, int depth)
 {
 	v->kind = JV_ARRAY;
-	skip_ws(ps);
-	if (ps->p < ps->end && *ps->p == ']') {
-		ps->p++;
+	if (at(ps, ']'))
 		return v;
-	}
 	for (;;) {
 		struct jv	*m;
 
 		if ((m = parse_value(ps, depth + 1)) == NULL)
 			return NULL;
 		add_member(v, m);
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == ',') {
-			ps->p++;
+		if (at(ps, ','))
 			continue;
-		}
-		if (ps->p < ps->end && *ps->p == ']') {
-			ps->p++;
+		if (at(ps, ']'))
 			return v;
-		}
 		return fail(ps, "expected ',' or ']'");
 	}
 }

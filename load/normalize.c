@@ -24,23 +24,15 @@
 
 #define ID_BYTES	10	/* dlt's DLT_ID_LENGTH_BYTES */
 
+/* A row's column value, or a nested list by its normalized path "a__b". */
 struct field {
 	const char	*name;
 	const struct jv	*v;
 };
 
+/* Named values in the order first set: a row's fields, or its lists. */
 struct fields {
 	struct field	*f;
-	size_t		 n, cap;
-};
-
-struct list {
-	const char	*path;		/* normalized, "a__b" */
-	const struct jv	*v;
-};
-
-struct lists {
-	struct list	*l;
 	size_t		 n, cap;
 };
 
@@ -78,16 +70,6 @@ struct ld_normalizer {
 
 /* ---------------------------------------------------------- cache */
 
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t	h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
 static const char *
 cache_get(const struct cache *c, const char *key)
 {
@@ -95,8 +77,8 @@ cache_get(const struct cache *c, const char *key)
 
 	if (c->cap == 0)
 		return NULL;
-	for (i = hash_str(key) & (c->cap - 1); c->keys[i] != NULL;
-	    i = (i + 1) & (c->cap - 1))
+	for (i = hash_fnv1a(key, strlen(key)) & (c->cap - 1);
+	    c->keys[i] != NULL; i = (i + 1) & (c->cap - 1))
 		if (strcmp(c->keys[i], key) == 0)
 			return c->vals[i];
 	return NULL;
@@ -116,8 +98,8 @@ cache_put(struct cache *c, const char *key, char *val)
 		big.vals = xcalloc(big.cap, sizeof(char *));
 		for (i = 0; i < c->cap; i++)
 			if (c->keys[i] != NULL) {
-				size_t	j = hash_str(c->keys[i]) &
-				    (big.cap - 1);
+				size_t	j = hash_fnv1a(c->keys[i],
+				    strlen(c->keys[i])) & (big.cap - 1);
 
 				while (big.keys[j] != NULL)
 					j = (j + 1) & (big.cap - 1);
@@ -129,8 +111,8 @@ cache_put(struct cache *c, const char *key, char *val)
 		free(c->vals);
 		*c = big;
 	}
-	for (i = hash_str(key) & (c->cap - 1); c->keys[i] != NULL;
-	    i = (i + 1) & (c->cap - 1))
+	for (i = hash_fnv1a(key, strlen(key)) & (c->cap - 1);
+	    c->keys[i] != NULL; i = (i + 1) & (c->cap - 1))
 		;
 	c->keys[i] = xstrdup(key);
 	c->vals[i] = val;
@@ -221,26 +203,22 @@ fields_set(struct ld_normalizer *n, struct fields *fs, const char *name,
 	fs->f[fs->n++].v = v;
 }
 
-static void
-lists_set(struct ld_normalizer *n, struct lists *ls, const char *path,
-    const struct jv *v)
+/* dlt's wrap_in_dict: {key: v}, in the arena. */
+static const struct jv *
+wrap_in_dict(struct ld_normalizer *n, const struct jv *v, const char *key)
 {
-	for (size_t i = 0; i < ls->n; i++)
-		if (strcmp(ls->l[i].path, path) == 0) {
-			ls->l[i].v = v;
-			return;
-		}
-	if (ls->n == ls->cap) {
-		struct list	*l;
+	struct jv	*wrap = jv_alloc(&n->arena, sizeof(*wrap));
+	struct jv	*m = jv_alloc(&n->arena, sizeof(*m));
 
-		ls->cap = ls->cap ? ls->cap * 2 : 4;
-		l = jv_alloc(&n->arena, ls->cap * sizeof(*l));
-		if (ls->n > 0)
-			memcpy(l, ls->l, ls->n * sizeof(*l));
-		ls->l = l;
-	}
-	ls->l[ls->n].path = path;
-	ls->l[ls->n++].v = v;
+	*m = *v;
+	m->key = key;
+	m->keylen = strlen(key);
+	m->next = NULL;
+	memset(wrap, 0, sizeof(*wrap));
+	wrap->kind = JV_OBJECT;
+	wrap->first = wrap->last = m;
+	wrap->n = 1;
+	return wrap;
 }
 
 static const struct jv *
@@ -501,7 +479,7 @@ struct frame {
 /* _flatten: fields of the row and its lists. */
 static int
 flatten(struct ld_normalizer *n, struct ld_table *t, const struct jv *row,
-    int lvl, struct fields *fs, struct lists *ls)
+    int lvl, struct fields *fs, struct fields *ls)
 {
 	struct frame	*stack = jv_alloc(&n->arena, 16 * sizeof(*stack));
 	size_t		 sp = 0, cap = 16;
@@ -533,7 +511,7 @@ flatten(struct ld_normalizer *n, struct ld_table *t, const struct jv *row,
 			}
 			if (m->kind == JV_ARRAY &&
 			    !kept_whole(t, name, cur.lvl)) {
-				lists_set(n, ls, nested_name(n, cur.path,
+				fields_set(n, ls, nested_name(n, cur.path,
 				    m->key, m->keylen, 't'), m);
 				continue;
 			}
@@ -576,20 +554,9 @@ normalize_list(struct ld_normalizer *n, struct ctx *c, const char *table,
 			    idx, lvl) < 0)
 				return -1;
 		} else if (v->kind == JV_ARRAY) {
-			struct jv	*wrap = jv_alloc(&n->arena,
-			    sizeof(*wrap));
-			struct jv	*m = jv_alloc(&n->arena, sizeof(*m));
-
-			*m = *v;
-			m->key = "list";
-			m->keylen = 4;
-			m->next = NULL;
-			memset(wrap, 0, sizeof(*wrap));
-			wrap->kind = JV_OBJECT;
-			wrap->first = wrap->last = m;
-			wrap->n = 1;
-			if (normalize_row(n, c, table, NULL, wrap, parent_id,
-			    idx, lvl - 1) < 0)
+			if (normalize_row(n, c, table, NULL,
+			    wrap_in_dict(n, v, "list"), parent_id, idx,
+			    lvl - 1) < 0)
 				return -1;
 		} else {
 			struct fields	 fs = { 0 };
@@ -624,7 +591,7 @@ normalize_row(struct ld_normalizer *n, struct ctx *c, const char *table,
     long long pos, int lvl)
 {
 	struct fields	 fs = { 0 };
-	struct lists	 ls = { 0 };
+	struct fields	 ls = { 0 };
 	struct ld_table	*t = ld_schema_table(n->schema, table);
 	const struct jv	*given;
 	const char	*row_id;
@@ -662,12 +629,12 @@ normalize_row(struct ld_normalizer *n, struct ctx *c, const char *table,
 	if (write_row(n, t, &fs) < 0)
 		return -1;
 	for (size_t i = 0; i < ls.n; i++) {
-		const char	*child = joined_name(n, table, ls.l[i].path);
+		const char	*child = joined_name(n, table, ls.f[i].name);
 
 		if (ld_schema_table(n->schema, child) == NULL &&
-		    ls.l[i].v->n > 0)
+		    ls.f[i].v->n > 0)
 			child_table(n, c, child, table);
-		if (normalize_list(n, c, child, ls.l[i].v, row_id, lvl - 1) < 0)
+		if (normalize_list(n, c, child, ls.f[i].v, row_id, lvl - 1) < 0)
 			return -1;
 	}
 	return 0;
@@ -709,21 +676,8 @@ ld_norm_item(struct ld_normalizer *n, const char *table, const char *json,
 	jv_arena_reset(&n->arena);
 	if ((item = jv_parse(&n->arena, json, len, err, errlen)) == NULL)
 		return -1;
-	if (item->kind != JV_OBJECT) {
-		/* wrap_in_dict: {"value": item} */
-		struct jv	*wrap = jv_alloc(&n->arena, sizeof(*wrap));
-		struct jv	*m = jv_alloc(&n->arena, sizeof(*m));
-
-		*m = *item;
-		m->key = "value";
-		m->keylen = 5;
-		m->next = NULL;
-		memset(wrap, 0, sizeof(*wrap));
-		wrap->kind = JV_OBJECT;
-		wrap->first = wrap->last = m;
-		wrap->n = 1;
-		item = wrap;
-	}
+	if (item->kind != JV_OBJECT)
+		item = wrap_in_dict(n, item, "value");
 	lvl = t->max_nesting >= 0 ? t->max_nesting : 1000;
 	rc = normalize_row(n, &c, table, NULL, item, NULL, 0, lvl);
 	return rc;

@@ -125,43 +125,19 @@ pg_open(const struct ld_dest_config *c, struct ld_dest **out, char *err,
 {
 	struct pg_credentials	 cr;
 	struct pg_dest		*d;
-	const char		**kw, **val;
-	char			 port[16], timeout[16], *options;
-	size_t			 n = 0;
+	char			*options;
 
 	*out = NULL;
 	if (pg_credentials_resolve(c->cfg, c->name, c->pipeline, &cr, err,
 	    errlen) == -1)
 		return -1;
-	kw = xcalloc(cr.nparams + 10, sizeof(*kw));
-	val = xcalloc(cr.nparams + 10, sizeof(*val));
-	/* Query parameters first: the named fields win, as in dlt. */
-	for (size_t i = 0; i < cr.nparams; i++) {
-		kw[n] = cr.params[i].key;
-		val[n++] = cr.params[i].value;
-	}
-	snprintf(port, sizeof(port), "%d", cr.port);
-	snprintf(timeout, sizeof(timeout), "%d", cr.connect_timeout);
 	options = search_path_option(c->dataset != NULL ? c->dataset : "",
 	    cr.session_timezone);
-	kw[n] = "host"; val[n++] = cr.host;
-	kw[n] = "port"; val[n++] = port;
-	kw[n] = "dbname"; val[n++] = cr.database;
-	kw[n] = "user"; val[n++] = cr.username;
-	kw[n] = "password"; val[n++] = cr.password;
-	kw[n] = "connect_timeout"; val[n++] = timeout;
-	kw[n] = "options"; val[n++] = options;
-	if (cr.client_encoding != NULL) {
-		kw[n] = "client_encoding";
-		val[n++] = cr.client_encoding;
-	}
 	d = xcalloc(1, sizeof(*d));
 	d->base.ops = &ld_postgres_ops;
 	d->password = xstrdup(cr.password);
 	d->location = pg_credentials_location(&cr);
-	d->conn = PQconnectdbParams(kw, val, 0);
-	free(kw);
-	free(val);
+	d->conn = pg_connect(&cr, options);
 	free(options);
 	pg_credentials_cleanup(&cr);
 	if (d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK) {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "common/util.h"
 #include "config/cfg.h"
 #include "config/provider.h"
@@ -524,6 +526,40 @@ pg_credentials_location(const struct pg_credentials *c)
 	if (c->database != NULL)
 		buf_printf(&b, "/%s", c->database);
 	return buf_steal(&b);
+}
+
+PGconn *
+pg_connect(const struct pg_credentials *c, const char *options)
+{
+	const char	**kw, **val;
+	char		  port[16], timeout[16];
+	size_t		  n = 0;
+	PGconn		 *conn;
+
+	kw = xcalloc(c->nparams + 10, sizeof(*kw));
+	val = xcalloc(c->nparams + 10, sizeof(*val));
+	/* Query parameters first: the named fields win, as in dlt. */
+	for (size_t i = 0; i < c->nparams; i++) {
+		kw[n] = c->params[i].key;
+		val[n++] = c->params[i].value;
+	}
+	snprintf(port, sizeof(port), "%d", c->port);
+	snprintf(timeout, sizeof(timeout), "%d", c->connect_timeout);
+	kw[n] = "host"; val[n++] = c->host;
+	kw[n] = "port"; val[n++] = port;
+	kw[n] = "dbname"; val[n++] = c->database;
+	kw[n] = "user"; val[n++] = c->username;
+	kw[n] = "password"; val[n++] = c->password;
+	kw[n] = "connect_timeout"; val[n++] = timeout;
+	kw[n] = "options"; val[n++] = options;
+	if (c->client_encoding != NULL) {
+		kw[n] = "client_encoding";
+		val[n++] = c->client_encoding;
+	}
+	conn = PQconnectdbParams(kw, val, 0);
+	free(kw);
+	free(val);
+	return conn;
 }
 
 void

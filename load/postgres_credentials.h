@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 struct cfg;
 
 /* One query parameter of the URL (sslmode=require, ...). */
@@ -72,6 +74,13 @@ int	 pg_credentials_resolve_source(struct cfg *c, const char *section,
  * Caller frees.
  */
 char	*pg_credentials_location(const struct pg_credentials *);
+
+/*
+ * Opens a libpq connection to where c points, options being libpq's
+ * "options" (server settings at startup). Returns the connection, to
+ * be checked with PQstatus, or NULL when libpq is out of memory.
+ */
+PGconn	*pg_connect(const struct pg_credentials *c, const char *options);
 
 void	 pg_credentials_cleanup(struct pg_credentials *);
 

@@ -53,20 +53,11 @@ struct index {
 	struct ld_column **slots;
 };
 
-static uint64_t
-hash_name(const char *s)
-{
-	uint64_t	h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
 static void
 index_put(struct index *ix, struct ld_column *c)
 {
-	size_t	i = (size_t)hash_name(c->name) & (ix->cap - 1);
+	size_t	i = (size_t)hash_fnv1a(c->name, strlen(c->name)) &
+	    (ix->cap - 1);
 
 	while (ix->slots[i] != NULL)
 		i = (i + 1) & (ix->cap - 1);
@@ -98,7 +89,7 @@ ld_table_column(const struct ld_table *t, const char *name)
 
 	if (ix == NULL)
 		return NULL;
-	i = (size_t)hash_name(name) & (ix->cap - 1);
+	i = (size_t)hash_fnv1a(name, strlen(name)) & (ix->cap - 1);
 	for (; ix->slots[i] != NULL; i = (i + 1) & (ix->cap - 1))
 		if (strcmp(ix->slots[i]->name, name) == 0)
 			return ix->slots[i];

@@ -145,62 +145,33 @@ ld_sql_table_ddl(const struct ld_dialect *dl, const char *dataset,
 	return buf_steal(&b);
 }
 
-/* "c1", "c2" of the complete columns. */
+/* Which names of a table a merge lists. */
+enum names {
+	COLUMNS,	/* "c1", "c2" of the complete columns */
+	KEYS,		/* "k1", "k2" of the primary key */
+	KEY_MATCH	/* d."k1" = s."k1" AND ... over the primary key */
+};
+
 static char *
-column_list(const struct ld_table *t, const char *prefix)
+name_list(const struct ld_table *t, enum names what)
 {
 	struct buf	b;
 
 	buf_init(&b, (size_t)-1);
 	buf_append(&b, "", 0);
 	for (size_t i = 0; i < t->ncols; i++) {
-		char	*n;
+		int		 h = t->cols[i]->hints;
+		char		*n;
 
-		if (t->cols[i]->hints & LD_INCOMPLETE)
+		if (what == COLUMNS ? (h & LD_INCOMPLETE) != 0 :
+		    !(h & LD_PRIMARY_KEY))
 			continue;
 		n = ld_sql_ident(t->cols[i]->name);
-		buf_printf(&b, "%s%s%s", b.len > 0 ? ", " : "",
-		    prefix != NULL ? prefix : "", n);
-		free(n);
-	}
-	return buf_steal(&b);
-}
-
-/* d."k1" = s."k1" AND ... over the primary key of root. */
-static char *
-key_match(const struct ld_table *root)
-{
-	struct buf	b;
-
-	buf_init(&b, (size_t)-1);
-	buf_append(&b, "", 0);
-	for (size_t i = 0; i < root->ncols; i++) {
-		char	*n;
-
-		if (!(root->cols[i]->hints & LD_PRIMARY_KEY))
-			continue;
-		n = ld_sql_ident(root->cols[i]->name);
-		buf_printf(&b, "%sd.%s = s.%s", b.len > 0 ? " AND " : "",
-		    n, n);
-		free(n);
-	}
-	return buf_steal(&b);
-}
-
-static char *
-key_list(const struct ld_table *root)
-{
-	struct buf	b;
-
-	buf_init(&b, (size_t)-1);
-	buf_append(&b, "", 0);
-	for (size_t i = 0; i < root->ncols; i++) {
-		char	*n;
-
-		if (!(root->cols[i]->hints & LD_PRIMARY_KEY))
-			continue;
-		n = ld_sql_ident(root->cols[i]->name);
-		buf_printf(&b, "%s%s", b.len > 0 ? ", " : "", n);
+		if (what == KEY_MATCH)
+			buf_printf(&b, "%sd.%s = s.%s",
+			    b.len > 0 ? " AND " : "", n, n);
+		else
+			buf_printf(&b, "%s%s", b.len > 0 ? ", " : "", n);
 		free(n);
 	}
 	return buf_steal(&b);
@@ -219,8 +190,9 @@ ld_sql_merge(const char *dataset, const char *staging,
 	const struct ld_table *root = tables[0];
 	char		*rq = ld_sql_qualified(dataset, root->name);
 	char		*sq = ld_sql_qualified(staging, root->name);
-	char		*match = key_match(root), *keys = key_list(root);
-	char		*cols = column_list(root, NULL);
+	char		*match = name_list(root, KEY_MATCH);
+	char		*keys = name_list(root, KEYS);
+	char		*cols = name_list(root, COLUMNS);
 	char		*lid = ld_sql_literal(load_id);
 	struct buf	 b;
 
@@ -242,7 +214,7 @@ ld_sql_merge(const char *dataset, const char *staging,
 	for (size_t i = 1; i < n; i++) {
 		char	*cq = ld_sql_qualified(dataset, tables[i]->name);
 		char	*csq = ld_sql_qualified(staging, tables[i]->name);
-		char	*ccols = column_list(tables[i], NULL);
+		char	*ccols = name_list(tables[i], COLUMNS);
 
 		buf_printf(&b, "INSERT INTO %s (%s) SELECT %s FROM %s WHERE "
 		    "\"_dlt_root_id\" IN (SELECT \"_dlt_id\" FROM %s WHERE "

@@ -13,8 +13,8 @@
 #include "prefect/contract.h"
 
 char *
-api_set_state_body(const char *flow_run_id, const char *type,
-    const char *name, const char *message, int force,
+api_set_state_body(const char *flow_run_id, const char *task_run_id,
+    const char *type, const char *name, const char *message, int force,
     const char *transition_id)
 {
 	cJSON	*root = cJSON_CreateObject();
@@ -32,6 +32,8 @@ api_set_state_body(const char *flow_run_id, const char *type,
 	cJSON_AddNullToObject(state, "data");
 	details = cJSON_AddObjectToObject(state, "state_details");
 	cJSON_AddStringToObject(details, "flow_run_id", flow_run_id);
+	if (task_run_id != NULL)
+		cJSON_AddStringToObject(details, "task_run_id", task_run_id);
 	/* A retried POST with the same id is REJECTed, never applied twice. */
 	cJSON_AddStringToObject(details, "transition_id", transition_id);
 	cJSON_AddBoolToObject(root, "force", force);
@@ -80,18 +82,8 @@ api_parse_orch(const char *body, struct orch_result *r, char *err,
 		cJSON_Delete(j);
 		return -1;
 	}
-	if ((state = json_obj(j, "state")) != NULL) {
-		strlcpy_(r->type, (s = json_str(state, "type")) ? s : "",
-		    sizeof(r->type));
-		strlcpy_(r->name, (s = json_str(state, "name")) ? s : "",
-		    sizeof(r->name));
-		strlcpy_(r->message, (s = json_str(state, "message")) ? s : "",
-		    sizeof(r->message));
-		s = json_str(json_obj(state, "state_details"),
-		    "transition_id");
-		strlcpy_(r->transition_id, s ? s : "",
-		    sizeof(r->transition_id));
-	}
+	if ((state = json_obj(j, "state")) != NULL)
+		api_orch_state(r, state);
 	if ((details = json_obj(j, "details")) != NULL) {
 		r->delay_seconds = json_num(details, "delay_seconds", 0);
 		strlcpy_(r->reason, (s = json_str(details, "reason")) ? s : "",
@@ -99,6 +91,21 @@ api_parse_orch(const char *body, struct orch_result *r, char *err,
 	}
 	cJSON_Delete(j);
 	return 0;
+}
+
+void
+api_orch_state(struct orch_result *r, const cJSON *state)
+{
+	const char	*s;
+
+	strlcpy_(r->type, (s = json_str(state, "type")) ? s : "",
+	    sizeof(r->type));
+	strlcpy_(r->name, (s = json_str(state, "name")) ? s : "",
+	    sizeof(r->name));
+	strlcpy_(r->message, (s = json_str(state, "message")) ? s : "",
+	    sizeof(r->message));
+	s = json_str(json_obj(state, "state_details"), "transition_id");
+	strlcpy_(r->transition_id, s ? s : "", sizeof(r->transition_id));
 }
 
 void

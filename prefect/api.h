@@ -25,12 +25,17 @@ struct orch_result {
 	char	 transition_id[40];	/* of the state after the call */
 };
 
-/* POST /flow_runs/{id}/set_state */
-char	*api_set_state_body(const char *flow_run_id, const char *type,
-	    const char *name, const char *message, int force,
-	    const char *transition_id);
+/*
+ * POST /flow_runs/{id}/set_state, or /task_runs/{id}/set_state when
+ * task_run_id is not NULL (the task run's flow run id goes with it).
+ */
+char	*api_set_state_body(const char *flow_run_id, const char *task_run_id,
+	    const char *type, const char *name, const char *message,
+	    int force, const char *transition_id);
 int	 api_parse_orch(const char *body, struct orch_result *,
 	    char *err, size_t errlen);
+/* Copies a State object's type, name, message and transition id. */
+void	 api_orch_state(struct orch_result *, const cJSON *state);
 /*
  * A retried proposal whose first POST landed is REJECTed with "already
  * made this state transition" and our own transition id: that is an

@@ -531,6 +531,7 @@ out:
 		msg = xasprintf("Cannot create %s artifact%s%s%s: %s", type,
 		    key ? " '" : "", key ? key : "", key ? "'" : "", err);
 		run_log(run, PF_LEVEL_ERROR, msg);
+		sdk_error_set(msg);
 		free(msg);
 	}
 	free(data);

@@ -1,6 +1,6 @@
 /*
  * config.c: configuration and secrets for flows (pf_config_*,
- * pf_secret_*, pf_destination_type of pf/flow.h), resolved by the
+ * pf_secret_*, pf_destination_type of pf/config.h), resolved by the
  * process's resolver (config/cfg.h) as dlt resolves the fields of a
  * source or a destination: a dotted path is sections then a key, the
  * rightmost section is dropped step by step ("credentials" stays on
@@ -76,17 +76,17 @@ fail(pf_run *run, const char *err)
 		free(run->error);
 		run->error = masked;
 		run->error_type = sdk_config_exception(err);
-		return;
-	}
-	/* The first failure names the exception; each is listed once. */
-	if (strstr(run->error, masked) != NULL) {
+	} else if (strstr(run->error, masked) != NULL) {
+		/* The first failure names the exception; each is listed
+		   once. */
 		free(masked);
-		return;
+	} else {
+		joined = xasprintf("%s\n\n%s", run->error, masked);
+		free(run->error);
+		free(masked);
+		run->error = joined;
 	}
-	joined = xasprintf("%s\n\n%s", run->error, masked);
-	free(run->error);
-	free(masked);
-	run->error = joined;
+	sdk_error_set(run->error);	/* every failure so far */
 }
 
 /* A string the flow may keep until its function returns. */

@@ -1,6 +1,6 @@
 /*
- * flow.c: the functions of pf/flow.h, as flow modules call them from
- * inside the executor.
+ * flow.c: the functions of pf/flow.h (but tasks and artifacts), as flow
+ * modules call them from inside the executor.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -152,10 +152,11 @@ pf_sleep(pf_run *run, double seconds)
 		int64_t	left = end - now_ms();
 
 		if (pf_stopped(run))
-			return PF_ERROR;
+			return sdk_error_set("stopped: the run is stopping");
 		sleep_ms(left < 100 ? left : 100);
 	}
-	return pf_stopped(run) ? PF_ERROR : PF_OK;
+	return pf_stopped(run) ? sdk_error_set("stopped: the run is "
+	    "stopping") : PF_OK;
 }
 
 void

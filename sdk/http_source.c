@@ -1,5 +1,5 @@
 /*
- * http_source.c: the HTTP source helper of pf/flow.h (pf_http_*): GETs
+ * http_source.c: the HTTP source helper of pf/http.h (pf_http_*): GETs
  * of a JSON API through libcurl, retried as dlt's requests helper
  * retries (429, 5xx, timeouts and lost connections; dlt's [runtime]
  * request_* settings) with common/retry.c's backoff, paginated by the
@@ -92,6 +92,7 @@ set_error(pf_http *h, const char *fmt, ...)
 	free(h->error);
 	h->error = logship_mask(h->run->logs, text);
 	free(text);
+	sdk_error_set(h->error);
 }
 
 /*
@@ -234,19 +235,14 @@ pf_http_paginate(pf_http *h, pf_http_next_fn next, void *payload)
 	h->next_payload = payload;
 }
 
-PF_EXPORT const char *
-pf_http_error(const pf_http *h)
-{
-	return h->error;
-}
-
 /* ---------------------------------------------------------- one try */
 
 static int
 on_item(cJSON *item, const char *text, size_t len, void *arg)
 {
 	struct attempt	*a = arg;
-	pf_http_item	 it = { item->string, item, text, len };
+	pf_http_item	 it = { item->string, (const pf_json *)(void *)item,
+	    text, len };
 
 	a->items++;
 	return a->fn(a->h->run, &it, a->payload) == PF_OK ? 0 : 1;
@@ -554,15 +550,16 @@ ready(pf_http *h)
 }
 
 PF_EXPORT int
-pf_http_get_json(pf_http *h, cJSON **out)
+pf_http_get_json(pf_http *h, pf_json **out)
 {
-	struct attempt	a;
+	struct attempt	 a;
+	cJSON		*doc = NULL;
 
 	*out = NULL;
 	if (ready(h) != PF_OK || fetch(h, &a, NULL, NULL, NULL) != PF_OK)
 		return PF_ERROR;
 	if (a.body.data == NULL ||
-	    (*out = cJSON_ParseWithLengthOpts(a.body.data, a.body.len + 1,
+	    (doc = cJSON_ParseWithLengthOpts(a.body.data, a.body.len + 1,
 	    NULL, 1)) == NULL) {
 		const char *ctype = header(h->easy, "Content-Type");
 
@@ -574,6 +571,7 @@ pf_http_get_json(pf_http *h, cJSON **out)
 		return PF_ERROR;
 	}
 	attempt_cleanup(&a);
+	*out = (pf_json *)(void *)doc;
 	return PF_OK;
 }
 
@@ -597,7 +595,8 @@ pf_http_get_items(pf_http *h, const char *path, pf_http_item_fn fn,
 			break;
 		}
 		more = h->next(h, &(pf_http_page){ page, a.status, a.shown,
-		    a.link_next, json_split_rest(a.split), a.items },
+		    a.link_next, (const pf_json *)(const void *)
+		    json_split_rest(a.split), a.items },
 		    h->next_payload);
 		free(last);
 		last = a.url;		/* now owned here */

@@ -1,5 +1,5 @@
 /*
- * entrypoint.c: from "flows/hello.c:hello" to the flow declaration in
+ * module.c: from "flows/hello.c:hello" to the flow declaration in
  * build/flows/hello.so, building the module when it is missing or stale.
  */
 #include <sys/file.h>
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sdk/module.h"
+#include "sdk/run.h"
 #include "common/spawn.h"
 #include "common/util.h"
 
@@ -105,7 +106,7 @@ entrypoint_load(const struct entrypoint *ep, const pf_flow_def **out,
     char *err, size_t errlen)
 {
 	void			*h;
-	char			 sym[256], *path;
+	char			 sym[256], why[300], *path;
 	const pf_flow_def	*def;
 
 	if (access(ep->module, R_OK) == -1) {
@@ -133,13 +134,35 @@ entrypoint_load(const struct entrypoint *ep, const pf_flow_def **out,
 		    ep->file, ep->function, ep->function);
 		return -1;
 	}
-	if (def->abi != PF_ABI_VERSION || def->fn == NULL) {
-		errorf(err, errlen, "entrypoint '%s:%s': built for flow ABI "
-		    "%d, this pfagent speaks %d; rebuild it", ep->file,
-		    ep->function, def->abi, PF_ABI_VERSION);
-		return -1;
-	}
+	if (sdk_flow_def_check(def, why, sizeof(why)) == -1)
+		return errorf(err, errlen, "entrypoint '%s:%s': %s (rebuild %s "
+		    "from %s)", ep->file, ep->function, why, ep->module,
+		    ep->file);
 	*out = def;
+	return 0;
+}
+
+int
+sdk_flow_def_check(const pf_flow_def *def, char *err, size_t errlen)
+{
+	char	why[200];
+
+	/* abi is the first field in every ABI: readable whatever built
+	   the module. */
+	if (def->abi != PF_ABI_VERSION)
+		return errorf(err, errlen, "the module was built for flow ABI "
+		    "%u, this pfagent speaks flow ABI %u", def->abi,
+		    PF_ABI_VERSION);
+	if (def->fn == NULL)
+		return errorf(err, errlen, "the flow declaration has no "
+		    "function");
+	for (const pf_param_def *p = def->params; p != NULL && p->name != NULL;
+	    p++)
+		if (sdk_def_version("pf_param_def", p->version,
+		    PF_PARAM_DEF_VERSION, "PF_PARAM_DEF_INIT", why,
+		    sizeof(why)) == -1)
+			return errorf(err, errlen, "parameter '%.100s': %s",
+			    p->name, why);
 	return 0;
 }
 

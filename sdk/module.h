@@ -42,5 +42,10 @@ int	entrypoint_build(const struct entrypoint *, char **output, char *err,
  */
 int	entrypoint_load(const struct entrypoint *, const pf_flow_def **,
 	    char *err, size_t errlen);
+/*
+ * Whether pfagent can run a loaded flow declaration: its ABI (the
+ * module's), its function, its parameters' versions. 0, or -1 with err.
+ */
+int	sdk_flow_def_check(const pf_flow_def *, char *err, size_t errlen);
 
 #endif

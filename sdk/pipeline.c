@@ -1,5 +1,5 @@
 /*
- * pipeline.c: the loading API of pf/flow.h (pf_pipeline_*,
+ * pipeline.c: the loading API of pf/pipeline.h (pf_pipeline_*,
  * pf_resource_*): a pipeline's working directory, extract (items into
  * an extracted package with the state), normalize and load of the
  * packages on disk (load/package.h), oldest first.
@@ -30,7 +30,6 @@
 #include "load/package.h"
 #include "load/schema.h"
 #include "load/state.h"
-#include "pf/flow.h"
 #include "sdk/run.h"
 #include "sdk/pipeline.h"
 
@@ -41,12 +40,22 @@ ld_pipeline_fail(pf_pipeline *p, const char *fmt, ...)
 	va_list	ap;
 
 	if (p->error != NULL)
-		return PF_ERROR;
+		return sdk_error_set(p->error);
 	va_start(ap, fmt);
 	p->error = xvasprintf(fmt, ap);
 	va_end(ap);
 	pf_log_error(p->run, "%s", p->error);
-	return PF_ERROR;
+	return sdk_error_set(p->error);
+}
+
+int
+ld_pipeline_failed(const pf_pipeline *p)
+{
+	if (p == NULL)		/* a failed open's message stays */
+		return 1;
+	if (p->error != NULL)
+		return sdk_error_set(p->error), 1;
+	return 0;
 }
 
 /* ------------------------------------------------------ opening */
@@ -142,8 +151,9 @@ remove_partial(pf_pipeline *p)
 	free(dir);
 }
 
-PF_EXPORT pf_pipeline *
-pf_pipeline_open(pf_run *run, const char *name, const char *dest,
+/* Always a handle: a failed one has p->error (last error set). */
+static pf_pipeline *
+open_pipeline(pf_run *run, const char *name, const char *dest,
     const char *dataset)
 {
 	pf_pipeline			*p = xcalloc(1, sizeof(*p));
@@ -184,6 +194,18 @@ pf_pipeline_open(pf_run *run, const char *name, const char *dest,
 	return p;
 }
 
+PF_EXPORT pf_pipeline *
+pf_pipeline_open(pf_run *run, const char *name, const char *dest,
+    const char *dataset)
+{
+	pf_pipeline	*p = open_pipeline(run, name, dest, dataset);
+
+	if (p->error == NULL)
+		return p;
+	pf_pipeline_close(p);
+	return NULL;
+}
+
 PF_EXPORT void
 pf_pipeline_close(pf_pipeline *p)
 {
@@ -199,6 +221,7 @@ pf_pipeline_close(pf_pipeline *p)
 		free(r->table);
 		free(r->cursor_path);
 		free(r->cursor_text);
+		free(r->state_text);
 		cJSON_Delete(r->cursor_last);
 		free(r);
 	}
@@ -221,12 +244,6 @@ pf_pipeline_close(pf_pipeline *p)
 	free(p->local_dir);
 	free(p->error);
 	free(p);
-}
-
-PF_EXPORT const char *
-pf_pipeline_error(const pf_pipeline *p)
-{
-	return p == NULL ? "out of memory" : p->error;
 }
 
 /* ---------------------------------------------------- resources */
@@ -352,8 +369,16 @@ pf_resource_add(pf_pipeline *p, const pf_resource_def *def)
 		LD_APPEND, LD_REPLACE, LD_MERGE
 	};
 
-	if (p == NULL || p->error != NULL)
+	char			 err[256];
+
+	if (ld_pipeline_failed(p))
 		return NULL;
+	if (def != NULL && sdk_def_version("pf_resource_def", def->version,
+	    PF_RESOURCE_DEF_VERSION, "PF_RESOURCE_DEF_INIT", err,
+	    sizeof(err)) == -1) {
+		ld_pipeline_fail(p, "pf_resource_add: %s", err);
+		return NULL;
+	}
 	if (def == NULL || def->name == NULL || (unsigned)def->write_disposition
 	    > PF_MERGE) {
 		ld_pipeline_fail(p, "pf_resource_add: a resource needs a name "
@@ -393,12 +418,42 @@ pf_resource_add(pf_pipeline *p, const pf_resource_def *def)
 	return r;
 }
 
-PF_EXPORT cJSON *
+cJSON *
+ld_resource_state(pf_resource *r)
+{
+	return ld_state_resource(r->p->state, r->p->name, r->name);
+}
+
+PF_EXPORT const char *
 pf_resource_state(pf_resource *r)
 {
-	if (r == NULL || r->p->error != NULL)
+	if (r == NULL || ld_pipeline_failed(r->p))
 		return NULL;
-	return ld_state_resource(r->p->state, r->p->name, r->name);
+	free(r->state_text);
+	r->state_text = cJSON_PrintUnformatted(ld_resource_state(r));
+	return r->state_text;
+}
+
+PF_EXPORT int
+pf_resource_set_state(pf_resource *r, const char *json)
+{
+	cJSON	*doc, *sources, *src, *res;
+
+	if (r == NULL || ld_pipeline_failed(r->p))
+		return PF_ERROR;
+	if (json == NULL || !cJSON_IsObject(doc = cJSON_Parse(json))) {
+		if (json != NULL)
+			cJSON_Delete(doc);
+		return ld_pipeline_fail(r->p, "resource %s: the state must be "
+		    "a JSON object", r->name);
+	}
+	/* Where ld_state_resource finds it, made on the way there. */
+	ld_resource_state(r);
+	sources = cJSON_GetObjectItem(r->p->state, "sources");
+	src = cJSON_GetObjectItem(sources, r->p->name);
+	res = cJSON_GetObjectItem(src, "resources");
+	cJSON_ReplaceItemInObjectCaseSensitive(res, r->name, doc);
+	return PF_OK;
 }
 
 PF_EXPORT const char *
@@ -407,11 +462,15 @@ pf_resource_cursor(pf_resource *r, const char *cursor_path,
 {
 	cJSON	*inc, *cur, *last;
 
-	if (r == NULL || r->p->error != NULL || cursor_path == NULL)
+	if (r == NULL || ld_pipeline_failed(r->p))
 		return NULL;
-	inc = cJSON_GetObjectItem(pf_resource_state(r), "incremental");
+	if (cursor_path == NULL) {
+		sdk_error_set("pf_resource_cursor: no cursor path");
+		return NULL;
+	}
+	inc = cJSON_GetObjectItem(ld_resource_state(r), "incremental");
 	if (inc == NULL)
-		inc = cJSON_AddObjectToObject(pf_resource_state(r),
+		inc = cJSON_AddObjectToObject(ld_resource_state(r),
 		    "incremental");
 	if ((cur = cJSON_GetObjectItem(inc, cursor_path)) == NULL) {
 		cur = cJSON_AddObjectToObject(inc, cursor_path);
@@ -547,8 +606,10 @@ pf_resource_item_json(pf_resource *r, const char *json, long len)
 	struct jv	*item;
 	char		 err[256];
 
-	if (r == NULL || r->p->error != NULL || json == NULL)
+	if (r == NULL || ld_pipeline_failed(r->p))
 		return PF_ERROR;
+	if (json == NULL)
+		return sdk_error_set("pf_resource_item_json: no item");
 	p = r->p;
 	jv_arena_reset(&p->arena);
 	item = jv_parse(&p->arena, json, len < 0 ? strlen(json) :
@@ -565,14 +626,17 @@ pf_resource_item_json(pf_resource *r, const char *json, long len)
 }
 
 PF_EXPORT int
-pf_resource_item(pf_resource *r, const cJSON *item)
+pf_resource_item(pf_resource *r, const pf_json *item)
 {
 	char	*text;
 	int	 rc;
 
-	if (r == NULL || item == NULL)
+	if (r == NULL || ld_pipeline_failed(r->p))
 		return PF_ERROR;
-	if ((text = cJSON_PrintUnformatted(item)) == NULL)
+	if (item == NULL)
+		return sdk_error_set("pf_resource_item: no item");
+	if ((text = cJSON_PrintUnformatted((const cJSON *)(const void *)
+	    item)) == NULL)
 		return ld_pipeline_fail(r->p, "resource %s: an item cannot be "
 		    "printed", r->name);
 	rc = pf_resource_item_json(r, text, -1);
@@ -642,7 +706,7 @@ extract_state(pf_pipeline *p, int *wrote)
 	for (struct pf_resource *r = p->resources; r != NULL; r = r->next)
 		if (r->cursor_path != NULL && r->cursor_last != NULL) {
 			cJSON *cur = cJSON_GetObjectItem(cJSON_GetObjectItem(
-			    pf_resource_state(r), "incremental"),
+			    ld_resource_state(r), "incremental"),
 			    r->cursor_path);
 
 			cJSON_DeleteItemFromObject(cur, "last_value");
@@ -776,7 +840,7 @@ pf_pipeline_extract(pf_pipeline *p)
 {
 	int	wrote_state, had_items;
 
-	if (p == NULL || p->error != NULL)
+	if (ld_pipeline_failed(p))
 		return PF_ERROR;
 	/* The body already failed (its configuration): nothing is sealed,
 	   so no later run loads what this one extracted. */

@@ -14,7 +14,7 @@
 #include "load/destination.h"
 #include "load/jsonv.h"
 #include "load/schema.h"
-#include "pf/flow.h"
+#include "pf/pf.h"
 
 struct pf_resource {
 	struct pf_pipeline	*p;
@@ -24,6 +24,7 @@ struct pf_resource {
 	char			*cursor_path;
 	cJSON			*cursor_last;	/* largest seen */
 	char			*cursor_text;
+	char			*state_text;	/* pf_resource_state's */
 	struct pf_resource	*next;
 };
 
@@ -49,6 +50,14 @@ struct pf_pipeline {
 /* Records the pipeline's failure (the first one) and logs it. */
 int	ld_pipeline_fail(pf_pipeline *p, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/*
+ * Non-zero when p is NULL (pf_last_error() stays the failure that made
+ * it) or has failed (pf_last_error() set again to its failure): later
+ * calls fail at once with the same message.
+ */
+int	ld_pipeline_failed(const pf_pipeline *p);
+/* The resource's state object, in the pipeline state, made if new. */
+cJSON	*ld_resource_state(pf_resource *r);
 /* Connects to the destination once (steps.c). */
 int	ld_pipeline_connect(pf_pipeline *p);
 /* State and schema from the destination, for a new working directory. */

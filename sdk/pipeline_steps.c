@@ -206,7 +206,7 @@ pf_pipeline_normalize(pf_pipeline *p)
 	char	**ids;
 	int	  rc = PF_OK;
 
-	if (p == NULL || p->error != NULL)
+	if (ld_pipeline_failed(p))
 		return PF_ERROR;
 	ids = ld_pkg_list(p->root, LD_EXTRACTED, NULL);
 	for (size_t i = 0; rc == PF_OK && ids[i] != NULL; i++)
@@ -295,7 +295,7 @@ pf_pipeline_load(pf_pipeline *p)
 	size_t	  n;
 	int	  rc = PF_OK;
 
-	if (p == NULL || p->error != NULL)
+	if (ld_pipeline_failed(p))
 		return PF_ERROR;
 	cJSON_Delete(p->info);
 	p->info = cJSON_CreateArray();
@@ -384,7 +384,7 @@ normalize_task(pf_run *run, void *arg)
 	pf_pipeline	*p = arg;
 
 	if (pf_pipeline_normalize(p) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(p));
+		return pf_fail(run, "%s", p->error);
 	return PF_OK;
 }
 
@@ -394,31 +394,77 @@ load_task(pf_run *run, void *arg)
 	pf_pipeline	*p = arg;
 
 	if (pf_pipeline_load(p) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(p));
+		return pf_fail(run, "%s", p->error);
 	return PF_OK;
 }
 
+PF_TASK(extract, .description = "the source -> a load package");
 PF_TASK(normalize, .description = "dlt's relational normalizer");
 PF_TASK(load, .description = "the package -> the warehouse");
 
-PF_EXPORT int
-pf_pipeline_run_tasks(pf_run *run, pf_pipeline *p, const pf_task_def *extract,
-    pf_task_fn extract_body, void *arg, const char *artifact_key,
-    const char *artifact_description)
-{
-	pf_task	*t;
+struct extract_call {
+	const pf_pipeline_def	*def;
+	pf_pipeline		*p;
+	void			*arg;
+};
 
-	t = pf_task_run(run, extract, extract_body, arg, NULL);
+static int
+extract_task(pf_run *run, void *arg)
+{
+	struct extract_call	*c = arg;
+
+	return c->def->extract_fn(run, c->p, c->arg);
+}
+
+/* The task chain on an open pipeline; the flow's failure on the way. */
+static int
+run_tasks(pf_run *run, const pf_pipeline_def *def, pf_pipeline *p,
+    void *arg)
+{
+	struct extract_call	 c = { def, p, arg };
+	pf_task			*t;
+
+	t = pf_task_run(run, def->extract != NULL ? def->extract : &extract,
+	    extract_task, &c, NULL);
 	if (pf_task_ok(t) != PF_OK)
-		return pf_fail(run, "%s", pf_task_error(t));
+		return pf_fail(run, "%s", pf_last_error());
 	t = pf_task_run(run, &normalize, normalize_task, p, PF_UPSTREAM(t));
 	if (pf_task_ok(t) != PF_OK)
-		return pf_fail(run, "%s", pf_task_error(t));
+		return pf_fail(run, "%s", pf_last_error());
 	t = pf_task_run(run, &load, load_task, p, PF_UPSTREAM(t));
 	if (pf_task_ok(t) != PF_OK)
-		return pf_fail(run, "%s", pf_task_error(t));
-	if (artifact_key == NULL)
+		return pf_fail(run, "%s", pf_last_error());
+	if (def->artifact_key == NULL)
 		return PF_OK;
-	return pf_artifact_table(run, artifact_key, pf_pipeline_load_info(p),
-	    artifact_description);
+	return pf_artifact_table(run, def->artifact_key,
+	    pf_pipeline_load_info(p), def->artifact_description);
+}
+
+PF_EXPORT int
+pf_pipeline_run(pf_run *run, const pf_pipeline_def *def, void *arg)
+{
+	pf_pipeline	*p;
+	char		 err[256], *scope;
+	int		 rc;
+
+	if (def != NULL && sdk_def_version("pf_pipeline_def", def->version,
+	    PF_PIPELINE_DEF_VERSION, "PF_PIPELINE_DEF_INIT", err,
+	    sizeof(err)) == -1)
+		return pf_fail(run, "pf_pipeline_run: %s", err);
+	if (def == NULL || def->extract_fn == NULL)
+		return pf_fail(run, "pf_pipeline_run: a pipeline needs a "
+		    "definition with an extract_fn");
+	/* Values are looked up under the pipeline's name first, as in
+	   dlt, while it runs. */
+	scope = run->pipeline != NULL ? xstrdup(run->pipeline) : NULL;
+	pf_config_pipeline(run, def->name);
+	if ((p = pf_pipeline_open(run, def->name, def->destination,
+	    def->dataset)) == NULL)
+		rc = pf_fail(run, "%s", pf_last_error());
+	else
+		rc = run_tasks(run, def, p, arg);
+	pf_pipeline_close(p);
+	pf_config_pipeline(run, scope);
+	free(scope);
+	return rc;
 }

@@ -12,7 +12,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "pf/flow.h"
+#include "pf/pf.h"
 
 struct http_settings;
 struct logship;
@@ -77,6 +77,18 @@ cJSON	*sdk_params_prepare(const pf_flow_def *, const cJSON *given,
 /* The declaration as Prefect's parameter_openapi_schema (caller frees). */
 cJSON	*sdk_params_schema(const pf_flow_def *);
 
+/* error.c */
+/* Sets pf_last_error()'s text for this thread; return PF_ERROR. */
+int	 sdk_error_set(const char *msg);
+int	 sdk_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A definition's version field against the one this SDK knows: 0, or -1
+ * with err saying which struct, which version and how to fix it.
+ */
+int	 sdk_def_version(const char *type, unsigned int version,
+	    unsigned int known, const char *init, char *err, size_t errlen);
+
 /* flow.c */
 /* Before first use: the lock and condition of the stopping fields. */
 void	 sdk_run_init(pf_run *);
@@ -127,6 +139,8 @@ double	 sdk_tasks_abandon(pf_run *, const char *crash_message);
 
 /* The task run's name and current state's name (for the unit tests). */
 const char *sdk_task_name(const pf_task *);
+/* Why it failed ("" when it did not), for the unit tests. */
+const char *sdk_task_error(const pf_task *);
 const char *sdk_task_state(const pf_task *);
 
 #endif

@@ -26,7 +26,6 @@
 #include "common/util.h"
 #include "sdk/pipeline.h"
 #include "load/postgres_credentials.h"
-#include "pf/flow.h"
 #include "sdk/run.h"
 #include "sdk/sql_source.h"
 
@@ -301,9 +300,7 @@ static int
 connect_source(struct reader *rd)
 {
 	struct pg_credentials	 cr;
-	const char		**kw, **val;
-	char			 port[16], timeout[16], *err;
-	size_t			 n = 0;
+	char			*err;
 
 	err = xmalloc(ERR_MAX);
 	if (pg_credentials_resolve_source(rd->p->run->cfg, rd->def->credentials,
@@ -314,31 +311,10 @@ connect_source(struct reader *rd)
 		return PF_ERROR;
 	}
 	free(err);
-	kw = xcalloc(cr.nparams + 10, sizeof(*kw));
-	val = xcalloc(cr.nparams + 10, sizeof(*val));
-	for (size_t i = 0; i < cr.nparams; i++) {
-		kw[n] = cr.params[i].key;
-		val[n++] = cr.params[i].value;
-	}
-	snprintf(port, sizeof(port), "%d", cr.port);
-	snprintf(timeout, sizeof(timeout), "%d", cr.connect_timeout);
-	kw[n] = "host"; val[n++] = cr.host;
-	kw[n] = "port"; val[n++] = port;
-	kw[n] = "dbname"; val[n++] = cr.database;
-	kw[n] = "user"; val[n++] = cr.username;
-	kw[n] = "password"; val[n++] = cr.password;
-	kw[n] = "connect_timeout"; val[n++] = timeout;
-	/* Timestamps as ISO text in UTC: the cursor compares as text. */
-	kw[n] = "options"; val[n++] = "-c TimeZone=UTC -c DateStyle=ISO";
-	if (cr.client_encoding != NULL) {
-		kw[n] = "client_encoding";
-		val[n++] = cr.client_encoding;
-	}
 	rd->password = xstrdup(cr.password);
 	rd->location = pg_credentials_location(&cr);
-	rd->conn = PQconnectdbParams(kw, val, 0);
-	free(kw);
-	free(val);
+	/* Timestamps as ISO text in UTC: the cursor compares as text. */
+	rd->conn = pg_connect(&cr, "-c TimeZone=UTC -c DateStyle=ISO");
 	pg_credentials_cleanup(&cr);
 	if (rd->conn == NULL || PQstatus(rd->conn) != CONNECTION_OK)
 		return pg_fail(rd, "cannot read", rd->conn != NULL ?
@@ -468,7 +444,7 @@ open_cursor_state(struct reader *rd)
 	rd->last = last != NULL ? xstrdup(last) : NULL;
 	rd->cursor_type = cJSON_GetStringValue(cJSON_GetObjectItem(
 	    cJSON_GetObjectItem(rd->columns, col), "data_type"));
-	cur = cJSON_GetObjectItem(cJSON_GetObjectItem(pf_resource_state(rd->r),
+	cur = cJSON_GetObjectItem(cJSON_GetObjectItem(ld_resource_state(rd->r),
 	    "incremental"), col);
 	rd->seen_hashes = cJSON_Duplicate(cJSON_GetObjectItem(cur,
 	    "unique_hashes"), 1);
@@ -545,7 +521,7 @@ save_hashes(struct reader *rd)
 
 	if (rd->max == NULL)
 		return;
-	cur = cJSON_GetObjectItem(cJSON_GetObjectItem(pf_resource_state(rd->r),
+	cur = cJSON_GetObjectItem(cJSON_GetObjectItem(ld_resource_state(rd->r),
 	    "incremental"), rd->def->incremental);
 	list = rd->max_hashes;
 	rd->max_hashes = NULL;
@@ -661,8 +637,14 @@ pf_sql_table(pf_pipeline *p, const pf_sql_table_def *def, long long *rows)
 
 	if (rows != NULL)
 		*rows = 0;
-	if (p == NULL || p->error != NULL)
+	char		 err[256];
+
+	if (ld_pipeline_failed(p))
 		return PF_ERROR;
+	if (def != NULL && sdk_def_version("pf_sql_table_def", def->version,
+	    PF_SQL_TABLE_DEF_VERSION, "PF_SQL_TABLE_DEF_INIT", err,
+	    sizeof(err)) == -1)
+		return ld_pipeline_fail(p, "pf_sql_table: %s", err);
 	if (def == NULL || def->credentials == NULL || def->table == NULL)
 		return ld_pipeline_fail(p, "pf_sql_table: a table needs a "
 		    "credentials section and a name");
@@ -680,10 +662,10 @@ pf_sql_table(pf_pipeline *p, const pf_sql_table_def *def, long long *rows)
 	if (reflect(&rd) != PF_OK)
 		goto out;
 	hints = cJSON_PrintUnformatted(rd.columns);
-	rd.r = pf_resource_add(p, &(pf_resource_def){
+	rd.r = pf_resource_add(p, &(pf_resource_def)PF_RESOURCE_DEF_INIT(
 	    .name = def->table, .write_disposition = def->write_disposition,
 	    .primary_key = def->primary_key != NULL ? def->primary_key :
-	    rd.primary_key, .columns_json = hints });
+	    rd.primary_key, .columns_json = hints));
 	free(hints);
 	if (rd.r == NULL)
 		goto out;

@@ -352,15 +352,23 @@ pf_task_run(pf_run *run, const pf_task_def *def, pf_task_fn fn, void *arg,
 	char	 key[160], dkey[16], err[512], final[1400];
 	int	 rc;
 
-	if (pf_stopped(run))
+	if (pf_stopped(run)) {
+		sdk_error_set("the flow run is stopping");
 		return NULL;
-	if (def == NULL || fn == NULL) {
-		static const pf_task_def none = { .name = "task" };
+	}
+	if (def == NULL || fn == NULL || sdk_def_version("pf_task_def",
+	    def->version, PF_TASK_DEF_VERSION, "PF_TASK_DEF_INIT or PF_TASK",
+	    err, sizeof(err)) == -1) {
+		static const pf_task_def none = PF_TASK_DEF_INIT(
+		    .name = "task");
 
-		pf_log_error(run, "pf_task_run: no task definition or "
-		    "function");
+		if (def == NULL || fn == NULL)
+			snprintf(err, sizeof(err), "no task definition or "
+			    "function");
+		pf_log_error(run, "pf_task_run: %s", err);
 		t = task_new(run, &none, key, sizeof(key), dkey, sizeof(dkey));
-		set_error(t, "no task definition or function");
+		set_error(t, "%s", err);
+		sdk_error_set(t->error);
 		return t;
 	}
 	t = task_new(run, def, key, sizeof(key), dkey, sizeof(dkey));
@@ -369,6 +377,7 @@ pf_task_run(pf_run *run, const pf_task_def *def, pf_task_fn fn, void *arg,
 	    sizeof(err)) == -1) {
 		pf_log_error(run, "%s", err);	/* no task run to log to */
 		set_error(t, "%s", err);
+		sdk_error_set(t->error);
 		return t;
 	}
 	pthread_mutex_lock(&run->mu);
@@ -392,7 +401,9 @@ pf_task_run(pf_run *run, const pf_task_def *def, pf_task_fn fn, void *arg,
 	if (strcmp(t->type, "COMPLETED") != 0 && t->error == NULL)
 		set_error(t, "%s", t->message && *t->message ? t->message :
 		    t->state_name);
-	else if (!strcmp(t->type, "COMPLETED")) {
+	if (strcmp(t->type, "COMPLETED") != 0)
+		sdk_error_set(t->error);	/* why, for the flow */
+	else {
 		free(t->error);
 		t->error = NULL;
 	}
@@ -412,8 +423,8 @@ pf_task_ok(const pf_task *t)
 	    PF_OK : PF_ERROR;
 }
 
-PF_EXPORT const char *
-pf_task_error(const pf_task *t)
+const char *
+sdk_task_error(const pf_task *t)
 {
 	if (t == NULL)
 		return "the flow run is stopping";

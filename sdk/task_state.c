@@ -247,12 +247,7 @@ landed(void *arg)
 		s = json_str(json_obj(st, "state_details"), "transition_id");
 		a->o.status = s && !strcmp(s, lk->tid) ? ORCH_ACCEPT :
 		    ORCH_REJECT;
-		strlcpy_(a->o.type, (s = json_str(st, "type")) ? s : "",
-		    sizeof(a->o.type));
-		strlcpy_(a->o.name, (s = json_str(st, "name")) ? s : "",
-		    sizeof(a->o.name));
-		strlcpy_(a->o.message, (s = json_str(st, "message")) ? s : "",
-		    sizeof(a->o.message));
+		api_orch_state(&a->o, st);
 		yes = 1;
 	}
 	cJSON_Delete(j);
@@ -293,32 +288,6 @@ propose_local(pf_task *t, const char *type, const char *name,
 	}
 }
 
-static char *
-state_body(const pf_run *run, const pf_task *t, const char *type,
-    const char *name, const char *message, int force, const char *tid)
-{
-	cJSON	*o = cJSON_CreateObject(), *st, *d;
-	char	*s;
-
-	st = cJSON_AddObjectToObject(o, "state");
-	cJSON_AddStringToObject(st, "type", type);
-	if (name != NULL)
-		cJSON_AddStringToObject(st, "name", name);
-	if (message != NULL)
-		cJSON_AddStringToObject(st, "message", message);
-	else
-		cJSON_AddNullToObject(st, "message");
-	cJSON_AddNullToObject(st, "data");
-	d = cJSON_AddObjectToObject(st, "state_details");
-	cJSON_AddStringToObject(d, "flow_run_id", run->id);
-	cJSON_AddStringToObject(d, "task_run_id", t->id);
-	cJSON_AddStringToObject(d, "transition_id", tid);
-	cJSON_AddBoolToObject(o, "force", force);
-	s = json_print(o);
-	cJSON_Delete(o);
-	return s;
-}
-
 int
 sdk_task_propose(pf_run *run, pf_task *t, const char *type, const char *name,
     const char *message, int force, struct answer *a, char *err,
@@ -341,7 +310,8 @@ sdk_task_propose(pf_run *run, pf_task *t, const char *type, const char *name,
 	}
 	uuid4(tid);
 	path = api_path("/task_runs/", t->id, "/set_state");
-	body = state_body(run, t, type, name, masked, force, tid);
+	body = api_set_state_body(run->id, t->id, type, name, masked,
+	    force, tid);
 	free(masked);
 	rc = http_call_look(run->http, &retry_patient, "POST", path, body,
 	    landed, &lk, &r);

@@ -552,7 +552,7 @@ connect_now(lws_sorted_usec_list_t *sul)
 }
 
 static void
-lws_log_line(int level, const char *line)
+events_log_lws(int level, const char *line)
 {
 	size_t	n = strlen(line);
 
@@ -680,7 +680,7 @@ events_start(struct loop *l, const struct http_settings *http,
 	}
 	loop_fd_add(l, e->pipe[0], POLLIN, on_pipe, e);
 	lws_set_log_level(log_threshold <= LOG_LVL_DEBUG ? LLL_ERR | LLL_WARN :
-	    0, lws_log_line);
+	    0, events_log_lws);
 	if (pthread_create(&e->thread, NULL, events_thread, e) != 0) {
 		errorf(err, errlen, "cannot start the events thread");
 		goto fail;

@@ -94,7 +94,8 @@ propose(struct recovery *rv, const char *type, const char *name,
 	cJSON_Delete(logs);
 	uuid4(tid);
 	path = api_path("/flow_runs/", rv->rec->id, "/set_state");
-	body = api_set_state_body(rv->rec->id, type, name, msg, force, tid);
+	body = api_set_state_body(rv->rec->id, NULL, type, name, msg, force,
+	    tid);
 	request_send(a->loop, &a->http, &retry_patient, "POST", path, body,
 	    on_proposed, rv);
 	free(path);

@@ -167,7 +167,7 @@ run_set_state(struct run *r, const struct retry_policy *p, const char *type,
 		tid = fresh;
 	}
 	path = api_path("/flow_runs/", r->id, "/set_state");
-	body = api_set_state_body(r->id, type, name, msg, force, tid);
+	body = api_set_state_body(r->id, NULL, type, name, msg, force, tid);
 	if (done != NULL)
 		run_request(r, p, "POST", path, body, done);
 	else

@@ -74,22 +74,10 @@ ydoc_slots_free(struct slot *s, size_t n)
 
 /* ---------------------------------------------------------------- maps */
 
-static uint64_t
-hash_bytes(const char *s, size_t len)
-{
-	uint64_t	 h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static struct sent *
 smap_slot(const struct smap *m, const char *key, size_t len)
 {
-	size_t	 i = (size_t)hash_bytes(key, len) & (m->cap - 1);
+	size_t	 i = (size_t)hash_fnv1a(key, len) & (m->cap - 1);
 
 	for (;;) {
 		struct sent *e = &m->v[i];

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <pf/flow.h>
+#include <pf/config.h>
 
 static const pf_param_def params[] = {
 	PF_PARAM_STRING("mode", "leak", "leak, or missing"),
@@ -63,7 +63,8 @@ config_secrets(pf_run *run)
 	pf_log_info(run, "password is %s", password);
 
 	t = pf_task_run(run, &use_api_key, use_api_key_fn, &key, NULL);
-	pf_log_info(run, "the task said: %s", pf_task_error(t));
+	pf_log_info(run, "the task said: %s", pf_task_ok(t) == PF_OK ? "" :
+	    pf_last_error());
 
 	(void)snprintf(report, sizeof(report), "# Report\n\npassword: %s, "
 	    "key: %s", password, key ? key : "none");

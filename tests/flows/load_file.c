@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <pf/flow.h>
+#include <pf/pipeline.h>
 
 static const pf_param_def params[] = {
 	PF_PARAM_REQUIRED("path", PF_PARAM_TYPE_STRING, "JSON lines file"),
@@ -52,8 +52,8 @@ load_file(pf_run *run)
 {
 	pf_pipeline	*p = pf_pipeline_open(run, pf_param_string(run,
 	    "pipeline"), "warehouse", pf_param_string(run, "dataset"));
-	pf_resource	*r = pf_resource_add(p, &(pf_resource_def){
-	    .name = pf_param_string(run, "resource") });
+	pf_resource	*r = pf_resource_add(p, &(pf_resource_def)
+	    PF_RESOURCE_DEF_INIT(.name = pf_param_string(run, "resource")));
 	long long	 n = 0;
 	double		 t0 = now(), t1, t2, t3;
 	int		 rc = PF_ERROR;
@@ -73,7 +73,7 @@ load_file(pf_run *run)
 	rc = PF_OK;
 out:
 	if (rc != PF_OK)
-		pf_fail(run, "%s", pf_pipeline_error(p) ? pf_pipeline_error(p) :
+		pf_fail(run, "%s", pf_last_error()[0] ? pf_last_error() :
 		    "no items");
 	pf_pipeline_close(p);
 	return rc;

@@ -16,7 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <pf/flow.h>
+#include <pf/config.h>
+#include <pf/pipeline.h>
 
 static const pf_param_def params[] = {
 	PF_PARAM_STRING("pipeline", "fixture", "Pipeline name"),
@@ -46,7 +47,7 @@ extract_fn(pf_run *run, void *arg)
 	const char		*wd = pf_param_string(run,
 	    "write_disposition"), *pk = pf_param_string(run, "primary_key");
 	const char		*cols = pf_param_string(run, "columns");
-	pf_resource_def		 def = { 0 };
+	pf_resource_def		 def = PF_RESOURCE_DEF_INIT();
 	pf_resource		*r;
 
 	def.name = pf_param_string(run, "resource");
@@ -56,7 +57,7 @@ extract_fn(pf_run *run, void *arg)
 	def.columns_json = cols[0] != '\0' ? cols : NULL;
 	def.max_table_nesting = (int)pf_param_int(run, "max_table_nesting");
 	if ((r = pf_resource_add(p, &def)) == NULL)
-		return pf_fail(run, "%s", pf_pipeline_error(p));
+		return pf_fail(run, "%s", pf_last_error());
 	if (pf_param_string(run, "cursor")[0] != '\0') {
 		const char *start = pf_resource_cursor(r,
 		    pf_param_string(run, "cursor"), NULL);
@@ -69,7 +70,7 @@ extract_fn(pf_run *run, void *arg)
 		    pf_config_int_or(run, pf_param_string(run, "read_int"), 0));
 	if (pf_resource_item_json(r, pf_param_json(run, "items"), -1) != PF_OK ||
 	    pf_pipeline_extract(p) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(p));
+		return pf_fail(run, "%s", pf_last_error());
 	return PF_OK;
 }
 
@@ -79,7 +80,7 @@ normalize_fn(pf_run *run, void *arg)
 	pf_pipeline	*p = arg;
 
 	if (pf_pipeline_normalize(p) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(p));
+		return pf_fail(run, "%s", pf_last_error());
 	return PF_OK;
 }
 
@@ -89,7 +90,7 @@ load_fn(pf_run *run, void *arg)
 	pf_pipeline	*p = arg;
 
 	if (pf_pipeline_load(p) != PF_OK)
-		return pf_fail(run, "%s", pf_pipeline_error(p));
+		return pf_fail(run, "%s", pf_last_error());
 	return PF_OK;
 }
 
@@ -103,27 +104,25 @@ load_fixture(pf_run *run)
 	pf_task		*e, *n, *l;
 	int		 rc = PF_ERROR;
 
-	if (pf_pipeline_error(p) != NULL) {
-		rc = pf_fail(run, "%s", pf_pipeline_error(p));
-		goto out;
-	}
+	if (p == NULL)
+		return pf_fail(run, "%s", pf_last_error());
 	e = pf_task_run(run, &extract, extract_fn, p, NULL);
 	if (pf_task_ok(e) != PF_OK) {
-		rc = pf_fail(run, "%s", pf_task_error(e));
+		rc = pf_fail(run, "%s", pf_last_error());
 		goto out;
 	}
 	if (strcmp(stop, "extract") == 0)
 		_exit(9);
 	n = pf_task_run(run, &normalize, normalize_fn, p, PF_UPSTREAM(e));
 	if (pf_task_ok(n) != PF_OK) {
-		rc = pf_fail(run, "%s", pf_task_error(n));
+		rc = pf_fail(run, "%s", pf_last_error());
 		goto out;
 	}
 	if (strcmp(stop, "normalize") == 0)
 		_exit(9);
 	l = pf_task_run(run, &load, load_fn, p, PF_UPSTREAM(n));
 	if (pf_task_ok(l) != PF_OK) {
-		rc = pf_fail(run, "%s", pf_task_error(l));
+		rc = pf_fail(run, "%s", pf_last_error());
 		goto out;
 	}
 	pf_artifact_table(run, "load-info", pf_pipeline_load_info(p),

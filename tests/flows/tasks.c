@@ -59,13 +59,13 @@ tasks(pf_run *run)
 
 	e = pf_task_run(run, &extract, extract_fn, NULL, NULL);
 	if (pf_task_ok(e) != PF_OK)
-		return pf_fail(run, "extract failed: %s", pf_task_error(e));
+		return pf_fail(run, "extract failed: %s", pf_last_error());
 	f = pf_task_run(run, &flaky, flaky_fn, &st, PF_UPSTREAM(e));
 	if (pf_task_ok(f) != PF_OK)
-		return pf_fail(run, "flaky failed: %s", pf_task_error(f));
+		return pf_fail(run, "flaky failed: %s", pf_last_error());
 	l = pf_task_run(run, &load, load_fn, NULL, PF_UPSTREAM(e, f));
 	if (pf_task_ok(l) != PF_OK)
-		return pf_fail(run, "load failed: %s", pf_task_error(l));
+		return pf_fail(run, "load failed: %s", pf_last_error());
 	return PF_OK;
 }
 
@@ -87,7 +87,7 @@ tasks_fail(pf_run *run)
 	pf_task	*b = pf_task_run(run, &broken, broken_fn, NULL, NULL);
 
 	if (pf_task_ok(b) != PF_OK)
-		return pf_fail(run, "broken failed: %s", pf_task_error(b));
+		return pf_fail(run, "broken failed: %s", pf_last_error());
 	return PF_OK;
 }
 

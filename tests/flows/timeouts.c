@@ -96,7 +96,7 @@ task_sleep_timeout(pf_run *run)
 	pf_task	*t = pf_task_run(run, &nap, nap_fn, NULL, NULL);
 
 	if (pf_task_ok(t) != PF_OK)
-		return pf_fail(run, "nap failed: %s", pf_task_error(t));
+		return pf_fail(run, "nap failed: %s", pf_last_error());
 	return PF_OK;
 }
 
@@ -108,7 +108,7 @@ task_busy_timeout(pf_run *run)
 	pf_task	*t = pf_task_run(run, &spin, spin_fn, NULL, NULL);
 
 	if (pf_task_ok(t) != PF_OK)
-		return pf_fail(run, "spin failed: %s", pf_task_error(t));
+		return pf_fail(run, "spin failed: %s", pf_last_error());
 	return PF_OK;
 }
 
@@ -123,7 +123,7 @@ task_busy_long(pf_run *run)
 	pf_task	*t = pf_task_run(run, &spin_long, spin_fn, NULL, NULL);
 
 	return pf_task_ok(t) == PF_OK ? PF_OK : pf_fail(run, "%s",
-	    pf_task_error(t));
+	    pf_last_error());
 }
 
 PF_FLOW(task_busy_long, .description = "A task spins for two minutes.");

@@ -11,8 +11,10 @@ static const pf_param_def params[] = {
 	PF_PARAM_NUMBER("ratio", 0.5, "A number"),
 	PF_PARAM_BOOL("verbose", 0, "A boolean"),
 	/* No macro for objects and arrays: the default is JSON text. */
-	{ "options", PF_PARAM_TYPE_OBJECT, "{\"depth\": 1}", 0, "An object" },
-	{ "tags", PF_PARAM_TYPE_ARRAY, "[\"a\", \"b\"]", 0, "An array" },
+	PF_PARAM_DEF_INIT(.name = "options", .type = PF_PARAM_TYPE_OBJECT,
+	    .default_json = "{\"depth\": 1}", .description = "An object"),
+	PF_PARAM_DEF_INIT(.name = "tags", .type = PF_PARAM_TYPE_ARRAY,
+	    .default_json = "[\"a\", \"b\"]", .description = "An array"),
 	PF_PARAM_REQUIRED("path", PF_PARAM_TYPE_STRING, "A required string"),
 	PF_PARAM_END
 };

@@ -13,7 +13,7 @@ main(void)
 	struct orch_result	 o;
 
 	TEST("set_state bodies carry only StateCreate fields") {
-		char	*s = api_set_state_body("r1", "PENDING", "Pending",
+		char	*s = api_set_state_body("r1", NULL, "PENDING", "Pending",
 		    NULL, 0, "t1");
 		cJSON	*j = cJSON_Parse(s), *st;
 
@@ -27,6 +27,24 @@ main(void)
 		CHECK(cJSON_IsFalse(cJSON_GetObjectItem(j, "force")));
 		cJSON_Delete(j);
 		free(s);
+	}
+	TEST("flow-run and task-run set_state bodies, byte for byte") {
+		char	*f = api_set_state_body("r1", NULL, "FAILED", NULL,
+		    "boom", 1, "t1");
+		char	*t = api_set_state_body("r1", "k1", "RUNNING",
+		    "Running", NULL, 0, "t2");
+
+		CHECK_STR(f, "{\"state\":{\"type\":\"FAILED\",\"message\":"
+		    "\"boom\",\"data\":null,\"state_details\":{"
+		    "\"flow_run_id\":\"r1\",\"transition_id\":\"t1\"}},"
+		    "\"force\":true}");
+		CHECK_STR(t, "{\"state\":{\"type\":\"RUNNING\",\"name\":"
+		    "\"Running\",\"message\":null,\"data\":null,"
+		    "\"state_details\":{\"flow_run_id\":\"r1\","
+		    "\"task_run_id\":\"k1\",\"transition_id\":\"t2\"}},"
+		    "\"force\":false}");
+		free(f);
+		free(t);
 	}
 	TEST("WAIT carries its delay") {
 		CHECK(api_parse_orch("{\"status\":\"WAIT\",\"state\":null,"

@@ -31,6 +31,13 @@ rejects(const char *text, const char *needle)
 	return strstr(err, needle) != NULL;
 }
 
+static int
+noop(pf_run *run)
+{
+	(void)run;
+	return PF_OK;
+}
+
 int
 main(void)
 {
@@ -55,6 +62,28 @@ main(void)
 	TEST("dots that are not a parent reference are fine") {
 		CHECK(parses("a..b/x.c:f", "build/a..b/x.so", "f"));
 		CHECK(parses("./x.c:f", "build/./x.so", "f"));
+	}
+	TEST("a declaration of another ABI or version is refused, clearly") {
+		static const pf_param_def bare[] = {
+			{ .name = "x" }, PF_PARAM_END
+		};
+		pf_flow_def	 def = PF_FLOW_DEF_INIT(.fn = NULL);
+		char		 err[300];
+
+		CHECK(sdk_flow_def_check(&def, err, sizeof(err)) == -1);
+		CHECK_STR(err, "the flow declaration has no function");
+		def.fn = noop;
+		CHECK(sdk_flow_def_check(&def, err, sizeof(err)) == 0);
+		def.params = bare;
+		CHECK(sdk_flow_def_check(&def, err, sizeof(err)) == -1);
+		CHECK_STR(err, "parameter 'x': pf_param_def has no version: "
+		    "initialise it with PF_PARAM_DEF_INIT(...) (this pfagent "
+		    "knows version 1)");
+		def.params = NULL;
+		def.abi = 1;
+		CHECK(sdk_flow_def_check(&def, err, sizeof(err)) == -1);
+		CHECK_STR(err, "the module was built for flow ABI 1, this "
+		    "pfagent speaks flow ABI 2");
 	}
 	TEST("loading reports a missing module by name") {
 		struct entrypoint	 ep;

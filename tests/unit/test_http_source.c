@@ -176,7 +176,8 @@ static int
 add(pf_run *r, const pf_http_item *item, void *payload)
 {
 	struct items	*it = payload;
-	char		*text = cJSON_PrintUnformatted(item->value);
+	char		*text = cJSON_PrintUnformatted(
+	    (const cJSON *)(const void *)item->value);	/* pf_json is one */
 
 	if (item->key != NULL)
 		buf_printf(&it->out, "%s=", item->key);
@@ -207,7 +208,7 @@ get(const char *path, const struct reply *script, int n,
 	if (pf_http_get_items(h, path, add, &it) == PF_OK)
 		r = buf_steal(&it.out);
 	else
-		r = xasprintf("ERR:%s", pf_http_error(h));
+		r = xasprintf("ERR:%s", pf_last_error());
 	*served = server_stop();
 	pf_http_free(h);
 	buf_cleanup(&it.out);
@@ -237,12 +238,13 @@ next_by_link(pf_http *h, const pf_http_page *page, void *payload)
 static int
 next_by_cursor(pf_http *h, const pf_http_page *page, void *payload)
 {
-	const cJSON	*c = cJSON_GetObjectItem(page->rest, "next_cursor");
+	const char	*c = pf_json_string(pf_json_get(page->rest,
+	    "next_cursor"));
 
 	(void)payload;
-	if (!cJSON_IsString(c))
+	if (c == NULL)
 		return 0;
-	return pf_http_param(h, "cursor", c->valuestring) == PF_OK;
+	return pf_http_param(h, "cursor", c) == PF_OK;
 }
 
 static int
@@ -382,7 +384,7 @@ main(void)
 		buf_init(&it.out, 1024);
 		h = pf_http_new(&run, u);
 		CHECK(pf_http_get_items(h, "", add, &it) == PF_ERROR);
-		CHECK(has(pf_http_error(h), "/x: item 2: no room for item 2"));
+		CHECK(has(pf_last_error(), "/x: item 2: no room for item 2"));
 		CHECK(it.n == 2);
 		server_stop();
 		pf_http_free(h);
@@ -430,7 +432,7 @@ main(void)
 		free(r);
 	}
 	TEST("members of an object; pf_http_get_json") {
-		cJSON	*doc;
+		pf_json	*doc;
 		pf_http	*h;
 
 		r = get("", (struct reply[]){ { 200, NULL,
@@ -443,10 +445,13 @@ main(void)
 		u = url("/j");
 		h = pf_http_new(&run, u);
 		CHECK(pf_http_get_json(h, &doc) == PF_OK);
-		CHECK(cJSON_IsArray(cJSON_GetObjectItem(doc, "a")));
-		cJSON_Delete(doc);
+		CHECK(pf_json_kind(pf_json_get(doc, "a")) == PF_JSON_ARRAY);
+		CHECK(pf_json_number(pf_json_first(pf_json_get(doc, "a"))) ==
+		    1);
+		CHECK_STR(pf_json_key(pf_json_first(doc)), "a");
+		pf_json_free(doc);
 		CHECK(pf_http_get_json(h, &doc) == PF_ERROR && doc == NULL);
-		CHECK(has(pf_http_error(h), "/j: HTTP 200: the response is "
+		CHECK(has(pf_last_error(), "/j: HTTP 200: the response is "
 		    "not valid JSON"));
 		server_stop();
 		pf_http_free(h);
@@ -454,10 +459,10 @@ main(void)
 	}
 	TEST("a bad URL is reported by the get") {
 		pf_http	*h = pf_http_new(&run, "ftp://example.com/x");
-		cJSON	*doc;
+		pf_json	*doc;
 
 		CHECK(pf_http_get_json(h, &doc) == PF_ERROR);
-		CHECK_STR(pf_http_error(h), "GET (no URL): "
+		CHECK_STR(pf_last_error(), "GET (no URL): "
 		    "'ftp://example.com/x' is not an http or https URL");
 		pf_http_free(h);
 	}

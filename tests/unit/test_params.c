@@ -14,13 +14,16 @@ static const pf_param_def params[] = {
 	PF_PARAM_INT("n", 3, "how many"),
 	PF_PARAM_BOOL("loud", 0, "shout"),
 	PF_PARAM_NUMBER("ratio", 0.5, "a fraction"),
-	{ "opts", PF_PARAM_TYPE_OBJECT, "{}", 0, "settings" },
-	{ "tags", PF_PARAM_TYPE_ARRAY, "[]", 0, "labels" },
-	{ "maybe", PF_PARAM_TYPE_STRING, "null", 0, "Optional[str]" },
+	PF_PARAM_DEF_INIT(.name = "opts", .type = PF_PARAM_TYPE_OBJECT,
+	    .default_json = "{}", .description = "settings"),
+	PF_PARAM_DEF_INIT(.name = "tags", .type = PF_PARAM_TYPE_ARRAY,
+	    .default_json = "[]", .description = "labels"),
+	PF_PARAM_DEF_INIT(.name = "maybe", .type = PF_PARAM_TYPE_STRING,
+	    .default_json = "null", .description = "Optional[str]"),
 	PF_PARAM_REQUIRED("path", PF_PARAM_TYPE_STRING, "where"),
 	PF_PARAM_END
 };
-static const pf_flow_def def = { .abi = PF_ABI_VERSION, .params = params };
+static const pf_flow_def def = PF_FLOW_DEF_INIT(.params = params);
 
 static const char	*exc;
 static char		 err[2048];

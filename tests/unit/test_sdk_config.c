@@ -234,7 +234,7 @@ main(void)
 
 		CHECK(a.value == NULL && a.ok == PF_ERROR);
 		CHECK(pf_task_ok(t) == PF_ERROR);
-		CHECK(has(pf_task_error(t), "`nowhere`"));
+		CHECK(has(pf_last_error(), "`nowhere`"));
 		CHECK(pf_config_ok(&run) == PF_OK && run.error == NULL);
 		sdk_run_cleanup(&run);
 	}

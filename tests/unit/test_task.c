@@ -79,11 +79,12 @@ main(void)
 	cJSON				*j;
 
 	TEST("retry delays: a number, or Prefect's list with a backoff") {
-		pf_task_def	 plain = { .retries = 3, .retry_delay_seconds = 2 };
-		pf_task_def	 exp2 = { .retries = 3, .retry_delay_seconds = 1,
-		    .retry_backoff = 2 };
-		pf_task_def	 many = { .retries = 80, .retry_delay_seconds = 1,
-		    .retry_backoff = 1.5 };
+		pf_task_def	 plain = PF_TASK_DEF_INIT(.retries = 3,
+		    .retry_delay_seconds = 2);
+		pf_task_def	 exp2 = PF_TASK_DEF_INIT(.retries = 3,
+		    .retry_delay_seconds = 1, .retry_backoff = 2);
+		pf_task_def	 many = PF_TASK_DEF_INIT(.retries = 80,
+		    .retry_delay_seconds = 1, .retry_backoff = 1.5);
 		char		*s;
 
 		j = sdk_task_retry_delay(&plain);
@@ -158,7 +159,7 @@ main(void)
 		t = pf_task_run(&run, &flaky, flaky_fn, &c, NULL);
 		CHECK(t != NULL && pf_task_ok(t) == PF_OK);
 		CHECK(c.calls == 3 && !c.flow_error_seen);
-		CHECK_STR(pf_task_error(t), "");
+		CHECK_STR(sdk_task_error(t), "");
 		CHECK_STR(sdk_task_state(t), "Completed");
 		CHECK_STR(run.error, "the flow's own");
 		free(run.error);
@@ -171,9 +172,21 @@ main(void)
 		    NULL);
 
 		CHECK(pf_task_ok(t) == PF_ERROR && c.calls == 2);
-		CHECK_STR(pf_task_error(t), "boom 2");
+		CHECK_STR(pf_last_error(), "boom 2");
+		CHECK_STR(sdk_task_error(t), "boom 2");
 		CHECK_STR(sdk_task_state(t), "Failed");
 		CHECK(run.error == NULL);
+	}
+	TEST("a definition without its version is refused, saying how") {
+		static const pf_task_def bare = { .name = "bare" };
+		struct counter	 c = { 0, 0, 0 };
+		pf_task		*t = pf_task_run(&run, &bare, flaky_fn, &c,
+		    NULL);
+
+		CHECK(pf_task_ok(t) == PF_ERROR && c.calls == 0);
+		CHECK_STR(pf_last_error(), "pf_task_def has no version: "
+		    "initialise it with PF_TASK_DEF_INIT or PF_TASK(...) (this "
+		    "pfagent knows version 1)");
 	}
 	TEST("task run names count calls of a task in the attempt") {
 		PF_TASK(named);
@@ -195,7 +208,7 @@ main(void)
 		CHECK(early && now_ms() - start < 10000);
 		CHECK(pf_task_ok(t) == PF_ERROR);
 		CHECK_STR(sdk_task_state(t), "TimedOut");
-		CHECK_STR(pf_task_error(t),
+		CHECK_STR(pf_last_error(),
 		    "Task run exceeded timeout of 0.2 second(s)");
 		/* the deadline was the task's: the flow goes on */
 		CHECK(!pf_stopped(&run));
@@ -223,9 +236,9 @@ main(void)
 	TEST("the create body: policy, tags, upstream links, Pending") {
 		PF_TASK(up);
 		static const char *const tags[] = { "etl", NULL };
-		pf_task_def	 def = { .name = "load", .retries = 2,
-		    .retry_delay_seconds = 1, .retry_backoff = 2,
-		    .retry_jitter_factor = 0.5, .tags = tags };
+		pf_task_def	 def = PF_TASK_DEF_INIT(.name = "load",
+		    .retries = 2, .retry_delay_seconds = 1, .retry_backoff = 2,
+		    .retry_jitter_factor = 0.5, .tags = tags);
 		struct counter	 c = { 0, 0, 0 };
 		pf_task		*u = pf_task_run(&run, &up, flaky_fn, &c, NULL);
 		const cJSON	*pol, *w;
