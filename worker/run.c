@@ -497,10 +497,11 @@ on_history(struct http_resp *resp, enum retry_class rc, void *arg)
 	const char	*ts, *lts, *type;
 	char		 err[200];
 
-	if (rc != RETRY_OK || (states = json_parse_answer(resp->body, 0, err,
-	    sizeof(err))) == NULL || !cJSON_IsArray(states))
+	if (rc != RETRY_OK || (states = json_parse_answer(resp->body, 1, err,
+	    sizeof(err))) == NULL)
 		log_warnx("flow run %s: cannot read its history to restore "
-		    "the state our claim displaced", r->id);
+		    "the state our claim displaced: %s", r->id, rc == RETRY_OK ?
+		    err : resp->status ? "server error" : resp->error);
 	else {
 		/* The newest state that is not ours (same server: ISO 8601
 		 * timestamps of one format compare as strings). */
