@@ -598,6 +598,24 @@ run_if_owned(struct run *r, void (*next)(struct run *))
 	free(path);
 }
 
+static void
+left_to_its_owner(struct run *r)
+{
+	log_info("flow run %s (%s): its process could not prove the claim; "
+	    "leaving the run", r->id, r->name);
+}
+
+/*
+ * The process found the run not ours and ran nothing: if our Submitting
+ * displaced the final state of a run another worker finished, put it
+ * back; otherwise nothing is ours to write.
+ */
+void
+run_not_ours(struct run *r)
+{
+	run_if_owned(r, left_to_its_owner);
+}
+
 /* --- submission --- */
 
 /* Claimed as the stop arrived, not started: another worker may run it. */

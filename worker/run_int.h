@@ -52,6 +52,8 @@ struct run {
 /* run.c */
 /* The claim this worker holds on the run (prefect/contract.h). */
 void	 run_claim_info(const struct run *, struct claim *);
+/* Its process exited PF_EXIT_NOT_OURS: restores what our claim displaced. */
+void	 run_not_ours(struct run *);
 void	 run_free_slot(struct run *);
 /* Ends a request callback: drops the request's reference last. */
 void	 run_unref(struct run *);

@@ -243,10 +243,11 @@ reap(struct run *r)
 		run_emit(r, "prefect.worker.executed-flow-run", 1, code);
 	if (r->cancel_requested)
 		run_finish_cancel(r);
-	else if (known && code == PF_EXIT_NOT_OURS)
+	else if (known && code == PF_EXIT_NOT_OURS) {
 		log_info("flow run %s (%s): its process found the run claimed "
-		    "by another worker and ran nothing; leaving it", r->id,
-		    r->name);
+		    "by another worker and ran nothing", r->id, r->name);
+		run_not_ours(r);
+	}
 	else if (r->shutdown || !known)
 		finish_unknown(r);
 	else if ((msg = limit_message(r, code, &ru)) != NULL) {
