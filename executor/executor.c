@@ -429,6 +429,34 @@ refuse_params(struct exec *x, const char *exc_type, const char *err)
 	return rc == -1 ? 1 : 0;
 }
 
+/*
+ * The worker's claim (prefect/contract.h) is still the run's: checked on
+ * the run as read, or on a fresh read when run is NULL. A worker that
+ * passed no claim (an older one) is trusted. 0: leave the run alone.
+ */
+static int
+still_ours(struct exec *x, const cJSON *run)
+{
+	struct claim	 c;
+	cJSON		*fresh = NULL;
+	char		 err[200], why[160];
+	int		 ours;
+
+	if (!x->execute || !claim_from_env(&c))
+		return 1;
+	if (run == NULL && (run = fresh = get_json(x, "/flow_runs/", x->id,
+	    err, sizeof(err))) == NULL) {
+		log_error("flow run %s: cannot read it to prove the claim: "
+		    "%s", x->id, err);
+		return 0;
+	}
+	if (!(ours = claim_is_ours(run, &c, why, sizeof(why)) == 1))
+		log_info("flow run %s: not ours after all (%s); running "
+		    "nothing", x->id, why);
+	cJSON_Delete(fresh);
+	return ours;
+}
+
 /* Runs the flow until a final state sticks; returns the exit status. */
 static int
 run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
@@ -438,6 +466,9 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 	const char		*name, *exc_type;
 	int			 rc, timed_out, failed;
 
+	/* Proved again last thing before the first proposal. */
+	if (!still_ours(x, NULL))
+		return PF_EXIT_NOT_OURS;
 	for (;;) {
 		x->run.params = sdk_params_prepare(def, json_obj(x->flow_run,
 		    "parameters"), &exc_type, err, sizeof(err));
@@ -663,6 +694,11 @@ executor_main(void)
 	if ((x.flow_run = get_json(&x, "/flow_runs/", x.id, err,
 	    sizeof(err))) == NULL) {
 		log_error("flow run %s: %s", x.id, err);
+		goto out;
+	}
+	/* Nothing, not even a log line, on a run that is not ours. */
+	if (!still_ours(&x, x.flow_run)) {
+		rc = PF_EXIT_NOT_OURS;
 		goto out;
 	}
 	name = json_str(x.flow_run, "name");

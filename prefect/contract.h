@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 /* The child's environment, beside Prefect's own PREFECT_* settings. */
 #define PF_ENV_FLOW_RUN_ID	"PREFECT__FLOW_RUN_ID"	/* Prefect's name */
 #define PF_ENV_WORKER_NAME	"PREFECT__WORKER_NAME"
@@ -21,6 +23,7 @@
 #define PF_ENV_GIT_CACHE_MB	"PFAGENT_GIT_CACHE_MB"
 #define PF_ENV_LOG_FORMAT	"PFAGENT_LOG_FORMAT"	/* text, json */
 #define PF_ENV_PROFILE		"WORKSPACE__PROFILE"	/* dlt's variable */
+#define PF_ENV_CLAIM		"PFAGENT_CLAIM"		/* claim_env() */
 
 /*
  * The exit status of an executor that found an allocation refused under
@@ -28,6 +31,41 @@
  * reports naming the limit.
  */
 #define PF_EXIT_MEMORY		247
+
+/*
+ * The exit status of an executor that found the run no longer ours
+ * before it proposed Running (claim_is_ours): it ran nothing and
+ * proposed nothing, and the worker leaves the run alone (no Crashed).
+ */
+#define PF_EXIT_NOT_OURS	245
+
+/*
+ * A claim, and how it is proved still ours. The server does not
+ * serialise claims: two workers' Scheduled -> Pending can both be
+ * ACCEPTed, and a claim landing on a run another worker finished moves
+ * it back to Pending. So the worker, after its claim and before its
+ * Submitting, and the executor, before Running, read the run (GET
+ * /flow_runs/{id}) and go on only if its current state is PENDING with
+ * one of the claim's transition ids and its run_count is the one the
+ * poll saw (nobody ran it meanwhile). Otherwise they propose nothing.
+ */
+struct claim {
+	char	claim_tid[37];		/* of our Pending */
+	char	submit_tid[37];		/* of our Pending/Submitting */
+	int	run_count;		/* as polled */
+};
+
+/*
+ * 1 if the run (as read) is ours; else 0 and why not, or -1 when our
+ * Pending is its current state but it ran since the poll: our claim
+ * displaced another worker's state.
+ */
+int	 claim_is_ours(const cJSON *flow_run, const struct claim *,
+	    char *why, size_t whylen);
+/* "PFAGENT_CLAIM=..." for the child's environment (caller frees). */
+char	*claim_env(const struct claim *);
+/* 1 and the claim if PFAGENT_CLAIM is set and well formed, else 0. */
+int	 claim_from_env(struct claim *);
 
 /*
  * The intent marker, <state dir>/PF_INTENT_DIR/<flow run id>, written

@@ -460,6 +460,162 @@ run_in_flight_ids(const struct agent *a)
 	return ids;
 }
 
+/* --- ownership --- */
+
+void
+run_claim_info(const struct run *r, struct claim *c)
+{
+	memcpy(c->claim_tid, r->jrec.claim_tid, sizeof(c->claim_tid));
+	memcpy(c->submit_tid, r->jrec.submit_tid, sizeof(c->submit_tid));
+	c->run_count = (int)json_num(r->flow_run, "run_count", 0);
+}
+
+static int
+state_is_ours(const struct run *r, const cJSON *st)
+{
+	const char	*tid = json_str(json_obj(st, "state_details"),
+	    "transition_id");
+
+	return tid != NULL && (strcmp(tid, r->jrec.claim_tid) == 0 ||
+	    strcmp(tid, r->jrec.submit_tid) == 0);
+}
+
+static int
+state_type_final(const char *t)
+{
+	return t != NULL && (strcmp(t, "COMPLETED") == 0 ||
+	    strcmp(t, "FAILED") == 0 || strcmp(t, "CRASHED") == 0 ||
+	    strcmp(t, "CANCELLED") == 0);
+}
+
+static void
+on_history(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run	*r = arg;
+	cJSON		*states = NULL, *st;
+	const cJSON	*last = NULL;
+	const char	*ts, *lts, *type;
+	char		 err[200];
+
+	if (rc != RETRY_OK || (states = json_parse_answer(resp->body, 1, err,
+	    sizeof(err))) == NULL)
+		log_warnx("flow run %s: cannot read its history to restore "
+		    "the state our claim displaced: %s", r->id, rc == RETRY_OK ?
+		    err : resp->status ? "server error" : resp->error);
+	else {
+		/* The newest state that is not ours (same server: ISO 8601
+		 * timestamps of one format compare as strings). */
+		cJSON_ArrayForEach(st, states) {
+			ts = json_str(st, "timestamp");
+			lts = json_str(last, "timestamp");
+			if (!state_is_ours(r, st) && ts != NULL &&
+			    (last == NULL || (lts != NULL && strcmp(ts, lts) > 0)))
+				last = st;
+		}
+		type = json_str(last, "type");
+		if (state_type_final(type)) {
+			log_info("flow run %s (%s): restoring its %s state, "
+			    "which our late claim displaced", r->id, r->name,
+			    json_str(last, "name"));
+			run_set_state(r, &retry_patient, type, json_str(last,
+			    "name"), json_str(last, "message"), 0, NULL, NULL);
+		}
+	}
+	cJSON_Delete(states);
+	run_release(r);
+	run_unref(r);
+}
+
+/*
+ * Our claim landed on a run another worker ran since the poll (the
+ * server accepts Completed -> Pending without a stored result): its
+ * final state is put back, unforced, so the run's current state is
+ * its history's last; a run still going is left to its worker.
+ */
+static void
+restore_displaced(struct run *r)
+{
+	char	*path = api_path("/flow_run_states/?flow_run_id=", r->id, NULL);
+
+	run_request(r, &retry_patient, "GET", path, NULL, on_history);
+	free(path);
+}
+
+static void
+on_owned(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run	*r = arg;
+	void		(*next)(struct run *) = r->owned_next;
+	struct claim	 c;
+	cJSON		*run = NULL;
+	char		 err[200], why[160];
+
+	r->owned_next = NULL;
+	if (rc == RETRY_AUTH) {
+		worker_fatal_auth(r->agent, "reading a claimed flow run");
+		run_release(r);
+	} else if (rc != RETRY_OK || (run = json_parse_answer(resp->body, 0,
+	    err, sizeof(err))) == NULL) {
+		/* Unproved: running it could run it twice. */
+		log_warnx("flow run %s: cannot read it to prove the claim: %s; "
+		    "leaving it", r->id, rc == RETRY_OK ? err : resp->status ?
+		    "server error" : resp->error);
+		run_release(r);
+	} else {
+		run_claim_info(r, &c);
+		switch (claim_is_ours(run, &c, why, sizeof(why))) {
+		case 1:
+			next(r);
+			break;
+		case -1:
+			log_info("flow run %s (%s): not ours after all (%s)",
+			    r->id, r->name, why);
+			restore_displaced(r);
+			break;
+		default:
+			log_info("flow run %s (%s): not ours after all (%s); "
+			    "leaving it", r->id, r->name, why);
+			run_release(r);
+		}
+	}
+	cJSON_Delete(run);
+	run_unref(r);
+}
+
+/*
+ * The server accepts two workers' claims of one run, and a late claim
+ * on a run another worker finished: an ACCEPT proves nothing. Reads the
+ * run and goes on with next only if it is still ours (claim_is_ours);
+ * otherwise proposes nothing and leaves it.
+ */
+static void
+run_if_owned(struct run *r, void (*next)(struct run *))
+{
+	char	*path = api_path("/flow_runs/", r->id, NULL);
+
+	r->owned_next = next;
+	run_request(r, &retry_patient, "GET", path, NULL, on_owned);
+	free(path);
+}
+
+static void
+left_to_its_owner(struct run *r)
+{
+	log_info("flow run %s (%s): its process could not prove the claim; "
+	    "leaving the run", r->id, r->name);
+}
+
+/*
+ * The process found the run not ours and ran nothing: if our Submitting
+ * displaced the final state of a run another worker finished, put it
+ * back; otherwise nothing is ours to write.
+ */
+void
+run_not_ours(struct run *r)
+{
+	run_if_owned(r, left_to_its_owner);
+}
+
 /* --- submission --- */
 
 /* Claimed as the stop arrived, not started: another worker may run it. */
@@ -486,19 +642,50 @@ answer_says_cancelled(struct http_resp *resp, enum retry_class rc)
 	    strcmp(o.type, "CANCELLED") == 0);
 }
 
+/* The answer is an ACCEPT of the proposal with this transition id. */
+static int
+answer_accepts(struct http_resp *resp, enum retry_class rc, const char *tid)
+{
+	struct orch_result	o;
+	char			err[200];
+
+	if (rc != RETRY_OK || api_parse_orch(resp->body, &o, err,
+	    sizeof(err)) == -1)
+		return 0;
+	api_orch_adopt_own(&o, tid);
+	return o.status == ORCH_ACCEPT;
+}
+
+static void
+spawn_owned(struct run *r)
+{
+	if (r->cancel_requested)
+		cancel_unstarted(r);
+	else if (!r->agent->stopping)
+		run_spawn(r);
+	else
+		hand_back(r);
+}
+
 static void
 on_submitting(struct http_resp *resp, enum retry_class rc, void *arg)
 {
 	struct run	*r = arg;
 
 	/*
-	 * Servers before 3.6.22 ABORT "Submitting": harmless. A run
-	 * cancelled meanwhile is refused too, with its state: it must not
-	 * start, even when the event stream is down.
+	 * Servers before 3.6.22 ABORT "Submitting", and 3.6.22+ ABORT it
+	 * when the run went on meanwhile (another worker's Submitting or
+	 * Running): so a refused or unanswered Submitting is looked at
+	 * before anything starts. A run cancelled meanwhile is refused
+	 * too, with its state: it must not start, even when the event
+	 * stream is down.
 	 */
 	if (r->step == STEP_SUBMIT && (r->cancel_requested ||
 	    answer_says_cancelled(resp, rc)))
 		cancel_unstarted(r);
+	else if (r->step == STEP_SUBMIT && !answer_accepts(resp, rc,
+	    r->jrec.submit_tid))
+		run_if_owned(r, spawn_owned);
 	else if (r->step == STEP_SUBMIT && !r->agent->stopping)
 		run_spawn(r);
 	else if (r->step == STEP_SUBMIT)
@@ -527,13 +714,16 @@ on_labels(struct http_resp *resp, enum retry_class rc, void *arg)
  * does: the server's state write would otherwise race the labels write.
  */
 static void
-run_submit(struct run *r)
+submit_labels(struct run *r)
 {
 	struct agent	*a = r->agent;
 	cJSON		*labels;
 	char		*path, *body;
 
-	r->step = STEP_SUBMIT;
+	if (r->cancel_requested) {
+		cancel_unstarted(r);
+		return;
+	}
 	run_log(r, PF_LEVEL_INFO, "Worker '%s' submitting flow run '%s'",
 	    a->conf.name, r->id);
 	labels = json_strings("prefect.worker.name", a->conf.name,
@@ -547,6 +737,17 @@ run_submit(struct run *r)
 	run_request(r, &retry_patient, "PATCH", path, body, on_labels);
 	free(path);
 	free(body);
+}
+
+/*
+ * Proved again before the labels and Submitting: another claim may have
+ * landed while the deployment and the flow were read.
+ */
+static void
+run_submit(struct run *r)
+{
+	r->step = STEP_SUBMIT;
+	run_if_owned(r, submit_labels);
 }
 
 static void
@@ -665,7 +866,9 @@ on_claim_check(struct http_resp *resp, enum retry_class rc, void *arg)
 	cJSON		*run;
 	const cJSON	*st;
 	const char	*tid, *type;
-	char		 err[200];
+	char		 err[200], why[160];
+	struct claim	 c;
+	int		 ours;
 
 	if (rc == RETRY_AGAIN) {
 		claim_retry_later(r);
@@ -676,9 +879,16 @@ on_claim_check(struct http_resp *resp, enum retry_class rc, void *arg)
 		st = json_obj(run, "state");
 		tid = json_str(json_obj(st, "state_details"), "transition_id");
 		type = json_str(st, "type");
-		if (tid != NULL && strcmp(tid, r->jrec.claim_tid) == 0)
+		run_claim_info(r, &c);
+		ours = tid != NULL && strcmp(tid, r->jrec.claim_tid) == 0 ?
+		    claim_is_ours(run, &c, why, sizeof(why)) : 0;
+		if (ours == 1)
 			claimed(r);
-		else if (type != NULL && strcmp(type, "SCHEDULED") == 0)
+		else if (ours == -1) {
+			log_info("flow run %s (%s): not ours after all (%s)",
+			    r->id, r->name, why);
+			restore_displaced(r);
+		} else if (type != NULL && strcmp(type, "SCHEDULED") == 0)
 			send_claim(r);
 		else {
 			log_debug("flow run %s: taken by another worker (%s)",
@@ -726,7 +936,7 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 	} else {
 		api_orch_adopt_own(&o, r->jrec.claim_tid);
 		if (o.status == ORCH_ACCEPT && strcmp(o.type, "PENDING") == 0)
-			claimed(r);
+			run_if_owned(r, claimed);
 		else {
 			log_debug("flow run %s: not claimed (%s %s): %s",
 			    r->id, api_orch_status_name(o.status), o.type,

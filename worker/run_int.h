@@ -13,6 +13,7 @@
 #include "worker/worker.h"
 #include "worker/journal.h"
 #include "worker/request.h"
+#include "prefect/contract.h"
 
 enum run_step { STEP_CLAIM, STEP_SUBMIT, STEP_RUNNING, STEP_EXITED,
     STEP_RELEASED };
@@ -45,9 +46,14 @@ struct run {
 	int		 shutdown;	/* stopped because the worker stops */
 	long		 memory_mb;	/* limits of the process, 0: none */
 	long		 cpu_seconds;
+	void		(*owned_next)(struct run *);	/* run_if_owned */
 };
 
 /* run.c */
+/* The claim this worker holds on the run (prefect/contract.h). */
+void	 run_claim_info(const struct run *, struct claim *);
+/* Its process exited PF_EXIT_NOT_OURS: restores what our claim displaced. */
+void	 run_not_ours(struct run *);
 void	 run_free_slot(struct run *);
 /* Ends a request callback: drops the request's reference last. */
 void	 run_unref(struct run *);

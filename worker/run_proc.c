@@ -244,6 +244,11 @@ reap(struct run *r)
 		run_emit(r, "prefect.worker.executed-flow-run", 1, code);
 	if (r->cancel_requested)
 		run_finish_cancel(r);
+	else if (known && code == PF_EXIT_NOT_OURS) {
+		log_info("flow run %s (%s): its process found the run claimed "
+		    "by another worker and ran nothing", r->id, r->name);
+		run_not_ours(r);
+	}
 	else if (r->shutdown || !known)
 		finish_unknown(r);
 	else if ((msg = limit_message(r, code, &ru)) != NULL) {
@@ -286,7 +291,8 @@ child_env(struct run *r, const struct jobconf *jc)
 {
 	extern char	**environ;
 	char		**add, **env;
-	size_t		  n = 11, i = 0;
+	size_t		  n = 12, i = 0;
+	struct claim	  claim;
 	const char	 *dep_name = json_str(r->deployment, "name");
 	const char	 *dep_id = json_str(r->flow_run, "deployment_id");
 	const char	 *flow_id = json_str(r->flow_run, "flow_id");
@@ -315,6 +321,9 @@ child_env(struct run *r, const struct jobconf *jc)
 	add[i++] = xasprintf(PF_ENV_STATE_DIR "=%s", r->agent->conf.state_dir);
 	add[i++] = xasprintf(PF_ENV_GIT_CACHE_MB "=%d",
 	    r->agent->conf.git_cache_mb);
+	/* The executor proves the run is still ours before Running. */
+	run_claim_info(r, &claim);
+	add[i++] = claim_env(&claim);
 	/* --profile is the operator's choice for this worker: it wins. */
 	if (r->agent->conf.profile != NULL)
 		add[i++] = xasprintf(PF_ENV_PROFILE "=%s",

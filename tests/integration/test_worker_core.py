@@ -194,8 +194,9 @@ def test_three_agents_share_300_runs_exactly_once(client, agent, pool_name,
                                                   process_job_template):
     """(slow) Three agents with --limit 4 on one pool, started together on
     300 scheduled runs, execute each exactly once: its id appears once in
-    the shared file, run_count is 1, and no agent is seen holding more
-    than 4 runs in flight."""
+    the shared file, run_count is 1, its history has one Running and ends
+    in its current state (no late claim left over it), and no agent is
+    seen holding more than 4 runs in flight."""
     out = tmp_path / "touched.txt"
     client.create_pool(pool_name, base_job_template=process_job_template)
     dep = client.create_deployment(pool_name, "tests/flows/touch.c:touch",
@@ -244,6 +245,17 @@ def test_three_agents_share_300_runs_exactly_once(client, agent, pool_name,
     lines = collections.Counter(out.read_text().splitlines())
     assert set(lines) == set(ids)
     assert [i for i, n in lines.items() if n != 1] == []
+
+    def history(run):
+        states = client.read_states(run["id"])
+        return run, [s["type"] for s in states], states[-1]["id"]
+
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        histories = list(executor.map(history, runs))
+    assert [(r["id"], types) for r, types, _ in histories
+            if types.count("RUNNING") != 1] == []
+    assert [(r["id"], types) for r, types, last in histories
+            if r["state"]["id"] != last] == []
 
 
 def test_run_once_drains_scheduled_runs_and_exits(client, agent, pool_name,
