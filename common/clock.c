@@ -20,25 +20,28 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void
-iso8601_now(char out[32], double offset_seconds)
+/* UTC time of us microseconds since the epoch, with 3 or 6 decimals. */
+static void
+format_utc(int64_t us, int decimals, char out[32])
 {
-	struct timespec	 ts;
+	time_t		 secs = (time_t)(us / 1000000);
 	struct tm	 tm;
-	int64_t		 ms;
-	time_t		 secs;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
-	    (int64_t)(offset_seconds * 1000);
-	secs = (time_t)(ms / 1000);
 	char		 tmp[80];
 
 	gmtime_r(&secs, &tm);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%0*dZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	    tm.tm_min, tm.tm_sec, decimals, decimals == 3 ?
+	    (int)(us % 1000000 / 1000) : (int)(us % 1000000));
 	strlcpy_(out, tmp, 32);
+}
+
+void
+iso8601_now(char out[32], double offset_seconds)
+{
+	int64_t	 ms = realtime_us() / 1000 + (int64_t)(offset_seconds * 1000);
+
+	format_utc(ms * 1000, 3, out);
 }
 
 int
@@ -97,15 +100,7 @@ sleep_ms(int64_t ms)
 void
 iso8601_us(int64_t us, char out[32])
 {
-	time_t		 secs = (time_t)(us / 1000000);
-	struct tm	 tm;
-	char		 tmp[80];
-
-	gmtime_r(&secs, &tm);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(us % 1000000));
-	strlcpy_(out, tmp, 32);
+	format_utc(us, 6, out);
 }
 
 int64_t
