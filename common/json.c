@@ -52,6 +52,38 @@ json_parse_answer(const char *text, int want_array, char *err, size_t errlen)
 	return j;
 }
 
+cJSON *
+json_parse_object_at(const char *text, const char *what, char *err,
+    size_t errlen)
+{
+	const char	*end = NULL, *p;
+	cJSON		*j = cJSON_ParseWithOpts(text, &end, 1);
+	int		 line = 1, col = 1;
+
+	if (j == NULL) {
+		if (end == NULL || end < text)
+			end = text;
+		for (p = text; p < end; p++) {
+			if (*p == '\n') {
+				line++;
+				col = 1;
+			} else
+				col++;
+		}
+		errorf(err, errlen, "%s: invalid JSON at line %d, column %d%s"
+		    "%.20s%s", what, line, col, *end ? ": at '" :
+		    ": the text ends early", end, *end ? "'" : "");
+		return NULL;
+	}
+	if (!cJSON_IsObject(j)) {
+		errorf(err, errlen, "%s: must be a JSON object "
+		    "({\"name\": value, ...})", what);
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
 char *
 json_print(const cJSON *j)
 {

@@ -16,6 +16,12 @@ const cJSON	*json_obj(const cJSON *obj, const char *key);
 /* Parses text that must be a JSON object or array; NULL otherwise. */
 cJSON		*json_parse_answer(const char *text, int want_array,
 		    char *err, size_t errlen);
+/*
+ * Parses text given by a user as a JSON object; what names it in err
+ * ("--params"), with the line and column of a syntax error.
+ */
+cJSON		*json_parse_object_at(const char *text, const char *what,
+		    char *err, size_t errlen);
 /* Serialises compactly; aborts on OOM (caller frees). */
 char		*json_print(const cJSON *);
 /* Builds an object from NULL-terminated key/value string pairs. */

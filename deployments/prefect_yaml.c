@@ -21,6 +21,7 @@ struct prefect_yaml {
 	const char		*name;
 	const char		*version;
 	cJSON			*bag;	/* per deployment: config and steps */
+	cJSON			*top;	/* top-level build, push, pull */
 	struct pf_deployment	*deps;
 	size_t			 n;
 };
@@ -215,7 +216,7 @@ prefect_yaml_load(const struct ydoc *doc, const char *file,
 	py->doc = doc;
 	py->name = str_of(root, "name");
 	py->version = str_of(root, "prefect-version");
-	cJSON_Delete(top);
+	py->top = top;
 	*out = py;
 	return 0;
 }
@@ -226,6 +227,7 @@ prefect_yaml_free(struct prefect_yaml *py)
 	if (py == NULL)
 		return;
 	cJSON_Delete(py->bag);
+	cJSON_Delete(py->top);
 	free(py->deps);
 	free(py->file);
 	free(py);
@@ -278,7 +280,7 @@ prefect_yaml_check_deployable(const struct prefect_yaml *py,
 		pyaml_err(&v, d->node, p, "a deployment name is required");
 	if (d->entrypoint == NULL || d->entrypoint[0] == '\0')
 		pyaml_err(&v, d->node, p, "an entrypoint is required to deploy "
-		    "(path/to/file.py:flow_function)");
+		    "(flows/<file>.c:<function>)");
 	if (v.nerr > 0) {
 		finish_errors(&v, err, errlen);
 		rc = -1;
@@ -287,3 +289,136 @@ prefect_yaml_check_deployable(const struct prefect_yaml *py,
 	return rc;
 }
 
+
+/* ---------------------------------------------------- derived configs */
+
+/* A deployment not written as such: owns its config and steps. */
+struct derived {
+	struct pf_deployment	 d;	/* first: freed through it */
+	cJSON			*bag;
+};
+
+/* Sets key of obj to item (owned), replacing what was there. */
+static void
+put_over(struct vctx *v, cJSON *obj, const char *key, cJSON *item)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+	pyaml_put(v, obj, key, item);
+}
+
+/* The work pool: name and queue replaced; job variables, when given,
+ * replace the config's (Prefect resets them before its update). */
+static void
+merge_work_pool(struct vctx *v, cJSON *cfg, const cJSON *o)
+{
+	cJSON	*wp = cJSON_GetObjectItemCaseSensitive(cfg, "work_pool");
+
+	if (!cJSON_IsObject(wp)) {
+		put_over(v, cfg, "work_pool", cJSON_CreateObject());
+		wp = cJSON_GetObjectItemCaseSensitive(cfg, "work_pool");
+	}
+	for (const cJSON *c = o ? o->child : NULL; c != NULL; c = c->next)
+		if (wp != NULL)
+			put_over(v, wp, c->string, cJSON_Duplicate(c, 1));
+}
+
+/* _apply_cli_options_to_deploy_config over a normalised config. */
+static void
+merge_options(struct vctx *v, cJSON *cfg, const cJSON *opts)
+{
+	cJSON	*into;
+
+	for (const cJSON *c = opts->child; c != NULL; c = c->next) {
+		into = cJSON_GetObjectItemCaseSensitive(cfg, c->string);
+		if (strcmp(c->string, "work_pool") == 0)
+			merge_work_pool(v, cfg, c);
+		else if ((strcmp(c->string, "schedules") == 0 &&
+		    cJSON_IsArray(into)) || (strcmp(c->string,
+		    "parameters") == 0 && cJSON_IsObject(into))) {
+			/* Schedules are added, parameters updated. */
+			for (const cJSON *e = c->child; e; e = e->next) {
+				if (e->string == NULL) {
+					cJSON_AddItemToArray(into,
+					    cJSON_Duplicate(e, 1));
+					continue;
+				}
+				cJSON_DeleteItemFromObjectCaseSensitive(into,
+				    e->string);
+				cJSON_AddItemToObject(into, e->string,
+				    cJSON_Duplicate(e, 1));
+			}
+		} else
+			put_over(v, cfg, c->string, cJSON_Duplicate(c, 1));
+	}
+}
+
+/* --anchor-date and --timezone reach the config's schedules too. */
+static void
+schedule_options(struct vctx *v, cJSON *cfg, const struct pf_overrides *o)
+{
+	cJSON	*s;
+	char	 buf[64];
+
+	if (o->anchor_date != NULL && pyaml_normalize_anchor(o->anchor_date,
+	    buf, sizeof(buf)) == -1)
+		pyaml_err(v, NULL, "--anchor-date", "is not an ISO 8601 "
+		    "date-time: \"%s\"", o->anchor_date);
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(cfg,
+	    "schedules")) {
+		const cJSON *iv = cJSON_GetObjectItemCaseSensitive(s,
+		    "interval");
+
+		if (o->anchor_date && iv != NULL && !cJSON_IsNull(iv))
+			put_over(v, s, "anchor_date",
+			    cJSON_CreateString(o->anchor_date));
+		if (o->timezone)
+			put_over(v, s, "timezone",
+			    cJSON_CreateString(o->timezone));
+	}
+}
+
+int
+prefect_yaml_derive(const struct prefect_yaml *py,
+    const struct pf_deployment *base, const struct pf_overrides *o,
+    struct pf_deployment **out, char *err, size_t errlen)
+{
+	struct vctx	 v = { .file = o->label };
+	struct derived	*dv = xcalloc(1, sizeof(*dv));
+	cJSON		*opts, *cfg, *empty = cJSON_CreateObject();
+	const cJSON	*top = py ? py->top : empty;
+
+	*out = NULL;
+	buf_init(&v.errs, SIZE_MAX);
+	dv->bag = cJSON_CreateObject();
+	cfg = base ? cJSON_Duplicate(base->config, 1) : cJSON_CreateObject();
+	if ((opts = pyaml_check_deployment(&v, o->config, "")) != NULL)
+		merge_options(&v, cfg, opts);
+	cJSON_Delete(opts);
+	schedule_options(&v, cfg, o);
+	pyaml_put(&v, dv->bag, "config", cfg);
+	if (v.nerr == 0 && !v.oom) {
+		fill_deployment(&v, &dv->d, base ? base->index : 0,
+		    base ? base->node : NULL, dv->bag, top);
+	}
+	cJSON_Delete(empty);
+	if (v.nerr > 0 || v.oom) {
+		finish_errors(&v, err, errlen);
+		buf_cleanup(&v.errs);
+		prefect_yaml_derived_free(&dv->d);
+		return -1;
+	}
+	buf_cleanup(&v.errs);
+	*out = &dv->d;
+	return 0;
+}
+
+void
+prefect_yaml_derived_free(struct pf_deployment *d)
+{
+	struct derived	*dv = (struct derived *)d;
+
+	if (dv == NULL)
+		return;
+	cJSON_Delete(dv->bag);
+	free(dv);
+}

@@ -100,6 +100,31 @@ int	prefect_yaml_check_deployable(const struct prefect_yaml *py,
 	    const struct pf_deployment *d, char *err, size_t errlen);
 
 /*
+ * Options of `prefect deploy`'s command line, to apply to a deployment
+ * as _apply_cli_options_to_deploy_config does.
+ */
+struct pf_overrides {
+	const cJSON	*config;	/* deployment keys, as prefect.yaml
+					   writes them: replace the base's,
+					   but schedules are added and
+					   parameters updated key by key */
+	const char	*anchor_date;	/* for every interval schedule */
+	const char	*timezone;	/* for every schedule */
+	const char	*label;		/* names config in messages */
+};
+
+/*
+ * A deployment that is base (NULL: none, py NULL: no file) with o
+ * applied, its steps those of base or else of the file's top level.
+ * Returns 0 and *out (free with prefect_yaml_derived_free(); base and
+ * py must outlive it), or -1 with err naming o->label.
+ */
+int	prefect_yaml_derive(const struct prefect_yaml *py,
+	    const struct pf_deployment *base, const struct pf_overrides *o,
+	    struct pf_deployment **out, char *err, size_t errlen);
+void	prefect_yaml_derived_free(struct pf_deployment *);
+
+/*
  * One schedule item of a (templated) config as the DeploymentSchedule
  * Create body prefect deploy sends:
  *   {"schedule": {"cron": ..., "timezone": ..., "day_or": true},

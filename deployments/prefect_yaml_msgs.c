@@ -48,9 +48,12 @@ locate(const struct vctx *v, const cJSON *node, int at_key,
 {
 	int	 line, col, rc;
 
-	rc = at_key ? ydoc_key_pos(v->doc, node, &line, &col) :
-	    ydoc_pos(v->doc, node, &line, &col);
-	if (rc == -1 && at_key)
+	if (v->doc == NULL || node == NULL)	/* not from a file */
+		rc = -1;
+	else
+		rc = at_key ? ydoc_key_pos(v->doc, node, &line, &col) :
+		    ydoc_pos(v->doc, node, &line, &col);
+	if (rc == -1 && at_key && v->doc != NULL && node != NULL)
 		rc = ydoc_pos(v->doc, node, &line, &col);
 	if (rc == 0)
 		rc = snprintf(buf, len, "%s:%d:%d: ", v->file, line, col);

@@ -93,6 +93,12 @@ lookup(const char *fqn)
 	return NULL;
 }
 
+int
+pull_step_known(const char *fqn)
+{
+	return fqn != NULL && lookup(fqn) != NULL;
+}
+
 /* Adds out's keys to res->outputs (and all of out under id). */
 static void
 merge_outputs(struct pull_result *res, const char *id, const cJSON *out)
@@ -135,9 +141,8 @@ run_step(const cJSON *step, const struct pull_env *env,
 		errorf(cause, sizeof(cause), "the step's inputs must be a "
 		    "mapping");
 	} else if ((fn = lookup(fqn)) == NULL) {
-		errorf(cause, sizeof(cause), "'%s' is a Python step; pfagent "
-		    "runs only git_clone, set_working_directory and "
-		    "run_shell_script", fqn);
+		errorf(cause, sizeof(cause), "'%s' is a Python step; %s", fqn,
+		    PULL_STEPS_KNOWN);
 	} else {
 		cJSON	*id_item = cJSON_DetachItemFromObjectCaseSensitive(raw,
 		    "id");

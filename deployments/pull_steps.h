@@ -44,4 +44,9 @@ int	pull_steps_run(const cJSON *steps, const struct pull_env *,
 	    struct pull_result *res, char *err, size_t errlen);
 void	pull_result_cleanup(struct pull_result *);
 
+/* Whether fqn names a step pfagent runs (else it is refused at run). */
+int	pull_step_known(const char *fqn);
+#define PULL_STEPS_KNOWN	"pfagent runs only git_clone, " \
+	"set_working_directory and run_shell_script"
+
 #endif

@@ -385,6 +385,54 @@ sdk_params_prepare(const pf_flow_def *def, const cJSON *given,
 	return out;
 }
 
+/* JSON Schema's view of v as the declared type: the server's check. */
+static int
+schema_type_ok(const pf_param_def *p, const cJSON *v)
+{
+	switch (p->type) {
+	case PF_PARAM_TYPE_STRING:
+		return cJSON_IsString(v);
+	case PF_PARAM_TYPE_INTEGER:
+		return cJSON_IsNumber(v) && v->valuedouble ==
+		    floor(v->valuedouble);
+	case PF_PARAM_TYPE_NUMBER:
+		return cJSON_IsNumber(v);
+	case PF_PARAM_TYPE_BOOLEAN:
+		return cJSON_IsBool(v);
+	case PF_PARAM_TYPE_OBJECT:
+		return cJSON_IsObject(v);
+	case PF_PARAM_TYPE_ARRAY:
+		return cJSON_IsArray(v);
+	}
+	return 0;
+}
+
+int
+sdk_param_check(const pf_flow_def *def, const char *name, const cJSON *v,
+    int strict, char *why, size_t whylen)
+{
+	const pf_param_def	*p = declared(def, name);
+	const char		*lax = NULL;
+	cJSON			*ok;
+
+	if (p == NULL)
+		return errorf(why, whylen, "the flow has no parameter '%s'",
+		    name);
+	if (strict) {
+		if (schema_type_ok(p, v))
+			return 0;
+		return errorf(why, whylen, "is not of type '%s'",
+		    type_names[p->type]);
+	}
+	if (cJSON_IsNull(v) && !p->required && null_default(p))
+		return 0;
+	if ((ok = coerce(p, v, &lax)) != NULL) {
+		cJSON_Delete(ok);
+		return 0;
+	}
+	return errorf(why, whylen, "%s", lax);
+}
+
 cJSON *
 sdk_params_schema(const pf_flow_def *def)
 {

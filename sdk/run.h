@@ -74,6 +74,14 @@ struct pf_run {
  */
 cJSON	*sdk_params_prepare(const pf_flow_def *, const cJSON *given,
 	    const char **exc_type, char *err, size_t errlen);
+/*
+ * Whether v can be parameter name's value: strict, as the server checks
+ * a run's parameters against the schema when the deployment enforces
+ * it (JSON types: "5" is no integer); else as Flow.validate_parameters
+ * coerces them in the run. Returns 0, or -1 with why.
+ */
+int	sdk_param_check(const pf_flow_def *, const char *name, const cJSON *v,
+	    int strict, char *why, size_t whylen);
 /* The declaration as Prefect's parameter_openapi_schema (caller frees). */
 cJSON	*sdk_params_schema(const pf_flow_def *);
 

@@ -16,20 +16,24 @@
  * schedules replaces them with new ids unless all carry slugs.
  * Values that came from blocks are treated as secrets: never printed.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/deploy/deploy.h"
 #include "cli/deploy/api.h"
 #include "cli/deploy/diff.h"
+#include "cli/deploy/options.h"
 #include "cli/deploy/show.h"
 #include "cli/deploy/target.h"
 #include "common/http.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "deployments/pull_steps.h"
 #include "deployments/refs.h"
 #include "deployments/template.h"
 
@@ -43,6 +47,10 @@ struct deploy {
 	const char		*file;
 	char			*cwd;		/* the project, absolute */
 	int			 dry_run;
+	/* The deployment the command line makes, and its --job-variable
+	 * values, which Prefect also templates into the config. */
+	struct pf_deployment	*derived;
+	const cJSON		*step_values;
 };
 
 enum outcome {
@@ -122,7 +130,9 @@ where(const struct deploy *dp, const cJSON *node, char *buf, size_t len)
 {
 	int	line, col;
 
-	if (node != NULL && ydoc_pos(dp->f.doc, node, &line, &col) == 0)
+	if (node == NULL)		/* from the command line */
+		buf[0] = '\0';
+	else if (ydoc_pos(dp->f.doc, node, &line, &col) == 0)
 		snprintf(buf, len, "%s:%d:%d: ", dp->file, line, col);
 	else
 		snprintf(buf, len, "%s: ", dp->file);
@@ -171,6 +181,20 @@ node_at(const struct pf_deployment *d, const char *key, const char *sub)
 	return n ? n : d->node;
 }
 
+/* Where the parameter that failed its check is written. */
+static const cJSON *
+param_node(const struct deploy_target *t)
+{
+	const cJSON	*n = t->d->node;
+
+	if (n != NULL && t->bad_schedule >= 0)
+		n = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(n,
+		    "schedules"), t->bad_schedule);
+	n = cJSON_GetObjectItemCaseSensitive(n, "parameters");
+	n = cJSON_GetObjectItemCaseSensitive(n, t->bad_key);
+	return n ? n : node_at(t->d, "parameters", NULL);
+}
+
 /* --------------------------------------------------------- one target */
 
 /* Whether key of o is a list or mapping with something in it. */
@@ -198,6 +222,59 @@ failed(const struct deploy *dp, const struct deploy_target *t,
 	return OUT_FAILED;
 }
 
+/* The written pull step i of d: its own list, else the file's. */
+static const cJSON *
+pull_step_node(const struct deploy *dp, const struct pf_deployment *d,
+    int i)
+{
+	const cJSON	*n = NULL;
+
+	if (d->node != NULL)
+		n = cJSON_GetObjectItemCaseSensitive(d->node, "pull");
+	if ((n == NULL || cJSON_IsNull(n)) && dp->f.doc != NULL)
+		n = cJSON_GetObjectItemCaseSensitive(ydoc_root(dp->f.doc),
+		    "pull");
+	if (cJSON_IsObject(n))		/* one step, not in a list */
+		return i == 0 ? n : NULL;
+	return cJSON_GetArrayItem(n, i);
+}
+
+/*
+ * A pull step the worker would refuse when the run starts (a Python
+ * step, or a mapping of more than one step) is refused now instead.
+ */
+static int
+check_pull_steps(struct deploy *dp, const struct deploy_target *t)
+{
+	const struct pf_deployment	*d = t->d;
+	const cJSON			*step, *node;
+	char				 err[1024];
+	int				 i = -1;
+
+	if (d->pull_mode != PF_PULL_STEPS)
+		return 0;
+	cJSON_ArrayForEach(step, d->pull_steps) {
+		i++;
+		if (!cJSON_IsObject(step) || step->child == NULL)
+			continue;
+		if (step->child->next != NULL)
+			errorf(err, sizeof(err), "pull step %d has more than "
+			    "one step name ('%s', '%s'): write one step per "
+			    "list item", i + 1, step->child->string,
+			    step->child->next->string);
+		else if (!pull_step_known(step->child->string))
+			errorf(err, sizeof(err), "pull step %d '%s' cannot "
+			    "run: it is a Python step; %s", i + 1,
+			    step->child->string, PULL_STEPS_KNOWN);
+		else
+			continue;
+		node = pull_step_node(dp, d, i);
+		failed(dp, t, node ? node : node_at(d, "pull", NULL), err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Refuses a deployment pfagent cannot deploy (-1, said on stderr) and
  * warns about what it would ignore. */
 static int
@@ -207,8 +284,8 @@ check_deployable(struct deploy *dp, const struct deploy_target *t)
 	const cJSON			*v;
 	char				 err[4096];
 
-	if (prefect_yaml_check_deployable(dp->f.py, d, err, sizeof(err)) ==
-	    -1) {
+	if (d != dp->derived && prefect_yaml_check_deployable(dp->f.py, d,
+	    err, sizeof(err)) == -1) {
 		fprintf(stderr, "pfagent deploy: %s\n", err);
 		return -1;
 	}
@@ -224,6 +301,8 @@ check_deployable(struct deploy *dp, const struct deploy_target *t)
 		    "push", NULL), err);
 		return -1;
 	}
+	if (check_pull_steps(dp, t) == -1)
+		return -1;
 	if (nonempty(d->config, "triggers") || nonempty(d->config, "sla"))
 		fprintf(stderr, "pfagent deploy: warning: deployment '%s': "
 		    "triggers and sla are not applied by pfagent deploy\n",
@@ -242,10 +321,15 @@ prepare_target(struct deploy *dp, struct deploy_target *t)
 	const cJSON			*node;
 	char				 err[4096];
 
-	if (deploy_target_template(t, &dp->r, err, sizeof(err)) == -1)
+	if (deploy_target_template(t, &dp->r, dp->step_values, err,
+	    sizeof(err)) == -1)
 		node = reference_node(d, err);
+	else if (deploy_target_check_name(t, err, sizeof(err)) == -1)
+		node = node_at(d, "name", NULL);
 	else if (deploy_target_load_flow(t, err, sizeof(err)) == -1)
 		node = node_at(d, "entrypoint", NULL);
+	else if (deploy_target_check_params(t, err, sizeof(err)) == -1)
+		node = param_node(t);
 	else if (deploy_target_build_spec(t, dp->cwd, err, sizeof(err)) == -1)
 		node = d->node;
 	else if (deploy_api_pool(&dp->server, t, err, sizeof(err)) == -1)
@@ -402,7 +486,7 @@ list_deployments(const struct prefect_yaml *py)
  * names that matched nothing, or -1 when nothing can be deployed.
  */
 static int
-select_deployments(const struct deploy *dp, char **names, size_t nnames,
+select_deployments(const struct deploy *dp, const char **names, size_t nnames,
     int all, char *pick)
 {
 	const struct prefect_yaml	*py = dp->f.py;
@@ -451,79 +535,204 @@ select_deployments(const struct deploy *dp, char **names, size_t nnames,
 	return missing;
 }
 
-/* ------------------------------------------------------------- command */
+/* ---------------------------------------------- from the command line */
 
-static void
-usage_deploy(FILE *f)
+/*
+ * The names given, a pattern ('*') replaced by the file's deployments
+ * it matches (_parse_name_from_pattern). Caller frees the array.
+ */
+static const char **
+expand_names(const struct deploy *dp, const struct deploy_list *names,
+    size_t *n)
 {
-	fprintf(f, "usage: pfagent deploy [--all | --name NAME ...] "
-	    "[--prefect-file PATH] [--dry-run]\n\n"
-	    "Creates or updates the deployments of prefect.yaml on the "
-	    "server of\nPREFECT_API_URL, as 'prefect deploy' does, from the "
-	    "project root (the\ncurrent directory: entrypoints are relative "
-	    "to it). Each flow module is\nbuilt and loaded for its name and "
-	    "parameter schema. A deployment that\nmatches the file is left "
-	    "untouched; otherwise only the fields that differ\nare sent.\n\n"
-	    "  --all               every deployment of the file\n"
-	    "  --name, -n NAME     a deployment: NAME or FLOW/NAME, '*' "
-	    "matches any text;\n"
-	    "                      repeat for several (one deployment in "
-	    "the file needs none)\n"
-	    "  --prefect-file PATH the deployments file (default "
-	    "prefect.yaml)\n"
-	    "  --dry-run           show what would be created or changed; "
-	    "write nothing\n\n"
-	    "exit status: 0 done, 1 a deployment failed (the others are "
-	    "still deployed),\n2 bad usage, an unreadable file or no API.\n");
-}
+	const struct pf_deployment	*d;
+	const char			**v;
+	size_t				 count;
 
-static int
-parse_args(int argc, char **argv, struct deploy *dp, int *all,
-    char ***names, size_t *nnames)
-{
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage_deploy(stdout);
-			return 0;
-		} else if (!strcmp(a, "--all"))
-			*all = 1;
-		else if (!strcmp(a, "--dry-run"))
-			dp->dry_run = 1;
-		else if ((!strcmp(a, "--name") || !strcmp(a, "-n")) &&
-		    i + 1 < argc) {
-			*names = xrealloc(*names, (*nnames + 1) *
-			    sizeof(**names));
-			(*names)[(*nnames)++] = argv[++i];
-		} else if (!strcmp(a, "--prefect-file") && i + 1 < argc)
-			dp->file = argv[++i];
-		else {
-			fprintf(stderr, "pfagent deploy: unexpected '%s' (see "
-			    "pfagent deploy --help)\n", a);
-			return 2;
+	count = dp->f.py ? prefect_yaml_count(dp->f.py) : 0;
+	v = xcalloc(names->n * (count + 1) + 1, sizeof(*v));
+	*n = 0;
+	for (size_t k = 0; k < names->n; k++) {
+		if (strchr(names->v[k], '*') == NULL) {
+			v[(*n)++] = names->v[k];
+			continue;
+		}
+		for (size_t i = 0; i < count; i++) {
+			d = prefect_yaml_deployment(dp->f.py, i);
+			if (d->entrypoint && matches(d, names->v[k]))
+				v[(*n)++] = d->name;
 		}
 	}
-	if (*all && *nnames > 0) {
-		fprintf(stderr, "pfagent deploy: use --all or --name, not "
-		    "both\n");
-		return 2;
+	return v;
+}
+
+/*
+ * _pick_deploy_configs without a terminal: the one deployment the
+ * options apply to (*base, NULL for a new one: returns 1), or several
+ * for which they are ignored (pick[]: returns 0), or -1 (said).
+ */
+static int
+pick_for_options(struct deploy *dp, const char **names, size_t n, int all,
+    char *pick, const struct pf_deployment **base)
+{
+	size_t	count = dp->f.py ? prefect_yaml_count(dp->f.py) : 0, hits = 0;
+
+	*base = NULL;
+	if (count == 0)
+		return 1;
+	if (count == 1 && n <= 1) {
+		*base = prefect_yaml_deployment(dp->f.py, 0);
+		return 1;
 	}
-	return -1;
+	if (n == 0)		/* --all, or the error of no choice */
+		return select_deployments(dp, names, n, all, pick) == -1 ?
+		    -1 : 0;
+	for (size_t i = 0; i < count; i++) {
+		const struct pf_deployment *d = prefect_yaml_deployment(
+		    dp->f.py, i);
+
+		for (size_t k = 0; k < n; k++)
+			if (matches(d, names[k])) {
+				pick[i] = 1;
+				*base = d;
+				hits++;
+				break;
+			}
+	}
+	if (hits > 1)
+		return 0;
+	if (hits == 0)
+		fprintf(stderr, "pfagent deploy: warning: %s has no deployment "
+		    "'%s': the command line makes a new one\n", dp->file,
+		    names[0]);
+	return 1;
+}
+
+/* Prefect's checks of the deployment the command line makes. */
+static int
+check_derived(const struct pf_deployment *d, char *err, size_t errlen)
+{
+	if (d->entrypoint == NULL || d->entrypoint[0] == '\0')
+		return errorf(err, errlen, "an entrypoint must be given: "
+		    "pfagent deploy flows/<file>.c:<function> --name NAME "
+		    "--pool POOL, or in %s", "prefect.yaml");
+	if (d->name == NULL || d->name[0] == '\0')
+		return errorf(err, errlen, "a deployment name must be given "
+		    "(--name NAME)");
+	return 0;
+}
+
+/*
+ * The one deployment of base (or none) and the options, counted in
+ * count; -1 (said) when the options themselves are wrong.
+ */
+static int
+deploy_derived(struct deploy *dp, const struct deploy_opts *o,
+    const char **names, size_t n, const struct pf_deployment *base,
+    size_t count[OUT__N])
+{
+	struct pf_overrides	 ov = { NULL, o->anchor_date, o->timezone,
+				    "command line" };
+	const char		*name = n == 1 ? names[0] : NULL;
+	cJSON			*cfg, *overrides = NULL;
+	char			 err[8192];
+	int			 rc = -1;
+
+	if (name != NULL && strchr(name, '/') != NULL)
+		name = strchr(name, '/') + 1;
+	if ((cfg = deploy_opts_config(o, name, &overrides, err,
+	    sizeof(err))) != NULL) {
+		ov.config = cfg;
+		if (prefect_yaml_derive(dp->f.py, base, &ov, &dp->derived, err,
+		    sizeof(err)) == 0 && check_derived(dp->derived, err,
+		    sizeof(err)) == 0) {
+			dp->step_values = overrides;
+			count[deploy_one(dp, dp->derived)]++;
+			rc = 0;
+		}
+	}
+	if (rc == -1)
+		fprintf(stderr, "pfagent deploy: %s\n", err);
+	dp->step_values = NULL;
+	prefect_yaml_derived_free(dp->derived);
+	dp->derived = NULL;
+	cJSON_Delete(overrides);
+	cJSON_Delete(cfg);
+	return rc;
+}
+
+/* ------------------------------------------------------------- command */
+
+/* Reads the file; a missing one is no error when options make the
+ * deployment (prefect deploy goes on without it). -1: said. */
+static int
+load_file(struct deploy *dp, const struct deploy_opts *o)
+{
+	char	err[8192];
+
+	if (deploy_opts_any(o) && access(dp->file, F_OK) == -1 &&
+	    errno == ENOENT) {
+		if (o->file != NULL)
+			fprintf(stderr, "pfagent deploy: warning: %s does not "
+			    "exist: the command line makes the deployment\n",
+			    dp->file);
+		return 0;
+	}
+	if (deploy_file_load(&dp->f, dp->file, err, sizeof(err)) == -1) {
+		fprintf(stderr, "pfagent deploy: %s\n", err);
+		return -1;
+	}
+	for (size_t i = 0; i < dp->f.warn.n; i++)
+		fprintf(stderr, "pfagent deploy: warning: %s\n",
+		    dp->f.warn.v[i]);
+	return 0;
+}
+
+/* Deploys what the command line chose; counts the outcomes. -1: said. */
+static int
+deploy_chosen(struct deploy *dp, const struct deploy_opts *o, char *pick,
+    size_t count[OUT__N])
+{
+	const struct pf_deployment	*base = NULL;
+	const char			**names;
+	size_t				 n;
+	int				 rc = 0, single = 0;
+
+	names = expand_names(dp, &o->names, &n);
+	if (deploy_opts_any(o)) {
+		if ((single = pick_for_options(dp, names, n, o->all, pick,
+		    &base)) == 0)
+			fprintf(stderr, "pfagent deploy: warning: options of "
+			    "the deployment are ignored when deploying "
+			    "several\n");
+	} else
+		rc = select_deployments(dp, o->names.v, o->names.n, o->all,
+		    pick);
+	if (single == 1 && deploy_derived(dp, o, names, n, base, count) == -1)
+		single = -1;
+	else if (single == 0 && rc != -1)
+		for (size_t i = 0; i < prefect_yaml_count(dp->f.py); i++)
+			if (pick[i])
+				count[deploy_one(dp, prefect_yaml_deployment(
+				    dp->f.py, i))]++;
+	free(names);
+	return single == -1 ? -1 : rc;
 }
 
 int
 deploy_main(int argc, char **argv)
 {
-	struct deploy	 dp;
-	char		 err[8192], **names = NULL, *pick = NULL;
-	size_t		 nnames = 0, count[OUT__N] = { 0 };
-	int		 all = 0, rc, missing;
+	struct deploy		 dp;
+	struct deploy_opts	 o;
+	char			 err[8192], *pick = NULL;
+	size_t			 count[OUT__N] = { 0 };
+	int			 rc, missing;
 
 	memset(&dp, 0, sizeof(dp));
-	dp.file = "prefect.yaml";
-	if ((rc = parse_args(argc, argv, &dp, &all, &names, &nnames)) != -1)
+	if ((rc = deploy_opts_parse(argc, argv, &o)) != -1)
 		goto out;
+	dp.file = o.file ? o.file : "prefect.yaml";
+	dp.dry_run = o.dry_run;
 	rc = 2;
 	log_init(LOG_LVL_WARN, "");
 	if (http_settings_from_env(&dp.http, err, sizeof(err)) == -1) {
@@ -538,21 +747,11 @@ deploy_main(int argc, char **argv)
 	dp.server = (struct deploy_server){ &dp.http, &dp.secrets };
 	if ((dp.cwd = realpath(".", NULL)) == NULL)
 		fatal("realpath .");
-	if (deploy_file_load(&dp.f, dp.file, err, sizeof(err)) == -1) {
-		fprintf(stderr, "pfagent deploy: %s\n", err);
+	if (load_file(&dp, &o) == -1)
 		goto out;
-	}
-	for (size_t i = 0; i < dp.f.warn.n; i++)
-		fprintf(stderr, "pfagent deploy: warning: %s\n",
-		    dp.f.warn.v[i]);
-	pick = xcalloc(prefect_yaml_count(dp.f.py) + 1, 1);
-	if ((missing = select_deployments(&dp, names, nnames, all, pick)) ==
-	    -1)
+	pick = xcalloc((dp.f.py ? prefect_yaml_count(dp.f.py) : 0) + 1, 1);
+	if ((missing = deploy_chosen(&dp, &o, pick, count)) == -1)
 		goto out;
-	for (size_t i = 0; i < prefect_yaml_count(dp.f.py); i++)
-		if (pick[i])
-			count[deploy_one(&dp, prefect_yaml_deployment(dp.f.py,
-			    i))]++;
 	if (dp.dry_run)
 		printf("Dry run, nothing written: %zu would be created, %zu "
 		    "would be updated, %zu unchanged, %zu failed\n",
@@ -565,8 +764,8 @@ deploy_main(int argc, char **argv)
 	rc = count[OUT_FAILED] > 0 || missing > 0 ? 1 : 0;
 out:
 	free(pick);
-	free(names);
 	free(dp.cwd);
+	deploy_opts_cleanup(&o);
 	deploy_file_cleanup(&dp.f);
 	deploy_secrets_cleanup(&dp.secrets);
 	http_settings_cleanup(&dp.http);

@@ -29,7 +29,8 @@
  */
 int
 deploy_target_template(struct deploy_target *t,
-    const struct template_resolver *r, char *err, size_t errlen)
+    const struct template_resolver *r, const cJSON *values, char *err,
+    size_t errlen)
 {
 	static const char *const ctx[] = { "ctx.", NULL };
 	static const char *const unused[] = { "build", "push", "pull",
@@ -45,7 +46,7 @@ deploy_target_template(struct deploy_target *t,
 	if (template_deploy_config(raw, r, NULL, &cfg, err, errlen) == -1)
 		goto out;
 	sched = cJSON_DetachItemFromObjectCaseSensitive(cfg, "schedules");
-	if (template_apply_values(cfg, NULL, 1, &opts, &out, err,
+	if (template_apply_values(cfg, values, 1, &opts, &out, err,
 	    errlen) == -1)
 		goto out;
 	if (out == NULL)
@@ -71,6 +72,35 @@ out:
 	cJSON_Delete(sched);
 	cJSON_Delete(out);
 	return rc;
+}
+
+/*
+ * The name as the server will hold it: RunnerDeployment turns "x.py"
+ * into Path("x.py").stem, and the server refuses the characters of
+ * Prefect's BANNED_CHARACTERS (prefect/types/names.py) in a name.
+ */
+int
+deploy_target_check_name(struct deploy_target *t, char *err, size_t errlen)
+{
+	const char	*n = t->name, *base, *bad;
+	size_t		 len = strlen(n);
+	char		*stem;
+
+	if (len > 3 && strcmp(n + len - 3, ".py") == 0) {
+		base = strrchr(n, '/') ? strrchr(n, '/') + 1 : n;
+		if (strlen(base) > 3) {
+			stem = xasprintf("%.*s", (int)(strlen(base) - 3), base);
+			cJSON_ReplaceItemInObjectCaseSensitive(t->cfg, "name",
+			    cJSON_CreateString(stem));
+			free(stem);
+			t->name = n = json_str(t->cfg, "name");
+		}
+	}
+	if ((bad = strpbrk(n, "/%&><")) != NULL)
+		return errorf(err, errlen, "the deployment name '%s' contains "
+		    "'%c': Prefect refuses the characters / %% & > < in a "
+		    "name", n, *bad);
+	return 0;
 }
 
 /* ---------------------------------------------------------- the module */
@@ -140,6 +170,75 @@ out:
 	free(output);
 	entrypoint_cleanup(&ep);
 	return rc;
+}
+
+/* ------------------------------------------------------- parameters */
+
+/* "key = value: why", the value cut short. */
+static int
+param_error(const char *path, const cJSON *v, const char *why, int strict,
+    char *err, size_t errlen)
+{
+	char	*text = json_print(v);
+	int	 cut = strlen(text) > 60;
+
+	errorf(err, errlen, "%s = %.60s%s: %s (%s)", path, text, cut ? "..." :
+	    "", why, strict ? "the server checks each run's parameters "
+	    "against the flow's schema: enforce_parameter_schema is on" :
+	    "each run would fail: the flow coerces its parameters so");
+	free(text);
+	return -1;
+}
+
+/* One parameters mapping; sets bad_key to the key that fails. */
+static int
+check_param_map(struct deploy_target *t, const cJSON *params,
+    const char *label, int strict, char *err, size_t errlen)
+{
+	const cJSON	*p;
+	char		 why[512], path[512];
+
+	cJSON_ArrayForEach(p, params) {
+		if (sdk_param_check(t->def, p->string, p, strict, why,
+		    sizeof(why)) == 0)
+			continue;
+		t->bad_key = p->string;
+		snprintf(path, sizeof(path), "%s.%s", label, p->string);
+		return param_error(path, p, why, strict, err, errlen);
+	}
+	return 0;
+}
+
+/*
+ * The parameters of the deployment and of its schedules, each checked
+ * against the flow's declaration before anything is sent: Prefect
+ * would take them and fail every run.
+ */
+int
+deploy_target_check_params(struct deploy_target *t, char *err,
+    size_t errlen)
+{
+	const cJSON	*v, *s;
+	char		 label[64];
+	int		 strict, i = 0;
+
+	v = cJSON_GetObjectItemCaseSensitive(t->cfg, "enforce_parameter_schema");
+	strict = cJSON_IsBool(v) ? cJSON_IsTrue(v) : 1;
+	t->bad_schedule = -1;
+	if (check_param_map(t, json_obj(t->cfg, "parameters"), "parameters",
+	    strict, err, errlen) == -1)
+		return -1;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(t->cfg,
+	    "schedules")) {
+		snprintf(label, sizeof(label), "schedules[%d].parameters", i);
+		if (check_param_map(t, json_obj(s, "parameters"), label,
+		    strict, err, errlen) == -1) {
+			t->bad_schedule = i;
+			return -1;
+		}
+		i++;
+	}
+	return 0;
 }
 
 /* --------------------------------------------------------------- spec */

@@ -32,19 +32,36 @@ struct deploy_target {
 	char		*default_queue;	/* id of the pool's default queue */
 	cJSON		*current;	/* the server's deployment, or NULL */
 	char		*build_output;	/* compiler messages of a failure */
+	const char	*bad_key;	/* the parameter that failed, in cfg */
+	int		 bad_schedule;	/* its schedule's index; -1: none */
 };
 
 /*
  * Templates d's config into cfg and sets name, fetching blocks and
- * variables through r. Returns 0, or -1 with err.
+ * variables through r, with values (may be NULL) as the steps' outputs.
+ * Returns 0, or -1 with err.
  */
 int	deploy_target_template(struct deploy_target *,
-	    const struct template_resolver *r, char *err, size_t errlen);
+	    const struct template_resolver *r, const cJSON *values,
+	    char *err, size_t errlen);
+/*
+ * The templated name as Prefect makes it ("x.py" is "x") and checked as
+ * the server checks it. Returns 0, or -1 with err.
+ */
+int	deploy_target_check_name(struct deploy_target *, char *err,
+	    size_t errlen);
 /*
  * Builds and loads cfg's entrypoint: def, flow and source_md5. Returns
  * 0, or -1 with err and any compiler messages in build_output.
  */
 int	deploy_target_load_flow(struct deploy_target *, char *err,
+	    size_t errlen);
+/*
+ * Checks cfg's parameters (the deployment's and its schedules') against
+ * the module's declaration. Returns 0, or -1 with err and bad_key,
+ * bad_schedule saying which.
+ */
+int	deploy_target_check_params(struct deploy_target *, char *err,
 	    size_t errlen);
 /*
  * Builds spec from cfg and the module; cwd (the project, absolute) is

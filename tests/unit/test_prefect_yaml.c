@@ -309,8 +309,8 @@ main(void)
 		CHECK_STR(err, "prefect.yaml:11:5: deployments[0]: a "
 		    "deployment "
 		    "name is required\nprefect.yaml:11:5: deployments[0]: an "
-		    "entrypoint is required to deploy (path/to/file.py:"
-		    "flow_function)");
+		    "entrypoint is required to deploy (flows/<file>.c:"
+		    "<function>)");
 		unload(l);
 	}
 
@@ -816,7 +816,7 @@ main(void)
 		    prefect_yaml_deployment(l->py, 0), err, sizeof(err)) == -1);
 		CHECK_STR(err, "prefect.yaml:2:3: deployments[0]: an "
 		    "entrypoint "
-		    "is required to deploy (path/to/file.py:flow_function)");
+		    "is required to deploy (flows/<file>.c:<function>)");
 		CHECK(prefect_yaml_check_deployable(l->py,
 		    prefect_yaml_deployment(l->py, 1), err, sizeof(err)) == 0);
 		unload(l);
