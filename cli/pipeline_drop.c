@@ -519,7 +519,10 @@ pl_drop_cmd(const struct popts *o, struct cfg *cfg, const char *pipelines_dir,
 			if (!is_dlt_table(t->string) && cJSON_IsString(res))
 				names_add(&all, res->valuestring);
 		}
+		/* dlt prints the set it made of them */
 		a = pl_py_list(o->args, o->nargs);
+		a[0] = '{';
+		a[strlen(a) - 1] = '}';
 		b = pl_py_list(all.v, all.n);
 		names_add(&d.warnings, xasprintf("Specified resource(s) %s did "
 		    "not select any table(s) in schema %s. Possible resources "
