@@ -1,5 +1,7 @@
 /*
- * pipeline_cmd.c: `pfagent pipeline NAME sync|info`, as dlt 1.31's
+ * pipeline.c: `pfagent pipeline`'s arguments and dispatch, and
+ * `pfagent pipeline NAME sync|info` (drop and abort-packages are in
+ * pipeline_drop.c, the read-only commands in pipeline_view.c), as dlt 1.31's
  * `dlt pipeline NAME sync|info` (dlt/_workspace/cli/_pipeline_command.py)
  * for the pipelines pfagent's runtime keeps in the profile's pipelines
  * directory (<data dir>/pipelines/<name>).
