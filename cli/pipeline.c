@@ -1,5 +1,7 @@
 /*
- * pipeline_cmd.c: `pfagent pipeline NAME sync|info`, as dlt 1.31's
+ * pipeline.c: `pfagent pipeline`'s arguments and dispatch, and
+ * `pfagent pipeline NAME sync|info` (drop and abort-packages are in
+ * pipeline_drop.c, the read-only commands in pipeline_view.c), as dlt 1.31's
  * `dlt pipeline NAME sync|info` (dlt/_workspace/cli/_pipeline_command.py)
  * for the pipelines pfagent's runtime keeps in the profile's pipelines
  * directory (<data dir>/pipelines/<name>).
@@ -27,6 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/pipeline.h"
+#include "cli/pipeline_int.h"
 #include "common/util.h"
 #include "config/cfg.h"
 #include "load/destination.h"
@@ -34,19 +37,13 @@
 #include "load/state.h"
 #include "common/pyfmt.h"
 
-#define ERR_MAX		(64u << 10)
+#define ERR_MAX		PL_ERR_MAX
 #define DOCS_NOTE	"NOTE: Please refer to our docs at 'https://dlthub.com/" \
 			"docs/reference/command-line-interface#dlt-pipeline' " \
 			"for further assistance."
 
-struct popts {
-	const char	*name, *op, *destination, *dataset, *profile;
-	int		 yes, non_interactive, verbose;
-};
-
-/* dlt's fmt.confirm: -y accepts, no terminal picks the default. */
-static int
-confirm(const struct popts *o, const char *text, int def)
+int
+pl_confirm(const struct popts *o, const char *text, int def)
 {
 	char	 line[64];
 
@@ -104,8 +101,8 @@ wipe(const char *dir)
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int
-write_text(const char *path, const char *text, char *err, size_t errlen)
+int
+pl_write_text(const char *path, const char *text, char *err, size_t errlen)
 {
 	char	*tmp = xasprintf("%s.tmp", path);
 	FILE	*f = fopen(tmp, "w");
@@ -165,19 +162,8 @@ destination_ops(struct cfg *c, const char *name, char *err, size_t errlen)
 	return ops;
 }
 
-struct sync_ctx {
-	const struct popts		*o;
-	struct cfg			*cfg;
-	const struct cfg_workspace	*ws;
-	const char			*workdir;
-	struct ld_dest			*d;
-	const struct ld_dest_ops	*ops;
-	char				*err;
-};
-
-/* Connects to the destination: 0, or -1 with ctx->err. */
-static int
-connect_dest(struct sync_ctx *x, const char *dest, const char *dataset)
+int
+pl_connect(struct sync_ctx *x, const char *dest, const char *dataset)
 {
 	struct ld_dest_config	 dc = { 0 };
 
@@ -250,7 +236,7 @@ restore(struct sync_ctx *x, const char *dataset)
 		free(unused);
 		text = strcmp(it->valuestring, x->o->name) == 0 ? doc : other;
 		path = xasprintf("%s/%s.schema.json", schemas, it->valuestring);
-		if (text != NULL && write_text(path, text, x->err, ERR_MAX) ==
+		if (text != NULL && pl_write_text(path, text, x->err, ERR_MAX) ==
 		    -1)
 			rc = -1;
 		free(path);
@@ -262,7 +248,7 @@ restore(struct sync_ctx *x, const char *dataset)
 		char	*text = cJSON_PrintUnformatted(state);
 
 		path = xasprintf("%s/state.json", x->workdir);
-		rc = write_text(path, text, x->err, ERR_MAX) == 0 ? 1 : -1;
+		rc = pl_write_text(path, text, x->err, ERR_MAX) == 0 ? 1 : -1;
 		free(path);
 		free(text);
 	}
@@ -322,7 +308,7 @@ ask_destination(const struct popts *o, const char *workdir, char **dest,
 	    "use `dlt.dataset()` instead:\n\n`dlt.dataset(destination="
 	    "\"<your-destination>\", dataset_name=\"<your-dataset>\")`"
 	    "\n", o->name, workdir, workdir, o->name, o->name);
-	if (!confirm(o, "Do you want to attempt to restore the "
+	if (!pl_confirm(o, "Do you want to attempt to restore the "
 	    "pipeline state from destination?", 0))
 		return 0;
 	q = xasprintf("Enter destination name for pipeline %s", o->name);
@@ -353,7 +339,7 @@ local_destination(const struct popts *o, const char *path,
 	const cJSON	*it;
 
 	printf("Found pipeline %s in %s\n", o->name, pipelines_dir);
-	if (!confirm(o, "About to drop the local state of the pipeline "
+	if (!pl_confirm(o, "About to drop the local state of the pipeline "
 	    "and reset all the schemas. The destination state, data "
 	    "and schemas are left intact. Proceed?", 0))
 		return 0;
@@ -396,7 +382,7 @@ sync_cmd(const struct popts *o, struct cfg *cfg, const char *pipelines_dir,
 	if (rc != 1)
 		goto out;
 	rc = 0;
-	if (connect_dest(&x, dest, dataset) == -1) {
+	if (pl_connect(&x, dest, dataset) == -1) {
 		rc = sync_failed(&x);
 		goto out;
 	}
@@ -424,9 +410,8 @@ out:
 	return rc;
 }
 
-/* str() of a state value, as dlt's "%s: %s" prints it. */
-static void
-py_str(const cJSON *v, char *out, size_t n)
+void
+pl_py_str(const cJSON *v, char *out, size_t n)
 {
 	struct buf	 b;
 	const cJSON	*it;
@@ -447,7 +432,7 @@ py_str(const cJSON *v, char *out, size_t n)
 			if (cJSON_IsString(it))
 				sdk_pyrepr(one, sizeof(one), it->valuestring);
 			else
-				py_str(it, one, sizeof(one));
+				pl_py_str(it, one, sizeof(one));
 			buf_printf(&b, "%s%s", it != v->child ? ", " : "", one);
 		}
 		buf_printf(&b, "]");
@@ -455,6 +440,44 @@ py_str(const cJSON *v, char *out, size_t n)
 		buf_cleanup(&b);
 	} else
 		snprintf(out, n, "{...}");
+}
+
+char *
+pl_py_list(const char *const *v, size_t n)
+{
+	struct buf	 b;
+	char		 one[1024];
+
+	buf_init(&b, 1u << 20);
+	buf_printf(&b, "[");
+	for (size_t i = 0; i < n; i++) {
+		sdk_pyrepr(one, sizeof(one), v[i]);
+		buf_printf(&b, "%s%s", i > 0 ? ", " : "", one);
+	}
+	buf_printf(&b, "]");
+	return b.data;
+}
+
+cJSON *
+pl_read_json(const char *path)
+{
+	char	 err[256], *text = read_file_max(path, 64u << 20, NULL, err,
+	    sizeof(err));
+	cJSON	*doc = text != NULL ? cJSON_Parse(text) : NULL;
+
+	free(text);
+	return doc;
+}
+
+int
+pl_not_found(const struct popts *o, const char *workdir)
+{
+	fprintf(stderr, "Pipeline with `pipeline_name=%s` and "
+	    "`pipelines_dir=%s` could not be restored: No local "
+	    "pipeline state found in '%s'.\n", o->name, workdir, workdir);
+	printf("Try command pfagent pipeline %s sync to restore the "
+	    "pipeline state from destination\n", o->name);
+	return 254;
 }
 
 /* Load ids (package folders) under dir, sorted; the count. */
@@ -589,14 +612,8 @@ info_cmd(const struct popts *o, const char *pipelines_dir,
 	if ((text = read_file_max(path, 16u << 20, NULL, err,
 	    sizeof(err))) == NULL || (state = cJSON_Parse(text)) == NULL) {
 		free(text);
-		fprintf(stderr, "Pipeline with `pipeline_name=%s` and "
-		    "`pipelines_dir=%s` could not be restored: No local "
-		    "pipeline state found in '%s'.\n", o->name, workdir,
-		    workdir);
-		printf("Try command pfagent pipeline %s sync to restore the "
-		    "pipeline state from destination\n", o->name);
 		free(path);
-		return 254;
+		return pl_not_found(o, workdir);
 	}
 	free(text);
 	free(path);
@@ -604,7 +621,7 @@ info_cmd(const struct popts *o, const char *pipelines_dir,
 	    pipelines_dir);
 	cJSON_ArrayForEach(it, state)
 		if (!cJSON_IsObject(it)) {
-			py_str(it, val, sizeof(val));
+			pl_py_str(it, val, sizeof(val));
 			printf("%s: %s\n", it->string, val);
 		}
 	sources = cJSON_GetObjectItem(state, "sources");
@@ -633,7 +650,7 @@ info_cmd(const struct popts *o, const char *pipelines_dir,
 		}
 		if (cJSON_IsNull(it))
 			continue;
-		py_str(it, val, sizeof(val));
+		pl_py_str(it, val, sizeof(val));
 		printf("%s: %s\n", it->string, val);
 	}
 	printf("\n");
@@ -652,14 +669,32 @@ info_cmd(const struct popts *o, const char *pipelines_dir,
 static void
 usage_pipeline(FILE *f)
 {
-	fprintf(f, "usage: pfagent pipeline NAME sync [--destination D] "
-	    "[--dataset-name S] [-y]\n"
-	    "       pfagent pipeline NAME info [-v]\n"
+	fprintf(f,
+	    "usage: pfagent pipeline [-l | --list-pipelines]\n"
+	    "       pfagent pipeline NAME [info] [-v]\n"
+	    "       pfagent pipeline NAME sync [--destination D] "
+	    "[--dataset-name S]\n"
+	    "       pfagent pipeline NAME drop [RESOURCE|re:REGEX ...] "
+	    "[--drop-all]\n"
+	    "                 [--state-paths KEY ...] [--schema S] "
+	    "[--state-only]\n"
+	    "       pfagent pipeline NAME abort-packages | "
+	    "drop-pending-packages\n"
+	    "       pfagent pipeline NAME schema [--format yaml|json] "
+	    "[--remove-defaults]\n"
+	    "       pfagent pipeline NAME load-package [LOAD_ID] [-v]\n"
+	    "       pfagent pipeline NAME failed-jobs [-v]\n"
+	    "       pfagent pipeline NAME trace\n"
+	    "       pfagent pipeline NAME show\n"
 	    "options: --profile P (else WORKSPACE__PROFILE, the pin, dev), "
 	    "-y/--yes accept\n"
 	    "         confirmations, --non-interactive take their defaults "
 	    "(also when\n"
 	    "         stdin is no terminal)\n\n"
+	    "-l    the pipelines in the profile's pipelines directory, newest "
+	    "run first\n"
+	    "info  the local pipeline: state, working dir, pending and "
+	    "loaded packages\n"
 	    "sync  checks the destination's credentials and the dataset "
 	    "without loading\n"
 	    "      anything and restores the pipeline's state from it, as "
@@ -668,8 +703,109 @@ usage_pipeline(FILE *f)
 	    "dataset (dlt's\n"
 	    "      ERROR line), 255 when the destination cannot be reached or "
 	    "configured\n"
-	    "info  the local pipeline: state, working dir, pending and "
-	    "loaded packages\n");
+	    "drop  drops the resources' tables (nested ones too) in the "
+	    "destination,\n"
+	    "      removes them from the schema and resets their state, in "
+	    "one load after\n"
+	    "      dlt's confirmation: the next run loads them from scratch\n"
+	    "abort-packages  aborts the packages not loaded yet (the oldest "
+	    "kept\n"
+	    "      with its jobs failed) and rewinds the state and schema to "
+	    "the\n"
+	    "      destination's: a package that always fails stops blocking "
+	    "the runs\n"
+	    "      (drop-pending-packages: the same, with dlt's deprecation "
+	    "warning)\n"
+	    "schema  the default schema, as stored (YAML, or JSON)\n"
+	    "load-package  a package's state and jobs (default: the newest)\n"
+	    "failed-jobs  the failed jobs of the packages, with their errors\n"
+	    "trace  the last run's steps (extract, normalize, load)\n"
+	    "show  the tables with their row counts in the destination (no "
+	    "dashboard)\n");
+}
+
+static int
+parse_args(struct popts *o, int argc, char **argv, int *list)
+{
+	static const char *const ops[] = { "info", "sync", "drop",
+	    "drop-pending-packages", "abort-packages", "schema", "load-package", "failed-jobs",
+	    "trace", "show", NULL };
+
+	o->args = xcalloc((size_t)argc + 1, sizeof(*o->args));
+	o->state_paths = xcalloc((size_t)argc + 1, sizeof(*o->state_paths));
+	for (int i = 0; i < argc; i++) {
+		const char	*a = argv[i];
+
+		if (!strcmp(a, "-y") || !strcmp(a, "--yes"))
+			o->yes = 1;
+		else if (!strcmp(a, "--non-interactive"))
+			o->non_interactive = 1;
+		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+			o->verbose++;
+		else if (!strcmp(a, "-l") || !strcmp(a, "--list-pipelines"))
+			*list = 1;
+		else if (!strcmp(a, "--drop-all"))
+			o->drop_all = 1;
+		else if (!strcmp(a, "--state-only"))
+			o->state_only = 1;
+		else if (!strcmp(a, "--remove-defaults"))
+			;	/* dlt's default, always on */
+		else if (!strcmp(a, "--state-paths"))
+			/* nargs="*": the words up to the next option */
+			while (i + 1 < argc && argv[i + 1][0] != '-')
+				o->state_paths[o->nstate_paths++] = argv[++i];
+		else if ((!strcmp(a, "--destination") ||
+		    !strcmp(a, "--dataset-name") || !strcmp(a, "--profile") ||
+		    !strcmp(a, "--schema") || !strcmp(a, "--format")) &&
+		    i + 1 < argc) {
+			const char	**to = !strcmp(a, "--destination") ?
+			    &o->destination : !strcmp(a, "--dataset-name") ?
+			    &o->dataset : !strcmp(a, "--profile") ? &o->profile :
+			    !strcmp(a, "--schema") ? &o->schema : &o->format;
+
+			*to = argv[++i];
+		} else if (a[0] == '-') {
+			fprintf(stderr, "pfagent pipeline: unknown option "
+			    "'%s'\n", a);
+			return 2;
+		} else if (o->name == NULL)
+			o->name = a;
+		else if (o->op == NULL)
+			o->op = a;
+		else
+			o->args[o->nargs++] = a;
+	}
+	if (o->op == NULL)
+		o->op = "info";
+	for (size_t i = 0; ops[i] != NULL; i++)
+		if (!strcmp(o->op, ops[i]))
+			return 0;
+	fprintf(stderr, "pfagent pipeline: invalid choice: '%s'\n", o->op);
+	return 2;
+}
+
+static int
+dispatch(const struct popts *o, struct cfg *cfg, const char *dir,
+    const char *work)
+{
+	if (!strcmp(o->op, "sync"))
+		return sync_cmd(o, cfg, dir, work);
+	if (!strcmp(o->op, "drop"))
+		return pl_drop_cmd(o, cfg, dir, work);
+	if (!strcmp(o->op, "drop-pending-packages") ||
+	    !strcmp(o->op, "abort-packages"))
+		return pl_drop_pending_cmd(o, cfg, dir, work);
+	if (!strcmp(o->op, "schema"))
+		return pl_schema_cmd(o, dir, work);
+	if (!strcmp(o->op, "load-package"))
+		return pl_load_package_cmd(o, dir, work);
+	if (!strcmp(o->op, "failed-jobs"))
+		return pl_failed_jobs_cmd(o, dir, work);
+	if (!strcmp(o->op, "trace"))
+		return pl_trace_cmd(o, dir, work);
+	if (!strcmp(o->op, "show"))
+		return pl_show_cmd(o, cfg, dir, work);
+	return info_cmd(o, dir, work);
 }
 
 int
@@ -679,64 +815,38 @@ pipeline_main(int argc, char **argv)
 	struct cfg_opts	 co = { 0 };
 	struct cfg	*cfg;
 	char		*pipelines_dir, *workdir, err[4096];
-	int		 rc;
+	int		 rc, list = 0;
 
-	for (int i = 0; i < argc; i++) {
-		const char	*a = argv[i];
-
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage_pipeline(stdout);
 			return 0;
-		} else if (!strcmp(a, "-y") || !strcmp(a, "--yes"))
-			o.yes = 1;
-		else if (!strcmp(a, "--non-interactive"))
-			o.non_interactive = 1;
-		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-			o.verbose++;
-		else if ((!strcmp(a, "--destination") ||
-		    !strcmp(a, "--dataset-name") || !strcmp(a, "--profile"))
-		    && i + 1 < argc) {
-			const char	**to = a[2] == 'd' && a[3] == 'e' ?
-			    &o.destination : a[2] == 'd' ? &o.dataset :
-			    &o.profile;
-
-			*to = argv[++i];
-		} else if (a[0] == '-') {
-			fprintf(stderr, "pfagent pipeline: unknown option "
-			    "'%s'\n", a);
-			usage_pipeline(stderr);
-			return 2;
-		} else if (o.name == NULL)
-			o.name = a;
-		else if (o.op == NULL)
-			o.op = a;
-		else {
-			usage_pipeline(stderr);
-			return 2;
 		}
-	}
-	if (o.name == NULL) {
+	if ((rc = parse_args(&o, argc, argv, &list)) != 0) {
 		usage_pipeline(stderr);
-		return 2;
-	}
-	if (o.op == NULL)
-		o.op = "info";
-	if (strcmp(o.op, "sync") != 0 && strcmp(o.op, "info") != 0) {
-		fprintf(stderr, "pfagent pipeline: '%s' is not implemented "
-		    "(sync, info)\n", o.op);
-		return 2;
+		goto out;
 	}
 	co.profile = o.profile;
 	if ((cfg = cfg_new(&co, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pfagent pipeline: %s\n", err);
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	pipelines_dir = xasprintf("%s/pipelines", cfg_workspace(cfg)->data_dir);
+	/* dlt: -l, or neither a name nor an operation, lists. */
+	if (list || o.name == NULL) {
+		rc = pl_list_cmd(pipelines_dir);
+		free(pipelines_dir);
+		cfg_free(cfg);
+		goto out;
+	}
 	workdir = xasprintf("%s/%s", pipelines_dir, o.name);
-	rc = !strcmp(o.op, "sync") ? sync_cmd(&o, cfg, pipelines_dir,
-	    workdir) : info_cmd(&o, pipelines_dir, workdir);
+	rc = dispatch(&o, cfg, pipelines_dir, workdir);
 	free(workdir);
 	free(pipelines_dir);
 	cfg_free(cfg);
+out:
+	free(o.args);
+	free(o.state_paths);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /*
- * pipeline_cmd.h: `pfagent pipeline NAME sync|info`, dlt's
- * `dlt pipeline NAME sync|info` for pipelines loaded by pfagent.
+ * pipeline.h: `pfagent pipeline`, dlt's `dlt pipeline` commands
+ * (sync, info, drop, abort-packages, schema, ...) for pipelines loaded
+ * by pfagent.
  */
 #ifndef CLI_PIPELINE_H
 #define CLI_PIPELINE_H

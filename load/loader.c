@@ -421,6 +421,59 @@ already_loaded(struct loading *l, int *found)
 	return rc;
 }
 
+/* ----------------------------------------------------------- drop */
+
+/*
+ * dlt's dropped_tables of load_package_state.json (`pipeline drop`):
+ * the tables go, in the dataset and its staging, and so do the schema's
+ * stored versions (dlt's drop_tables(delete_schema=True)), so the
+ * version this package stores is the only one a restore can find.
+ */
+static int
+drop_tables(struct loading *l, const char *pkg_dir)
+{
+	char		 err[256], *path, *text;
+	cJSON		*st;
+	const cJSON	*t, *name;
+	int		 rc = 0;
+
+	path = xasprintf("%s/load_package_state.json", pkg_dir);
+	text = read_file_max(path, 16u << 20, NULL, err, sizeof(err));
+	free(path);
+	st = text != NULL ? cJSON_Parse(text) : NULL;
+	free(text);
+	cJSON_ArrayForEach(t, cJSON_GetObjectItem(st, "dropped_tables")) {
+		name = cJSON_GetObjectItem(t, "name");
+		if (!cJSON_IsString(name))
+			continue;
+		for (int staging = 0; staging < 2 && rc == 0; staging++) {
+			const char *ds = staging ? l->staging : l->dataset;
+			char	   *q;
+
+			if (existing_cols(l, ds, name->valuestring) == NULL)
+				continue;
+			q = ld_sql_qualified(ds, name->valuestring);
+			rc = exec(l, xasprintf("DROP TABLE %s", q));
+			free(q);
+		}
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && cJSON_GetArraySize(cJSON_GetObjectItem(st,
+	    "dropped_tables")) > 0 && existing_cols(l, l->dataset,
+	    "_dlt_version") != NULL) {
+		char	*q = ld_sql_qualified(l->dataset, "_dlt_version");
+		char	*sn = ld_sql_literal(l->schema->name);
+
+		rc = exec(l, xasprintf("DELETE FROM %s WHERE schema_name = %s",
+		    q, sn));
+		free(q);
+		free(sn);
+	}
+	cJSON_Delete(st);
+	return rc;
+}
+
 /* ----------------------------------------------------------- load */
 
 static struct ld_schema *
@@ -458,7 +511,8 @@ load_in_transaction(struct loading *l, const char *pkg_dir)
 		    via_staging(l->schema, l->schema->tables[i]))
 			needs_staging = 1;
 	if (exec(l, ld_sql_create_dataset(l->dataset)) < 0 ||
-	    (needs_staging && exec(l, ld_sql_create_dataset(l->staging)) < 0))
+	    (needs_staging && exec(l, ld_sql_create_dataset(l->staging)) < 0) ||
+	    drop_tables(l, pkg_dir) < 0)
 		goto out;
 	for (size_t i = 0; i < l->schema->ntables; i++) {
 		struct ld_table	*t = l->schema->tables[i];
