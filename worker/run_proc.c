@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "prefect/contract.h"
+#include "deployments/shell_step.h"
 
 /* --- the worker shuts down; the state of a process nobody waited for --- */
 
@@ -355,7 +356,7 @@ run_spawn(struct run *r)
 {
 	struct jobconf	 jc;
 	struct proc_spec spec;
-	char		 err[512], **env = NULL, pidstr[48], *path;
+	char		 err[512], **env = NULL, **argv = NULL, pidstr[48], *path;
 
 	memset(&jc, 0, sizeof(jc));
 	if (jobconf_resolve(&jc, r->agent->base_job_template, r->deployment,
@@ -381,9 +382,14 @@ run_spawn(struct run *r)
 	/* A marker left by a worker that died mid-cancel is not for us. */
 	cancel_intent_remove(r->agent->conf.state_dir, r->id);
 	env = child_env(r, &jc);
+	if ((argv = command_argv(r->id, &jc, r->deployment, r->agent->exe,
+	    env, err, sizeof(err))) == NULL) {
+		run_crash(r, "%s", err);
+		goto fail;
+	}
 	r->memory_mb = jc.memory_mb;
 	r->cpu_seconds = jc.cpu_seconds;
-	spec = (struct proc_spec){ r->agent->exe, jc.command, r->workdir, env,
+	spec = (struct proc_spec){ argv, r->workdir, env,
 	    jc.stream_output, jc.memory_mb, jc.cpu_seconds, journal_spawned, r };
 	if (proc_spawn(&spec, &r->pid, &r->pidfd, err, sizeof(err)) == -1) {
 		run_crash(r, "Failed to submit flow run to infrastructure: "
@@ -410,10 +416,12 @@ run_spawn(struct run *r)
 	metrics_run_started();
 	run_emit(r, "prefect.worker.submitted-flow-run", 0, 0);
 	proc_env_free(env);
+	shell_words_free(argv);
 	jobconf_cleanup(&jc);
 	return;
 fail:
 	proc_env_free(env);
+	shell_words_free(argv);
 	jobconf_cleanup(&jc);
 	run_release(r);
 }

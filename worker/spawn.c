@@ -1,5 +1,5 @@
 /*
- * proc.c: starting the flow-run executor in its own process group, and
+ * proc.c: starting a flow run's process in its own process group, and
  * naming how it ended. The child learns nothing from the agent but its
  * environment; an exec failure comes back through a CLOEXEC pipe so it
  * is told apart from a flow that exits 127.
@@ -137,16 +137,7 @@ child(const struct proc_spec *s, int report_fd, int go_fd)
 		;
 	if (n != 1 || go != 'g')
 		_exit(127);
-	if (s->command != NULL) {
-		char *const argv[] = { "/bin/sh", "-c", (char *)s->command,
-		    NULL };
-
-		execve("/bin/sh", argv, s->env);
-	} else {
-		char *const argv[] = { (char *)s->exe, "execute", NULL };
-
-		execve(s->exe, argv, s->env);
-	}
+	execve(s->argv[0], s->argv, s->env);
 fail:
 	err = errno;
 	if (write(report_fd, &err, sizeof(err)) < 0) {
@@ -202,8 +193,7 @@ proc_spawn(const struct proc_spec *s, pid_t *pid_out, int *pidfd_out,
 	if (n == sizeof(child_errno)) {
 		waitpid(pid, NULL, 0);
 		errorf(err, errlen, "cannot start %s in %s: %s",
-		    s->command ? "/bin/sh" : s->exe, s->cwd,
-		    strerror(child_errno));
+		    s->argv[0], s->cwd, strerror(child_errno));
 		return -1;
 	}
 	/* -1 is fine: the caller then polls waitpid instead. */

@@ -9,6 +9,8 @@
  *   run.c      one claimed flow run: claim, submit, watch, cancel,
  *              finalise
  *   jobconf.c  job variables + the pool's base job template -> process
+ *   command.c  the process's argv: the job's command, Prefect's engine
+ *              for a .py entrypoint, or this binary's executor
  *   proc.c     spawning the executor and naming how it ended
  */
 #ifndef WORKER_WORKER_H
@@ -142,7 +144,7 @@ cJSON	*run_in_flight_ids(const struct agent *);
 struct jobconf {
 	char	**env;		/* NULL-terminated "K=V" additions */
 	char	 *working_dir;	/* NULL: a fresh temporary directory */
-	char	 *command;	/* NULL: this binary's executor */
+	char	 *command;	/* NULL: Prefect's default (command.c) */
 	int	  stream_output;
 	long	  memory_mb;	/* job variable memory: RLIMIT_DATA, 0: none */
 	long	  cpu_seconds;	/* cpu_limit_seconds: RLIMIT_CPU, 0: none */
@@ -152,10 +154,20 @@ int	 jobconf_resolve(struct jobconf *, const cJSON *base_job_template,
 	    size_t errlen);
 void	 jobconf_cleanup(struct jobconf *);
 
+/* command.c */
+/*
+ * The argv of a run's process (argv[0] a path; shell_words_free), or
+ * NULL with err, the run's Crashed message. env is the child's.
+ */
+char	**command_argv(const char *run_id, const struct jobconf *,
+	    const cJSON *deployment, const char *exe, char *const *env,
+	    char *err, size_t errlen);
+/* name searched in env's PATH as Python's subprocess does; NULL if none. */
+char	 *command_lookup(const char *name, char *const *env);
+
 /* proc.c */
 struct proc_spec {
-	const char	 *exe;		/* argv[0] when command is NULL */
-	const char	 *command;	/* run through /bin/sh -c */
+	char *const	 *argv;		/* argv[0]: the path executed */
 	const char	 *cwd;
 	char *const	 *env;		/* full environment */
 	int		  stream_output;

@@ -217,7 +217,8 @@ def test_cancel_grace_ends_with_sigkill(client, agent, pool_name,
     wait_online(client, pool_name, a)
     dep = client.create_deployment(
         pool_name, HELLO,
-        job_variables={"command": "trap '' TERM; sleep 300"})
+        job_variables={"command":
+                       "/bin/sh -c \"trap '' TERM; sleep 300\""})
     run = client.create_flow_run(dep["id"])
     wait_for(lambda: client.read_flow_run(run["id"]), timeout=60, watch=[a],
              what="the run's process id",
