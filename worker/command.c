@@ -115,6 +115,16 @@ has_python_entrypoint(const cJSON *deployment)
 	return n >= 3 && strncmp(ep + n - 3, ".py", 3) == 0;
 }
 
+/* A wrapper script's shell must not be handed -m prefect.engine. */
+static int
+names_python(const char *interpreter)
+{
+	const char	*base = strrchr(interpreter, '/');
+
+	base = base ? base + 1 : interpreter;
+	return strstr(base, "python") != NULL || strstr(base, "pypy") != NULL;
+}
+
 /* Prefect's engine run by the Python of the `prefect` on PATH. */
 static char **
 engine_argv(const char *run_id, char *const *env, char *err, size_t errlen)
@@ -141,6 +151,14 @@ engine_argv(const char *run_id, char *const *env, char *err, size_t errlen)
 	}
 	free(prefect);
 	n = argv[1] != NULL ? 2 : 1;
+	if (!names_python(argv[n - 1])) {
+		errorf(err, errlen, "Flow run %s has a Python entrypoint and "
+		    "the 'prefect' command on PATH is run by %s, not a "
+		    "Python: set the deployment's job variable `command`",
+		    run_id, argv[n - 1]);
+		shell_words_free(argv);
+		return NULL;
+	}
 	argv = xrealloc(argv, (n + 3) * sizeof(char *));
 	argv[n] = xstrdup("-m");
 	argv[n + 1] = xstrdup("prefect.engine");

@@ -52,6 +52,7 @@ main(void)
 	    "\"/srv/a long path/python\" \"$0\" \"$@\"\n' '''\n");
 	put_exe(root, "bin/prefect", "\177ELF");
 	put_exe(root, "tools/run-it", "#!/bin/sh\n");
+	put_exe(root, "sh/prefect", "#!/bin/sh\nexec /opt/py -m prefect\n");
 	t_put(root, "plain/prefect", "#!/srv/py\n");	/* not executable */
 	path_env = xasprintf("PATH=%s/plain:%s/venv/bin:%s/tools", root, root,
 	    root);
@@ -123,7 +124,8 @@ main(void)
 			    "file or directory: 'no-such-cmd'") != NULL);
 		}
 	}
-	TEST("prefect's interpreter: env with an argument, pip's sh form") {
+	TEST("prefect's interpreter: env with an argument, pip's sh form, "
+	    "not a script, a shell wrapper") {
 		env_path = xasprintf("PATH=%s/env/bin", root);
 		{
 			char *const env[] = { env_path, NULL };
@@ -158,6 +160,16 @@ main(void)
 			CHECK(argv_of("{\"entrypoint\":\"f.py:f\"}", NULL, env,
 			    err, sizeof(err)) == NULL);
 			CHECK(strstr(err, "names no Python to run it") != NULL);
+		}
+		free(env_path);
+		env_path = xasprintf("PATH=%s/sh", root);
+		{
+			char *const env[] = { env_path, NULL };
+
+			CHECK(argv_of("{\"entrypoint\":\"f.py:f\"}", NULL, env,
+			    err, sizeof(err)) == NULL);
+			CHECK(strstr(err, "is run by /bin/sh, not a Python") !=
+			    NULL);
 		}
 		free(env_path);
 	}
