@@ -206,6 +206,8 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 		free(output);
 		return -1;
 	}
+	if (output != NULL && *output != '\0')	/* the compiler's warnings */
+		exec_log(x, PF_LEVEL_WARNING, "%s", output);
 	if (output != NULL)
 		exec_log(x, PF_LEVEL_INFO, "Built %s from %s", ep->module,
 		    ep->file);
@@ -604,6 +606,9 @@ build_here(const struct entrypoint *ep, char *err, size_t errlen)
 		free(output);
 		return -1;
 	}
+	if (output != NULL && *output != '\0')	/* the compiler's warnings */
+		fprintf(stderr, "%s%s", output,
+		    output[strlen(output) - 1] == '\n' ? "" : "\n");
 	if (output != NULL)
 		fprintf(stderr, "pfagent run: built %s from %s\n", ep->module,
 		    ep->file);
