@@ -187,7 +187,8 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 	const char	*mb = getenv(PF_ENV_GIT_CACHE_MB);
 	char		*root, *state = state_dir_default(), *output;
 	struct repo_cache cache;
-	struct pull_env	 env = { &refs, &cache, exec_log, x };
+	struct pull_env	 env = { &refs, &cache, exec_log, x,
+	    logship_redact(x->logs) };
 	int		 rc;
 
 	root = xasprintf("%s/git", state);

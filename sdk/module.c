@@ -248,7 +248,7 @@ run_capture(char *const argv[], char **output, char *err, size_t errlen)
 			env[n++] = *e;
 	buf_init(&out, 256 * 1024);
 	buf_init(&errb, 256 * 1024);
-	rc = spawn_capture(argv, NULL, env, &out, &errb, 0, &status);
+	rc = spawn_capture(argv, NULL, env, &out, &errb, 0, NULL, &status);
 	free(env);
 	if (rc != 0) {
 		buf_cleanup(&out);

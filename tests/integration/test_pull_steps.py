@@ -437,3 +437,38 @@ def test_module_build_sees_no_secret(client, agent, pool_name, tmp_path):
     assert "PATH=" in seen and f"CC={wrapper}" in seen, seen
     for name, value in secrets.items():
         assert value not in seen and name not in seen, name
+
+
+def test_streamed_shell_step_masks_resolved_secrets(client, agent, pool_name,
+                                                    repos, tmp_path):
+    """run_shell_script with stream_output echoing a Secret block: the
+    worker's console shows the line with the value masked, and neither it
+    nor the run's logs in Prefect nor the state message of a step that
+    fails printing it hold the value."""
+    value = "streamed-secret-4f9a1c"
+    client.request("POST", "/block_documents/", json={
+        "name": "shell-secret", "data": {"value": value},
+        "block_schema_id": secret_schema_id(client),
+        "block_type_id": secret_type_id(client)})
+    a = start_agent(client, agent, pool_name, tmp_path / "state")
+    url = (repos["root"] / "flows.git").as_uri()
+    ref = "{{ prefect.blocks.secret.shell-secret }}"
+    echo = {"prefect.deployments.steps.run_shell_script": {
+        "script": f"echo streamed:{ref}", "stream_output": True}}
+    fail = {"prefect.deployments.steps.run_shell_script": {
+        "script": f"sh -c 'echo failing:{ref} >&2; exit 3'",
+        "stream_output": True}}
+    ok = deploy(client, pool_name, "shell-secret", [clone_step(url), echo])
+    bad = deploy(client, pool_name, "shell-secret-fails",
+                 [clone_step(url), fail])
+    final = run_and_wait(client, ok, a)
+    assert final["state_type"] == "COMPLETED", final["state"]
+    failed = run_and_wait(client, bad, a)
+    assert failed["state_type"] == "CRASHED", failed["state"]
+    assert "failing:****" in failed["state"]["message"], failed["state"]
+    for run in (final, failed):
+        wait_logged(client, run["id"], "Finished in state", a)
+        assert not [m for m in messages(client, run["id"]) if value in m]
+    wait_for(a.log_text, watch=[a], what="the streamed line",
+             until=lambda t: "streamed:****" in t)
+    assert value not in a.log_text()
