@@ -162,6 +162,19 @@ step_resolver(const struct pull_env *env)
 	return r;
 }
 
+/* An unset {{ $VAR }} or missing variable becomes "" as in Prefect, with
+ * the warning Prefect gives when asked to (warn_on_notset). */
+static void
+warn_notset(const char *placeholder, void *arg)
+{
+	const struct pull_env	*env = arg;
+
+	env->log(env->log_arg, PF_LEVEL_WARNING, "Value for placeholder '%s' "
+	    "not found in provided values. Please ensure that the "
+	    "placeholder is spelled correctly and that the corresponding "
+	    "value is provided.", placeholder);
+}
+
 /* Adds out's keys to res->outputs (and all of out under id). */
 static void
 merge_outputs(struct pull_result *res, const char *id, const cJSON *out)
@@ -214,7 +227,8 @@ run_step(const cJSON *step, const struct pull_env *env,
 
 		cJSON_DeleteItemFromObjectCaseSensitive(raw, "requires");
 		if (template_step_inputs(raw, res->outputs, &resolver,
-		    NULL, &inputs, cause, sizeof(cause)) == 0 &&
+		    NULL, warn_notset, (void *)env, &inputs, cause,
+		    sizeof(cause)) == 0 &&
 		    fn(inputs ? inputs : raw, env, res, &out, cause,
 		    sizeof(cause)) == 0) {
 			if (cJSON_IsObject(out))

@@ -279,7 +279,8 @@ def test_templated_steps_use_outputs_variables_blocks_and_env(
         client, agent, pool_name, repos, tmp_path):
     """Step inputs are templated at run time as Prefect does: earlier
     steps' outputs (flattened and under their id), {{ $ENV }}, Prefect
-    variables (whole-string keeps the JSON value), and blocks."""
+    variables (whole-string keeps the JSON value), and blocks; an unset
+    {{ $ENV }} is "" with a warning naming it."""
     client.request("POST", "/variables/", json={
         "name": "greeting", "value": "hello from a variable"})
     client.request("POST", "/variables/", json={
@@ -299,7 +300,7 @@ def test_templated_steps_use_outputs_variables_blocks_and_env(
             "script": "sh -c 'pwd; echo \"$A|$B|$C\"' ",
             "directory": "{{ clone.directory }}",
             "env": {"A": "{{ say.stdout }}", "B": "{{ $PF_TEST_ENV }}",
-                    "C": "{{ stdout }}"},
+                    "C": "{{ stdout }}", "D": "{{ $PF_TEST_UNSET }}"},
             "stream_output": False, "id": "check"}},
         {"prefect.deployments.steps.run_shell_script": {
             "script": f"sh -c 'echo \"$X\" > {out}'",
@@ -313,6 +314,9 @@ def test_templated_steps_use_outputs_variables_blocks_and_env(
     assert lines[0].startswith(str(tmp_path / "state")), lines
     assert lines[1] == ("hello from a variable|from the environment|"
                         "hello from a variable"), lines
+    # An unset variable is "" as in Prefect, with Prefect's warning.
+    wait_logged(client, final["id"], "Value for placeholder "
+                "'{{ $PF_TEST_UNSET }}' not found in provided values", a)
 
 
 def test_deployment_made_by_prefect_python_client_runs(
