@@ -10,6 +10,7 @@
 #include "worker/worker.h"
 #include "cli/config.h"
 #include "cli/deploy/deploy.h"
+#include "cli/execute.h"
 #include "executor/executor.h"
 #include "cli/pipeline.h"
 #include "cli/prefect_profile.h"
@@ -237,7 +238,7 @@ main(int argc, char **argv)
 	else if (!strcmp(argv[1], "deploy"))
 		rc = deploy_main(argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "execute"))
-		rc = executor_main();
+		rc = execute_main(argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "profile"))
 		rc = profile_main(argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "workspace"))

@@ -187,7 +187,8 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 	const char	*mb = getenv(PF_ENV_GIT_CACHE_MB);
 	char		*root, *state = state_dir_default(), *output;
 	struct repo_cache cache;
-	struct pull_env	 env = { &refs, &cache, exec_log, x };
+	struct pull_env	 env = { &refs, &cache, exec_log, x,
+	    logship_redact(x->logs) };
 	int		 rc;
 
 	root = xasprintf("%s/git", state);
@@ -206,6 +207,8 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 		free(output);
 		return -1;
 	}
+	if (output != NULL && *output != '\0')	/* the compiler's warnings */
+		exec_log(x, PF_LEVEL_WARNING, "%s", output);
 	if (output != NULL)
 		exec_log(x, PF_LEVEL_INFO, "Built %s from %s", ep->module,
 		    ep->file);
@@ -604,6 +607,9 @@ build_here(const struct entrypoint *ep, char *err, size_t errlen)
 		free(output);
 		return -1;
 	}
+	if (output != NULL && *output != '\0')	/* the compiler's warnings */
+		fprintf(stderr, "%s%s", output,
+		    output[strlen(output) - 1] == '\n' ? "" : "\n");
 	if (output != NULL)
 		fprintf(stderr, "pfagent run: built %s from %s\n", ep->module,
 		    ep->file);

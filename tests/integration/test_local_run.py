@@ -163,3 +163,22 @@ def test_prefect_profile_is_read_as_prefect_reads_it(client, prefect_server,
     p = pfagent_run("Broken")
     assert p.returncode == 2
     assert f"Prefect profiles {profiles}:" in p.stderr
+
+
+def test_execute_help_prints_usage_and_runs_nothing():
+    """`pfagent execute --help` says what the command is for and which
+    variables it reads, and exits 0 without looking for a flow run; a
+    stray argument is bad usage."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PREFECT")}
+    p = subprocess.run([str(PFAGENT), "execute", "--help"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "pfagent start" in p.stdout
+    for name in ("PREFECT__FLOW_RUN_ID", "PREFECT_API_URL", "PFAGENT_CLAIM",
+                 "PFAGENT_STATE_DIR"):
+        assert name in p.stdout, name
+    assert "is not set" not in p.stderr
+    bad = subprocess.run([str(PFAGENT), "execute", "now"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "'now'" in bad.stderr
