@@ -224,11 +224,36 @@ api_log_entry(const char *logger, int level, const char *message,
 char *
 api_path(const char *prefix, const char *id, const char *suffix)
 {
-	char	*e = http_escape(id);
+	/*
+	 * "." and ".." are names the API stores, but as they are, curl and
+	 * the server take them for the path's dot segments: escaped, the
+	 * server decodes them after routing.
+	 */
+	char	*e = strcmp(id, ".") == 0 ? xstrdup("%2E") :
+	    strcmp(id, "..") == 0 ? xstrdup("%2E%2E") : http_escape(id);
 	char	*p = xasprintf("%s%s%s", prefix, e, suffix ? suffix : "");
 
 	free(e);
 	return p;
+}
+
+/*
+ * Prefect's NonEmptyishName (prefect/types/names.py), which its server
+ * applies to work pool names: none of BANNED_CHARACTERS, and not only
+ * quotes and spaces (non_emptyish strips "' \"").
+ */
+int
+api_name_check(const char *what, const char *name, char *err, size_t errlen)
+{
+	if (strpbrk(name, "/%&><") != NULL)
+		return errorf(err, errlen, "%s name '%s' is not valid: it must "
+		    "not contain any of: '/', '%%', '&', '>', '<' (as "
+		    "Prefect's server requires)", what, name);
+	if (name[strspn(name, "' \"")] == '\0')
+		return errorf(err, errlen, "%s name '%s' is not valid: name "
+		    "cannot be an empty string (as Prefect's server requires)",
+		    what, name);
+	return 0;
 }
 
 struct exit_info {

@@ -63,6 +63,7 @@ struct agent {
 	int			 slots_used;
 	int			 synced;	/* first sync done: may poll */
 	int			 sync_busy, poll_busy;
+	int			 pool_created;	/* created (or 409) since read */
 	int			 polls_done;
 	int			 more_work;	/* last poll was capped by --limit */
 	int			 stopping;	/* no more claims (draining) */
