@@ -505,14 +505,32 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 	}
 }
 
+/*
+ * A flow that calls exit() ends the process where it stands: the lines
+ * it logged so far are delivered first (whoever reads the run next
+ * records its end: the worker, or `pfagent run`'s supervising parent).
+ */
+static void
+flush_at_exit(void)
+{
+	struct exec	*x = exec_current;
+
+	if (x != NULL && x->logs != NULL)
+		logship_flush(x->logs);
+}
+
 /* The run's shared state, then the watchdog; before exec_current is set. */
 static void
 run_setup(struct exec *x)
 {
+	static int	registered;
+
 	sdk_run_init(&x->run);
 	x->run.stop = &exec_stop_requested;
 	x->run.http = x->local ? NULL : &x->http;
 	exec_watchdog_start(x);
+	if (!registered++)
+		atexit(flush_at_exit);
 }
 
 static void
