@@ -11,6 +11,16 @@
 
 #include "common/spawn.h"
 
+int
+proc_status_code(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return -WTERMSIG(wstatus);	/* as Python's returncode */
+	return -1;
+}
+
 /* Reads both pipes to EOF, into the sinks and, when stream, to 1 and 2. */
 static void
 drain(int out_fd, int err_fd, struct buf *out, struct buf *errb, int stream)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,8 +156,8 @@ crash(struct exec *x, const char *message)
 	return 0;
 }
 
-static cJSON *
-get_json(struct exec *x, const char *prefix, const char *id, char *err,
+cJSON *
+exec_get_json(struct exec *x, const char *prefix, const char *id, char *err,
     size_t errlen)
 {
 	struct http_resp	 r;
@@ -444,7 +445,7 @@ still_ours(struct exec *x, const cJSON *run)
 
 	if (!x->execute || !claim_from_env(&c))
 		return 1;
-	if (run == NULL && (run = fresh = get_json(x, "/flow_runs/", x->id,
+	if (run == NULL && (run = fresh = exec_get_json(x, "/flow_runs/", x->id,
 	    err, sizeof(err))) == NULL) {
 		log_error("flow run %s: cannot read it to prove the claim: "
 		    "%s", x->id, err);
@@ -550,6 +551,8 @@ exec_cleanup(struct exec *x, struct entrypoint *ep)
 	entrypoint_cleanup(ep);
 	cJSON_Delete(x->flow_run);
 	cJSON_Delete(x->deployment);
+	if (x->shared_final != NULL)
+		munmap(x->shared_final, sizeof(x->final_type));
 	pull_result_cleanup(&x->pulled);
 	http_settings_cleanup(&x->http);
 }
@@ -577,6 +580,9 @@ create_flow_run(struct exec *x, const char *flow_name, const cJSON *params,
 		    r.status ? r.body : r.error);
 	free(s);
 	http_resp_cleanup(&r);
+	if (flow != NULL && json_str(flow, "id") == NULL)
+		errorf(err, errlen, "creating flow '%s': the API answered "
+		    "without the flow's id", flow_name);
 	if (flow == NULL || json_str(flow, "id") == NULL) {
 		cJSON_Delete(flow);
 		return NULL;
@@ -598,6 +604,12 @@ create_flow_run(struct exec *x, const char *flow_name, const cJSON *params,
 		    r.body : r.error);
 	free(s);
 	http_resp_cleanup(&r);
+	if (run != NULL && json_str(run, "id") == NULL) {
+		errorf(err, errlen, "creating a flow run: the API answered "
+		    "without the run's id");
+		cJSON_Delete(run);
+		run = NULL;
+	}
 	return run;
 }
 
@@ -635,9 +647,10 @@ executor_run(const char *entrypoint, const cJSON *params)
 	struct exec		 x;
 	struct entrypoint	 ep;
 	const pf_flow_def	*def;
-	const char		*flow_name, *name, *id;
+	const char		*flow_name, *name;
 	char			 err[1024];
 	int			 rc;
+	pid_t			 pid;
 
 	memset(&x, 0, sizeof(x));
 	log_init(LOG_LVL_INFO, "[run]");
@@ -648,7 +661,6 @@ executor_run(const char *entrypoint, const cJSON *params)
 		entrypoint_cleanup(&ep);
 		return 2;
 	}
-	exec_signals_start();
 	flow_name = def->name ? def->name : ep.function;
 	if (getenv("PREFECT_API_URL") == NULL) {
 		x.local = 1;
@@ -661,16 +673,27 @@ executor_run(const char *entrypoint, const cJSON *params)
 		x.id = x.id_buf;
 	} else if (http_settings_from_env(&x.http, err, sizeof(err)) == -1 ||
 	    (x.flow_run = create_flow_run(&x, flow_name, params, err,
-	    sizeof(err))) == NULL || (id = json_str(x.flow_run, "id")) ==
-	    NULL) {
+	    sizeof(err))) == NULL) {
 		fprintf(stderr, "pfagent run: %s\n", err);
 		exec_cleanup(&x, &ep);
 		return 2;
 	} else
-		x.id = id;
+		x.id = json_str(x.flow_run, "id");
 	name = json_str(x.flow_run, "name");
 	x.run.id = x.id;
 	x.run.name = name ? name : x.id;
+	/* The flow runs in a child; this process sees how it ended. */
+	if ((pid = exec_fork(&x, err, sizeof(err))) == -1) {
+		fprintf(stderr, "pfagent run: %s\n", err);
+		exec_cleanup(&x, &ep);
+		return 2;
+	}
+	if (pid > 0) {
+		rc = exec_supervise(&x, pid);
+		exec_cleanup(&x, &ep);
+		return rc;
+	}
+	exec_signals_start();
 	x.logs = x.run.logs = logship_start(x.local ? NULL : &x.http, x.id,
 	    x.run.name);
 	run_setup(&x);
@@ -681,6 +704,7 @@ executor_run(const char *entrypoint, const cJSON *params)
 	rc = run_flow(&x, def, flow_name);
 	if (rc == 0 && strcmp(x.final_type, "COMPLETED") != 0)
 		rc = 1;
+	exec_child_done(&x);
 	exec_cleanup(&x, &ep);
 	return rc;
 }
@@ -709,7 +733,7 @@ executor_main(void)
 		log_error("%s", err);
 		return 1;
 	}
-	if ((x.flow_run = get_json(&x, "/flow_runs/", x.id, err,
+	if ((x.flow_run = exec_get_json(&x, "/flow_runs/", x.id, err,
 	    sizeof(err))) == NULL) {
 		log_error("flow run %s: %s", x.id, err);
 		goto out;
@@ -730,7 +754,7 @@ executor_main(void)
 		    "deployment, so pfagent has no entrypoint to run");
 		goto out;
 	}
-	if ((x.deployment = get_json(&x, "/deployments/", dep_id, err,
+	if ((x.deployment = exec_get_json(&x, "/deployments/", dep_id, err,
 	    sizeof(err))) == NULL || entrypoint_parse(json_str(x.deployment,
 	    "entrypoint"), &ep, err, sizeof(err)) == -1 ||
 	    prepare_code(&x, &ep, err, sizeof(err)) == -1 ||

@@ -275,6 +275,14 @@ static const struct exit_info exit_infos[] = {
 	    "If this was caused by cancellation, no action is needed. "
 	    "Otherwise, check for infrastructure scaling events or deployment "
 	    "rollovers." },
+	/*
+	 * Not Prefect's: its engine makes sys.exit a crash ("Execution was
+	 * aborted by Python system exit call."); a C flow's exit(0) reaches
+	 * the worker as a status 0 without a final state.
+	 */
+	{ 0, PF_LEVEL_ERROR, "Execution was aborted by a system exit call "
+	    "before the flow run reached a final state.", "Check the flow's "
+	    "code (and the libraries it calls) for a call to exit()." },
 	{ 1, PF_LEVEL_ERROR, "Process exited with a general error.",
 	    "Check the flow run logs for an unhandled exception or assertion "
 	    "error." },

@@ -32,6 +32,7 @@
 #include "worker/run_int.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/spawn.h"
 #include "common/util.h"
 #include "prefect/contract.h"
 
@@ -49,12 +50,21 @@ shutdown_message(const struct run *r)
 }
 
 /*
- * Prefect's engine makes a flow's sys.exit a crash ("Execution was
- * aborted by Python system exit call."); a C flow's exit() leaves its
- * process with the status it chose, 0 included, and no final state.
+ * Crashed "Process exited with status code: N. <explanation>", as
+ * Prefect's runner; ABORTed when the executor already wrote a final
+ * state. Exit 0 comes here only for a run the API shows unfinished.
  */
-#define EXIT_NOT_FINAL	"Execution was aborted by a system exit call " \
-	"before the flow run reached a final state."
+static void
+crash_of_status(struct run *r, int code)
+{
+	char	*msg = xasprintf("Process exited with status code: %d. %s",
+	    code, api_exit_explanation(code));
+
+	run_log(r, api_exit_log_level(code), "%s", msg);
+	run_log(r, PF_LEVEL_INFO, "%s", api_exit_resolution(code));
+	run_propose(r, "CRASHED", "Crashed", msg, 0);
+	free(msg);
+}
 
 /*
  * A process that exited 0 without a final state ends the run Crashed
@@ -112,10 +122,7 @@ on_state_for_end(struct http_resp *resp, enum retry_class rc, void *arg)
 		    "was started for; left as it is", r->id, r->name, type);
 		r->settled = 1;
 	} else if (!r->shutdown && r->exit_known) {
-		msg = xasprintf("Process exited with status code: %d. %s",
-		    r->exit_code, EXIT_NOT_FINAL);
-		run_crash(r, "%s", msg);
-		free(msg);
+		crash_of_status(r, r->exit_code);
 	} else if (r->shutdown == SHUTDOWN_RESCHEDULE) {
 		msg = xasprintf("Rescheduled: worker '%s' shut down before the "
 		    "flow run finished.", r->agent->conf.name);
@@ -292,15 +299,8 @@ reap(struct run *r)
 	else if ((msg = limit_message(r, code, &ru)) != NULL) {
 		run_crash(r, "%s", msg);
 		free(msg);
-	} else if (code != 0) {
-		msg = xasprintf("Process exited with status code: %d. %s",
-		    code, api_exit_explanation(code));
-		run_log(r, api_exit_log_level(code), "%s", msg);
-		run_log(r, PF_LEVEL_INFO, "%s", api_exit_resolution(code));
-		/* ABORTed when the executor already wrote a final state. */
-		run_propose(r, "CRASHED", "Crashed", msg, 0);
-		free(msg);
-	}
+	} else
+		crash_of_status(r, code);
 	run_release(r);
 	return 1;
 }
