@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,6 +558,25 @@ exec_cleanup(struct exec *x, struct entrypoint *ep)
 	http_settings_cleanup(&x->http);
 }
 
+/* "<what>: HTTP N <body>" or the transport error, with the URL's hint. */
+static void __attribute__((format(printf, 5, 6)))
+answer_error(struct exec *x, const struct http_resp *r, char *err,
+    size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*what;
+
+	va_start(ap, fmt);
+	what = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (r->status)
+		errorf(err, errlen, "%s: HTTP %ld %.300s%s", what, r->status,
+		    r->body ? r->body : "", http_api_url_hint(&x->http));
+	else
+		errorf(err, errlen, "%s: %s", what, r->error);
+	free(what);
+}
+
 /*
  * With an API: the flow and a Pending flow run are created, as Prefect's
  * engine does for `python my_flow.py`. Returns the new run or NULL.
@@ -572,12 +592,13 @@ create_flow_run(struct exec *x, const char *flow_name, const cJSON *params,
 	body = json_strings("name", flow_name, NULL);
 	s = json_print(body);
 	cJSON_Delete(body);
-	if (http_call(&x->http, &retry_patient, "POST", "/flows/", s, &r) ==
+	/* A person waits: Prefect's client's retries, not an outage's. */
+	if (http_call(&x->http, &retry_client, "POST", "/flows/", s, &r) ==
 	    RETRY_OK)
 		flow = json_parse_answer(r.body, 0, err, errlen);
 	else
-		errorf(err, errlen, "creating flow '%s': %s", flow_name,
-		    r.status ? r.body : r.error);
+		answer_error(x, &r, err, errlen, "creating flow '%s'",
+		    flow_name);
 	free(s);
 	http_resp_cleanup(&r);
 	if (flow != NULL && json_str(flow, "id") == NULL)
@@ -596,12 +617,11 @@ create_flow_run(struct exec *x, const char *flow_name, const cJSON *params,
 	s = json_print(body);
 	cJSON_Delete(body);
 	cJSON_Delete(flow);
-	if (http_call(&x->http, &retry_patient, "POST", "/flow_runs/", s,
+	if (http_call(&x->http, &retry_client, "POST", "/flow_runs/", s,
 	    &r) == RETRY_OK)
 		run = json_parse_answer(r.body, 0, err, errlen);
 	else
-		errorf(err, errlen, "creating a flow run: %s", r.status ?
-		    r.body : r.error);
+		answer_error(x, &r, err, errlen, "creating a flow run");
 	free(s);
 	http_resp_cleanup(&r);
 	if (run != NULL && json_str(run, "id") == NULL) {

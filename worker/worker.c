@@ -87,8 +87,9 @@ worker_fatal_auth(struct agent *a, const char *what)
 static void
 pool_refused(struct agent *a, const char *what, struct http_resp *r)
 {
-	log_error("%s work pool '%s': the API answered HTTP %ld %s", what,
-	    a->conf.pool, r->status, r->body ? r->body : "");
+	log_error("%s work pool '%s': the API answered HTTP %ld %s%s", what,
+	    a->conf.pool, r->status, r->body ? r->body : "",
+	    http_api_url_hint(&a->http));
 	worker_fatal(a, 2);
 }
 

@@ -249,3 +249,26 @@ def test_local_run_against_an_unexpected_answer_says_so():
     assert p.returncode == 2, p.stderr
     assert "pfagent run: creating flow 'hello': the API answered without " \
            "the flow's id" in p.stderr, p.stderr
+
+
+def test_local_run_against_a_502_api_gives_up_with_a_message():
+    """An API answering 502 to everything: `pfagent run` retries as
+    Prefect's client does (5 retries, 2^n s apart), not for the 15
+    minutes a flow run rides out, then exits 2 naming the answer."""
+    peer = _Answer(502, "<html>502 Bad Gateway</html>")
+    try:
+        p = run("flows/hello.c:hello", api_url=f"{peer.url}/api")
+    finally:
+        peer.close()
+    assert p.returncode == 2, p.stderr
+    assert "pfagent run: creating flow 'hello': HTTP 502 <html>502 Bad " \
+           "Gateway</html>" in p.stderr, p.stderr
+
+
+def test_local_run_with_an_api_url_without_api_says_so(prefect_server):
+    """PREFECT_API_URL without its /api (the server's root): the error
+    says that Prefect's API is under /api."""
+    root = prefect_server.api_url.removesuffix("/api")
+    p = run("flows/hello.c:hello", api_url=root)
+    assert p.returncode == 2, p.stderr
+    assert "PREFECT_API_URL has no /api in its path" in p.stderr, p.stderr
