@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,7 +43,7 @@ pid_t
 exec_fork(struct exec *x, char *err, size_t errlen)
 {
 	sigset_t	set, chld;
-	pid_t		pid;
+	pid_t		pid, parent = getpid();
 
 	x->shared_final = mmap(NULL, FINAL_MAX, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -63,6 +64,10 @@ exec_fork(struct exec *x, char *err, size_t errlen)
 		sigemptyset(&chld);
 		sigaddset(&chld, SIGCHLD);
 		sigprocmask(SIG_UNBLOCK, &chld, NULL);
+		/* A parent killed outright takes the run down with it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			raise(SIGTERM);
 	}
 	return pid;
 }
