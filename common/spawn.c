@@ -15,6 +15,16 @@
 #include "common/redact.h"
 #include "common/spawn.h"
 
+int
+proc_status_code(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return -WTERMSIG(wstatus);	/* as Python's returncode */
+	return -1;
+}
+
 /* Streams to fd what pending holds up to its last newline (all of it
  * at the end or when it grew past a line's worth), secrets masked. */
 static void

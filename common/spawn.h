@@ -17,5 +17,7 @@ struct redact;
 int	spawn_capture(char *const argv[], const char *dir, char *const envp[],
 	    struct buf *out, struct buf *errb, int stream, struct redact *mask,
 	    int *status);
+/* Prefect's view of a wait status: exit code, or -signal. */
+int	proc_status_code(int wstatus);
 
 #endif

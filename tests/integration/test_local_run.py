@@ -182,3 +182,112 @@ def test_execute_help_prints_usage_and_runs_nothing():
     bad = subprocess.run([str(PFAGENT), "execute", "now"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "'now'" in bad.stderr
+
+
+DIES = [("tests/flows/crash.c:crash", -11), ("tests/flows/exits.c:exit0", 0),
+        ("tests/flows/exits.c:exit3", 3)]
+
+
+def test_local_run_whose_process_dies_exits_1():
+    """No API: a flow that segfaults or calls exit() (0 or 3) ends the
+    run Crashed, naming the exit status, and `pfagent run` exits 1."""
+    for entrypoint, code in DIES:
+        p = run(entrypoint)
+        assert p.returncode == 1, (entrypoint, p.returncode, p.stderr)
+        assert f"Crashed('Process exited with status code: {code}." in \
+            p.stderr, p.stderr
+
+
+def test_local_run_with_api_whose_process_dies_is_crashed(client,
+                                                          prefect_server):
+    """With an API: a flow that segfaults or calls exit() leaves its run
+    Crashed, "Process exited with status code: N. ...", with that line in
+    the run's logs (and, for exit(), the lines the flow logged before);
+    `pfagent run` exits 1."""
+    for entrypoint, code in DIES:
+        p = run(entrypoint, api_url=prefect_server.api_url)
+        assert p.returncode == 1, (entrypoint, p.returncode, p.stderr)
+        name = p.stderr.split("Flow run '", 1)[1].split("'", 1)[0]
+        runs = client.request("POST", "/flow_runs/filter", json={
+            "flow_runs": {"name": {"any_": [name]}}})
+        assert len(runs) == 1
+        r = runs[0]
+        assert r["state_type"] == "CRASHED", (entrypoint, r["state"])
+        want = f"Process exited with status code: {code}."
+        assert r["state"]["message"].startswith(want), r["state"]
+        messages = [log["message"] for log in client.read_logs(r["id"])]
+        assert any(m.startswith(want) for m in messages), messages
+        if code != -11:
+            assert f"about to exit {code}" in messages, messages
+            assert any(m.startswith("Beginning flow run") for m in
+                       messages), messages
+
+
+class _Answer:
+    """A loopback HTTP server answering one body to every request."""
+
+    def __init__(self, status, body):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_local_run_against_an_unexpected_answer_says_so():
+    """An API answering `{"unexpected":[1]}` to everything: `pfagent run`
+    exits 2 with a message saying what was missing, never an empty one."""
+    peer = _Answer(200, '{"unexpected":[1]}')
+    try:
+        p = run("flows/hello.c:hello", api_url=f"{peer.url}/api")
+    finally:
+        peer.close()
+    assert p.returncode == 2, p.stderr
+    assert "pfagent run: creating flow 'hello': the API answered without " \
+           "the flow's id" in p.stderr, p.stderr
+
+
+def test_local_run_against_a_502_api_gives_up_with_a_message():
+    """An API answering 502 to everything: `pfagent run` retries as
+    Prefect's client does (5 retries, 2^n s apart), not for the 15
+    minutes a flow run rides out, then exits 2 naming the answer."""
+    peer = _Answer(502, "<html>502 Bad Gateway</html>")
+    try:
+        p = run("flows/hello.c:hello", api_url=f"{peer.url}/api")
+    finally:
+        peer.close()
+    assert p.returncode == 2, p.stderr
+    assert "pfagent run: creating flow 'hello': HTTP 502 <html>502 Bad " \
+           "Gateway</html>" in p.stderr, p.stderr
+
+
+def test_local_run_with_an_api_url_without_api_says_so(prefect_server):
+    """PREFECT_API_URL without its /api (the server's root): the error
+    says that Prefect's API is under /api."""
+    root = prefect_server.api_url.removesuffix("/api")
+    p = run("flows/hello.c:hello", api_url=root)
+    assert p.returncode == 2, p.stderr
+    assert "PREFECT_API_URL has no /api in its path" in p.stderr, p.stderr
