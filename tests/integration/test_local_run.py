@@ -291,3 +291,44 @@ def test_local_run_with_an_api_url_without_api_says_so(prefect_server):
     p = run("flows/hello.c:hello", api_url=root)
     assert p.returncode == 2, p.stderr
     assert "PREFECT_API_URL has no /api in its path" in p.stderr, p.stderr
+
+
+def test_params_errors_name_their_position_and_params_file_works(tmp_path):
+    """--params that is not JSON is refused naming line and column;
+    --params-file reads the object from a file, and a missing file is
+    named."""
+    bad = run("flows/hello.c:hello", "--params", '{\n  "name": "x",,\n}')
+    assert bad.returncode == 2
+    assert "pfagent run: --params: invalid JSON at line 2, column" in \
+        bad.stderr, bad.stderr
+    f = tmp_path / "params.json"
+    f.write_text('{"name": "FromFile"}')
+    ok = run("flows/hello.c:hello", "--params-file", str(f))
+    assert ok.returncode == 0 and "Hello, FromFile!" in ok.stderr, ok.stderr
+    missing = run("flows/hello.c:hello", "--params-file",
+                  str(tmp_path / "nope.json"))
+    assert missing.returncode == 2
+    assert "nope.json: No such file or directory" in missing.stderr
+
+
+def test_half_megabyte_parameter_end_to_end(client, agent, pool_name,
+                                            prefect_server, tmp_path):
+    """A parameter of 500 KB (the server takes up to 512 KB) goes through
+    the worker and the executor, and through a local run with the API,
+    whole: the flow greets it byte for byte."""
+    name = "".join(chr(ord("a") + i % 26) for i in range(500 * 1024))
+    client.create_pool(pool_name)
+    a = agent(pool_name, "--query-seconds", "1")
+    dep = client.create_deployment(pool_name, "flows/hello.c:hello")
+    r = client.create_flow_run(dep["id"], {"name": name})
+    final = client.wait_for_run(r["id"], timeout=300, watch=[a])
+    assert final["state_type"] == "COMPLETED", final["state"]
+    assert any(l["message"] == f"Hello, {name}!"
+               for l in client.read_logs(r["id"]))
+
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps({"name": name}))
+    p = run("flows/hello.c:hello", "--params-file", str(f),
+            api_url=prefect_server.api_url)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert f"Hello, {name}!" in p.stderr
