@@ -27,7 +27,10 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
-WARN	 = -Wall -Wextra -Werror -Wformat=2 -Wvla -Wshadow -Wstrict-prototypes
+# pfagent builds a user's module with `make WERROR= build/flows/x.so`: its
+# warnings go to the run's logs instead of failing the run.
+WERROR	 = -Werror
+WARN	 = -Wall -Wextra $(WERROR) -Wformat=2 -Wvla -Wshadow -Wstrict-prototypes
 CSTD	 = -std=c11 -D_GNU_SOURCE
 VERSION	 = 0.1.0
 CPPFLAGS = -Iinclude -I. -Ithird_party/duckdb $(PKG_CFLAGS) -DPFAGENT_VERSION=\"$(VERSION)\"

@@ -10,6 +10,7 @@
 #include "worker/worker.h"
 #include "cli/config.h"
 #include "cli/deploy/deploy.h"
+#include "cli/execute.h"
 #include "executor/executor.h"
 #include "cli/pipeline.h"
 #include "cli/prefect_profile.h"
@@ -84,13 +85,13 @@ usage_run(void)
 {
 	printf("usage: pfagent run ENTRYPOINT|DEPLOYMENT [--param K=V]... "
 	    "[--params JSON]\n"
-	    "                  [--prefect-file PATH]\n\n"
+	    "                  [--params-file FILE] [--prefect-file PATH]\n\n"
 	    "Runs a flow in this process, from the current directory.\n"
 	    "ENTRYPOINT is flows/<file>.c:<function> (module build/flows/"
 	    "<file>.so);\nDEPLOYMENT is a deployment name from prefect.yaml, "
 	    "whose parameters\nare the defaults. --params sets them from a "
-	    "JSON object, --param K=V one\n(V is read as JSON when it parses, "
-	    "else as text); later ones win.\n\n"
+	    "JSON object (--params-file from\na file), --param K=V one (V is "
+	    "read as JSON when it parses, else as\ntext); later ones win.\n\n"
 	    "Without PREFECT_API_URL the run is local: logs on the console, "
 	    "nothing\nreported. With it, the flow and its run are created on "
 	    "the server and every\nstate and log is reported, as for "
@@ -138,6 +139,33 @@ set_param(cJSON *params, const char *key, cJSON *v)
 	cJSON_AddItemToObject(params, key, v);
 }
 
+/*
+ * The object of --params JSON or --params-file FILE, or NULL having said
+ * what is wrong and where (line and column of a JSON error).
+ */
+static cJSON *
+params_option(const char *opt, const char *arg)
+{
+	char	 err[512], what[300], *text = NULL;
+	cJSON	*j;
+
+	if (!strcmp(opt, "--params-file")) {
+		if ((text = read_file_max(arg, 16u << 20, NULL, err,
+		    sizeof(err))) == NULL) {
+			fprintf(stderr, "pfagent run: --params-file %s: %s\n",
+			    arg, err);
+			return NULL;
+		}
+		snprintf(what, sizeof(what), "--params-file %s", arg);
+	} else
+		snprintf(what, sizeof(what), "--params");
+	j = json_parse_object_at(text ? text : arg, what, err, sizeof(err));
+	free(text);
+	if (j == NULL)
+		fprintf(stderr, "pfagent run: %s\n", err);
+	return j;
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -156,7 +184,8 @@ cmd_run(int argc, char **argv)
 		if (!strcmp(argv[i], "--prefect-file") && i + 1 < argc)
 			file = argv[++i];
 		else if ((!strcmp(argv[i], "--param") ||
-		    !strcmp(argv[i], "--params")) && i + 1 < argc)
+		    !strcmp(argv[i], "--params") ||
+		    !strcmp(argv[i], "--params-file")) && i + 1 < argc)
 			i++;
 		else if (argv[i][0] == '-' || target != NULL) {
 			fprintf(stderr, "pfagent run: unexpected '%s' (see "
@@ -175,14 +204,11 @@ cmd_run(int argc, char **argv)
 	else if (deployment_target(file, target, &entrypoint, params) == -1)
 		goto out;
 	for (int i = 0; i + 1 < argc; i++) {
-		if (!strcmp(argv[i], "--params")) {
-			if ((j = cJSON_Parse(argv[++i])) == NULL ||
-			    !cJSON_IsObject(j)) {
-				fprintf(stderr, "pfagent run: --params needs a "
-				    "JSON object\n");
-				cJSON_Delete(j);
+		if (!strcmp(argv[i], "--params") ||
+		    !strcmp(argv[i], "--params-file")) {
+			if ((j = params_option(argv[i], argv[i + 1])) == NULL)
 				goto out;
-			}
+			i++;
 			cJSON_ArrayForEach(e, j)
 				set_param(params, e->string,
 				    cJSON_Duplicate(e, 1));
@@ -237,7 +263,7 @@ main(int argc, char **argv)
 	else if (!strcmp(argv[1], "deploy"))
 		rc = deploy_main(argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "execute"))
-		rc = executor_main();
+		rc = execute_main(argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "profile"))
 		rc = profile_main(argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "workspace"))

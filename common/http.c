@@ -68,6 +68,19 @@ http_settings_from_env(struct http_settings *s, char *err, size_t errlen)
 	return 0;
 }
 
+const char *
+http_api_url_hint(const struct http_settings *s)
+{
+	const char	*p = strstr(s->api_url, "://");
+
+	for (p = p ? strchr(p + 3, '/') : NULL; p != NULL;
+	    p = strchr(p + 1, '/'))
+		if (strncmp(p, "/api", 4) == 0 && (p[4] == '\0' || p[4] == '/'))
+			return "";
+	return " (PREFECT_API_URL has no /api in its path: a Prefect server "
+	    "serves its API under /api, as in http://127.0.0.1:4200/api)";
+}
+
 void
 http_settings_cleanup(struct http_settings *s)
 {

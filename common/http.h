@@ -26,6 +26,12 @@ struct http_settings {
 int	http_settings_from_env(struct http_settings *, char *err,
 	    size_t errlen);
 void	http_settings_cleanup(struct http_settings *);
+/*
+ * "" or, when PREFECT_API_URL has no /api segment in its path (Prefect
+ * serves its API under /api), a parenthesised hint saying so: for the
+ * message of a request the URL's server did not understand.
+ */
+const char *http_api_url_hint(const struct http_settings *);
 
 struct http_resp {
 	long	 status;	/* 0: the request never got an answer */

@@ -7,6 +7,8 @@
 const struct retry_policy retry_quick = { 250, 2000, 10000 };
 const struct retry_policy retry_patient = { 500, 15000, 15 * 60 * 1000 };
 const struct retry_policy retry_never = { 0, 0, -1 };
+/* Prefect's client: 5 retries, 2^n s apart (PREFECT_CLIENT_MAX_RETRIES). */
+const struct retry_policy retry_client = { 2000, 32000, 62000 };
 
 enum retry_class
 retry_classify(long status)

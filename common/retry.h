@@ -30,6 +30,8 @@ extern const struct retry_policy retry_never;
 extern const struct retry_policy retry_quick;
 /* For state proposals and logs: ride out a long API outage. */
 extern const struct retry_policy retry_patient;
+/* A command a person waits on: gives up as Prefect's client does. */
+extern const struct retry_policy retry_client;
 
 enum retry_class retry_classify(long status);
 /* Wait before attempt number `attempt` (1 = first retry). */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/redact.h"
 #include "common/util.h"
 #include "deployments/pull_steps.h"
 #include "deployments/shell_step.h"
@@ -62,9 +63,8 @@ static int
 run_shell_script(const cJSON *inputs, const struct pull_env *env,
     struct pull_result *res, cJSON **outputs, char *err, size_t errlen)
 {
-	(void)env;
 	(void)res;
-	return shell_step_run(inputs, outputs, err, errlen);
+	return shell_step_run(inputs, env->secrets, outputs, err, errlen);
 }
 
 /* Every name under which Prefect 3 exports the steps pfagent runs. */
@@ -99,6 +99,88 @@ pull_step_known(const char *fqn)
 	return fqn != NULL && lookup(fqn) != NULL;
 }
 
+/* Every string in v becomes a secret to mask. */
+static void
+note_secrets(struct redact *secrets, const cJSON *v)
+{
+	const cJSON	*c;
+
+	if (cJSON_IsString(v))
+		redact_add(secrets, v->valuestring);
+	cJSON_ArrayForEach(c, v)
+		note_secrets(secrets, c);
+}
+
+/* The caller's block lookups, noting what they return as secrets. */
+static int
+noting_block(const char *slug, const char *name, cJSON **out, char *err,
+    size_t errlen, void *payload)
+{
+	const struct pull_env	*env = payload;
+	int			 rc;
+
+	rc = env->resolver->block(slug, name, out, err, errlen,
+	    env->resolver->payload);
+	if (rc == 0)
+		note_secrets(env->secrets, *out);
+	return rc;
+}
+
+static int
+noting_block_by_id(const char *id, cJSON **out, char *err, size_t errlen,
+    void *payload)
+{
+	const struct pull_env	*env = payload;
+	int			 rc;
+
+	rc = env->resolver->block_by_id(id, out, err, errlen,
+	    env->resolver->payload);
+	if (rc == 0)
+		note_secrets(env->secrets, *out);
+	return rc;
+}
+
+static int
+same_variable(const char *name, cJSON **out, char *err, size_t errlen,
+    void *payload)
+{
+	const struct pull_env	*env = payload;
+
+	return env->resolver->variable(name, out, err, errlen,
+	    env->resolver->payload);
+}
+
+/* env's resolver, with block values noted in env->secrets when set. */
+static struct template_resolver
+step_resolver(const struct pull_env *env)
+{
+	struct template_resolver r = { 0 };
+
+	if (env->resolver == NULL)
+		return r;
+	r = *env->resolver;
+	if (env->secrets != NULL) {
+		r.block = r.block ? noting_block : NULL;
+		r.block_by_id = r.block_by_id ? noting_block_by_id : NULL;
+		r.variable = r.variable ? same_variable : NULL;
+		r.payload = (void *)env;
+	}
+	return r;
+}
+
+/* An unset {{ $VAR }} or missing variable becomes "" as in Prefect, with
+ * the warning Prefect gives when asked to (warn_on_notset). */
+static void
+warn_notset(const char *placeholder, void *arg)
+{
+	const struct pull_env	*env = arg;
+
+	env->log(env->log_arg, PF_LEVEL_WARNING, "Value for placeholder '%s' "
+	    "not found in provided values. Please ensure that the "
+	    "placeholder is spelled correctly and that the corresponding "
+	    "value is provided.", placeholder);
+}
+
 /* Adds out's keys to res->outputs (and all of out under id). */
 static void
 merge_outputs(struct pull_result *res, const char *id, const cJSON *out)
@@ -123,6 +205,7 @@ run_step(const cJSON *step, const struct pull_env *env,
     struct pull_result *res, char *err, size_t errlen)
 {
 	const char	*fqn = step->child->string, *short_name;
+	struct template_resolver resolver = step_resolver(env);
 	cJSON		*raw, *inputs = NULL, *out = NULL;
 	step_fn		 fn;
 	char		 cause[2048];
@@ -148,8 +231,9 @@ run_step(const cJSON *step, const struct pull_env *env,
 		    "id");
 
 		cJSON_DeleteItemFromObjectCaseSensitive(raw, "requires");
-		if (template_step_inputs(raw, res->outputs, env->resolver,
-		    NULL, &inputs, cause, sizeof(cause)) == 0 &&
+		if (template_step_inputs(raw, res->outputs, &resolver,
+		    NULL, warn_notset, (void *)env, &inputs, cause,
+		    sizeof(cause)) == 0 &&
 		    fn(inputs ? inputs : raw, env, res, &out, cause,
 		    sizeof(cause)) == 0) {
 			if (cJSON_IsObject(out))

@@ -20,11 +20,17 @@
 #include "git/clone.h"
 #include "deployments/template.h"
 
+struct redact;
+
 struct pull_env {
 	const struct template_resolver	*resolver;	/* blocks, variables */
 	const struct repo_cache		*git;
 	repo_log_fn			 log;		/* the run's logs */
 	void				*log_arg;
+	/* NULL, or where every string a block lookup returns is added:
+	 * the set the run's logs are masked with. run_shell_script masks
+	 * them in what it streams, its outputs and its errors. */
+	struct redact			*secrets;
 };
 
 /* What the steps leave behind: held until the flow run ends. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/redact.h"
 #include "common/spawn.h"
 #include "common/util.h"
 #include "deployments/shell_step.h"
@@ -173,11 +174,12 @@ env_array(const cJSON *env)
  * with err when it could not start. */
 static int
 run_command(char **argv, const char *dir, char **envp, int stream,
-    struct buf *out, struct buf *errb, char *err, size_t errlen)
+    struct redact *secrets, struct buf *out, struct buf *errb, char *err,
+    size_t errlen)
 {
 	int	status, rc;
 
-	if ((rc = spawn_capture(argv, dir, envp, out, errb, stream,
+	if ((rc = spawn_capture(argv, dir, envp, out, errb, stream, secrets,
 	    &status)) != 0) {
 		if (dir != NULL && access(dir, X_OK) == -1)
 			errorf(err, errlen, "run_shell_script: directory "
@@ -311,7 +313,8 @@ line_argv(const char *line, const cJSON *env, const struct shell_inputs *in,
 /* Runs the script's lines in order, stopping at the first failure. */
 static int
 run_lines(const struct shell_inputs *in, const cJSON *env, char **envp,
-    struct buf *out, struct buf *errb, char *err, size_t errlen)
+    struct redact *secrets, struct buf *out, struct buf *errb, char *err,
+    size_t errlen)
 {
 	char	*lines = xstrdup(in->script), *line, *save = NULL;
 	int	 rc = 0;
@@ -326,18 +329,20 @@ run_lines(const struct shell_inputs *in, const cJSON *env, char **envp,
 			break;
 		if (argv == NULL)
 			continue;
-		code = run_command(argv, in->dir, envp, in->stream, out, errb,
-		    err, errlen);
+		code = run_command(argv, in->dir, envp, in->stream, secrets,
+		    out, errb, err, errlen);
 		shell_words_free(argv);
 		if (code == -1000) {
 			rc = -1;
 			break;
 		}
 		if (code != 0) {
-			char *s = errb->data ? errb->data : "";
+			char *s = redact_text(secrets, errb->data ?
+			    errb->data : "");
 
 			rc = errorf(err, errlen, "`run_shell_script` failed "
 			    "with error code %d: %s", code, s);
+			free(s);
 			break;
 		}
 	}
@@ -345,19 +350,23 @@ run_lines(const struct shell_inputs *in, const cJSON *env, char **envp,
 	return rc;
 }
 
-/* Sets key to the captured output, stripped as Python's str.strip(). */
+/* Sets key to the captured output, stripped as Python's str.strip(),
+ * secrets masked. */
 static void
-add_stripped(cJSON *outputs, const char *key, const struct buf *b)
+add_stripped(cJSON *outputs, const char *key, const struct buf *b,
+    struct redact *secrets)
 {
-	char	*s = str_strip(b->data ? b->data : "");
+	char	*m = redact_text(secrets, b->data ? b->data : "");
+	char	*s = str_strip(m);
 
 	cJSON_AddItemToObject(outputs, key, cJSON_CreateString(s));
 	free(s);
+	free(m);
 }
 
 int
-shell_step_run(const cJSON *inputs, cJSON **outputs, char *err,
-    size_t errlen)
+shell_step_run(const cJSON *inputs, struct redact *secrets, cJSON **outputs,
+    char *err, size_t errlen)
 {
 	struct shell_inputs	 in;
 	cJSON			*env;
@@ -372,11 +381,11 @@ shell_step_run(const cJSON *inputs, cJSON **outputs, char *err,
 	envp = env_array(env);
 	buf_init(&out, OUTPUT_MAX);
 	buf_init(&errb, OUTPUT_MAX);
-	rc = run_lines(&in, env, envp, &out, &errb, err, errlen);
+	rc = run_lines(&in, env, envp, secrets, &out, &errb, err, errlen);
 	if (rc == 0) {
 		*outputs = cJSON_CreateObject();
-		add_stripped(*outputs, "stdout", &out);
-		add_stripped(*outputs, "stderr", &errb);
+		add_stripped(*outputs, "stdout", &out, secrets);
+		add_stripped(*outputs, "stderr", &errb, secrets);
 	}
 	shell_words_free(envp);
 	cJSON_Delete(env);

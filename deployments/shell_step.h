@@ -17,15 +17,18 @@
 
 #include <cjson/cJSON.h>
 
+struct redact;
+
 /*
  * Runs the step with its templated inputs (script, directory, env,
  * stream_output, expand_env_vars, shell). With stream_output the
- * commands' output is also copied to this process's stdout and stderr.
- * Returns 0 and a new {"stdout": ..., "stderr": ...} (whitespace
- * stripped) in *outputs, or -1 with err.
+ * commands' output is also copied to this process's stdout and stderr,
+ * a line at a time. secrets (may be NULL) are masked in that copy, in
+ * the outputs and in err. Returns 0 and a new {"stdout": ...,
+ * "stderr": ...} (whitespace stripped) in *outputs, or -1 with err.
  */
-int	shell_step_run(const cJSON *inputs, cJSON **outputs, char *err,
-	    size_t errlen);
+int	shell_step_run(const cJSON *inputs, struct redact *secrets,
+	    cJSON **outputs, char *err, size_t errlen);
 
 /*
  * shlex.split in POSIX mode: the words of line as a NULL-terminated

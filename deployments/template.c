@@ -218,6 +218,8 @@ struct apply {
 	const struct template_opts	*opts;
 	char				*err;
 	size_t				 errlen;
+	template_notset_fn		 notset;	/* may be NULL */
+	void				*notset_arg;
 };
 
 static int
@@ -280,9 +282,20 @@ apply_embedded(void *ctx, struct buf *b, const char *s,
 		while (nlen > 0 && *name == '$')
 			name++, nlen--;
 		env = env_get(a->opts ? a->opts->envp : NULL, name, nlen);
-		if (env != NULL)
+		if (env != NULL) {
 			buf_puts(b, env);
-		else if (!a->remove_notset)
+			return 0;
+		}
+		if (a->notset != NULL) {
+			char *ph = strndup(s + m->start, m->len);
+
+			if (ph == NULL)
+				return errorf(a->err, a->errlen, "out of "
+				    "memory");
+			a->notset(ph, a->notset_arg);
+			free(ph);
+		}
+		if (!a->remove_notset)
 			buf_append(b, s + m->start, m->len);
 		return 0;
 	}
@@ -375,7 +388,17 @@ template_apply_values(const cJSON *tmpl, const cJSON *values,
     int remove_notset, const struct template_opts *opts, cJSON **out,
     char *err, size_t errlen)
 {
-	struct apply	 a = { values, remove_notset, opts, err, errlen };
+	return tpl_apply_values(tmpl, values, remove_notset, opts, NULL, NULL,
+	    out, err, errlen);
+}
+
+int
+tpl_apply_values(const cJSON *tmpl, const cJSON *values, int remove_notset,
+    const struct template_opts *opts, template_notset_fn notset, void *arg,
+    cJSON **out, char *err, size_t errlen)
+{
+	struct apply	 a = { values, remove_notset, opts, err, errlen,
+	    notset, arg };
 
 	*out = NULL;
 	if (tmpl == NULL)
@@ -403,8 +426,8 @@ pass(cJSON **t, resolve_pass fn, const struct template_resolver *r,
 
 /* The environment as values; a "not set" result becomes null. */
 static int
-pass_env(cJSON **t, char *const *envp, int remove_notset, char *err,
-    size_t errlen)
+pass_env(cJSON **t, char *const *envp, int remove_notset,
+    template_notset_fn notset, void *arg, char *err, size_t errlen)
 {
 	struct template_opts	 o = { NULL, envp };
 	cJSON			*env = template_env_object(envp), *n = NULL;
@@ -412,8 +435,8 @@ pass_env(cJSON **t, char *const *envp, int remove_notset, char *err,
 
 	if (env == NULL)
 		return errorf(err, errlen, "out of memory");
-	rc = template_apply_values(*t, env, remove_notset, &o, &n, err,
-	    errlen);
+	rc = tpl_apply_values(*t, env, remove_notset, &o, notset, arg, &n,
+	    err, errlen);
 	cJSON_Delete(env);
 	if (rc == 0 && n == NULL && (n = cJSON_CreateNull()) == NULL)
 		rc = errorf(err, errlen, "out of memory");
@@ -424,21 +447,29 @@ pass_env(cJSON **t, char *const *envp, int remove_notset, char *err,
 
 int
 template_step_inputs(const cJSON *inputs, const cJSON *upstream,
-    const struct template_resolver *r, char *const *envp, cJSON **out,
-    char *err, size_t errlen)
+    const struct template_resolver *r, char *const *envp,
+    template_notset_fn notset, void *notset_arg, cJSON **out, char *err,
+    size_t errlen)
 {
 	struct template_opts	 o = { NULL, envp };
-	cJSON			*t = NULL;
+	cJSON			*t = NULL, *n = NULL;
+	int			 rc;
 
 	*out = NULL;
-	if (template_apply_values(inputs, upstream, 1, &o, &t, err,
-	    errlen) == -1)
+	if (tpl_apply_values(inputs, upstream, 1, &o, notset, notset_arg, &t,
+	    err, errlen) == -1)
 		return -1;
 	if (t == NULL && (t = cJSON_CreateNull()) == NULL)
 		return errorf(err, errlen, "out of memory");
-	if (pass(&t, template_resolve_blocks, r, err, errlen) == -1 ||
-	    pass(&t, template_resolve_variables, r, err, errlen) == -1 ||
-	    pass_env(&t, envp, 1, err, errlen) == -1) {
+	if (pass(&t, template_resolve_blocks, r, err, errlen) == -1) {
+		cJSON_Delete(t);
+		return -1;
+	}
+	rc = tpl_resolve_variables(t, r, notset, notset_arg, &n, err, errlen);
+	cJSON_Delete(t);
+	t = n;
+	if (rc == -1 ||
+	    pass_env(&t, envp, 1, notset, notset_arg, err, errlen) == -1) {
 		cJSON_Delete(t);
 		return -1;
 	}
@@ -456,7 +487,7 @@ template_deploy_config(const cJSON *config, const struct template_resolver *r,
 	if (template_resolve_blocks(config, r, &t, err, errlen) == -1)
 		return -1;
 	if (pass(&t, template_resolve_variables, r, err, errlen) == -1 ||
-	    pass_env(&t, envp, 0, err, errlen) == -1) {
+	    pass_env(&t, envp, 0, NULL, NULL, err, errlen) == -1) {
 		cJSON_Delete(t);
 		return -1;
 	}

@@ -114,12 +114,21 @@ int	template_resolve_variables(const cJSON *tmpl,
 	    size_t errlen);
 
 /*
+ * Told the text of a placeholder that had no value: "{{ $NAME }}" of an
+ * unset environment variable, "{{ prefect.variables.name }}" of a
+ * missing variable (each becomes "" as in Prefect).
+ */
+typedef void	(*template_notset_fn)(const char *placeholder, void *arg);
+
+/*
  * The four passes run_step applies to a step's inputs (the caller has
  * already removed "id" and "requires"): upstream outputs and $ENV,
- * blocks, variables, then the environment as values.  *out is new.
+ * blocks, variables, then the environment as values.  notset (may be
+ * NULL) is told of each unset $ENV and missing variable.  *out is new.
  */
 int	template_step_inputs(const cJSON *inputs, const cJSON *upstream,
-	    const struct template_resolver *r, char *const *envp, cJSON **out,
+	    const struct template_resolver *r, char *const *envp,
+	    template_notset_fn notset, void *notset_arg, cJSON **out,
 	    char *err, size_t errlen);
 
 /*

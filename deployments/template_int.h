@@ -43,5 +43,15 @@ int	tpl_lookup(const cJSON *root, const char *path, size_t len,
 int	tpl_rebuild(const char *s, embed_fn fn, void *ctx, cJSON **out,
 	    char *err, size_t errlen);
 int	tpl_add_member(cJSON *obj, const cJSON *from, cJSON *v);
+int	tpl_apply_values(const cJSON *tmpl, const cJSON *values,
+	    int remove_notset, const struct template_opts *opts,
+	    template_notset_fn notset, void *arg, cJSON **out, char *err,
+	    size_t errlen);
+
+/* template_refs.c */
+
+int	tpl_resolve_variables(const cJSON *tmpl,
+	    const struct template_resolver *r, template_notset_fn notset,
+	    void *arg, cJSON **out, char *err, size_t errlen);
 
 #endif

@@ -22,6 +22,8 @@ struct resolve {
 	cJSON				*missing;	/* name -> true */
 	char				*err;
 	size_t				 errlen;
+	template_notset_fn		 notset;	/* may be NULL */
+	void				*notset_arg;
 };
 
 static void
@@ -41,6 +43,8 @@ resolve_init(struct resolve *c, const struct template_resolver *r,
 	    NULL };
 
 	c->r = r ? r : &none;
+	c->notset = NULL;
+	c->notset_arg = NULL;
 	c->err = err;
 	c->errlen = errlen;
 	c->blocks = cJSON_CreateObject();
@@ -340,7 +344,8 @@ fail:
 /* One resolving pass over tmpl; refs: also replace {"$ref": ...} objects. */
 static int
 resolve(const cJSON *tmpl, const struct template_resolver *r, string_fn fn,
-    int refs, cJSON **out, char *err, size_t errlen)
+    int refs, template_notset_fn notset, void *arg, cJSON **out, char *err,
+    size_t errlen)
 {
 	struct resolve	 c;
 	int		 rc;
@@ -352,6 +357,8 @@ resolve(const cJSON *tmpl, const struct template_resolver *r, string_fn fn,
 		return errorf(err, errlen, "no template");
 	if (resolve_init(&c, r, err, errlen) == -1)
 		return -1;
+	c.notset = notset;
+	c.notset_arg = arg;
 	rc = walk(&c, tmpl, fn, refs, out);
 	resolve_done(&c);
 	return rc;
@@ -361,7 +368,8 @@ int
 template_resolve_blocks(const cJSON *tmpl, const struct template_resolver *r,
     cJSON **out, char *err, size_t errlen)
 {
-	return resolve(tmpl, r, blocks_string, 1, out, err, errlen);
+	return resolve(tmpl, r, blocks_string, 1, NULL, NULL, out, err,
+	    errlen);
 }
 
 /* The value of a variable placeholder (borrowed), NULL if missing. */
@@ -394,6 +402,12 @@ var_value(struct resolve *c, const char *name, size_t nlen,
 		cJSON_Delete(v);
 		rc = cJSON_AddTrueToObject(c->missing, var) ? 0 :
 		    errorf(c->err, c->errlen, "out of memory");
+		if (rc == 0 && c->notset != NULL) {
+			char *ph = xasprintf("{{ " VAR_PREFIX "%s }}", var);
+
+			c->notset(ph, c->notset_arg);
+			free(ph);
+		}
 	} else if (!cJSON_AddItemToObject(c->vars, var, v)) {
 		cJSON_Delete(v);
 		rc = errorf(c->err, c->errlen, "out of memory");
@@ -445,5 +459,14 @@ int
 template_resolve_variables(const cJSON *tmpl,
     const struct template_resolver *r, cJSON **out, char *err, size_t errlen)
 {
-	return resolve(tmpl, r, vars_string, 0, out, err, errlen);
+	return resolve(tmpl, r, vars_string, 0, NULL, NULL, out, err, errlen);
+}
+
+int
+tpl_resolve_variables(const cJSON *tmpl, const struct template_resolver *r,
+    template_notset_fn notset, void *arg, cJSON **out, char *err,
+    size_t errlen)
+{
+	return resolve(tmpl, r, vars_string, 0, notset, arg, out, err,
+	    errlen);
 }

@@ -15,9 +15,11 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,8 +157,8 @@ crash(struct exec *x, const char *message)
 	return 0;
 }
 
-static cJSON *
-get_json(struct exec *x, const char *prefix, const char *id, char *err,
+cJSON *
+exec_get_json(struct exec *x, const char *prefix, const char *id, char *err,
     size_t errlen)
 {
 	struct http_resp	 r;
@@ -187,7 +189,8 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 	const char	*mb = getenv(PF_ENV_GIT_CACHE_MB);
 	char		*root, *state = state_dir_default(), *output;
 	struct repo_cache cache;
-	struct pull_env	 env = { &refs, &cache, exec_log, x };
+	struct pull_env	 env = { &refs, &cache, exec_log, x,
+	    logship_redact(x->logs) };
 	int		 rc;
 
 	root = xasprintf("%s/git", state);
@@ -206,6 +209,8 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 		free(output);
 		return -1;
 	}
+	if (output != NULL && *output != '\0')	/* the compiler's warnings */
+		exec_log(x, PF_LEVEL_WARNING, "%s", output);
 	if (output != NULL)
 		exec_log(x, PF_LEVEL_INFO, "Built %s from %s", ep->module,
 		    ep->file);
@@ -444,7 +449,7 @@ still_ours(struct exec *x, const cJSON *run)
 
 	if (!x->execute || !claim_from_env(&c))
 		return 1;
-	if (run == NULL && (run = fresh = get_json(x, "/flow_runs/", x->id,
+	if (run == NULL && (run = fresh = exec_get_json(x, "/flow_runs/", x->id,
 	    err, sizeof(err))) == NULL) {
 		log_error("flow run %s: cannot read it to prove the claim: "
 		    "%s", x->id, err);
@@ -505,14 +510,32 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 	}
 }
 
+/*
+ * A flow that calls exit() ends the process where it stands: the lines
+ * it logged so far are delivered first (whoever reads the run next
+ * records its end: the worker, or `pfagent run`'s supervising parent).
+ */
+static void
+flush_at_exit(void)
+{
+	struct exec	*x = exec_current;
+
+	if (x != NULL && x->logs != NULL)
+		logship_flush(x->logs);
+}
+
 /* The run's shared state, then the watchdog; before exec_current is set. */
 static void
 run_setup(struct exec *x)
 {
+	static int	registered;
+
 	sdk_run_init(&x->run);
 	x->run.stop = &exec_stop_requested;
 	x->run.http = x->local ? NULL : &x->http;
 	exec_watchdog_start(x);
+	if (!registered++)
+		atexit(flush_at_exit);
 }
 
 static void
@@ -532,8 +555,29 @@ exec_cleanup(struct exec *x, struct entrypoint *ep)
 	entrypoint_cleanup(ep);
 	cJSON_Delete(x->flow_run);
 	cJSON_Delete(x->deployment);
+	if (x->shared_final != NULL)
+		munmap(x->shared_final, sizeof(x->final_type));
 	pull_result_cleanup(&x->pulled);
 	http_settings_cleanup(&x->http);
+}
+
+/* "<what>: HTTP N <body>" or the transport error, with the URL's hint. */
+static void __attribute__((format(printf, 5, 6)))
+answer_error(struct exec *x, const struct http_resp *r, char *err,
+    size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*what;
+
+	va_start(ap, fmt);
+	what = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (r->status)
+		errorf(err, errlen, "%s: HTTP %ld %.300s%s", what, r->status,
+		    r->body ? r->body : "", http_api_url_hint(&x->http));
+	else
+		errorf(err, errlen, "%s: %s", what, r->error);
+	free(what);
 }
 
 /*
@@ -551,14 +595,18 @@ create_flow_run(struct exec *x, const char *flow_name, const cJSON *params,
 	body = json_strings("name", flow_name, NULL);
 	s = json_print(body);
 	cJSON_Delete(body);
-	if (http_call(&x->http, &retry_patient, "POST", "/flows/", s, &r) ==
+	/* A person waits: Prefect's client's retries, not an outage's. */
+	if (http_call(&x->http, &retry_client, "POST", "/flows/", s, &r) ==
 	    RETRY_OK)
 		flow = json_parse_answer(r.body, 0, err, errlen);
 	else
-		errorf(err, errlen, "creating flow '%s': %s", flow_name,
-		    r.status ? r.body : r.error);
+		answer_error(x, &r, err, errlen, "creating flow '%s'",
+		    flow_name);
 	free(s);
 	http_resp_cleanup(&r);
+	if (flow != NULL && json_str(flow, "id") == NULL)
+		errorf(err, errlen, "creating flow '%s': the API answered "
+		    "without the flow's id", flow_name);
 	if (flow == NULL || json_str(flow, "id") == NULL) {
 		cJSON_Delete(flow);
 		return NULL;
@@ -572,14 +620,19 @@ create_flow_run(struct exec *x, const char *flow_name, const cJSON *params,
 	s = json_print(body);
 	cJSON_Delete(body);
 	cJSON_Delete(flow);
-	if (http_call(&x->http, &retry_patient, "POST", "/flow_runs/", s,
+	if (http_call(&x->http, &retry_client, "POST", "/flow_runs/", s,
 	    &r) == RETRY_OK)
 		run = json_parse_answer(r.body, 0, err, errlen);
 	else
-		errorf(err, errlen, "creating a flow run: %s", r.status ?
-		    r.body : r.error);
+		answer_error(x, &r, err, errlen, "creating a flow run");
 	free(s);
 	http_resp_cleanup(&r);
+	if (run != NULL && json_str(run, "id") == NULL) {
+		errorf(err, errlen, "creating a flow run: the API answered "
+		    "without the run's id");
+		cJSON_Delete(run);
+		run = NULL;
+	}
 	return run;
 }
 
@@ -604,6 +657,9 @@ build_here(const struct entrypoint *ep, char *err, size_t errlen)
 		free(output);
 		return -1;
 	}
+	if (output != NULL && *output != '\0')	/* the compiler's warnings */
+		fprintf(stderr, "%s%s", output,
+		    output[strlen(output) - 1] == '\n' ? "" : "\n");
 	if (output != NULL)
 		fprintf(stderr, "pfagent run: built %s from %s\n", ep->module,
 		    ep->file);
@@ -617,9 +673,10 @@ executor_run(const char *entrypoint, const cJSON *params)
 	struct exec		 x;
 	struct entrypoint	 ep;
 	const pf_flow_def	*def;
-	const char		*flow_name, *name, *id;
+	const char		*flow_name, *name;
 	char			 err[1024];
 	int			 rc;
+	pid_t			 pid;
 
 	memset(&x, 0, sizeof(x));
 	log_init(LOG_LVL_INFO, "[run]");
@@ -630,7 +687,6 @@ executor_run(const char *entrypoint, const cJSON *params)
 		entrypoint_cleanup(&ep);
 		return 2;
 	}
-	exec_signals_start();
 	flow_name = def->name ? def->name : ep.function;
 	if (getenv("PREFECT_API_URL") == NULL) {
 		x.local = 1;
@@ -643,16 +699,27 @@ executor_run(const char *entrypoint, const cJSON *params)
 		x.id = x.id_buf;
 	} else if (http_settings_from_env(&x.http, err, sizeof(err)) == -1 ||
 	    (x.flow_run = create_flow_run(&x, flow_name, params, err,
-	    sizeof(err))) == NULL || (id = json_str(x.flow_run, "id")) ==
-	    NULL) {
+	    sizeof(err))) == NULL) {
 		fprintf(stderr, "pfagent run: %s\n", err);
 		exec_cleanup(&x, &ep);
 		return 2;
 	} else
-		x.id = id;
+		x.id = json_str(x.flow_run, "id");
 	name = json_str(x.flow_run, "name");
 	x.run.id = x.id;
 	x.run.name = name ? name : x.id;
+	/* The flow runs in a child; this process sees how it ended. */
+	if ((pid = exec_fork(&x, err, sizeof(err))) == -1) {
+		fprintf(stderr, "pfagent run: %s\n", err);
+		exec_cleanup(&x, &ep);
+		return 2;
+	}
+	if (pid > 0) {
+		rc = exec_supervise(&x, pid);
+		exec_cleanup(&x, &ep);
+		return rc;
+	}
+	exec_signals_start();
 	x.logs = x.run.logs = logship_start(x.local ? NULL : &x.http, x.id,
 	    x.run.name);
 	run_setup(&x);
@@ -663,6 +730,7 @@ executor_run(const char *entrypoint, const cJSON *params)
 	rc = run_flow(&x, def, flow_name);
 	if (rc == 0 && strcmp(x.final_type, "COMPLETED") != 0)
 		rc = 1;
+	exec_child_done(&x);
 	exec_cleanup(&x, &ep);
 	return rc;
 }
@@ -691,7 +759,7 @@ executor_main(void)
 		log_error("%s", err);
 		return 1;
 	}
-	if ((x.flow_run = get_json(&x, "/flow_runs/", x.id, err,
+	if ((x.flow_run = exec_get_json(&x, "/flow_runs/", x.id, err,
 	    sizeof(err))) == NULL) {
 		log_error("flow run %s: %s", x.id, err);
 		goto out;
@@ -712,7 +780,7 @@ executor_main(void)
 		    "deployment, so pfagent has no entrypoint to run");
 		goto out;
 	}
-	if ((x.deployment = get_json(&x, "/deployments/", dep_id, err,
+	if ((x.deployment = exec_get_json(&x, "/deployments/", dep_id, err,
 	    sizeof(err))) == NULL || entrypoint_parse(json_str(x.deployment,
 	    "entrypoint"), &ep, err, sizeof(err)) == -1 ||
 	    prepare_code(&x, &ep, err, sizeof(err)) == -1 ||

@@ -30,6 +30,8 @@ struct exec {
 	struct logship		*logs;
 	struct pull_result	 pulled;	/* holds the code's checkout */
 	pf_run			 run;
+	char			*shared_final;	/* `run`: the child's final type */
+	sigset_t		 saved_mask;	/* `run`: before the fork */
 };
 
 /* executor.c */
@@ -45,6 +47,24 @@ int	exec_propose(struct exec *, const char *type, const char *name,
 /* Records a final answer and logs "Finished in state ...". */
 int	exec_finished(struct exec *, const struct orch_result *o,
 	    const char *sent);
+/* GET prefix/id, parsed; NULL with err set. */
+cJSON	*exec_get_json(struct exec *, const char *prefix, const char *id,
+	    char *err, size_t errlen);
+
+/* executor/supervise.c: `pfagent run`'s flow runs in a child it watches */
+/*
+ * Forks: 0 in the child (which then runs the flow and calls
+ * exec_child_done), the child's pid in the parent, -1 with err set.
+ */
+pid_t	exec_fork(struct exec *, char *err, size_t errlen);
+/* The child tells its parent the final state it reported. */
+void	exec_child_done(struct exec *);
+/*
+ * The parent: forwards SIGINT/SIGTERM to the child until it ends, then
+ * makes sure the run ended (Crashed, naming the exit status, when the
+ * child left it unfinished). Returns 0 for Completed, 1 otherwise.
+ */
+int	exec_supervise(struct exec *, pid_t);
 
 /* executor_stop.c */
 /* Set once a termination signal arrived: the run's pf_stopped(). */

@@ -85,7 +85,10 @@ crash_of_signal(struct exec *x, int sig)
 	sdk_tasks_abandon(&x->run, msg);
 	exec_log(x, PF_LEVEL_ERROR, "%s", msg);
 	logship_flush(x->logs);
-	exec_propose(x, "CRASHED", "Crashed", msg, 1, &o);
+	if (exec_propose(x, "CRASHED", "Crashed", msg, 1, &o) == 0) {
+		strlcpy_(x->final_type, o.type, sizeof(x->final_type));
+		exec_child_done(x);	/* `pfagent run`: the parent knows */
+	}
 	die_of(sig);
 }
 
@@ -213,6 +216,7 @@ hard_stop(struct exec *x, int64_t grace_ms)
 		_exit(1);
 	}
 	exec_finished(x, &o, message);
+	exec_child_done(x);	/* `pfagent run`: the parent knows */
 	free(message);
 	logship_flush(x->logs);
 	if (stop_signal)

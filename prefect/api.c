@@ -224,11 +224,36 @@ api_log_entry(const char *logger, int level, const char *message,
 char *
 api_path(const char *prefix, const char *id, const char *suffix)
 {
-	char	*e = http_escape(id);
+	/*
+	 * "." and ".." are names the API stores, but as they are, curl and
+	 * the server take them for the path's dot segments: escaped, the
+	 * server decodes them after routing.
+	 */
+	char	*e = strcmp(id, ".") == 0 ? xstrdup("%2E") :
+	    strcmp(id, "..") == 0 ? xstrdup("%2E%2E") : http_escape(id);
 	char	*p = xasprintf("%s%s%s", prefix, e, suffix ? suffix : "");
 
 	free(e);
 	return p;
+}
+
+/*
+ * Prefect's NonEmptyishName (prefect/types/names.py), which its server
+ * applies to work pool names: none of BANNED_CHARACTERS, and not only
+ * quotes and spaces (non_emptyish strips "' \"").
+ */
+int
+api_name_check(const char *what, const char *name, char *err, size_t errlen)
+{
+	if (strpbrk(name, "/%&><") != NULL)
+		return errorf(err, errlen, "%s name '%s' is not valid: it must "
+		    "not contain any of: '/', '%%', '&', '>', '<' (as "
+		    "Prefect's server requires)", what, name);
+	if (name[strspn(name, "' \"")] == '\0')
+		return errorf(err, errlen, "%s name '%s' is not valid: name "
+		    "cannot be an empty string (as Prefect's server requires)",
+		    what, name);
+	return 0;
 }
 
 struct exit_info {
@@ -250,6 +275,14 @@ static const struct exit_info exit_infos[] = {
 	    "If this was caused by cancellation, no action is needed. "
 	    "Otherwise, check for infrastructure scaling events or deployment "
 	    "rollovers." },
+	/*
+	 * Not Prefect's: its engine makes sys.exit a crash ("Execution was
+	 * aborted by Python system exit call."); a C flow's exit(0) reaches
+	 * the worker as a status 0 without a final state.
+	 */
+	{ 0, PF_LEVEL_ERROR, "Execution was aborted by a system exit call "
+	    "before the flow run reached a final state.", "Check the flow's "
+	    "code (and the libraries it calls) for a call to exit()." },
 	{ 1, PF_LEVEL_ERROR, "Process exited with a general error.",
 	    "Check the flow run logs for an unhandled exception or assertion "
 	    "error." },

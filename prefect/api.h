@@ -57,6 +57,12 @@ cJSON	*api_log_entry(const char *logger, int level, const char *message,
 	    const char *flow_run_id, const char *task_run_id);
 /* The path of an object under a collection, id or name percent-encoded. */
 char	*api_path(const char *fmt_prefix, const char *id, const char *suffix);
+/*
+ * 0 if the server accepts name for a work pool (what: "work pool"), or
+ * -1 with err saying why not, as Prefect's server validates it.
+ */
+int	 api_name_check(const char *what, const char *name, char *err,
+	    size_t errlen);
 
 /*
  * Prefect's explanation for an infrastructure exit status (negative for

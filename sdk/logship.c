@@ -480,6 +480,12 @@ logship_secret(struct logship *ls, const char *value)
 		redact_add(ls->redact, value);
 }
 
+struct redact *
+logship_redact(struct logship *ls)
+{
+	return ls != NULL ? ls->redact : NULL;
+}
+
 void
 logship_secret_hook(const char *value, void *payload)
 {

@@ -30,6 +30,8 @@ void		 logship_push(struct logship *, const char *logger, int level,
  * of the run passes. Thread-safe.
  */
 void		 logship_secret(struct logship *, const char *value);
+/* The set itself (thread-safe), for masking elsewhere (pull steps). */
+struct redact	*logship_redact(struct logship *);
 /* The same as a hook for cfg_set_secret_hook(): payload is the logship. */
 void		 logship_secret_hook(const char *value, void *payload);
 /*

@@ -208,23 +208,62 @@ sdk_include_dir(void)
 	return NULL;
 }
 
-/* Runs argv, output and errors together into *output. Returns the wait
- * status, or -1 with err when it could not start. */
+/* Whether name=value is one a build needs; nothing else reaches make,
+ * cc or ld (the flow's secrets are in our environment). */
+static int
+build_var(const char *e)
+{
+	static const char *const keep[] = { "PATH=", "HOME=", "USER=",
+	    "LOGNAME=", "LANG=", "LC_", "TZ=", "TMPDIR=", "CC=", "CFLAGS=",
+	    "CPPFLAGS=", "LDFLAGS=", "LDLIBS=", "PKG_CONFIG_PATH=",
+	    "PKG_CONFIG_LIBDIR=", "PFAGENT_INCLUDE_DIR=", NULL };
+
+	for (const char *const *k = keep; *k != NULL; k++)
+		if (strncmp(e, *k, strlen(*k)) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Runs argv in a clean environment (build_var). Returns the wait status
+ * with *output holding what it wrote to stderr (the compiler's
+ * warnings) on success, everything it wrote otherwise; or -1 with err
+ * when it could not start.
+ */
 static int
 run_capture(char *const argv[], char **output, char *err, size_t errlen)
 {
 	extern char	**environ;
-	struct buf	 out;
-	int		 status, rc;
+	struct buf	 out, errb;
+	char		**env;
+	size_t		  n = 0;
+	int		  status, rc;
 
+	for (char **e = environ; *e; e++)
+		n++;
+	env = xcalloc(n + 1, sizeof(char *));
+	n = 0;
+	for (char **e = environ; *e; e++)
+		if (build_var(*e))
+			env[n++] = *e;
 	buf_init(&out, 256 * 1024);
-	if ((rc = spawn_capture(argv, NULL, environ, &out, &out, 0,
-	    &status)) != 0) {
+	buf_init(&errb, 256 * 1024);
+	rc = spawn_capture(argv, NULL, env, &out, &errb, 0, NULL, &status);
+	free(env);
+	if (rc != 0) {
 		buf_cleanup(&out);
+		buf_cleanup(&errb);
 		return errorf(err, errlen, "cannot run %s: %s", argv[0],
 		    strerror(rc));
 	}
-	*output = buf_steal(&out);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		(void)buf_append(&out, errb.data ? errb.data : "", errb.len);
+		*output = buf_steal(&out);
+		buf_cleanup(&errb);
+	} else {
+		*output = buf_steal(&errb);
+		buf_cleanup(&out);
+	}
 	return status;
 }
 
@@ -263,8 +302,10 @@ entrypoint_build(const struct entrypoint *ep, char **output, char *err,
 		goto out;
 	}
 	if (access("Makefile", R_OK) == 0) {
+		/* WERROR= : a user's warning must not fail the run (this
+		 * repository's Makefile keeps -Werror for its own make). */
 		char *const argv[] = { "make", "--no-print-directory",
-		    ep->module, NULL };
+		    "WERROR=", ep->module, NULL };
 
 		status = run_capture(argv, output, err, errlen);
 	} else if ((sdk = sdk_include_dir()) == NULL) {
@@ -276,7 +317,7 @@ entrypoint_build(const struct entrypoint *ep, char **output, char *err,
 		cc = getenv("CC");
 		inc = xasprintf("-I%s", sdk);
 		char *const argv[] = { cc && *cc ? cc : "cc", "-std=c11",
-		    "-O2", "-g", "-fPIC", "-shared", inc, "-o", ep->module,
+		    "-Wall", "-Wextra", "-O2", "-g", "-fPIC", "-shared", inc, "-o", ep->module,
 		    ep->file, NULL };
 
 		status = run_capture(argv, output, err, errlen);

@@ -25,14 +25,19 @@ int	entrypoint_parse(const char *text, struct entrypoint *, char *err,
 void	entrypoint_cleanup(struct entrypoint *);
 /*
  * Makes sure the module is built, in the current directory (a checkout):
- * kept when it is newer than its source, else built by `make <module>`
- * when a Makefile is there, else by the default compile line
- *   $CC -std=c11 -O2 -g -fPIC -shared -I<sdk> -o <module> <file>
+ * kept when it is newer than its source, else built by
+ * `make WERROR= <module>` when a Makefile is there, else by the default
+ * compile line
+ *   $CC -std=c11 -Wall -Wextra -O2 -g -fPIC -shared -I<sdk> -o <module>
+ *   <file>
  * where <sdk> is $PFAGENT_INCLUDE_DIR or the nearest include/ above
- * pfagent's directory (docs/flows.md). Concurrent builds in one tree take turns through
- * a lock file. *output gets what the build printed (caller frees; NULL
- * when nothing was built); on failure err names the cause and *output
- * holds the compiler's messages.
+ * pfagent's directory (docs/flows.md). The build sees only the
+ * environment a build needs (PATH, HOME, locale, TMPDIR, CC, CFLAGS and
+ * the like, PFAGENT_INCLUDE_DIR), none of the flow's secrets. Concurrent
+ * builds in one tree take turns through a lock file. *output (caller
+ * frees; NULL when nothing was built) gets the build's warnings (its
+ * stderr, "" when none); on failure err names the cause and *output
+ * holds all the build printed.
  */
 int	entrypoint_build(const struct entrypoint *, char **output, char *err,
 	    size_t errlen);

@@ -70,8 +70,13 @@ run_free_if_done(struct run *r)
 			*pp = r->next;
 			break;
 		}
-	/* Nothing is left to do for it: its record goes. */
-	journal_remove(a->conf.state_dir, &r->jrec);
+	/* Nothing is left to do for it: its record goes, unless the run
+	 * had a process and is not known final (recover.c repairs it). */
+	if (r->settled || r->jrec.pid == 0)
+		journal_remove(a->conf.state_dir, &r->jrec);
+	else if (r->jrec.lock_fd != -1)
+		log_warnx("flow run %s: not known to be final; its journal "
+		    "record stays for the next start to reconcile", r->id);
 	jrec_cleanup(&r->jrec);
 	cJSON_Delete(r->flow_run);
 	cJSON_Delete(r->deployment);
@@ -243,6 +248,14 @@ run_emit(struct run *r, const char *event, int executed, int code)
 
 /* --- the outcome --- */
 
+int
+run_state_is_final(const char *type)
+{
+	return type != NULL && (strcmp(type, "COMPLETED") == 0 ||
+	    strcmp(type, "FAILED") == 0 || strcmp(type, "CRASHED") == 0 ||
+	    strcmp(type, "CANCELLED") == 0);
+}
+
 static void
 on_final_state(struct http_resp *resp, enum retry_class rc, void *arg)
 {
@@ -253,8 +266,12 @@ on_final_state(struct http_resp *resp, enum retry_class rc, void *arg)
 	if (rc == RETRY_OK && (run = cJSON_Parse(resp->body)) != NULL) {
 		type = json_str(json_obj(run, "state"), "type");
 		metrics_run_finished(type);
+		/* Final, or handed on (AwaitingRetry): nothing to repair. */
+		r->settled = type != NULL && (run_state_is_final(type) ||
+		    strcmp(type, "SCHEDULED") == 0);
 		cJSON_Delete(run);
-	}
+	} else if (resp->status == 404)
+		r->settled = 1;		/* deleted */
 	if (type == NULL)
 		log_debug("flow run %s: final state unknown", r->id);
 	run_unref(r);

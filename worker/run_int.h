@@ -47,6 +47,14 @@ struct run {
 	long		 memory_mb;	/* limits of the process, 0: none */
 	long		 cpu_seconds;
 	void		(*owned_next)(struct run *);	/* run_if_owned */
+	int		 exit_code;	/* of the reaped process */
+	int		 exit_known;	/* 0: adopted, its status unknown */
+	/*
+	 * The API showed the run final (or handed on: Scheduled, gone):
+	 * only then does a run that had a process drop its journal record,
+	 * so a restart repairs one the worker could not.
+	 */
+	int		 settled;
 };
 
 /* run.c */
@@ -78,6 +86,8 @@ void	 run_release(struct run *);
 void	 run_emit(struct run *, const char *event, int executed, int code);
 /* Counts the final state the API records, once the run is over. */
 void	 run_count_final(struct run *);
+/* 1 for Completed, Failed, Crashed and Cancelled. */
+int	 run_state_is_final(const char *type);
 void	 run_on_final(struct http_resp *, enum retry_class, void *);
 void	 run_force_cancelled(struct run *, const char *msg);
 /* The cancelled run's process is gone: forced Cancelled. */

@@ -5,10 +5,11 @@
  * when the worker shuts down (the worker then records the state); and
  * adopting the live process of a worker that died (recover.c).
  *
- *   spawn --journal pid--> RUNNING --pidfd--> reap: exit 0 -> count;
- *     non-zero -> Crashed (naming a limit it went over); cancelled ->
- *     Cancelled (run.c); stopped or adopted -> read the run, record
- *     Crashed (or AwaitingRetry) unless it is final
+ *   spawn --journal pid--> RUNNING --pidfd--> reap: non-zero -> Crashed
+ *     (naming a limit it went over); cancelled -> Cancelled (run.c);
+ *     exit 0, stopped or adopted -> read the run, record Crashed (or
+ *     AwaitingRetry) unless it is final; the journal record goes once
+ *     the API shows the run final (run.c)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #include "worker/run_int.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/spawn.h"
 #include "common/util.h"
 #include "prefect/contract.h"
 #include "deployments/shell_step.h"
@@ -41,14 +43,6 @@
 
 enum { SHUTDOWN_NONE, SHUTDOWN_CRASH, SHUTDOWN_RESCHEDULE };
 
-static int
-state_is_final(const char *type)
-{
-	return type != NULL && (strcmp(type, "COMPLETED") == 0 ||
-	    strcmp(type, "FAILED") == 0 || strcmp(type, "CRASHED") == 0 ||
-	    strcmp(type, "CANCELLED") == 0);
-}
-
 static char *
 shutdown_message(const struct run *r)
 {
@@ -57,10 +51,50 @@ shutdown_message(const struct run *r)
 }
 
 /*
+ * Crashed "Process exited with status code: N. <explanation>", as
+ * Prefect's runner; ABORTed when the executor already wrote a final
+ * state. Exit 0 comes here only for a run the API shows unfinished.
+ */
+static void
+crash_of_status(struct run *r, int code)
+{
+	char	*msg = xasprintf("Process exited with status code: %d. %s",
+	    code, api_exit_explanation(code));
+
+	run_log(r, api_exit_log_level(code), "%s", msg);
+	run_log(r, PF_LEVEL_INFO, "%s", api_exit_resolution(code));
+	run_propose(r, "CRASHED", "Crashed", msg, 0);
+	free(msg);
+}
+
+/*
+ * A process that exited 0 without a final state ends the run Crashed
+ * when the run is still the one it was started for: Pending by our
+ * claim, or showing our process. An executor that declined to run it
+ * (the orchestrator said no) leaves another's run alone.
+ */
+static int
+exited_on_ours(const struct run *r, const cJSON *run, const char *type)
+{
+	const cJSON	*st = json_obj(run, "state");
+	const char	*tid = json_str(json_obj(st, "state_details"),
+	    "transition_id");
+	const char	*ipid = json_str(run, "infrastructure_pid");
+	char		 pid[24];
+
+	if (strcmp(type, "RUNNING") != 0 && strcmp(type, "PENDING") != 0)
+		return 0;
+	snprintf(pid, sizeof(pid), "%d", (int)r->pgid);
+	return (ipid != NULL && strcmp(ipid, pid) == 0) || (tid != NULL &&
+	    (strcmp(tid, r->jrec.claim_tid) == 0 ||
+	    strcmp(tid, r->jrec.submit_tid) == 0));
+}
+
+/*
  * The answer to GET /flow_runs/{id} for a process whose end the worker
- * owns (stopped by the shutdown) or could not see (adopted): a final
- * state stays; otherwise the worker records one, never forced, so a
- * state the flow reported meanwhile wins.
+ * owns (stopped by the shutdown), could not see (adopted) or that exited
+ * 0: a final state stays; otherwise the worker records one, never
+ * forced, so a state the flow reported meanwhile wins.
  */
 static void
 on_state_for_end(struct http_resp *resp, enum retry_class rc, void *arg)
@@ -76,12 +110,20 @@ on_state_for_end(struct http_resp *resp, enum retry_class rc, void *arg)
 		log_warnx("flow run %s: cannot read its state (%s); "
 		    "recording it anyway", r->id, resp->status ?
 		    "server error" : resp->error);
-	if (state_is_final(type)) {
+	if (run_state_is_final(type)) {
+		r->settled = 1;
 		log_info("flow run %s (%s): already %s", r->id, r->name, type);
 		metrics_run_finished(type);
 	} else if (type != NULL && strcmp(type, "CANCELLING") == 0) {
 		run_log(r, PF_LEVEL_INFO, "Cancelled flow run '%s'", r->name);
 		run_force_cancelled(r, "Flow run was cancelled successfully.");
+	} else if (!r->shutdown && r->exit_known && type != NULL &&
+	    !exited_on_ours(r, run, type)) {
+		log_info("flow run %s (%s): %s, no longer the run its process "
+		    "was started for; left as it is", r->id, r->name, type);
+		r->settled = 1;
+	} else if (!r->shutdown && r->exit_known) {
+		crash_of_status(r, r->exit_code);
 	} else if (r->shutdown == SHUTDOWN_RESCHEDULE) {
 		msg = xasprintf("Rescheduled: worker '%s' shut down before the "
 		    "flow run finished.", r->agent->conf.name);
@@ -233,6 +275,8 @@ reap(struct run *r)
 	r->step = STEP_EXITED;
 	run_ship_spool(r->agent, r->id);
 	code = known ? proc_status_code(wstatus) : -1;
+	r->exit_code = code;
+	r->exit_known = known;
 	if (known)
 		log_info("flow run %s (%s): process %d exited with status %d",
 		    r->id, r->name, (int)r->pid, code);
@@ -248,23 +292,16 @@ reap(struct run *r)
 	else if (known && code == PF_EXIT_NOT_OURS) {
 		log_info("flow run %s (%s): its process found the run claimed "
 		    "by another worker and ran nothing", r->id, r->name);
+		r->settled = 1;		/* no record of ours to repair */
 		run_not_ours(r);
 	}
-	else if (r->shutdown || !known)
-		finish_unknown(r);
+	else if (r->shutdown || !known || code == 0)
+		finish_unknown(r);	/* reads the run: final, or Crashed */
 	else if ((msg = limit_message(r, code, &ru)) != NULL) {
 		run_crash(r, "%s", msg);
 		free(msg);
-	} else if (code != 0) {
-		msg = xasprintf("Process exited with status code: %d. %s",
-		    code, api_exit_explanation(code));
-		run_log(r, api_exit_log_level(code), "%s", msg);
-		run_log(r, PF_LEVEL_INFO, "%s", api_exit_resolution(code));
-		/* ABORTed when the executor already wrote a final state. */
-		run_propose(r, "CRASHED", "Crashed", msg, 0);
-		free(msg);
 	} else
-		run_count_final(r);
+		crash_of_status(r, code);
 	run_release(r);
 	return 1;
 }

@@ -21,16 +21,6 @@
 #include "common/log.h"
 #include "common/util.h"
 
-int
-proc_status_code(int wstatus)
-{
-	if (WIFEXITED(wstatus))
-		return WEXITSTATUS(wstatus);
-	if (WIFSIGNALED(wstatus))
-		return -WTERMSIG(wstatus);	/* as Python's returncode */
-	return -1;
-}
-
 static size_t
 env_key_len(const char *kv)
 {

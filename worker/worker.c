@@ -61,15 +61,47 @@ jitter_ms(double seconds, double spread)
 	return (int64_t)(seconds * 1000 * f);
 }
 
+/* Stops now with code: what runs is stopped, the loop ends. */
+static void
+worker_fatal(struct agent *a, int code)
+{
+	a->exit_code = code;
+	a->stopping = a->stop_now = 1;
+	a->sync_busy = 0;
+	run_stop_all(a, 1);
+	worker_maybe_done(a);
+}
+
 void
 worker_fatal_auth(struct agent *a, const char *what)
 {
 	log_error("%s: the API refused our credentials (401/403); check "
 	    "PREFECT_API_KEY or PREFECT_API_AUTH_STRING", what);
-	a->exit_code = 1;
-	a->stopping = a->stop_now = 1;
-	run_stop_all(a, 1);
+	worker_fatal(a, 1);
+}
+
+/*
+ * The server refused the pool for good (a name it does not take, or
+ * one it stores but cannot find again): asking again cannot help.
+ */
+static void
+pool_refused(struct agent *a, const char *what, struct http_resp *r)
+{
+	log_error("%s work pool '%s': the API answered HTTP %ld %s%s", what,
+	    a->conf.pool, r->status, r->body ? r->body : "",
+	    http_api_url_hint(&a->http));
+	worker_fatal(a, 2);
+}
+
+/* The sync chain ends here when the worker stops in between. */
+static int
+sync_abandoned(struct agent *a)
+{
+	if (!a->stop_now && !(a->stopping && a->runs == NULL))
+		return 0;
+	a->sync_busy = 0;
 	worker_maybe_done(a);
+	return 1;
 }
 
 /* One of the worker's own events (started, stopped). */
@@ -302,20 +334,29 @@ on_pool_created(struct http_resp *r, enum retry_class rc, void *arg)
 		worker_fatal_auth(a, "creating the work pool");
 		return;
 	}
+	if (sync_abandoned(a))
+		return;
 	if (rc == RETRY_OK || r->status == 409) {
 		char *path = api_path("/work_pools/", a->conf.pool, NULL);
 
 		if (rc == RETRY_OK)
 			log_info("created work pool '%s' (type process)",
 			    a->conf.pool);
+		/* Now it exists: a 404 is the server's last word (on_pool). */
+		a->pool_created = 1;
 		request_send(a->loop, &a->http, &retry_quick, "GET", path,
 		    NULL, on_pool, a);
 		free(path);
 		return;
 	}
+	if (rc == RETRY_ANSWER) {
+		pool_refused(a, "creating", r);
+		return;
+	}
+	/* Out of retries: the next heartbeat's sync tries again. */
 	a->sync_busy = 0;
-	log_warnx("cannot create work pool '%s': HTTP %ld %s", a->conf.pool,
-	    r->status, r->status ? r->body : r->error);
+	log_warnx("cannot create work pool '%s': %s", a->conf.pool,
+	    r->status ? r->body : r->error);
 }
 
 static void
@@ -364,6 +405,12 @@ on_pool(struct http_resp *r, enum retry_class rc, void *arg)
 		worker_fatal_auth(a, "reading the work pool");
 		return;
 	}
+	if (sync_abandoned(a))
+		return;
+	if (rc == RETRY_ANSWER && (r->status != 404 || a->pool_created)) {
+		pool_refused(a, "reading", r);
+		return;
+	}
 	if (r->status == 404) {
 		char *body = api_pool_create_body(a->conf.pool);
 
@@ -383,6 +430,7 @@ on_pool(struct http_resp *r, enum retry_class rc, void *arg)
 		log_warnx("reading work pool '%s': %s", a->conf.pool, err);
 		return;
 	}
+	a->pool_created = 0;
 	adopt_pool(a, pool);
 	cJSON_Delete(pool);
 	send_heartbeat(a);
@@ -646,6 +694,11 @@ worker_main(struct conf *c)
 
 	memset(&a, 0, sizeof(a));
 	a.conf = *c;
+	/* Refused here, not by a server answering the same again and again. */
+	if (api_name_check("work pool", c->pool, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return 2;
+	}
 	if (http_settings_from_env(&a.http, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return 2;

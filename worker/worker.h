@@ -65,6 +65,7 @@ struct agent {
 	int			 slots_used;
 	int			 synced;	/* first sync done: may poll */
 	int			 sync_busy, poll_busy;
+	int			 pool_created;	/* created (or 409) since read */
 	int			 polls_done;
 	int			 more_work;	/* last poll was capped by --limit */
 	int			 stopping;	/* no more claims (draining) */
@@ -180,8 +181,6 @@ struct proc_spec {
 /* *pidfd is -1 when the kernel has no pidfd_open: poll waitpid then. */
 int	 proc_spawn(const struct proc_spec *, pid_t *pid, int *pidfd,
 	    char *err, size_t errlen);
-/* Prefect's view of a wait status: exit code, or -signal. */
-int	 proc_status_code(int wstatus);
 /* Builds the child's environment: ours, then the additions (caller frees). */
 char	**proc_env_build(char *const *additions);
 void	 proc_env_free(char **);

@@ -100,8 +100,8 @@ run(const cJSON *tmpl, const cJSON *values)
 	template_resolve_variables(tmpl, &resolver, &out, err, sizeof(err));
 	consume(out);
 	out = NULL;
-	template_step_inputs(tmpl, values, &resolver, env, &out, err,
-	    sizeof(err));
+	template_step_inputs(tmpl, values, &resolver, env, NULL, NULL, &out,
+	    err, sizeof(err));
 	consume(out);
 	out = NULL;
 	template_deploy_config(tmpl, &resolver, env, &out, err, sizeof(err));

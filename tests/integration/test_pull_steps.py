@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from peers.git_http import GitHttpServer
-from peers.prefect import free_port, wait_for
+from peers.prefect import REPO_ROOT, free_port, wait_for
 
 FAST = ("--query-seconds", "1")
 TOKEN = "ghp_pfagentTestToken0123456789abcdef"
@@ -115,12 +115,12 @@ def clone_step(repository, **kw):
 
 
 def deploy(client, pool, name, pull_steps,
-           entrypoint="flows/version.c:version"):
+           entrypoint="flows/version.c:version", job_variables=None):
     flow = client.request("POST", "/flows/", json={"name": "version"})
     return client.request("POST", "/deployments/", json={
         "name": name, "flow_id": flow["id"], "work_pool_name": pool,
         "entrypoint": entrypoint, "enforce_parameter_schema": False,
-        "pull_steps": pull_steps})
+        "pull_steps": pull_steps, "job_variables": job_variables or {}})
 
 
 def run_and_wait(client, dep, a):
@@ -279,7 +279,8 @@ def test_templated_steps_use_outputs_variables_blocks_and_env(
         client, agent, pool_name, repos, tmp_path):
     """Step inputs are templated at run time as Prefect does: earlier
     steps' outputs (flattened and under their id), {{ $ENV }}, Prefect
-    variables (whole-string keeps the JSON value), and blocks."""
+    variables (whole-string keeps the JSON value), and blocks; an unset
+    {{ $ENV }} is "" with a warning naming it."""
     client.request("POST", "/variables/", json={
         "name": "greeting", "value": "hello from a variable"})
     client.request("POST", "/variables/", json={
@@ -299,7 +300,7 @@ def test_templated_steps_use_outputs_variables_blocks_and_env(
             "script": "sh -c 'pwd; echo \"$A|$B|$C\"' ",
             "directory": "{{ clone.directory }}",
             "env": {"A": "{{ say.stdout }}", "B": "{{ $PF_TEST_ENV }}",
-                    "C": "{{ stdout }}"},
+                    "C": "{{ stdout }}", "D": "{{ $PF_TEST_UNSET }}"},
             "stream_output": False, "id": "check"}},
         {"prefect.deployments.steps.run_shell_script": {
             "script": f"sh -c 'echo \"$X\" > {out}'",
@@ -313,6 +314,9 @@ def test_templated_steps_use_outputs_variables_blocks_and_env(
     assert lines[0].startswith(str(tmp_path / "state")), lines
     assert lines[1] == ("hello from a variable|from the environment|"
                         "hello from a variable"), lines
+    # An unset variable is "" as in Prefect, with Prefect's warning.
+    wait_logged(client, final["id"], "Value for placeholder "
+                "'{{ $PF_TEST_UNSET }}' not found in provided values", a)
 
 
 def test_deployment_made_by_prefect_python_client_runs(
@@ -358,3 +362,117 @@ asyncio.run(main())
                     what="the py-made run to finish")
     assert runs[0]["state_type"] == "COMPLETED", runs[0]["state"]
     wait_logged(client, runs[0]["id"], "flow version v2", a)
+
+
+UNUSED = r'''
+#include <pf/flow.h>
+
+static int
+unused(pf_run *run)
+{
+	int	spare;
+
+	pf_log_info(run, "ran despite a warning");
+	return PF_OK;
+}
+
+PF_FLOW(unused);
+'''
+
+
+def in_dir(path):
+    return [{"prefect.deployments.steps.set_working_directory":
+             {"directory": str(path)}}]
+
+
+def test_user_flow_warnings_are_logged_not_fatal(client, agent, pool_name,
+                                                 tmp_path):
+    """A user's flow with an unused variable runs Completed, built by the
+    default compile line and by this repository's Makefile alike, and the
+    compiler's warning is in the run's logs at WARNING level; `make` here
+    still builds this repository's own flows with -Werror."""
+    plain = tmp_path / "plain"
+    with_make = tmp_path / "with-make"
+    for d in (plain, with_make):
+        (d / "flows").mkdir(parents=True)
+        (d / "flows" / "unused.c").write_text(UNUSED)
+    (with_make / "Makefile").write_text((REPO_ROOT / "Makefile").read_text())
+    (with_make / "include").symlink_to(REPO_ROOT / "include")
+    a = start_agent(client, agent, pool_name, tmp_path / "state")
+    for name, d in (("plain", plain), ("make", with_make)):
+        dep = deploy(client, pool_name, f"warn-{name}", in_dir(d),
+                     entrypoint="flows/unused.c:unused")
+        final = run_and_wait(client, dep, a)
+        assert final["state_type"] == "COMPLETED", (name, final["state"])
+        wait_logged(client, final["id"], "ran despite a warning", a)
+        warned = [l for l in client.read_logs(final["id"])
+                  if "unused variable" in l["message"]]
+        assert warned and warned[0]["level"] == 30, (name, warned)
+        assert "spare" in warned[0]["message"]
+    own = subprocess.run(["make", "-n", "-B", "build/flows/hello.so"],
+                         cwd=REPO_ROOT, capture_output=True, text=True)
+    assert own.returncode == 0 and "-Werror" in own.stdout, own.stdout
+
+
+def test_module_build_sees_no_secret(client, agent, pool_name, tmp_path):
+    """The module build (here a wrapper compiler named by CC that dumps
+    its environment) gets only what a build needs: not the API key, not
+    the deployment's secret variables, AWS keys or dlt SECTION__KEY
+    values, which the flow's own process still has."""
+    work = tmp_path / "work"
+    (work / "flows").mkdir(parents=True)
+    write_flow(work, "secretless")
+    dump = tmp_path / "build-env.txt"
+    wrapper = tmp_path / "cc-wrapper"
+    wrapper.write_text(f"#!/bin/sh\nenv > {dump}\nexec cc \"$@\"\n")
+    wrapper.chmod(0o755)
+    secrets = {"PREFECT_API_KEY": "pnu_buildMustNotSeeThis0001",
+               "MY_FLOW_SECRET": "flow-secret-value-0002",
+               "AWS_SECRET_ACCESS_KEY": "aws-secret-value-0003",
+               "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD":
+               "dlt-secret-value-0004"}
+    a = start_agent(client, agent, pool_name, tmp_path / "state")
+    dep = deploy(client, pool_name, "secretless", in_dir(work),
+                 job_variables={"env": {"CC": str(wrapper), **secrets}})
+    final = run_and_wait(client, dep, a)
+    assert final["state_type"] == "COMPLETED", final["state"]
+    wait_logged(client, final["id"], "flow version secretless", a)
+    seen = dump.read_text()
+    assert "PATH=" in seen and f"CC={wrapper}" in seen, seen
+    for name, value in secrets.items():
+        assert value not in seen and name not in seen, name
+
+
+def test_streamed_shell_step_masks_resolved_secrets(client, agent, pool_name,
+                                                    repos, tmp_path):
+    """run_shell_script with stream_output echoing a Secret block: the
+    worker's console shows the line with the value masked, and neither it
+    nor the run's logs in Prefect nor the state message of a step that
+    fails printing it hold the value."""
+    value = "streamed-secret-4f9a1c"
+    client.request("POST", "/block_documents/", json={
+        "name": "shell-secret", "data": {"value": value},
+        "block_schema_id": secret_schema_id(client),
+        "block_type_id": secret_type_id(client)})
+    a = start_agent(client, agent, pool_name, tmp_path / "state")
+    url = (repos["root"] / "flows.git").as_uri()
+    ref = "{{ prefect.blocks.secret.shell-secret }}"
+    echo = {"prefect.deployments.steps.run_shell_script": {
+        "script": f"echo streamed:{ref}", "stream_output": True}}
+    fail = {"prefect.deployments.steps.run_shell_script": {
+        "script": f"sh -c 'echo failing:{ref} >&2; exit 3'",
+        "stream_output": True}}
+    ok = deploy(client, pool_name, "shell-secret", [clone_step(url), echo])
+    bad = deploy(client, pool_name, "shell-secret-fails",
+                 [clone_step(url), fail])
+    final = run_and_wait(client, ok, a)
+    assert final["state_type"] == "COMPLETED", final["state"]
+    failed = run_and_wait(client, bad, a)
+    assert failed["state_type"] == "CRASHED", failed["state"]
+    assert "failing:****" in failed["state"]["message"], failed["state"]
+    for run in (final, failed):
+        wait_logged(client, run["id"], "Finished in state", a)
+        assert not [m for m in messages(client, run["id"]) if value in m]
+    wait_for(a.log_text, watch=[a], what="the streamed line",
+             until=lambda t: "streamed:****" in t)
+    assert value not in a.log_text()

@@ -98,6 +98,36 @@ def test_kill9_with_processes_gone_crashes_every_run(client, agent,
              until=lambda j: j == [])
 
 
+def test_flow_exit_ends_the_run_crashed(client, agent, pool_name, tmp_path):
+    """A flow that calls exit() mid-run, with status 0 as with 3, leaves
+    no final state: the worker reads the run after its process exits and
+    records Crashed "Process exited with status code: N. ...", the lines
+    the flow logged are delivered, and the journal record goes only once
+    the run is final (the journal is empty afterwards)."""
+    state = tmp_path / "state"
+    client.create_pool(pool_name)
+    a = agent(pool_name, *FAST, "--state-dir", state)
+    for fn, code in (("exit0", 0), ("exit3", 3)):
+        dep = client.create_deployment(pool_name, f"tests/flows/exits.c:{fn}")
+        run = client.create_flow_run(dep["id"])
+        final = client.wait_for_run(run["id"], watch=[a])
+        assert final["state_type"] == "CRASHED", final["state"]
+        msg = final["state"]["message"]
+        assert msg.startswith(f"Process exited with status code: {code}."), \
+            msg
+        assert [t for t, _ in history(client, run["id"])][-2:] == [
+            "RUNNING", "CRASHED"]
+        wait_for(lambda: [l["message"] for l in
+                          client.read_logs(run["id"])],
+                 timeout=30, watch=[a],
+                 what=f"the {fn} run's own line and the crash's",
+                 until=lambda ms: f"about to exit {code}" in ms and
+                 any(m.startswith("Process exited with status code: "
+                                  f"{code}.") for m in ms))
+    wait_for(lambda: journal(state), timeout=30, what="an empty journal",
+             until=lambda j: j == [])
+
+
 def test_kill9_survivors_are_adopted_and_complete(client, agent, pool_name,
                                                   tmp_path):
     """kill -9 of the agent only: its three flow-run processes go on; the

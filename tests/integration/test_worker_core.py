@@ -92,6 +92,52 @@ def test_agent_creates_pool_and_heartbeats(client, agent, pool_name,
     assert later[0]["status"] == "ONLINE"
 
 
+def pools_named(client, names):
+    """The pools with these names, found without addressing them by path."""
+    return client.request("POST", "/work_pools/filter", json={
+        "work_pools": {"name": {"any_": list(names)}}})
+
+
+def test_pool_names_the_server_refuses_are_refused_first(client, agent,
+                                                         pool_name):
+    """A pool name Prefect's server refuses (a banned character, or only
+    quotes and spaces) ends the agent at once with exit 2 and a message
+    naming it, and no request creates anything."""
+    names = [f"{pool_name}/x", f"{pool_name}%x", f"{pool_name}&x", "' '"]
+    for i, name in enumerate(names):
+        a = agent(name, *FAST, name=f"w-{pool_name}-{i}")
+        assert a.wait(60) == 2, a.log_tail()
+        assert f"work pool name '{name}' is not valid" in a.log_text(), \
+            a.log_tail()
+    assert pools_named(client, names) == []
+
+
+def test_pool_the_server_cannot_find_again_is_fatal(client, agent,
+                                                    pool_name):
+    """A name the server stores but cannot serve back (a newline in it)
+    ends the agent with exit 2 and a message naming the pool, instead of
+    reading and creating it again and again."""
+    name = f"{pool_name}\nx"
+    a = agent(name, *FAST, name=f"w-{pool_name}")
+    assert a.wait(60) == 2, a.log_tail()
+    shown = name.replace("\n", "\\n")  # the log escapes control characters
+    assert f"reading work pool '{shown}': the API answered HTTP 404" in \
+        a.log_text(), a.log_tail()
+
+
+def test_dot_pool_names_work(client, agent, pool_name):
+    """"." and ".." are pool names the server takes: the agent reads or
+    creates them (not the path's dot segments) and stops on SIGTERM."""
+    for i, name in enumerate((".", "..")):
+        a = agent(name, *FAST, name=f"w-{pool_name}-{i}")
+        wait_for(a.log_text, timeout=60, watch=[a],
+                 what=f"the agent online in pool {name!r}",
+                 until=lambda t, n=name: f"online in pool '{n}'" in t)
+        assert [p["name"] for p in pools_named(client, [name])] == [name]
+        a.proc.terminate()
+        assert a.wait(60) == 0, a.log_tail()
+
+
 def test_twenty_hello_runs_complete(client, agent, pool_name):
     """20 hello runs with distinct names all complete through the expected
     state history, carry the worker labels and an infrastructure pid, and

@@ -92,5 +92,30 @@ main(void)
 		cJSON_Delete(j);
 		free(s);
 	}
+	TEST("pool names: refused as Prefect's server refuses them") {
+		const char	*bad[] = { "a/b", "50%", "a&b", "a>b", "<", "",
+		    " ", "'\"' ", NULL };
+		const char	*good[] = { "pool", "a b", ".", "..", "x\ny",
+		    "' x", NULL };
+
+		for (int i = 0; bad[i] != NULL; i++)
+			CHECK(api_name_check("work pool", bad[i], err,
+			    sizeof(err)) == -1 && strstr(err, "not valid"));
+		for (int i = 0; good[i] != NULL; i++)
+			CHECK(api_name_check("work pool", good[i], err,
+			    sizeof(err)) == 0);
+	}
+	TEST("paths: '.' and '..' are names, not dot segments") {
+		char	*p = api_path("/work_pools/", "..", "/x");
+
+		CHECK_STR(p, "/work_pools/%2E%2E/x");
+		free(p);
+		p = api_path("/work_pools/", ".", NULL);
+		CHECK_STR(p, "/work_pools/%2E");
+		free(p);
+		p = api_path("/work_pools/", "a.b c", NULL);
+		CHECK_STR(p, "/work_pools/a.b%20c");
+		free(p);
+	}
 	return t_done();
 }

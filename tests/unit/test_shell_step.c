@@ -1,8 +1,11 @@
 /* run_shell_script: shlex splitting, safe_substitute, outputs, errors. */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/redact.h"
 #include "deployments/shell_step.h"
 #include "t.h"
 
@@ -56,11 +59,22 @@ expand_like_safe_substitute(void)
 }
 
 static cJSON *
+run_masked(const char *json, struct redact *secrets, int *rc, char *err,
+    size_t errlen)
+{
+	cJSON	*in = cJSON_Parse(json), *out = NULL;
+
+	*rc = shell_step_run(in, secrets, &out, err, errlen);
+	cJSON_Delete(in);
+	return out;
+}
+
+static cJSON *
 run(const char *json, int *rc, char *err, size_t errlen)
 {
 	cJSON	*in = cJSON_Parse(json), *out = NULL;
 
-	*rc = shell_step_run(in, &out, err, errlen);
+	*rc = shell_step_run(in, NULL, &out, err, errlen);
 	cJSON_Delete(in);
 	return out;
 }
@@ -138,6 +152,76 @@ errors_name_the_cause(void)
 	CHECK(strstr(err, "'script'") != NULL);
 }
 
+/* What the step streams to our stdout and stderr, into a file. */
+static char *
+streamed(const char *json, struct redact *secrets, int *rc, cJSON **out,
+    char *err, size_t errlen)
+{
+	char	 path[] = "/tmp/pf-shell-stream-XXXXXX", *text;
+	int	 fd = mkstemp(path), saved[2] = { dup(1), dup(2) };
+	FILE	*f;
+	long	 n;
+
+	fflush(stdout);
+	fflush(stderr);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	*out = run_masked(json, secrets, rc, err, errlen);
+	dup2(saved[0], 1);
+	dup2(saved[1], 2);
+	close(saved[0]);
+	close(saved[1]);
+	f = fdopen(fd, "r");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)n + 1);
+	if (fread(text, 1, (size_t)n, f) != (size_t)n)
+		text[0] = '\0';
+	fclose(f);
+	unlink(path);
+	return text;
+}
+
+static void
+secrets_are_masked(void)
+{
+	struct redact	*secrets = redact_new();
+	char		 err[512], *text;
+	int		 rc;
+	cJSON		*out;
+
+	redact_add(secrets, "s3cr3t-value");
+	text = streamed("{\"script\": \"echo token=s3cr3t-value\n"
+	    "sh -c 'printf %s s3cr3t >&2; printf %s -value >&2'\", "
+	    "\"stream_output\": true}", secrets, &rc, &out, err,
+	    sizeof(err));
+	CHECK(rc == 0);
+	CHECK(strstr(text, "token=****") != NULL);
+	CHECK(strstr(text, "s3cr3t") == NULL);	/* also across writes */
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(out, "stdout")),
+	    "token=****");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(out, "stderr")),
+	    "****");
+	cJSON_Delete(out);
+	free(text);
+
+	text = streamed("{\"script\": \"sh -c 'echo no s3cr3t-value >&2; "
+	    "exit 4'\"}", secrets, &rc, &out, err, sizeof(err));
+	CHECK(rc == -1);
+	CHECK_STR(err, "`run_shell_script` failed with error code 4: no ****\n");
+	CHECK_STR(text, "no ****\n");
+	free(text);
+
+	/* Without secrets the stream is the output as it is. */
+	text = streamed("{\"script\": \"echo s3cr3t-value\"}", NULL, &rc,
+	    &out, err, sizeof(err));
+	CHECK_STR(text, "s3cr3t-value\n");
+	cJSON_Delete(out);
+	free(text);
+	redact_free(secrets);
+}
+
 int
 main(void)
 {
@@ -145,5 +229,7 @@ main(void)
 	TEST("expand like safe substitute") expand_like_safe_substitute();
 	TEST("outputs env directory") outputs_env_directory();
 	TEST("errors name the cause") errors_name_the_cause();
+	TEST("secrets are masked in the stream, outputs and errors")
+		secrets_are_masked();
 	return t_done();
 }

@@ -191,6 +191,17 @@ fake_var(const char *name, cJSON **out, char *err, size_t errlen,
 }
 
 static struct fake F;
+static char notset_seen[512];
+
+static void
+note_notset(const char *placeholder, void *arg)
+{
+	char	*seen = arg;
+	size_t	 n = strlen(seen);
+
+	snprintf(seen + n, sizeof(notset_seen) - n, "[%s]", placeholder);
+}
+
 static const struct template_resolver R = { fake_block, fake_block_id,
     fake_var, &F };
 
@@ -623,8 +634,11 @@ main(void)
 		cJSON	*out = NULL;
 		char	 err[256];
 
-		CHECK(template_step_inputs(in, up, &R, test_env, &out, err,
-		    sizeof(err)) == 0);
+		notset_seen[0] = '\0';
+		CHECK(template_step_inputs(in, up, &R, test_env, note_notset,
+		    notset_seen, &out, err, sizeof(err)) == 0);
+		/* Each "" that Prefect makes of a missing value is told. */
+		CHECK_STR(notset_seen, "[{{ $NOPE }}]");
 		/* HOME is dropped by the first pass; only the variable's
 		 * "{{ HOME }}" reaches the environment pass. */
 		CHECK(check_json(out, "{\"repository\": "
@@ -635,6 +649,25 @@ main(void)
 		    "\"nested\": \"/home/u/\"}"));
 		cJSON_Delete(in);
 		cJSON_Delete(up);
+		cJSON_Delete(out);
+	}
+
+	TEST("run_step: unset $ENV and missing variables are told, as \"\"") {
+		cJSON	*in = J("{a: '{{ $PF_UNSET_1 }}', b: 'x{{ $PF_UNSET_2 }}y',"
+			    " c: '{{ prefect.variables.nope }}', d: 'v={{ "
+			    "prefect.variables.nope }}', e: '{{ $TOKEN }}'}");
+		cJSON	*out = NULL;
+		char	 err[256];
+
+		notset_seen[0] = '\0';
+		CHECK(template_step_inputs(in, NULL, &R, test_env, note_notset,
+		    notset_seen, &out, err, sizeof(err)) == 0);
+		CHECK(check_json(out, "{\"a\": \"\", \"b\": \"xy\", \"c\": \"\", "
+		    "\"d\": \"v=\", \"e\": \"t0k\"}"));
+		/* A variable is looked up (and told of) once per step. */
+		CHECK_STR(notset_seen, "[{{ $PF_UNSET_1 }}][{{ $PF_UNSET_2 }}]"
+		    "[{{ prefect.variables.nope }}]");
+		cJSON_Delete(in);
 		cJSON_Delete(out);
 	}
 
