@@ -40,6 +40,15 @@ void		 logship_secret_hook(const char *value, void *payload);
  * a plain copy without a logship.
  */
 char		*logship_mask(struct logship *, const char *text);
+/*
+ * stderr becomes a pipe whose lines (the flow's own fprintf, a
+ * library's, a program's it runs) are written masked, and as JSON
+ * objects of the run with PFAGENT_LOG_FORMAT=json. logship_stop puts
+ * stderr back.
+ */
+void		 logship_wrap_stderr(struct logship *);
+/* stderr as it was (before an exec: the pipe's reader does not survive it). */
+void		 logship_unwrap_stderr(struct logship *);
 /* Blocks until everything queued so far was sent or given up. */
 void		 logship_flush(struct logship *);
 /* Flushes, stops the thread and frees. */
