@@ -601,6 +601,16 @@ logship_secret_hook(const char *value, void *payload)
 }
 
 char *
+logship_vmask(struct logship *ls, const char *fmt, va_list ap)
+{
+	char	*text = xvasprintf(fmt, ap);
+	char	*masked = logship_mask(ls, text);
+
+	free(text);
+	return masked;
+}
+
+char *
 logship_mask(struct logship *ls, const char *text)
 {
 	if (text == NULL)

@@ -8,6 +8,8 @@
 #ifndef SDK_LOGSHIP_H
 #define SDK_LOGSHIP_H
 
+#include <stdarg.h>
+
 #include "common/http.h"
 
 struct logship;
@@ -49,6 +51,9 @@ char		*logship_mask(struct logship *, const char *text);
 void		 logship_wrap_stderr(struct logship *);
 /* stderr as it was (before an exec: the pipe's reader does not survive it). */
 void		 logship_unwrap_stderr(struct logship *);
+/* The same for a message still to be formatted. */
+char		*logship_vmask(struct logship *, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 2, 0)));
 /* Blocks until everything queued so far was sent or given up. */
 void		 logship_flush(struct logship *);
 /* Flushes, stops the thread and frees. */
