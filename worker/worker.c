@@ -142,7 +142,7 @@ worker_maybe_done(struct agent *a)
 		a->stopped_sent = 1;
 		worker_emit(a, "prefect.worker.stopped", a->started_event, id);
 	}
-	if (request_outstanding() > 0) {
+	if (request_outstanding() > 0 || spool_outstanding() > 0) {
 		if (a->done_timer == NULL)
 			a->done_timer = loop_timer_add(a->loop, 50,
 			    recheck_done, a);
