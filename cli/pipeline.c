@@ -30,6 +30,7 @@
 
 #include "cli/pipeline.h"
 #include "cli/pipeline_int.h"
+#include "common/json.h"
 #include "common/util.h"
 #include "config/cfg.h"
 #include "load/destination.h"
@@ -849,4 +850,38 @@ out:
 	free(o.args);
 	free(o.state_paths);
 	return rc;
+}
+
+char **
+pl_jobs(const char *pkg, const char *sub, int paths, size_t *n)
+{
+	char		*dir = xasprintf("%s/%s", pkg, sub);
+	struct dirent	**ents;
+	int		  k = scandir(dir, &ents, NULL, alphasort);
+	char		**v = xcalloc(k > 0 ? (size_t)k + 1 : 1, sizeof(*v));
+
+	*n = 0;
+	for (int i = 0; i < k; i++) {
+		const char	*name = ents[i]->d_name;
+		size_t		 len = strlen(name);
+
+		if (name[0] != '.' && (len < 10 ||
+		    strcmp(name + len - 10, ".exception") != 0))
+			v[(*n)++] = paths ? xasprintf("%s/%s", dir, name) :
+			    xstrdup(name);
+		free(ents[i]);
+	}
+	if (k > 0)
+		free(ents);
+	free(dir);
+	return v;
+}
+
+void
+pl_state_names(const cJSON *state, const char **dest, const char **dataset,
+    const char **schema)
+{
+	*dest = json_str(state, "destination_name");
+	*dataset = json_str(state, "dataset_name");
+	*schema = json_str(state, "default_schema_name");
 }

@@ -568,26 +568,6 @@ pl_drop_cmd(const struct popts *o, struct cfg *cfg, const char *pipelines_dir,
 
 /* ------------------------------------------ drop-pending-packages */
 
-/* The package's job files (new_jobs), by name. */
-static char **
-package_jobs(const char *pkg, const char *sub, size_t *n)
-{
-	char		*dir = xasprintf("%s/%s", pkg, sub);
-	struct dirent	**ents;
-	int		  k = scandir(dir, &ents, NULL, alphasort);
-	char		**v = xcalloc(k > 0 ? (size_t)k + 1 : 1, sizeof(*v));
-
-	*n = 0;
-	for (int i = 0; i < k; i++) {
-		if (ents[i]->d_name[0] != '.')
-			v[(*n)++] = xstrdup(ents[i]->d_name);
-		free(ents[i]);
-	}
-	if (k > 0)
-		free(ents);
-	free(dir);
-	return v;
-}
 
 /* The aborted package's jobs to failed_jobs, with why, then loaded. */
 static int
@@ -599,7 +579,7 @@ abort_package(const char *workdir, const char *id, char *err)
 	size_t	 n;
 	int	 rc = ld_mkdirs(failed, err, PL_ERR_MAX);
 
-	jobs = package_jobs(src, "new_jobs", &n);
+	jobs = pl_jobs(src, "new_jobs", 0, &n);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char	*from = xasprintf("%s/new_jobs/%s", src, jobs[i]);
 		char	*to = xasprintf("%s/%s", failed, jobs[i]);
@@ -636,7 +616,7 @@ print_abort_plan(const char *workdir, char **norm, size_t nn, char **ext,
 	if (nn > 0) {
 		char	*pkg = ld_pkg_dir(workdir, LD_NORMALIZED, norm[0]);
 		size_t	 nj;
-		char	**jobs = package_jobs(pkg, "new_jobs", &nj);
+		char	**jobs = pl_jobs(pkg, "new_jobs", 0, &nj);
 
 		printf("Load package %s will be aborted:\n", norm[0]);
 		if (nj > 0)
@@ -739,12 +719,7 @@ pl_drop_pending_cmd(const struct popts *o, struct cfg *cfg,
 	print_abort_plan(workdir, norm, nn, ext, ne);
 	if (!pl_confirm(o, "Proceed?", 0))
 		goto out;
-	dest = cJSON_GetStringValue(cJSON_GetObjectItem(state,
-	    "destination_name"));
-	dataset = cJSON_GetStringValue(cJSON_GetObjectItem(state,
-	    "dataset_name"));
-	schema = cJSON_GetStringValue(cJSON_GetObjectItem(state,
-	    "default_schema_name"));
+	pl_state_names(state, &dest, &dataset, &schema);
 	if (dest == NULL || dataset == NULL || schema == NULL) {
 		rc = load_failed("sync", "the pipeline's state names no "
 		    "destination, dataset or schema");

@@ -41,6 +41,16 @@ struct sync_ctx {
 };
 
 /* dlt's fmt.confirm: -y accepts, no terminal picks the default. */
+/*
+ * The job files in <pkg>/<sub>, sorted, without dot files and dlt's
+ * .exception files: names, or with paths set, <pkg>/<sub>/<name>.
+ * A NULL-terminated array of *n strings the caller frees.
+ */
+/* What a pipeline's state names: destination, dataset, default schema
+ * (each NULL when absent; they point into state). */
+void	 pl_state_names(const cJSON *state, const char **dest,
+	    const char **dataset, const char **schema);
+char	**pl_jobs(const char *pkg, const char *sub, int paths, size_t *n);
 int	 pl_confirm(const struct popts *, const char *text, int def);
 /* Connects to the named destination: 0, or -1 with x->err. */
 int	 pl_connect(struct sync_ctx *x, const char *dest, const char *dataset);

@@ -378,28 +378,6 @@ package_state(const char *stage, const char *dir)
 	return aborted ? "aborted" : "loaded";
 }
 
-static char **
-jobs_in(const char *dir, const char *sub, size_t *n)
-{
-	char		*d = xasprintf("%s/%s", dir, sub);
-	struct dirent	**ents;
-	int		  k = scandir(d, &ents, NULL, alphasort);
-	char		**v = xcalloc(k > 0 ? (size_t)k + 1 : 1, sizeof(*v));
-
-	*n = 0;
-	for (int i = 0; i < k; i++) {
-		size_t	 len = strlen(ents[i]->d_name);
-
-		if (ents[i]->d_name[0] != '.' && (len < 10 || strcmp(
-		    ents[i]->d_name + len - 10, ".exception") != 0))
-			v[(*n)++] = xasprintf("%s/%s", d, ents[i]->d_name);
-		free(ents[i]);
-	}
-	if (k > 0)
-		free(ents);
-	free(d);
-	return v;
-}
 
 /* <table>.<file_id>.<retry>.<format>: the parts dlt prints. */
 static void
@@ -433,7 +411,7 @@ static void
 print_jobs(const char *dir, const char *sub, const char *state, int verbose)
 {
 	size_t		 n;
-	char		**v = jobs_in(dir, sub, &n);
+	char		**v = pl_jobs(dir, sub, 1, &n);
 	struct stat	 sb;
 
 	if (n > 0)
@@ -534,7 +512,7 @@ pl_failed_jobs_cmd(const struct popts *o, const char *pipelines_dir,
 		char	   *dir = ld_pkg_dir(workdir, i < nl ? LD_LOADED :
 		    LD_NORMALIZED, id);
 		size_t	    n;
-		char	  **v = jobs_in(dir, "failed_jobs", &n);
+		char	  **v = pl_jobs(dir, "failed_jobs", 1, &n);
 
 		printf("Checking failed jobs in load id '%s'\n", id);
 		if (n == 0)
@@ -603,12 +581,7 @@ pl_show_cmd(const struct popts *o, struct cfg *cfg, const char *pipelines_dir,
 	if (state == NULL)
 		return pl_not_found(o, workdir);
 	printf("Found pipeline %s in %s\n", o->name, pipelines_dir);
-	dest = cJSON_GetStringValue(cJSON_GetObjectItem(state,
-	    "destination_name"));
-	dataset = cJSON_GetStringValue(cJSON_GetObjectItem(state,
-	    "dataset_name"));
-	name = cJSON_GetStringValue(cJSON_GetObjectItem(state,
-	    "default_schema_name"));
+	pl_state_names(state, &dest, &dataset, &name);
 	path = xasprintf("%s/schemas/%s.schema.json", workdir, name ? name :
 	    "");
 	schema = pl_read_json(path);

@@ -182,14 +182,35 @@ http_xfer_init(struct http_xfer *x, const struct http_settings *s,
 	return 0;
 }
 
+/* "HTTP 502 from host:port": what answered, for the messages. */
+static void
+status_error(struct http_xfer *x, struct http_resp *r)
+{
+	char	*url = NULL, *host = NULL, *port = NULL;
+	CURLU	*u = curl_url();
+
+	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
+	if (u != NULL && url != NULL &&
+	    curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
+		(void)curl_url_get(u, CURLUPART_HOST, &host, 0),
+		(void)curl_url_get(u, CURLUPART_PORT, &port, 0);
+	errorf(r->error, sizeof(r->error), "HTTP %ld from %s%s%s", r->status,
+	    host ? host : "the API", port ? ":" : "", port ? port : "");
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+}
+
 void
 http_xfer_result(struct http_xfer *x, CURLcode cc, struct http_resp *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->retry_after = x->retry_after;
-	if (cc == CURLE_OK)
+	if (cc == CURLE_OK) {
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
-	else {
+		if (r->status >= 400)
+			status_error(x, r);
+	} else {
 		r->status = 0;
 		if (cc == CURLE_WRITE_ERROR)
 			errorf(r->error, sizeof(r->error),

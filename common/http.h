@@ -38,7 +38,8 @@ struct http_resp {
 	char	*body;		/* NUL-terminated, owned; may be empty */
 	size_t	 len;
 	double	 retry_after;	/* seconds from Retry-After, or -1 */
-	char	 error[256];	/* transport error, when status is 0 */
+	char	 error[256];	/* transport error (status 0), or
+				   "HTTP 502 from host:port" */
 };
 
 void	http_resp_cleanup(struct http_resp *);

@@ -16,6 +16,21 @@
 #include "common/buf.h"
 #include "common/clock.h"
 
+/* Where lines go: stderr, or what stderr was once it became a pipe. */
+static int	log_out_fd = STDERR_FILENO;
+
+void
+log_set_out(int fd)
+{
+	log_out_fd = fd;
+}
+
+int
+log_out(void)
+{
+	return log_out_fd;
+}
+
 enum log_level	 log_threshold = LOG_LVL_INFO;
 static char	 log_tag[32];
 static char	 log_logger[48] = "pfagent";
@@ -149,7 +164,7 @@ log_json_write(const char *level, const char *logger, const char *message,
 		buf_printf(&b, "{\"timestamp\":\"%s\",\"level\":\"%s\","
 		    "\"message\":\"(line too long to log)\"}\n", ts, level);
 	}
-	if (write(STDERR_FILENO, b.data, b.len) < 0) {
+	if (write(log_out_fd, b.data, b.len) < 0) {
 		/* nowhere left to report it */
 	}
 	buf_cleanup(&b);
@@ -241,7 +256,7 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap, int err)
 	if (o > sizeof(line) - 2)
 		o = sizeof(line) - 2;
 	line[o++] = '\n';
-	if (write(STDERR_FILENO, line, o) < 0) {
+	if (write(log_out_fd, line, o) < 0) {
 		/* nowhere left to report it */
 	}
 }

@@ -26,6 +26,9 @@ extern enum log_level log_threshold;
 void	log_init(enum log_level, const char *tag);
 /* 1 when lines are JSON objects. */
 int	log_json(void);
+/* The descriptor lines are written to (2 unless log_set_out moved it). */
+int	log_out(void);
+void	log_set_out(int fd);
 /* The run every line of this process is about (the executor), or NULL. */
 void	log_set_run(const char *flow_run_id, const char *flow_run_name);
 /*

@@ -722,6 +722,7 @@ executor_run(const char *entrypoint, const cJSON *params)
 	exec_signals_start();
 	x.logs = x.run.logs = logship_start(x.local ? NULL : &x.http, x.id,
 	    x.run.name);
+	logship_wrap_stderr(x.logs);
 	run_setup(&x);
 	exec_current = &x;
 	config_open(&x);
@@ -773,6 +774,7 @@ executor_main(void)
 	x.run.id = x.id;
 	x.run.name = name ? name : x.id;
 	x.logs = x.run.logs = logship_start(&x.http, x.id, x.run.name);
+	logship_wrap_stderr(x.logs);
 	run_setup(&x);
 	exec_current = &x;
 	if ((dep_id = json_str(x.flow_run, "deployment_id")) == NULL) {

@@ -158,6 +158,10 @@ reexec(struct exec *x, char *err, size_t errlen)
 		self[n] = '\0';
 	/* Nothing of this image (API sockets, lock descriptors) leaks. */
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* The claim was proved and the run is ours, now AwaitingRetry: the
+	 * new image goes on with it rather than proving a Pending again. */
+	unsetenv(PF_ENV_CLAIM);
+	logship_unwrap_stderr(x->logs);
 	char *const argv[] = { self, "execute", NULL };
 	execv("/proc/self/exe", argv);
 	errorf(err, errlen, "cannot start pfagent execute again: %s",

@@ -50,16 +50,13 @@ PF_EXPORT int
 pf_fail(pf_run *run, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*text;
 
-	va_start(ap, fmt);
-	text = xvasprintf(fmt, ap);
-	va_end(ap);
 	/* It becomes a state message: no secret may reach it. */
 	free(run->error);
-	run->error = logship_mask(run->logs, text);
+	va_start(ap, fmt);
+	run->error = logship_vmask(run->logs, fmt, ap);
+	va_end(ap);
 	run->error_type = NULL;
-	free(text);
 	return PF_ERROR;
 }
 

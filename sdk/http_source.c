@@ -84,14 +84,11 @@ static void
 set_error(pf_http *h, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*text;
 
-	va_start(ap, fmt);
-	text = xvasprintf(fmt, ap);
-	va_end(ap);
 	free(h->error);
-	h->error = logship_mask(h->run->logs, text);
-	free(text);
+	va_start(ap, fmt);
+	h->error = logship_vmask(h->run->logs, fmt, ap);
+	va_end(ap);
 	sdk_error_set(h->error);
 }
 

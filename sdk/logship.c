@@ -14,6 +14,8 @@
  * unreachable"), stamped with the time of the first of them. A batch
  * given up after the retry deadline is reported the same way.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +73,8 @@ struct logship {
 	int64_t				 last_us;	/* newest line's time */
 	int				 send_failing;	/* it was retried */
 	int				 hurry;		/* the buffer is full */
+	int				 stderr_saved;	/* -1: not wrapped */
+	pthread_t			 raw_thread;
 };
 
 /*
@@ -140,7 +144,7 @@ console(struct logship *ls, const char *logger, int level, const char *msg,
 	line = xasprintf("%02d:%02d:%02d.%03ld | %-7s | %s run %s - %s\n",
 	    tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
 	    level_name(level), task ? "Task" : "Flow", name, msg);
-	if (write(STDERR_FILENO, line, strlen(line)) < 0) {
+	if (write(log_out(), line, strlen(line)) < 0) {
 		/* a closed stderr must not stop the flow */
 	}
 	free(line);
@@ -344,6 +348,7 @@ logship_start(const struct http_settings *http, const char *flow_run_id,
 	ls->max_lines = env_size("PFAGENT_LOG_BUFFER_LINES", DEFAULT_MAX_LINES);
 	ls->max_bytes = env_size("PFAGENT_LOG_BUFFER_BYTES", DEFAULT_MAX_BYTES);
 	ls->redact = redact_new();
+	ls->stderr_saved = -1;
 	log_set_run(flow_run_id, flow_run_name);
 	pthread_mutex_init(&ls->mu, NULL);
 	pthread_cond_init(&ls->wake, NULL);
@@ -473,6 +478,109 @@ logship_push(struct logship *ls, const char *logger, int level,
 	free(masked);
 }
 
+/*
+ * What the flow (or a library, or a program it runs) writes to stderr
+ * itself bypasses the masking, and with JSON logs would break the
+ * stream: stderr becomes a pipe, and a thread writes each line, masked,
+ * to where stderr went before (as a JSON object with the run's fields
+ * when the logs are JSON). Our own lines go there directly.
+ */
+struct raw_reader {
+	struct logship	*ls;
+	int		 fd;
+};
+
+/* Writes the first len bytes of pending as one line and drops them. */
+static void
+raw_line(struct raw_reader *rr, struct buf *pending, size_t len, int nl)
+{
+	char		*line = strndup(pending->data, len);
+	char		*masked = line ? redact_text(rr->ls->redact, line) : NULL;
+	const char	*fields[] = { "flow_run_id", rr->ls->flow_run_id,
+	    "flow_run_name", rr->ls->flow_run_name, "stream", "stderr", NULL };
+
+	if (masked != NULL && log_json())
+		log_json_write("INFO", "stderr", masked, fields);
+	else if (masked != NULL) {
+		size_t	 n = strlen(masked);
+
+		masked[n] = '\n';	/* strlen + 1 bytes are ours */
+		if (write(log_out(), masked, n + 1) < 0) {
+			/* a closed stderr must not stop the flow */
+		}
+		masked[n] = '\0';
+	}
+	free(masked);
+	free(line);
+	len += nl;
+	memmove(pending->data, pending->data + len, pending->len - len);
+	buf_truncate(pending, pending->len - len);
+}
+
+static void *
+read_raw(void *arg)
+{
+	struct raw_reader *rr = arg;
+	struct buf	 pending;
+	char		 chunk[4096], *nl;
+	ssize_t		 n;
+
+	buf_init(&pending, 1u << 20);
+	do {
+		if ((n = read(rr->fd, chunk, sizeof(chunk))) > 0)
+			(void)buf_append(&pending, chunk, (size_t)n);
+		while (pending.len > 0 && (nl = memchr(pending.data, '\n',
+		    pending.len)) != NULL)
+			raw_line(rr, &pending, (size_t)(nl - pending.data), 1);
+		/* A line too long to hold, or the last one without newline. */
+		if (pending.len >= 64 * 1024 || (n == 0 && pending.len > 0))
+			raw_line(rr, &pending, pending.len, 0);
+	} while (n > 0 || (n == -1 && errno == EINTR));
+	buf_cleanup(&pending);
+	close(rr->fd);
+	free(rr);
+	return NULL;
+}
+
+void
+logship_wrap_stderr(struct logship *ls)
+{
+	struct raw_reader *rr;
+	int		 p[2], saved;
+
+	if (ls == NULL || ls->stderr_saved != -1 ||
+	    pipe2(p, O_CLOEXEC) == -1)
+		return;
+	if ((saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	rr = xcalloc(1, sizeof(*rr));
+	rr->ls = ls;
+	rr->fd = p[0];
+	log_set_out(saved);
+	if (dup2(p[1], STDERR_FILENO) == -1 ||
+	    pthread_create(&ls->raw_thread, NULL, read_raw, rr) != 0) {
+		(void)dup2(saved, STDERR_FILENO);
+		log_set_out(STDERR_FILENO);
+		close(saved);
+		close(p[0]);
+		free(rr);
+	} else
+		ls->stderr_saved = saved;
+	close(p[1]);
+}
+
+void
+logship_unwrap_stderr(struct logship *ls)
+{
+	if (ls == NULL || ls->stderr_saved == -1)
+		return;
+	(void)dup2(ls->stderr_saved, STDERR_FILENO);
+	log_set_out(STDERR_FILENO);
+}
+
 void
 logship_secret(struct logship *ls, const char *value)
 {
@@ -490,6 +598,16 @@ void
 logship_secret_hook(const char *value, void *payload)
 {
 	logship_secret(payload, value);
+}
+
+char *
+logship_vmask(struct logship *ls, const char *fmt, va_list ap)
+{
+	char	*text = xvasprintf(fmt, ap);
+	char	*masked = logship_mask(ls, text);
+
+	free(text);
+	return masked;
 }
 
 char *
@@ -518,6 +636,8 @@ logship_flush(struct logship *ls)
 void
 logship_stop(struct logship *ls)
 {
+	struct timespec	 until;
+
 	if (ls == NULL)
 		return;
 	if (ls->http != NULL) {
@@ -527,6 +647,17 @@ logship_stop(struct logship *ls)
 		pthread_cond_signal(&ls->wake);
 		pthread_mutex_unlock(&ls->mu);
 		pthread_join(ls->thread, NULL);
+	}
+	/* stderr back: the pipe's last writer goes, its reader drains. */
+	if (ls->stderr_saved != -1) {
+		logship_unwrap_stderr(ls);
+		close(ls->stderr_saved);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 2;
+		/* A program the flow left running may hold the pipe: then the
+		 * reader keeps the logship, and the process ends anyway. */
+		if (pthread_timedjoin_np(ls->raw_thread, NULL, &until) != 0)
+			return;
 	}
 	pthread_mutex_destroy(&ls->mu);
 	pthread_cond_destroy(&ls->wake);

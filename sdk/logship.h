@@ -8,6 +8,8 @@
 #ifndef SDK_LOGSHIP_H
 #define SDK_LOGSHIP_H
 
+#include <stdarg.h>
+
 #include "common/http.h"
 
 struct logship;
@@ -40,6 +42,18 @@ void		 logship_secret_hook(const char *value, void *payload);
  * a plain copy without a logship.
  */
 char		*logship_mask(struct logship *, const char *text);
+/*
+ * stderr becomes a pipe whose lines (the flow's own fprintf, a
+ * library's, a program's it runs) are written masked, and as JSON
+ * objects of the run with PFAGENT_LOG_FORMAT=json. logship_stop puts
+ * stderr back.
+ */
+void		 logship_wrap_stderr(struct logship *);
+/* stderr as it was (before an exec: the pipe's reader does not survive it). */
+void		 logship_unwrap_stderr(struct logship *);
+/* The same for a message still to be formatted. */
+char		*logship_vmask(struct logship *, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 2, 0)));
 /* Blocks until everything queued so far was sent or given up. */
 void		 logship_flush(struct logship *);
 /* Flushes, stops the thread and frees. */

@@ -71,7 +71,7 @@ on_cancelling(struct http_resp *r, enum retry_class rc, void *arg)
 	if (rc != RETRY_OK || (list = json_parse_answer(r->body, 1, err,
 	    sizeof(err))) == NULL) {
 		log_debug("polling for cancelled flow runs: %s", rc ==
-		    RETRY_OK ? err : r->status ? "server error" : r->error);
+		    RETRY_OK ? err : r->error);
 		worker_maybe_done(a);
 		return;
 	}

@@ -65,7 +65,7 @@ on_proposed(struct http_resp *resp, enum retry_class rc, void *arg)
 	if (rc != RETRY_OK) {
 		log_warnx("recovery: flow run %s: state not recorded (%s); "
 		    "left in the journal for the next start", rv->rec->id,
-		    resp->status ? "server error" : resp->error);
+		    resp->error);
 		recovery_end(rv, 0);
 		return;
 	}
@@ -177,8 +177,7 @@ on_run(struct http_resp *resp, enum retry_class rc, void *arg)
 	    err, sizeof(err))) == NULL) {
 		log_warnx("recovery: flow run %s: cannot read it (%s); left in "
 		    "the journal for the next start", rv->rec->id,
-		    rc == RETRY_OK ? err : resp->status ? "server error" :
-		    resp->error);
+		    rc == RETRY_OK ? err : resp->error);
 		recovery_end(rv, 0);
 	} else {
 		reconcile(rv, run);

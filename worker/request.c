@@ -79,7 +79,7 @@ on_done(CURLcode cc, void *arg)
 	}
 	if (r->attempt == 1)
 		log_debug("%s %s: %s; retrying in %lld ms", r->method, r->path,
-		    resp.status ? "server error" : resp.error,
+		    resp.error,
 		    (long long)wait);
 	http_resp_cleanup(&resp);
 	loop_timer_add(r->loop, wait, attempt, r);

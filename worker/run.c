@@ -518,7 +518,7 @@ on_history(struct http_resp *resp, enum retry_class rc, void *arg)
 	    sizeof(err))) == NULL)
 		log_warnx("flow run %s: cannot read its history to restore "
 		    "the state our claim displaced: %s", r->id, rc == RETRY_OK ?
-		    err : resp->status ? "server error" : resp->error);
+		    err : resp->error);
 	else {
 		/* The newest state that is not ours (same server: ISO 8601
 		 * timestamps of one format compare as strings). */
@@ -575,8 +575,7 @@ on_owned(struct http_resp *resp, enum retry_class rc, void *arg)
 	    err, sizeof(err))) == NULL) {
 		/* Unproved: running it could run it twice. */
 		log_warnx("flow run %s: cannot read it to prove the claim: %s; "
-		    "leaving it", r->id, rc == RETRY_OK ? err : resp->status ?
-		    "server error" : resp->error);
+		    "leaving it", r->id, rc == RETRY_OK ? err : resp->error);
 		run_release(r);
 	} else {
 		run_claim_info(r, &c);
@@ -717,7 +716,7 @@ on_labels(struct http_resp *resp, enum retry_class rc, void *arg)
 
 	if (rc != RETRY_OK)
 		log_warnx("flow run %s: cannot set its worker labels: %s",
-		    r->id, resp->status ? "server error" : resp->error);
+		    r->id, resp->error);
 	if (r->cancel_requested)
 		cancel_unstarted(r);
 	else
@@ -819,7 +818,7 @@ on_deployment(struct http_resp *resp, enum retry_class rc, void *arg)
 		run_crash(r, "Failed to submit flow run to infrastructure: "
 		    "cannot read deployment %s: %s",
 		    json_str(r->flow_run, "deployment_id"), rc == RETRY_OK ?
-		    err : resp->status ? "server error" : resp->error);
+		    err : resp->error);
 		run_release(r);
 		run_unref(r);
 		return;

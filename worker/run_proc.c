@@ -108,8 +108,7 @@ on_state_for_end(struct http_resp *resp, enum retry_class rc, void *arg)
 		type = json_str(json_obj(run, "state"), "type");
 	else
 		log_warnx("flow run %s: cannot read its state (%s); "
-		    "recording it anyway", r->id, resp->status ?
-		    "server error" : resp->error);
+		    "recording it anyway", r->id, resp->error);
 	if (run_state_is_final(type)) {
 		r->settled = 1;
 		log_info("flow run %s (%s): already %s", r->id, r->name, type);

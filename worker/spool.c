@@ -28,6 +28,14 @@
 #define MAX_LOOKS	5
 #define LOOK_AGAIN_MS	1000
 
+static int	ships;		/* in progress: the worker waits for them */
+
+int
+spool_outstanding(void)
+{
+	return ships;
+}
+
 struct ship {
 	struct agent		*agent;
 	char			*id;
@@ -110,6 +118,7 @@ finish(struct ship *sh)
 	logspool_rest_free(&sh->rest);
 	free(sh->id);
 	free(sh);
+	ships--;
 }
 
 static void	ask_page(struct ship *);
@@ -220,6 +229,7 @@ run_ship_spool(struct agent *a, const char *id)
 {
 	struct ship	*sh = xcalloc(1, sizeof(*sh));
 
+	ships++;
 	logspool_take(a->conf.state_dir, id, LOGS_BATCH_MAX_BYTES, &sh->rest);
 	sh->agent = a;
 	sh->id = xstrdup(id);

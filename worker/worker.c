@@ -142,7 +142,7 @@ worker_maybe_done(struct agent *a)
 		a->stopped_sent = 1;
 		worker_emit(a, "prefect.worker.stopped", a->started_event, id);
 	}
-	if (request_outstanding() > 0) {
+	if (request_outstanding() > 0 || spool_outstanding() > 0) {
 		if (a->done_timer == NULL)
 			a->done_timer = loop_timer_add(a->loop, 50,
 			    recheck_done, a);
@@ -422,7 +422,7 @@ on_pool(struct http_resp *r, enum retry_class rc, void *arg)
 	if (rc != RETRY_OK) {
 		a->sync_busy = 0;
 		log_warnx("cannot read work pool '%s': %s", a->conf.pool,
-		    r->status ? "server error" : r->error);
+		    r->error);
 		return;
 	}
 	if ((pool = json_parse_answer(r->body, 0, err, sizeof(err))) == NULL) {
@@ -545,8 +545,7 @@ on_poll(struct http_resp *r, enum retry_class rc, void *arg)
 		return;
 	}
 	if (rc != RETRY_OK) {
-		log_warnx("polling for flow runs failed: %s", r->status ?
-		    "server error" : r->error);
+		log_warnx("polling for flow runs failed: %s", r->error);
 		worker_maybe_done(a);
 		return;
 	}

@@ -138,6 +138,8 @@ void	 run_cancel(struct agent *, const char *id);
  * (prefect/logspool.h), sent now, before its Crashed state.
  */
 void	 run_ship_spool(struct agent *, const char *id);
+/* Shipments still comparing with Prefect: the worker waits for them. */
+int	 spool_outstanding(void);
 /* The ids of runs in flight not yet being cancelled (a new array). */
 cJSON	*run_in_flight_ids(const struct agent *);
 

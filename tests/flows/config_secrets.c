@@ -61,6 +61,8 @@ config_secrets(pf_run *run)
 	pf_log_info(run, "retries is %lld", pf_config_int_or(run,
 	    "sources.demo.retries", 3));
 	pf_log_info(run, "password is %s", password);
+	/* Raw, past the SDK: still masked, and JSON with JSON logs. */
+	fprintf(stderr, "raw stderr: password is %s\n", password);
 
 	t = pf_task_run(run, &use_api_key, use_api_key_fn, &key, NULL);
 	pf_log_info(run, "the task said: %s", pf_task_ok(t) == PF_OK ? "" :

@@ -315,6 +315,10 @@ def test_log_format_json_keeps_secrets_masked(client, agent, pool_name,
     assert any(o["message"] == "api key is ****" and
                o.get("task_run_name") == "use_api_key-0" and
                o["logger"] == "prefect.task_runs" for o in objs), objs
+    # What the flow wrote to stderr itself: a JSON object of the run too.
+    assert any(o["message"] == "raw stderr: password is ****" and
+               o.get("stream") == "stderr" and
+               o.get("flow_run_id") == run["id"] for o in objs), objs
 
 
 def test_outage_mid_run_keeps_every_log_line_in_order(own_server, agent,

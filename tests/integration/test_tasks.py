@@ -321,7 +321,7 @@ def test_timeouts_stop_cooperative_and_stuck_code(client, agent, pool_name,
             f"Finished in state TimedOut('{task_timeout}', type=FAILED)"]
 
     r = got["flow_busy_retry"]
-    assert r["state_type"] == "COMPLETED", r["state"]
+    assert r["state_type"] == "COMPLETED", r["state"]["message"]
     assert r["run_count"] == 2
     assert states(client, r["id"])[-4:] == [
         ("RUNNING", "Running"), ("SCHEDULED", "AwaitingRetry"),

@@ -372,6 +372,42 @@ def test_closed_api_port_is_retried_not_fatal(agent, pool_name):
     a.assert_alive("while the API is unreachable")
 
 
+def test_api_answering_502_is_named_with_status_and_host(agent, pool_name):
+    """A proxy in front of the API answering 502 Bad Gateway: the agent
+    says which status came from which host (not just "server error"),
+    keeps retrying and stays up."""
+    import http.server
+    import threading
+
+    class Gateway(http.server.BaseHTTPRequestHandler):
+        def answer(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>502 Bad Gateway</html>")
+        do_GET = do_POST = do_PATCH = answer
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        a = agent(pool_name, *FAST, "--heartbeat-seconds", 5,
+                  api_url=f"http://127.0.0.1:{port}/api")
+        want = f"cannot read work pool '{pool_name}': HTTP 502 from " \
+               f"127.0.0.1:{port}"
+        wait_for(a.log_text, timeout=120, watch=[a],
+                 what="the 502 and its host in the agent's output",
+                 until=lambda t: want in t, show=lambda t: t[-2000:])
+        a.assert_alive("while the gateway answers 502")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_basic_auth_and_refused_credentials(agent, pool_name, tmp_path):
     """Against a server that demands PREFECT_SERVER_API_AUTH_STRING, the
     agent authenticates with PREFECT_API_AUTH_STRING (Basic) and runs a
