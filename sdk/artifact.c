@@ -444,7 +444,7 @@ static void
 print_local(pf_run *run, const char *type, const char *key,
     const char *description, const char *data)
 {
-	char	*head;
+	char	*head, *masked, *line;
 
 	head = xasprintf("%s artifact%s%s%s%s%s%s, printed here as there is "
 	    "no PREFECT_API_URL:", strcmp(type, "table") == 0 ? "Table" :
@@ -453,8 +453,15 @@ print_local(pf_run *run, const char *type, const char *key,
 	    description ? ")" : "");
 	run_log(run, PF_LEVEL_INFO, head);
 	free(head);
-	fprintf(stderr, "%s\n", data);
-	fflush(stderr);
+	/* Ours, right after its header: not through the flow's stderr pipe,
+	 * which another thread drains. */
+	masked = logship_mask(run->logs, data);
+	line = xasprintf("%s\n", masked);
+	if (write(log_out(), line, strlen(line)) < 0) {
+		/* a closed stderr must not stop the flow */
+	}
+	free(line);
+	free(masked);
 }
 
 static int
