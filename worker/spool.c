@@ -84,6 +84,18 @@ forget_seen(struct ship *sh)
 	sh->offset = 0;
 }
 
+/* Whether Prefect has the line (sh->seen sorted by compared()). */
+static int
+seen(const struct ship *sh, const cJSON *entry)
+{
+	char	*k = line_key(entry);
+	int	 yes = k != NULL && sh->nseen > 0 && bsearch(&k, sh->seen,
+	    sh->nseen, sizeof(char *), key_cmp) != NULL;
+
+	free(k);
+	return yes;
+}
+
 /* Sends what Prefect lacks of the unsure batch, then the rest; frees. */
 static void
 finish(struct ship *sh)
@@ -92,18 +104,11 @@ finish(struct ship *sh)
 	char	*body;
 	int	 kept = 0, total = cJSON_GetArraySize(sh->rest.unsure);
 
-	if (sh->nseen > 0)
-		qsort(sh->seen, sh->nseen, sizeof(char *), key_cmp);
-	cJSON_ArrayForEach(e, sh->rest.unsure) {
-		char	*k = line_key(e);
-
-		if (k == NULL || sh->nseen == 0 || bsearch(&k, sh->seen,
-		    sh->nseen, sizeof(char *), key_cmp) == NULL) {
+	cJSON_ArrayForEach(e, sh->rest.unsure)
+		if (!seen(sh, e)) {
 			cJSON_AddItemReferenceToArray(missing, e);
 			kept++;
 		}
-		free(k);
-	}
 	log_debug("flow run %s: %d of the %d lines in flight when its process "
 	    "died were not in Prefect", sh->id, kept, total);
 	if (kept > 0) {
@@ -130,17 +135,10 @@ unsure_found(struct ship *sh)
 	cJSON	*e;
 	int	 n = 0;
 
-	if (sh->nseen == 0)
-		return 0;
-	qsort(sh->seen, sh->nseen, sizeof(char *), key_cmp);
-	cJSON_ArrayForEach(e, sh->rest.unsure) {
-		char	*k = line_key(e);
-
-		if (k != NULL && bsearch(&k, sh->seen, sh->nseen,
-		    sizeof(char *), key_cmp) != NULL)
-			n++;
-		free(k);
-	}
+	if (sh->nseen > 0)
+		qsort(sh->seen, sh->nseen, sizeof(char *), key_cmp);
+	cJSON_ArrayForEach(e, sh->rest.unsure)
+		n += seen(sh, e);
 	return n;
 }
 
