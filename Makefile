@@ -45,7 +45,7 @@ EXPORTS	 = -Wl,--dynamic-list=sdk/exports.dynlist
 # Every folder below holds modules linked into pfagent, in the order of
 # docs/layers.txt (lowest first); cli/main.c is the only source that is
 # not also linked into the unit tests.
-LIB_DIRS = common yaml git aws config prefect load deployments sdk \
+LIB_DIRS = common yaml git aws snowflake config prefect load deployments sdk \
 	   executor worker cli cli/deploy
 LIB_SRC	 = $(filter-out cli/main.c,$(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
 FLOW_SRC = $(wildcard flows/*.c) $(wildcard tests/flows/*.c)

@@ -497,28 +497,21 @@ state_is_ours(const struct run *r, const cJSON *st)
 	    strcmp(tid, r->jrec.submit_tid) == 0);
 }
 
-static int
-state_type_final(const char *t)
-{
-	return t != NULL && (strcmp(t, "COMPLETED") == 0 ||
-	    strcmp(t, "FAILED") == 0 || strcmp(t, "CRASHED") == 0 ||
-	    strcmp(t, "CANCELLED") == 0);
-}
-
 static void
 on_history(struct http_resp *resp, enum retry_class rc, void *arg)
 {
 	struct run	*r = arg;
+	void		(*otherwise)(struct run *) = r->history_next;
 	cJSON		*states = NULL, *st;
 	const cJSON	*last = NULL;
-	const char	*ts, *lts, *type;
+	const char	*ts, *lts, *type = NULL;
 	char		 err[200];
 
+	r->history_next = NULL;
 	if (rc != RETRY_OK || (states = json_parse_answer(resp->body, 1, err,
 	    sizeof(err))) == NULL)
-		log_warnx("flow run %s: cannot read its history to restore "
-		    "the state our claim displaced: %s", r->id, rc == RETRY_OK ?
-		    err : resp->error);
+		log_warnx("flow run %s: cannot read its state history: %s",
+		    r->id, rc == RETRY_OK ? err : resp->error);
 	else {
 		/* The newest state that is not ours (same server: ISO 8601
 		 * timestamps of one format compare as strings). */
@@ -530,30 +523,37 @@ on_history(struct http_resp *resp, enum retry_class rc, void *arg)
 				last = st;
 		}
 		type = json_str(last, "type");
-		if (state_type_final(type)) {
-			log_info("flow run %s (%s): restoring its %s state, "
-			    "which our late claim displaced", r->id, r->name,
-			    json_str(last, "name"));
-			run_set_state(r, &retry_patient, type, json_str(last,
-			    "name"), json_str(last, "message"), 0, NULL, NULL);
-		}
 	}
+	if (run_state_is_final(type)) {
+		log_info("flow run %s (%s): restoring its %s state, which the "
+		    "run's current state no longer shows", r->id, r->name,
+		    json_str(last, "name"));
+		run_set_state(r, &retry_patient, type, json_str(last, "name"),
+		    json_str(last, "message"), 0, NULL, otherwise != NULL ?
+		    run_on_final : NULL);
+	} else if (otherwise != NULL)
+		otherwise(r);
+	if (otherwise == NULL)
+		run_release(r);
 	cJSON_Delete(states);
-	run_release(r);
 	run_unref(r);
 }
 
 /*
- * Our claim landed on a run another worker ran since the poll (the
- * server accepts Completed -> Pending without a stored result): its
- * final state is put back, unforced, so the run's current state is
- * its history's last; a run still going is left to its worker.
+ * The run's current state hides a final state of its history: our
+ * claim landed on a run another worker ran since the poll (the server
+ * accepts Completed -> Pending without a stored result), or an older
+ * server left its current state at our Pending after the run ended
+ * (Prefect 3.0). The newest final state not ours is put back, unforced;
+ * when there is none, otherwise(r) decides (NULL: release the run, a
+ * run still going is left to its worker).
  */
-static void
-restore_displaced(struct run *r)
+void
+run_restore_history(struct run *r, void (*otherwise)(struct run *))
 {
 	char	*path = api_path("/flow_run_states/?flow_run_id=", r->id, NULL);
 
+	r->history_next = otherwise;
 	run_request(r, &retry_patient, "GET", path, NULL, on_history);
 	free(path);
 }
@@ -586,7 +586,7 @@ on_owned(struct http_resp *resp, enum retry_class rc, void *arg)
 		case -1:
 			log_info("flow run %s (%s): not ours after all (%s)",
 			    r->id, r->name, why);
-			restore_displaced(r);
+			run_restore_history(r, NULL);
 			break;
 		default:
 			log_info("flow run %s (%s): not ours after all (%s); "
@@ -903,7 +903,7 @@ on_claim_check(struct http_resp *resp, enum retry_class rc, void *arg)
 		else if (ours == -1) {
 			log_info("flow run %s (%s): not ours after all (%s)",
 			    r->id, r->name, why);
-			restore_displaced(r);
+			run_restore_history(r, NULL);
 		} else if (type != NULL && strcmp(type, "SCHEDULED") == 0)
 			send_claim(r);
 		else {

@@ -47,6 +47,7 @@ struct run {
 	long		 memory_mb;	/* limits of the process, 0: none */
 	long		 cpu_seconds;
 	void		(*owned_next)(struct run *);	/* run_if_owned */
+	void		(*history_next)(struct run *);	/* run_restore_history */
 	int		 exit_code;	/* of the reaped process */
 	int		 exit_known;	/* 0: adopted, its status unknown */
 	/*
@@ -62,6 +63,12 @@ struct run {
 void	 run_claim_info(const struct run *, struct claim *);
 /* Its process exited PF_EXIT_NOT_OURS: restores what our claim displaced. */
 void	 run_not_ours(struct run *);
+/*
+ * Puts back the newest final state of the run's history that its
+ * current state hides (run.c); without one, otherwise(r), or the run
+ * is released when otherwise is NULL.
+ */
+void	 run_restore_history(struct run *, void (*otherwise)(struct run *));
 void	 run_free_slot(struct run *);
 /* Ends a request callback: drops the request's reference last. */
 void	 run_unref(struct run *);

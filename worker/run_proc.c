@@ -8,7 +8,7 @@
  *   spawn --journal pid--> RUNNING --pidfd--> reap: non-zero -> Crashed
  *     (naming a limit it went over); cancelled -> Cancelled (run.c);
  *     exit 0, stopped or adopted -> read the run, record Crashed (or
- *     AwaitingRetry) unless it is final; the journal record goes once
+ *     AwaitingRetry) unless it or its history is final; the journal record goes once
  *     the API shows the run final (run.c)
  */
 #include <errno.h>
@@ -67,6 +67,12 @@ crash_of_status(struct run *r, int code)
 	free(msg);
 }
 
+static void
+crash_of_exit_zero(struct run *r)
+{
+	crash_of_status(r, 0);
+}
+
 /*
  * A process that exited 0 without a final state ends the run Crashed
  * when the run is still the one it was started for: Pending by our
@@ -121,6 +127,9 @@ on_state_for_end(struct http_resp *resp, enum retry_class rc, void *arg)
 		log_info("flow run %s (%s): %s, no longer the run its process "
 		    "was started for; left as it is", r->id, r->name, type);
 		r->settled = 1;
+	} else if (!r->shutdown && r->exit_known && r->exit_code == 0) {
+		/* Prefect 3.0 may show our Pending after the run ended. */
+		run_restore_history(r, crash_of_exit_zero);
 	} else if (!r->shutdown && r->exit_known) {
 		crash_of_status(r, r->exit_code);
 	} else if (r->shutdown == SHUTDOWN_RESCHEDULE) {

@@ -1,0 +1,74 @@
+/*
+ * snowflake/session.h: a session with Snowflake over its REST wire
+ * protocol, the one its own drivers speak (the Python connector,
+ * gosnowflake): login, queries with positional bindings, heartbeats,
+ * re-login on an expired session, and the session's deletion.
+ *
+ * Errors are values: a failing call returns -1 (or NULL) with err
+ * holding Snowflake's code, SQL state and message as it sent them, and
+ * never a password, token or key.
+ */
+#ifndef SNOWFLAKE_SESSION_H
+#define SNOWFLAKE_SESSION_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+/* What a session needs; dlt's credential fields. NULL: not given. */
+struct sf_conf {
+	const char	*host;		/* account identifier, or host[:port] */
+	const char	*protocol;	/* "https" (default) or "http" */
+	const char	*user;
+	const char	*password;
+	const char	*authenticator;	/* "snowflake" (default), "snowflake_jwt" */
+	const char	*private_key;	/* PEM text (key-pair login) */
+	const char	*private_key_passphrase;
+	const char	*database;
+	const char	*schema;
+	const char	*warehouse;
+	const char	*role;
+};
+
+struct sf_session;
+
+/*
+ * One positional bind (:1, :2 ... or ?) in Snowflake's wire type
+ * ("FIXED", "REAL", "TEXT", "BOOLEAN", "DATE", "TIME",
+ * "TIMESTAMP_NTZ", "TIMESTAMP_LTZ", "TIMESTAMP_TZ", "BINARY") with its
+ * values as the wire writes them (NULL: null). nvalues 1 binds one
+ * value; more binds an array, one row of a multi-row statement each.
+ */
+struct sf_bind {
+	const char		*type;
+	const char *const	*values;
+	size_t			 nvalues;
+};
+
+/* A statement's answer; rows in the JSON rowset form (arrow.h). */
+struct sf_result {
+	cJSON		*rowtype;	/* data.rowtype: name, type, scale ... */
+	cJSON		*rows;		/* array of arrays of string or null */
+	long long	 changed;	/* rows inserted, updated or deleted */
+	char		 query_id[64];
+};
+
+/* Logs in; NULL with err (Snowflake's code and message) on failure. */
+struct sf_session	*sf_open(const struct sf_conf *, char *err,
+			    size_t errlen);
+
+/*
+ * Runs one statement with nbinds binds; res (may be NULL) gets its
+ * answer, freed with sf_result_free. Retries a dropped connection, 5xx
+ * and 429 with the same requestId, and logs in again when the server
+ * says the session expired. Returns 0 or -1 with err.
+ */
+int	sf_query(struct sf_session *, const char *sql,
+	    const struct sf_bind *binds, size_t nbinds, struct sf_result *res,
+	    char *err, size_t errlen);
+void	sf_result_free(struct sf_result *);
+
+/* Deletes the session on the server (errors ignored) and frees it. */
+void	sf_close(struct sf_session *);
+
+#endif
