@@ -266,12 +266,14 @@ main(void)
 	}
 	TEST("bad arguments are refused") {
 		rows = cJSON_CreateObject();
-		CHECK(arrow_to_rowset("", 0, NULL, rows, err, sizeof(err)) == -1);
+		CHECK(arrow_to_rowset("", 0, NULL, rows, err,
+		    sizeof(err)) == -1);
 		cJSON_Delete(rows);
 		rows = cJSON_CreateArray();
 		CHECK(arrow_to_rowset(NULL, 4, NULL, rows, err,
 		    sizeof(err)) == -1);
-		CHECK(arrow_to_rowset("", 0, rows, rows, err, sizeof(err)) == 0);
+		CHECK(arrow_to_rowset("", 0, rows, rows, err,
+		    sizeof(err)) == 0);
 		CHECK(arrow_to_rowset(NULL, 0, NULL, rows, NULL, 0) == 0);
 		cJSON_Delete(rows);
 	}
