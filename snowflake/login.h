@@ -15,7 +15,7 @@
 
 struct sf_session {
 	struct sf_rest	 rest;
-	char		*host;		/* host[:port], for messages */
+	char		*host;		/* host[:port]: messages */
 	char		*account;	/* ACCOUNT_NAME */
 	char		*user;
 	char		*password;	/* secret; NULL: key pair */

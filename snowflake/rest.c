@@ -235,6 +235,18 @@ judge(const struct sf_rest *r, struct attempt *a, cJSON **out, char *err,
 	return errorf(err, errlen, "HTTP %ld from %s", a->status, where(r));
 }
 
+/* A body may hold a password or a JWT: wiped before it is freed. */
+static void
+free_secret(char *body, unsigned char *gz, size_t gzlen)
+{
+	if (body != NULL)
+		OPENSSL_cleanse(body, strlen(body));
+	free(body);
+	if (gz != NULL)
+		OPENSSL_cleanse(gz, gzlen);
+	free(gz);
+}
+
 int
 sf_rest_call(struct sf_rest *r, const struct sf_req *q, cJSON **out,
     char *err, size_t errlen)
@@ -255,11 +267,19 @@ sf_rest_call(struct sf_rest *r, const struct sf_req *q, cJSON **out,
 	*out = NULL;
 	if (q->body != NULL)
 		gz = sf_gzip(q->body, strlen(q->body), &gzlen);
-	else if (q->rebody != NULL && (body = q->rebody(q->arg)) != NULL)
-		gz = sf_gzip(body, strlen(body), &gzlen);
 	for (int retry = 0;; retry++) {
 		int64_t	wait;
 
+		if (q->rebody != NULL) {
+			free_secret(body, gz, gzlen);
+			gz = NULL;
+			body = NULL;
+			if ((body = q->rebody(q->arg, err, errlen)) == NULL) {
+				verdict = -1;
+				break;
+			}
+			gz = sf_gzip(body, strlen(body), &gzlen);
+		}
 		url = attempt_url(r, q, retry, wall, reason);
 		log_debug("snowflake: %s %s", q->method, q->path);
 		perform(r, q->method, url, h, gz, gzlen, q->timeout_ms, &a);
@@ -284,21 +304,8 @@ sf_rest_call(struct sf_rest *r, const struct sf_req *q, cJSON **out,
 		    retry + 1, (int)strcspn(q->path, "?"), q->path,
 		    (double)wait / 1000);
 		sleep_ms(wait);
-		if (q->rebody != NULL) {
-			free(gz);
-			if (body != NULL)
-				OPENSSL_cleanse(body, strlen(body));
-			free(body);
-			gz = (body = q->rebody(q->arg)) != NULL ?
-			    sf_gzip(body, strlen(body), &gzlen) : NULL;
-		}
 	}
-	if (body != NULL)
-		OPENSSL_cleanse(body, strlen(body));
-	free(body);
-	if (gz != NULL)
-		OPENSSL_cleanse(gz, gzlen);
-	free(gz);
+	free_secret(body, gz, gzlen);
 	curl_slist_free_all(h);
 	return verdict == 1 ? 0 : -1;
 }

@@ -26,16 +26,17 @@ struct sf_rest {
 struct sf_req {
 	const char	*method;	/* "POST" or "GET" */
 	const char	*path;		/* and query: no secret in it */
-	const char	*token;		/* for Authorization, or NULL */
+	const char	*token;		/* Authorization, or NULL */
 	const char	*body;		/* JSON text, or NULL */
 	const char	*accept;	/* "Accept: ..."; NULL: JSON */
-	int64_t		 deadline_ms;	/* 0: the rest's; -1: no retry */
-	long		 timeout_ms;	/* an attempt's bound; 0: none */
+	int64_t		 deadline_ms;	/* 0: the rest's, -1: none */
+	long		 timeout_ms;	/* per attempt; 0: none */
 	/* A query: retries add clientStartTime, retryCount and
 	 * retryReason to the URL, as the connector does. */
 	int		 retry_params;
-	/* Before a retry: rebuilds body (a login's fresh JWT). */
-	char		*(*rebody)(void *arg);
+	/* Instead of body, builds it before each attempt (a login's
+	 * fresh JWT); NULL with err fails the call. */
+	char		*(*rebody)(void *arg, char *err, size_t errlen);
 	void		*arg;
 };
 

@@ -21,7 +21,7 @@
 #include "snowflake/session.h"
 #include "snowflake/url.h"
 
-#define LOGIN_DEADLINE_MS	120000	/* the connector's login timeout */
+#define LOGIN_DEADLINE_MS	120000	/* the connector's login_timeout */
 #define CLOSE_TIMEOUT_MS	5000	/* the connector's, deleting */
 
 static char *
@@ -62,18 +62,15 @@ client_environment(void)
 
 /* The login request's body, with a fresh JWT for a key-pair login. */
 static char *
-login_body(void *arg)
+login_body(void *arg, char *err, size_t errlen)
 {
 	struct sf_session	*s = arg;
 	cJSON			*root, *data, *params, *secret;
-	char			*jwt = NULL, *text, err[256];
+	char			*jwt = NULL, *text;
 
 	if (s->key != NULL && (jwt = sf_jwt(s->key, s->account, s->user,
-	    realtime_us() / 1000000, SF_JWT_LIFETIME, err,
-	    sizeof(err))) == NULL) {
-		log_error("snowflake: %s", err);
+	    realtime_us() / 1000000, SF_JWT_LIFETIME, err, errlen)) == NULL)
 		return NULL;
-	}
 	root = cJSON_CreateObject();
 	data = cJSON_AddObjectToObject(root, "data");
 	cJSON_AddStringToObject(data, "CLIENT_APP_ID", "pfagent");

@@ -22,7 +22,7 @@
 
 struct sf_url {
 	char	*base;	/* "https://host" or "http://host:port" */
-	char	*account;	/* ACCOUNT_NAME, as the connector sends it */
+	char	*account;	/* ACCOUNT_NAME, as the connector has it */
 };
 
 int	sf_url_parse(const char *host, const char *protocol, struct sf_url *,

@@ -85,11 +85,11 @@ run(struct sf_session *s, const cJSON *cmd)
 {
 	struct sf_result	 res;
 	struct sf_bind		*binds;
-	const char		*sql = cJSON_GetStringValue(cJSON_GetObjectItem(
-				    cmd, "sql"));
+	const char		*sql;
 	char			 err[1024];
 	size_t			 n;
 
+	sql = cJSON_GetStringValue(cJSON_GetObjectItem(cmd, "sql"));
 	if (cJSON_IsTrue(cJSON_GetObjectItem(cmd, "heartbeat"))) {
 		if (sf_heartbeat(s, err, sizeof(err)) == 0)
 			answer(1, NULL, NULL);

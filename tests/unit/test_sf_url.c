@@ -18,7 +18,9 @@ check(const char *host, const char *protocol, const char *base,
 {
 	struct sf_url	u;
 	char		err[256] = "";
-	int		rc = sf_url_parse(host, protocol, &u, err, sizeof(err));
+	int		rc;
+
+	rc = sf_url_parse(host, protocol, &u, err, sizeof(err));
 
 	CHECK(rc == 0);
 	if (rc == 0) {
@@ -48,8 +50,8 @@ main(void)
 		check("xy12345.eu-west-1", NULL,
 		    "https://xy12345.eu-west-1.snowflakecomputing.com",
 		    "xy12345");
-		check("xy12345", "https", "https://xy12345.snowflakecomputing.com",
-		    "xy12345");
+		check("xy12345", "https",
+		    "https://xy12345.snowflakecomputing.com", "xy12345");
 		check("myorg-myaccount", NULL,
 		    "https://myorg-myaccount.snowflakecomputing.com",
 		    "myorg-myaccount");
