@@ -255,10 +255,10 @@ strip_code(const char *msg, const char *code)
 	size_t	n = strlen(code);
 
 	if (n > 0 && strncmp(msg, code, n) == 0) {
-		const char	*p = msg + n;
+		const char	*p = msg + n, *end;
 
-		if (p[0] == ' ' && p[1] == '(' && (p = strstr(p, "): ")))
-			return p + 3;
+		if (p[0] == ' ' && p[1] == '(' && (end = strstr(p, "): ")))
+			return end + 3;
 		if (p[0] == ':' && p[1] == ' ')
 			return p + 2;
 	}

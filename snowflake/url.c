@@ -121,7 +121,8 @@ split_port(const char *host, char **name, char **port, char *err,
 	return 0;
 bad:
 	free(*name);
-	*name = NULL;
+	free(*port);
+	*name = *port = NULL;
 	return errorf(err, errlen, "host %s is not host[:port] (port 1 to "
 	    "65535)", host);
 }

@@ -149,6 +149,9 @@ test_errors(void)
 		    "Snowflake error 390318: x");
 		error_is("{\"success\":false}",
 		    "Snowflake error (no code): (no message)");
+		/* A prefix cut short is left as it is (a fuzzer's find). */
+		error_is("{\"code\":\"002003\",\"message\":\"002003 (42S\"}",
+		    "Snowflake error 002003: 002003 (42S");
 	}
 	TEST("codes that mean the session is gone, and others that do not") {
 		CHECK(sf_session_gone("390112"));

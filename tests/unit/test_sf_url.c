@@ -98,6 +98,7 @@ main(void)
 		refused("host:", NULL, "port 1 to 65535");
 		refused("a:1:2", NULL, "port 1 to 65535");
 		refused("[::1", NULL, "no ']'");
+		refused(":1", NULL, "is not host[:port]");
 		refused("xy..eu", NULL, "neither an account identifier");
 	}
 	TEST("query parameters: ? then &, values percent-encoded, NULL none") {
