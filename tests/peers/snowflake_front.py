@@ -17,8 +17,7 @@ network.py and auth/_auth.py):
 * `POST /session/token-request` (renewal with the master token), `POST
   /session/heartbeat`, `POST /session?delete=true`.
 * Every other request is relayed to fakesnow with fakesnow's token in
-  place of the front's (fakesnow's own refusals too: a restarted
-  fakesnow's 390104 for a session it lost); a session the test expired answers 390112
+  place of the front's; a session the test expired answers 390112
   "Your session has expired. Please login again." (HTTP 200), and with
   its master token expired too, renewal answers 390114.
 * With `chunk_rows` set, an answer with more rows than that keeps them
@@ -71,11 +70,8 @@ def failure(code_message, data=None):
 
 
 class SnowflakeFront:
-    def __init__(self, upstream_port, upstream_parameters=None):
+    def __init__(self, upstream_port):
         self.upstream_port = upstream_port
-        # Added to each upstream login's SESSION_PARAMETERS (fakesnow's
-        # FAKESNOW_DB_PATH).
-        self.upstream_parameters = upstream_parameters or {}
         self.lock = threading.Lock()
         self.users = {}       # LOGIN_NAME upper -> {"password", "key"}
         self.sessions = {}    # front token -> session dict
@@ -182,9 +178,8 @@ class SnowflakeFront:
                             else "PASSWORD"})
         path = "/session/v1/login-request?" + urlencode(
             {k: v[0] for k, v in query.items()})
-        up_body = json.dumps({"data": {"SESSION_PARAMETERS": dict(
-            data.get("SESSION_PARAMETERS", {}),
-            **self.upstream_parameters)}}).encode()
+        up_body = json.dumps({"data": {"SESSION_PARAMETERS": data.get(
+            "SESSION_PARAMETERS", {})}}).encode()
         status, answer = self.upstream("POST", path, up_body,
                                        {"Content-Type": "application/json"})
         up = json.loads(answer)
