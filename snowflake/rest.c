@@ -69,6 +69,7 @@ perform(struct sf_rest *r, const char *method, const char *url,
     long timeout_ms, struct attempt *a)
 {
 	CURL		*e = r->easy;
+	const char	*ca = getenv("SSL_CERT_FILE");
 	CURLcode	 cc;
 
 	memset(a, 0, sizeof(*a));
@@ -89,6 +90,9 @@ perform(struct sf_rest *r, const char *method, const char *url,
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &a->body);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, a->error);
+	/* A private CA (a TLS-inspecting proxy), named as OpenSSL reads it. */
+	if (ca != NULL && *ca != '\0')
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca);
 	if (body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)bodylen);

@@ -34,6 +34,7 @@ from peers.fakesnow import FakesnowServer
 from peers.fault_proxy import FaultProxy
 from peers.prefect import PFAGENT, REPO_ROOT, SANITIZER_RE
 from peers.snowflake_front import SnowflakeFront
+from peers.tls_proxy import TlsProxy, make_self_signed
 
 SF_CLIENT = PFAGENT.parent / "tests" / "integration" / "sf_client"
 PASSWORD = "pw-Sn0w-" + base64.b16encode(os.urandom(6)).decode()
@@ -74,9 +75,10 @@ class Client:
                if not k.startswith("SF_")}
         env["ASAN_OPTIONS"] = "detect_leaks=1"
         env["SF_LOG"] = "debug"
+        env.pop("SSL_CERT_FILE", None)
         env.update(SF_HOST=host, SF_PROTOCOL="http", SF_USER="loader")
-        env.update({f"SF_{k.upper()}": v for k, v in conf.items()
-                    if v is not None})
+        env.update({k if k.isupper() else f"SF_{k.upper()}": v
+                    for k, v in conf.items() if v is not None})
         self.log_path = tmp_path / f"sf_client-{os.urandom(3).hex()}.log"
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
@@ -295,6 +297,29 @@ def test_statement_error_and_session_kept(fakesnow, clients):
     assert c.sql("select 1 as X")["rows"] == [["1"]]
     assert c.cmd(heartbeat=True) == {"ok": True}
     assert c.close()[0] == 0
+
+
+def test_tls_verified(fakesnow, clients, tmp_path):
+    """protocol https: a certificate nobody vouches for is refused at
+    once (no retry); with its CA named in SSL_CERT_FILE, the session
+    runs over TLS."""
+    cert, key = make_self_signed(tmp_path)
+    proxy = TlsProxy(cert, key, fakesnow.port)
+    try:
+        c = clients(f"127.0.0.1:{proxy.port}", protocol="https",
+                    password=PASSWORD)
+        assert not c.opened["ok"]
+        assert "certificate" in c.opened["error"]
+        assert c.close()[0] == 1
+        assert proxy.handshake_failures == 1
+        c = clients(f"127.0.0.1:{proxy.port}", protocol="https",
+                    password=PASSWORD, database="DB", schema=schema_name(),
+                    SSL_CERT_FILE=str(cert))
+        assert c.opened == {"ok": True}
+        assert c.sql("select 1 as X")["rows"] == [["1"]]
+        assert c.close()[0] == 0
+    finally:
+        proxy.close()
 
 
 # ------------------------------------------------------------ logins
