@@ -13,10 +13,12 @@ PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq zlib
 # Installs missing Debian packages once per top-level make, not again in
 # the recursive makes of `make test`.
 # A flow module alone (pfagent builds `make build/flows/x.so` in a
-# checkout) needs only the SDK headers, so it skips the check.
+# checkout) needs only the SDK headers, so it skips the check and
+# pkg-config (absent from pfagent's image: container/Containerfile).
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out %.so,$(MAKECMDGOALS)),)
 PFAGENT_DEPS_CHECKED = 1
+FLOWS_ONLY = 1
 endif
 endif
 ifndef PFAGENT_DEPS_CHECKED
@@ -24,8 +26,10 @@ $(shell scripts/setup deps >&2)
 $(shell scripts/setup duckdb >&2)
 export PFAGENT_DEPS_CHECKED = 1
 endif
+ifndef FLOWS_ONLY
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+endif
 
 # pfagent builds a user's module with `make WERROR= build/flows/x.so`: its
 # warnings go to the run's logs instead of failing the run.
