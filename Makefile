@@ -7,6 +7,8 @@
 #   make demo       the main job end to end on embedded defaults
 #   make bench      pfagent against Prefect's own worker, side by side:
 #                   writes docs/benchmarks.md (not part of make test)
+#   make image      the container image, build/pfagent-image.tar (OCI),
+#                   with mmdebstrap and buildah (container/README.md)
 
 CC	?= cc
 PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq zlib
@@ -68,7 +70,7 @@ SUNITS	 = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/unit/%)
 FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 
 .PHONY: all flows layers long-functions test unit unit-san fuzz-replay \
-	integration demo bench bench-load clean valgrind
+	integration image demo bench bench-load clean valgrind
 .DEFAULT_GOAL := all
 
 all: $(B)/pfagent $(S)/pfagent flows
@@ -138,6 +140,13 @@ test: all
 	@$(MAKE) --no-print-directory layers long-functions unit unit-san \
 		fuzz-replay
 	@$(MAKE) --no-print-directory integration
+
+# The container image (container/Containerfile) as an OCI archive,
+# $(B)/pfagent-image.tar, and its sizes in $(B)/image-size.txt; niced, so
+# it does not starve what else runs (scripts/image; as root).
+image:
+	@scripts/setup image-tools
+	@B=$(B) nice -n 10 scripts/image
 
 demo: all
 	@scripts/setup venv
