@@ -136,9 +136,15 @@ long-functions:
 	@scripts/long-functions --self-test
 	@scripts/long-functions worker executor cli deployments
 
+# The image and its tests (tests/integration/test_image.py) when the
+# image tools are installed (CI: scripts/setup image-tools).
 test: all
 	@$(MAKE) --no-print-directory layers long-functions unit unit-san \
 		fuzz-replay
+	@if scripts/image --available; then \
+		$(MAKE) --no-print-directory image; \
+	else echo "make test: no mmdebstrap, buildah or root: the image is" \
+		"not built (scripts/setup image-tools)"; fi
 	@$(MAKE) --no-print-directory integration
 
 # The container image (container/Containerfile) as an OCI archive,
