@@ -9,6 +9,8 @@
 #                   writes docs/benchmarks.md (not part of make test)
 #   make image      the container image, build/pfagent-image.tar (OCI),
 #                   with mmdebstrap and buildah (container/README.md)
+#   make bench-image  its size and cold start beside Prefect's image:
+#                   the image section of docs/benchmarks.md
 
 CC	?= cc
 PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq zlib
@@ -70,7 +72,8 @@ SUNITS	 = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/unit/%)
 FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 
 .PHONY: all flows layers long-functions test unit unit-san fuzz-replay \
-	integration image demo bench bench-load clean valgrind
+	integration image demo bench bench-image bench-load clean \
+	valgrind
 .DEFAULT_GOAL := all
 
 all: $(B)/pfagent $(S)/pfagent flows
@@ -161,6 +164,11 @@ demo: all
 bench: all
 	@scripts/setup venv
 	@PFAGENT=$(B)/pfagent .venv/bin/python scripts/bench
+
+# The image's size and cold start to ONLINE (root; not part of make test).
+bench-image: image
+	@scripts/setup venv
+	@.venv/bin/python scripts/bench-image
 
 # One million nested records into DuckDB: pfagent's loading runtime
 # against dlt's own pipeline (not part of make test).

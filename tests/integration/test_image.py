@@ -27,7 +27,7 @@ import tarfile
 import duckdb
 import pytest
 
-from peers.container import Container, Image
+from peers.container import Container, Image, user_ids
 from peers.oxr import CURRENCIES, OxrServer
 from peers.prefect import REPO_ROOT, free_port, wait_for
 
@@ -81,9 +81,7 @@ def git(cwd, *args):
 @pytest.fixture(scope="module")
 def uid(image, rootfs):
     """The image's user's uid (its group has the same id)."""
-    return int(next(p.split(":")[2] for p in (rootfs / "etc" / "passwd")
-                    .read_text().splitlines()
-                    if p.split(":")[0] == image.user))
+    return user_ids(image, rootfs)[0]
 
 
 @pytest.fixture(scope="module")

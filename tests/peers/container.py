@@ -102,6 +102,16 @@ def _remove(p):
         p.unlink()
 
 
+def user_ids(image, root):
+    """(uid, gid, home) of the image's USER, from the root's passwd."""
+    user, _, group = image.user.partition(":")
+    with open(Path(root) / "etc" / "passwd") as f:
+        for p in (line.rstrip("\n").split(":") for line in f):
+            if len(p) > 5 and user in (p[0], p[2]):
+                return int(p[2]), int(group or p[3]), p[5]
+    return int(user or 0), int(group or 0), "/"
+
+
 # Runs as PID 1 of the new namespaces (host tools, before the chroot).
 _INIT = r'''
 set -e
@@ -125,8 +135,8 @@ class Container:
                  log=None, entrypoint=None):
         self.image = image
         self.root = Path(root)
-        self.uid, self.gid = self._user()
-        self.env = {**image.env, "HOME": self._home(), **(env or {})}
+        self.uid, self.gid, home = user_ids(image, root)
+        self.env = {**image.env, "HOME": home, **(env or {})}
         argv = (entrypoint or image.entrypoint) + list(
             image.cmd if args is None else args)
         bind_args = []
@@ -141,23 +151,6 @@ class Container:
                  str(self.gid), image.workdir, *bind_args, "--", *argv],
                 env=self.env, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-
-    def _passwd(self):
-        with open(self.root / "etc" / "passwd") as f:
-            return [line.rstrip("\n").split(":") for line in f if line.strip()]
-
-    def _user(self):
-        user, _, group = self.image.user.partition(":")
-        for p in self._passwd():
-            if user in (p[0], p[2]):
-                return int(p[2]), int(group or p[3])
-        return int(user or 0), int(group or 0)
-
-    def _home(self):
-        for p in self._passwd():
-            if int(p[2]) == self.uid:
-                return p[5]
-        return "/"
 
     @property
     def pid1(self):
