@@ -54,12 +54,13 @@ def _why_not():
     return None
 
 
+# Decided at collection, before the session's Prefect server starts.
+needs_image = pytest.mark.skipif(_why_not() is not None,
+                                 reason=str(_why_not()))
+
+
 @pytest.fixture(scope="module")
 def image():
-    why = _why_not()
-    if why:
-        print(f"\ntest_image.py: skipped: {why}")
-        pytest.skip(why)
     return Image(ARCHIVE)
 
 
@@ -180,6 +181,7 @@ def healthcheck_command():
 # --------------------------------------------------------------------------
 # the image
 
+@needs_image
 def test_image_is_what_ecs_and_docker_expect(image, rootfs):
     """Non-root user, working dir, the state dir a declared volume,
     SIGTERM, dumb-init then `pfagent start` as the entrypoint, the OCI
@@ -215,6 +217,7 @@ def test_image_is_what_ecs_and_docker_expect(image, rootfs):
     assert "not found" not in inside("ldd", "/usr/local/lib/libduckdb.so")
 
 
+@needs_image
 def test_online_healthy_and_unprivileged(image, container, client,
                                          pool_name):
     """The worker is ONLINE, the Containerfile's health check (the task
@@ -233,6 +236,7 @@ def test_online_healthy_and_unprivileged(image, container, client,
         assert st["Uid"].split()[0] != "0", st
 
 
+@needs_image
 def test_git_clone_builds_with_the_image_compiler(container, client,
                                                   pool_name, rootfs):
     """A deployment whose git_clone pull step clones the bound repository:
@@ -249,6 +253,7 @@ def test_git_clone_builds_with_the_image_compiler(container, client,
     assert b"GCC: (" not in mods[0].read_bytes()
 
 
+@needs_image
 def test_currencies_dev_profile_loads_duckdb(container, client, pool_name):
     """currencies from the cloned repository in the dev profile (the
     default: no WORKSPACE__PROFILE) against the Open Exchange Rates fixture
@@ -275,6 +280,7 @@ def test_currencies_dev_profile_loads_duckdb(container, client, pool_name):
     assert got == sorted(CURRENCIES.items())
 
 
+@needs_image
 def test_sigterm_drains_within_the_stop_timeout(container, client,
                                                 pool_name):
     """`docker stop -t 120` (ECS's stopTimeout) with a run in flight: the
@@ -299,6 +305,7 @@ def orphan_of(client, fr):
     return int(m.group(1))
 
 
+@needs_image
 def test_orphans_are_reaped(container, client, pool_name):
     """A flow leaves a grandchild that is re-parented to PID 1 and exits:
     dumb-init reaps it (it leaves the PID namespace), and no process in
@@ -315,6 +322,7 @@ def test_orphans_are_reaped(container, client, pool_name):
     assert zombies == {}
 
 
+@needs_image
 def test_without_an_init_the_orphan_stays_a_zombie(container, client,
                                                    pool_name):
     """Why the image runs dumb-init: with `pfagent start` itself as PID 1
@@ -343,6 +351,7 @@ def secret_values():
     return out
 
 
+@needs_image
 def test_no_secret_in_history_or_layers(image):
     """The build context is a whitelist (.dockerignore) that lets in no
     dlt secrets, local data, venv or build output. No file that holds
