@@ -200,7 +200,10 @@ def test_image_is_what_ecs_and_docker_expect(image, rootfs):
     assert image.entrypoint[-2:] == ["pfagent", "start"]
     labels = image.labels
     assert labels["org.opencontainers.image.version"] == VERSION
-    assert labels["org.opencontainers.image.revision"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT,
+                          capture_output=True, text=True).stdout.strip()
+    assert labels["org.opencontainers.image.revision"].split("-")[0] == \
+        head, "the image is not of this commit: run `make image`"
     assert "org.opencontainers.image.source" in labels
     assert not (rootfs / "usr" / "bin" / "gcc").exists()
     assert os.path.realpath(rootfs / "etc" / "alternatives" / "cc") == \
