@@ -229,8 +229,12 @@ def test_online_healthy_and_unprivileged(image, container, client,
     client.create_pool(pool_name)
     c = container(pool_name, *FAST)
     wait_online(client, pool_name, c)
-    check = c.exec(["/bin/sh", "-c", healthcheck_command()])
-    assert check.returncode == 0, (check.stdout, check.stderr)
+    # As a runtime checks: it may fail within the start period (the first
+    # poll not yet done), then must pass.
+    wait_for(lambda: c.exec(["/bin/sh", "-c", healthcheck_command()]),
+             timeout=120, what="the health check to pass", watch=[c],
+             until=lambda p: p.returncode == 0,
+             show=lambda p: p.stdout + p.stderr)
     procs = c.processes()
     assert procs[1]["Name"] == "dumb-init", procs
     kids = [s for s in procs.values() if s["PPid"] == procs[1]["Pid"]]
