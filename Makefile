@@ -7,16 +7,22 @@
 #   make demo       the main job end to end on embedded defaults
 #   make bench      pfagent against Prefect's own worker, side by side:
 #                   writes docs/benchmarks.md (not part of make test)
+#   make image      the container image, build/pfagent-image.tar (OCI),
+#                   with mmdebstrap and buildah (container/README.md)
+#   make bench-image  its size and cold start beside Prefect's image:
+#                   the image section of docs/benchmarks.md
 
 CC	?= cc
 PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq zlib
 # Installs missing Debian packages once per top-level make, not again in
 # the recursive makes of `make test`.
 # A flow module alone (pfagent builds `make build/flows/x.so` in a
-# checkout) needs only the SDK headers, so it skips the check.
+# checkout) needs only the SDK headers, so it skips the check and
+# pkg-config (absent from pfagent's image: container/Containerfile).
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out %.so,$(MAKECMDGOALS)),)
 PFAGENT_DEPS_CHECKED = 1
+FLOWS_ONLY = 1
 endif
 endif
 ifndef PFAGENT_DEPS_CHECKED
@@ -24,8 +30,10 @@ $(shell scripts/setup deps >&2)
 $(shell scripts/setup duckdb >&2)
 export PFAGENT_DEPS_CHECKED = 1
 endif
+ifndef FLOWS_ONLY
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+endif
 
 # pfagent builds a user's module with `make WERROR= build/flows/x.so`: its
 # warnings go to the run's logs instead of failing the run.
@@ -67,7 +75,8 @@ FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 DRIVERS	 = $(DRIVER_SRC:tests/integration/%.c=$(S)/tests/integration/%)
 
 .PHONY: all flows layers long-functions test unit unit-san fuzz-replay \
-	integration demo bench bench-load clean valgrind
+	integration image demo bench bench-image bench-load clean \
+	valgrind
 .DEFAULT_GOAL := all
 
 all: $(B)/pfagent $(S)/pfagent flows $(DRIVERS)
@@ -140,10 +149,23 @@ long-functions:
 	@scripts/long-functions --self-test
 	@scripts/long-functions worker executor cli deployments
 
+# The image and its tests (tests/integration/test_image.py) when the
+# image tools are installed (CI: scripts/setup image-tools).
 test: all
 	@$(MAKE) --no-print-directory layers long-functions unit unit-san \
 		fuzz-replay
+	@if scripts/image --available; then \
+		$(MAKE) --no-print-directory image; \
+	else echo "make test: no mmdebstrap, buildah or root: the image is" \
+		"not built (scripts/setup image-tools)"; fi
 	@$(MAKE) --no-print-directory integration
+
+# The container image (container/Containerfile) as an OCI archive,
+# $(B)/pfagent-image.tar, and its sizes in $(B)/image-size.txt; niced, so
+# it does not starve what else runs (scripts/image; as root).
+image:
+	@scripts/setup image-tools
+	@B=$(B) nice -n 10 scripts/image
 
 demo: all
 	@scripts/setup venv
@@ -152,6 +174,11 @@ demo: all
 bench: all
 	@scripts/setup venv
 	@PFAGENT=$(B)/pfagent .venv/bin/python scripts/bench
+
+# The image's size and cold start to ONLINE (root; not part of make test).
+bench-image: image
+	@scripts/setup venv
+	@.venv/bin/python scripts/bench-image
 
 # One million nested records into DuckDB: pfagent's loading runtime
 # against dlt's own pipeline (not part of make test).
