@@ -11,6 +11,9 @@
 #                   with mmdebstrap and buildah (container/README.md)
 #   make bench-image  its size and cold start beside Prefect's image:
 #                   the image section of docs/benchmarks.md
+#   make scale      5 agents x 2,000 runs on a PostgreSQL-backed Prefect
+#                   server: the scale section of docs/benchmarks.md (make
+#                   test runs a 5 x 200 version)
 
 CC	?= cc
 PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq zlib
@@ -75,7 +78,7 @@ FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 DRIVERS	 = $(DRIVER_SRC:tests/integration/%.c=$(S)/tests/integration/%)
 
 .PHONY: all flows layers long-functions test unit unit-san fuzz-replay \
-	integration image demo bench bench-image bench-load clean \
+	integration image demo bench bench-image bench-load scale clean \
 	valgrind
 .DEFAULT_GOAL := all
 
@@ -180,6 +183,11 @@ bench: all
 bench-image: image
 	@scripts/setup venv
 	@.venv/bin/python scripts/bench-image
+# 10,000 runs, each executed once, agents' memory flat (not part of make
+# test, which runs the 5 x 200 version of the same test).
+scale: all
+	@scripts/setup venv
+	@.venv/bin/python scripts/scale
 
 # One million nested records into DuckDB: pfagent's loading runtime
 # against dlt's own pipeline (not part of make test).
