@@ -138,6 +138,8 @@ fuzz-replay: $(FUZZERS)
 
 integration: all
 	@scripts/setup venv
+	@scripts/setup browser || echo "make integration: no Chromium" \
+		"(scripts/setup browser as root): the UI test skips"
 	@scripts/run-integration
 
 # Includes point down only (docs/layers.txt); the self-test proves the
@@ -183,6 +185,7 @@ bench: all
 bench-image: image
 	@scripts/setup venv
 	@.venv/bin/python scripts/bench-image
+
 # 10,000 runs, each executed once, agents' memory flat (not part of make
 # test, which runs the 5 x 200 version of the same test).
 scale: all
