@@ -127,6 +127,43 @@ def test_socket_cut_by_server_restart_reconnects(own_server, agent,
         client.close()
 
 
+def test_idle_stream_outlives_many_keepalive_pings(tmp_path, agent,
+                                                   pool_name, request):
+    """An idle stream answers every keepalive ping and stays up: with the
+    server pinging each second (uvicorn closes a socket whose pong does
+    not come, 1011 keepalive ping timeout) and the agent pinging each
+    second too (lws 4.1's own pings once spoiled the pong it owed the
+    server when both fell due together), the agent has 30 pongs back on
+    one subscription, and a run created then is claimed through it."""
+    server = PrefectServer(tmp_path / "keepalive-home", extra_env={
+        "PREFECT_SERVER_API_WEBSOCKET_PING_INTERVAL": "1",
+        "PREFECT_SERVER_API_WEBSOCKET_PING_TIMEOUT": "5"})
+    request.node._pf_servers = [server]
+    server.start()
+    client = PrefectClient(server.api_url)
+    try:
+        a = agent(pool_name, *SLOW, "--log-level", "debug",
+                  api_url=server.api_url,
+                  env={"PFAGENT_EVENTS_PING_SECONDS": "1"})
+        wait_subscribed(a)
+        wait_for(lambda: a.log_text().count("events: pong"), timeout=180,
+                 watch=[a], what="30 pongs on the event stream",
+                 until=lambda n: n >= 30,
+                 show=lambda n: f"{n} so far; log tail:\n{a.log_tail(20)}")
+        assert subscriptions(a) == 1, a.log_tail()
+        assert "polling takes over" not in a.log_text()
+
+        dep = client.create_deployment(pool_name, HELLO)
+        run = client.create_flow_run(dep["id"], {"name": "after idling"})
+        final = client.wait_for_run(run["id"], watch=[a],
+                                    timeout=WELL_BEFORE_NEXT_POLL)
+        assert final["state_type"] == "COMPLETED", final["state"]
+        assert subscriptions(a) == 1, a.log_tail()
+    finally:
+        client.close()
+        server.stop()
+
+
 @pytest.mark.parametrize("stream", ["websocket", "polling"])
 def test_prefect_cli_cancels_a_running_run(client, agent, pool_name,
                                            prefect_server, tmp_path, stream):

@@ -13,13 +13,12 @@ the API for states; nothing here sleeps or measures time.
 import os
 import re
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
-from peers.prefect import PFAGENT, REPO_ROOT, wait_for
+from peers.prefect import PFAGENT, REPO_ROOT, VENV_BIN, wait_for
 from test_worker_core import FAST, HELLO, wait_for_hello, wait_for_workers
 
 TERMINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
@@ -133,8 +132,8 @@ def run_python_flow(api_url, tmp_path, source=PY_FLOW):
            if not k.startswith("PREFECT_")}
     env.update({"PREFECT_API_URL": api_url,
                 "PREFECT_HOME": str(tmp_path / "py-home")})
-    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path,
-                         env=env, capture_output=True, text=True,
+    out = subprocess.run([str(VENV_BIN / "python"), str(script)],
+                         cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return re.search(r"FLOW_RUN_ID (\S+)", out.stdout).group(1)
