@@ -68,6 +68,20 @@ struct ld_dialect {
 	/* Written after the type of a column with the unique hint (dlt's
 	   create_indexes: postgres "UNIQUE"), or NULL. */
 	const char	*unique_attr;
+	/* dlt's casefold_identifier str.upper (Snowflake, where unquoted
+	   names are upper case): every identifier is written and looked
+	   up upper-cased; 0 keeps names as they are. */
+	int		 upper_case;
+	/* Backslash is an escape in string literals (Snowflake): doubled
+	   in every literal, as dlt's escape_snowflake_literal. */
+	int		 backslash_escapes;
+	/* DDL commits an open transaction (Snowflake): the loader creates,
+	   alters and drops tables before a package's transaction, which
+	   then holds its DML only. */
+	int		 ddl_commits;
+	/* dlt's default_order_by for the merge's ROW_NUMBER(), where the
+	   destination requires one (Snowflake: "(SELECT NULL)"), or NULL. */
+	const char	*dedup_order_by;
 };
 
 /* One open connection; a destination's own struct begins with it. */
