@@ -1,0 +1,361 @@
+/*
+ * snowflake_sql.c: statements, values and answers of the Snowflake
+ * destination as text (load/snowflake_sql.h).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "common/util.h"
+#include "load/coerce.h"
+#include "load/snowflake_sql.h"
+#include "load/sql.h"
+
+/* Literals as Snowflake reads them: quotes and backslashes doubled. */
+static const struct ld_dialect literals = { .backslash_escapes = 1 };
+
+/* --------------------------------------------------------- splitting */
+
+static int
+emit(const char *start, const char *end, int (*fn)(void *, const char *),
+    void *arg)
+{
+	char	*stmt;
+	int	 rc;
+
+	while (start < end && isspace((unsigned char)*start))
+		start++;
+	while (end > start && isspace((unsigned char)end[-1]))
+		end--;
+	if (start == end)
+		return 0;
+	stmt = xasprintf("%.*s", (int)(end - start), start);
+	rc = fn(arg, stmt);
+	free(stmt);
+	return rc;
+}
+
+int
+sfq_split(const char *sql, int (*fn)(void *arg, const char *stmt), void *arg)
+{
+	const char	*start = sql, *p;
+	char		 q = 0;
+	int		 rc;
+
+	for (p = sql; *p != '\0'; p++) {
+		if (q == '\'' && *p == '\\' && p[1] != '\0')
+			p++;
+		else if (q != 0 && *p == q) {
+			if (p[1] == q)
+				p++;	/* a doubled quote stays inside */
+			else
+				q = 0;
+		} else if (q == 0 && (*p == '\'' || *p == '"'))
+			q = *p;
+		else if (q == 0 && *p == ';') {
+			if ((rc = emit(start, p, fn, arg)) != 0)
+				return rc;
+			start = p + 1;
+		}
+	}
+	return emit(start, p, fn, arg);
+}
+
+/* ------------------------------------------------------- describing */
+
+/* A quoted name ("a""b") at p: its end, or p when there is none. */
+static const char *
+quoted_name(const char *p)
+{
+	const char	*s = p;
+
+	if (*s++ != '"')
+		return p;
+	for (; *s != '\0'; s++)
+		if (*s == '"') {
+			if (s[1] != '"')
+				return s + 1;
+			s++;
+		}
+	return p;
+}
+
+/* "a"."b" at p: its end, or p. */
+static const char *
+qualified_name(const char *p)
+{
+	const char	*e = quoted_name(p);
+
+	while (e != p && *e == '.' && quoted_name(e + 1) != e + 1)
+		e = quoted_name(e + 1);
+	return e;
+}
+
+char *
+sfq_describe(const char *stmt)
+{
+	struct buf	 b;
+	const char	*p = stmt, *e, *from;
+	int		 words = 0;
+
+	buf_init(&b, 512);
+	buf_append(&b, "", 0);
+	/* The leading keywords: upper-case words. */
+	while (words < 5) {
+		size_t	n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+
+		if (n == 0 || (p[n] != ' ' && p[n] != '\0' && p[n] != '\n'))
+			break;
+		buf_printf(&b, "%s%.*s", words++ ? " " : "", (int)n, p);
+		p += n;
+		p += strspn(p, " \n");
+	}
+	if ((e = qualified_name(p)) != p)
+		buf_printf(&b, " %.*s", (int)(e - p), p);
+	else if ((from = strstr(p, " FROM \"")) != NULL &&
+	    (e = qualified_name(from + 6)) != from + 6)
+		buf_printf(&b, " FROM %.*s", (int)(e - from - 6), from + 6);
+	if (b.len == 0)
+		buf_printf(&b, "statement");
+	return buf_steal(&b);
+}
+
+/* ----------------------------------------------------------- binding */
+
+const char *
+sfq_bind_type(const struct ld_column *c)
+{
+	switch (c->type) {
+	case LD_BIGINT:
+		return "FIXED";
+	case LD_DOUBLE:
+		return "REAL";
+	case LD_BOOL:
+		return "BOOLEAN";
+	case LD_TIMESTAMP:
+		return (c->hints & LD_NAIVE) ? "TIMESTAMP_NTZ" :
+		    "TIMESTAMP_TZ";
+	case LD_DATE:
+		return "DATE";
+	case LD_TIME:
+		return "TIME";
+	case LD_BINARY:
+		return "BINARY";
+	default:	/* text, decimal, wei and json: cast by the server */
+		return "TEXT";
+	}
+}
+
+static int
+hex_of(struct buf *out, const unsigned char *d, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < n; i++) {
+		char	two[2] = { hex[d[i] >> 4], hex[d[i] & 15] };
+
+		buf_append(out, two, 2);
+	}
+	return 0;
+}
+
+/* Binary as dlt's jsonl has it (base64), or PostgreSQL's \x hex. */
+static int
+binary_value(struct buf *out, const char *v, size_t len)
+{
+	unsigned char	*raw;
+	size_t		 pad = 0;
+	int		 n;
+
+	if (len >= 2 && v[0] == '\\' && v[1] == 'x') {
+		for (size_t i = 2; i < len; i++)
+			if (!isxdigit((unsigned char)v[i]))
+				return -1;
+		return buf_append(out, v + 2, len - 2);
+	}
+	if (len % 4 != 0 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+	    "klmnopqrstuvwxyz0123456789+/=") < len)
+		return -1;
+	while (pad < 2 && pad < len && v[len - 1 - pad] == '=')
+		pad++;
+	raw = xmalloc(len / 4 * 3 + 1);
+	n = EVP_DecodeBlock(raw, (const unsigned char *)v, (int)len);
+	if (n >= 0)
+		hex_of(out, raw, (size_t)n - pad);
+	free(raw);
+	return n < 0 ? -1 : 0;
+}
+
+int
+sfq_bind_value(struct buf *out, const struct ld_column *c, const char *v,
+    size_t len)
+{
+	char		*one;
+	long long	 us = 0;
+	int		 kind;
+
+	switch (c->type) {
+	case LD_TIMESTAMP:
+		if (ld_parse_iso(v, len, &us) == 0)
+			return -1;
+		return (c->hints & LD_NAIVE) ? buf_printf(out, "%lld000", us) :
+		    buf_printf(out, "%lld000 1440", us);
+	case LD_DATE:
+		if (ld_parse_iso(v, len, &us) != 2)
+			return -1;
+		return buf_printf(out, "%lld", us / 1000);
+	case LD_TIME:
+		one = xasprintf("1970-01-01T%.*s", (int)len, v);
+		kind = ld_parse_iso(one, strlen(one), &us);
+		free(one);
+		if (kind != 1)
+			return -1;
+		return buf_printf(out, "%lld000", us);
+	case LD_BINARY:
+		return binary_value(out, v, len);
+	default:
+		return buf_append(out, v, len);
+	}
+}
+
+/* -------------------------------------------------------- rendering */
+
+/*
+ * "-12.5" (seconds, as Snowflake's JSON rowsets write times) as whole
+ * seconds, floored, and the fraction's digits (up to 9) after it,
+ * trailing zeros dropped: -1.25 is -2 and "75".
+ */
+static int
+seconds(const char *w, long long *secs, char frac[16])
+{
+	const char	*dot = strchr(w, '.');
+	char		*end;
+	long long	 f = 0, scale = 1;
+	int		 n = 0;
+
+	*secs = strtoll(w, &end, 10);
+	frac[0] = '\0';
+	if (end == w)
+		return -1;
+	for (const char *p = dot ? dot + 1 : ""; isdigit((unsigned char)*p) &&
+	    n < 9; p++, n++) {
+		f = f * 10 + (*p - '0');
+		scale *= 10;
+	}
+	if (w[0] == '-' && f > 0) {
+		(*secs)--;
+		f = scale - f;
+	}
+	if (n > 0)
+		snprintf(frac, 16, "%0*lld", n, f);
+	while (n > 0 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	return 0;
+}
+
+static void
+clock_text(struct buf *b, long long secs, const char *frac, int date)
+{
+	time_t		 t = (time_t)secs;
+	struct tm	 tm;
+
+	gmtime_r(&t, &tm);
+	if (date)
+		buf_printf(b, "%04d-%02d-%02d ", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday);
+	buf_printf(b, "%02d:%02d:%02d%s%s", tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    *frac ? "." : "", frac);
+}
+
+char *
+sfq_render(const char *type, const char *w)
+{
+	struct buf	 b;
+	long long	 secs, offset = 0;
+	char		 frac[16];
+	const char	*sp;
+	time_t		 t;
+	struct tm	 tm;
+
+	if (w == NULL)
+		return NULL;
+	if (strcasecmp(type, "boolean") == 0)
+		return xstrdup(strcmp(w, "1") == 0 || strcasecmp(w, "true") ==
+		    0 ? "true" : "false");
+	if (strcasecmp(type, "date") == 0) {
+		t = (time_t)(strtoll(w, NULL, 10) * 86400);
+		gmtime_r(&t, &tm);
+		return xasprintf("%04d-%02d-%02d", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday);
+	}
+	if (strncasecmp(type, "time", 4) != 0 || seconds(w, &secs, frac) < 0)
+		return xstrdup(w);
+	buf_init(&b, 128);
+	if (strcasecmp(type, "time") == 0) {
+		clock_text(&b, secs, frac, 0);
+		return buf_steal(&b);
+	}
+	if (strcasecmp(type, "timestamp_tz") == 0 &&
+	    (sp = strchr(w, ' ')) != NULL)
+		offset = strtoll(sp + 1, NULL, 10) - 1440;
+	clock_text(&b, secs + offset * 60, frac, 1);
+	if (strcasecmp(type, "timestamp_ntz") != 0)
+		buf_printf(&b, "%c%02lld:%02lld", offset < 0 ? '-' : '+',
+		    llabs(offset) / 60, llabs(offset) % 60);
+	return buf_steal(&b);
+}
+
+/* ------------------------------------------------------ the stage */
+
+char *
+sfq_stage_folder(const char *qualified, const char *load_id)
+{
+	const char	*e1 = quoted_name(qualified), *e2;
+	char		*id;
+	char		*out;
+
+	if (e1 == qualified || *e1 != '.' ||
+	    (e2 = quoted_name(e1 + 1)) == e1 + 1 || *e2 != '\0')
+		return NULL;
+	id = ld_sql_ident(NULL, load_id);
+	/* "DS"."T" -> @"DS"."%T": the table's own stage. */
+	out = xasprintf("@%.*s.\"%%%s/%s", (int)(e1 - qualified), qualified,
+	    e1 + 2, id);
+	free(id);
+	return out;
+}
+
+char *
+sfq_put(const char *path, const char *folder)
+{
+	char	*uri = xasprintf("file://%s", path);
+	char	*from = ld_sql_literal(&literals, uri);
+	char	*to = ld_sql_literal(&literals, folder);
+	char	*sql = xasprintf("PUT %s %s OVERWRITE = TRUE, AUTO_COMPRESS = "
+	    "FALSE", from, to);
+
+	free(uri);
+	free(from);
+	free(to);
+	return sql;
+}
+
+char *
+sfq_copy(const char *qualified, const char *folder, const char *path)
+{
+	const char	*base = strrchr(path, '/');
+	char		*file = xasprintf("%s/%s", folder, base ? base + 1 : path);
+	char		*lit = ld_sql_literal(&literals, file);
+	char		*sql = xasprintf("COPY INTO %s FROM %s FILE_FORMAT = "
+	    "(TYPE = 'JSON', BINARY_FORMAT = 'BASE64') "
+	    "MATCH_BY_COLUMN_NAME='CASE_INSENSITIVE'", qualified, lit);
+
+	free(file);
+	free(lit);
+	return sql;
+}
