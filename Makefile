@@ -51,6 +51,8 @@ LIB_SRC	 = $(filter-out cli/main.c,$(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
 FLOW_SRC = $(wildcard flows/*.c) $(wildcard tests/flows/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+# Test programs the integration tests drive (tests/integration/*.c).
+DRIVER_SRC = $(wildcard tests/integration/*.c)
 
 # B may be overridden (make B=/tmp/b) to build elsewhere, in parallel.
 B	?= build
@@ -62,12 +64,13 @@ FLOWS	 = $(FLOW_SRC:%.c=$(B)/%.so)
 UNITS	 = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 SUNITS	 = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/unit/%)
 FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
+DRIVERS	 = $(DRIVER_SRC:tests/integration/%.c=$(S)/tests/integration/%)
 
 .PHONY: all flows layers long-functions test unit unit-san fuzz-replay \
 	integration demo bench bench-load clean valgrind
 .DEFAULT_GOAL := all
 
-all: $(B)/pfagent $(S)/pfagent flows
+all: $(B)/pfagent $(S)/pfagent flows $(DRIVERS)
 flows: $(FLOWS)
 
 $(B)/obj/%.o: %.c
@@ -97,6 +100,13 @@ $(B)/tests/unit/%: tests/unit/%.c tests/unit/t.h $(B)/libpf.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(OPT) $< -o $@ $(B)/libpf.a $(LDLIBS)
 $(S)/tests/unit/%: tests/unit/%.c tests/unit/t.h $(S)/libpf.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(SAN) $< -o $@ $(S)/libpf.a $(LDLIBS)
+
+$(B)/tests/integration/%: tests/integration/%.c $(B)/libpf.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(OPT) $< -o $@ $(B)/libpf.a $(LDLIBS)
+$(S)/tests/integration/%: tests/integration/%.c $(S)/libpf.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(SAN) $< -o $@ $(S)/libpf.a $(LDLIBS)
 

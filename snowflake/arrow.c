@@ -27,7 +27,7 @@
 
 #include "common/util.h"
 #include "snowflake/arrow.h"
-#include "snowflake/arrow_cell.h"
+#include "snowflake/arrow_int.h"
 
 /* What binding a batch's buffers needs. */
 struct batchctx {
@@ -41,15 +41,15 @@ static const struct {
 	const char	*name;
 	int		 t;
 } sf_names[] = {
-	{ "FIXED", SF_FIXED }, { "REAL", SF_REAL }, { "FLOAT", SF_REAL },
-	{ "DOUBLE", SF_REAL }, { "DOUBLE PRECISION", SF_REAL },
-	{ "TEXT", SF_TEXT }, { "STRING", SF_TEXT }, { "VARCHAR", SF_TEXT },
-	{ "CHAR", SF_TEXT }, { "ANY", SF_TEXT }, { "VARIANT", SF_VARIANT },
-	{ "OBJECT", SF_OBJECT }, { "ARRAY", SF_ARRAY },
-	{ "BINARY", SF_BINARY }, { "BOOLEAN", SF_BOOLEAN },
-	{ "DATE", SF_DATE }, { "TIME", SF_TIME },
-	{ "TIMESTAMP_NTZ", SF_TS_NTZ }, { "TIMESTAMP_LTZ", SF_TS_LTZ },
-	{ "TIMESTAMP", SF_TS_LTZ }, { "TIMESTAMP_TZ", SF_TS_TZ },
+	{ "FIXED", SFT_FIXED }, { "REAL", SFT_REAL }, { "FLOAT", SFT_REAL },
+	{ "DOUBLE", SFT_REAL }, { "DOUBLE PRECISION", SFT_REAL },
+	{ "TEXT", SFT_TEXT }, { "STRING", SFT_TEXT }, { "VARCHAR", SFT_TEXT },
+	{ "CHAR", SFT_TEXT }, { "ANY", SFT_TEXT }, { "VARIANT", SFT_VARIANT },
+	{ "OBJECT", SFT_OBJECT }, { "ARRAY", SFT_ARRAY },
+	{ "BINARY", SFT_BINARY }, { "BOOLEAN", SFT_BOOLEAN },
+	{ "DATE", SFT_DATE }, { "TIME", SFT_TIME },
+	{ "TIMESTAMP_NTZ", SFT_TS_NTZ }, { "TIMESTAMP_LTZ", SFT_TS_LTZ },
+	{ "TIMESTAMP", SFT_TS_LTZ }, { "TIMESTAMP_TZ", SFT_TS_TZ },
 };
 
 static int
@@ -114,7 +114,7 @@ rowtype_of(const struct arrow_field *f, const cJSON *rt, int *type,
 
 /* The column's Snowflake type and scale, from metadata and rowtype. */
 static int
-plan_type(const struct arrow_field *f, const cJSON *rt, struct col *c,
+plan_type(const struct arrow_field *f, const cJSON *rt, struct arrow_col *c,
     char *err, size_t errlen)
 {
 	int	mt = -1, rtt, rscale, scaled;
@@ -131,15 +131,15 @@ plan_type(const struct arrow_field *f, const cJSON *rt, struct col *c,
 		return col_fail(f, err, errlen, "logicalType %s disagrees with "
 		    "the rowtype's type %s", f->logical, sf_name(rtt));
 	c->sf = mt >= 0 ? mt : rtt;
-	scaled = c->sf == SF_FIXED || c->sf == SF_TIME || c->sf >= SF_TS_NTZ;
+	scaled = c->sf == SFT_FIXED || c->sf == SFT_TIME || c->sf >= SFT_TS_NTZ;
 	c->scale = -1;
 	if (scaled) {
 		if (f->sf_scale >= 0 && rscale >= 0 && f->sf_scale != rscale)
 			return col_fail(f, err, errlen, "scale metadata %d "
-			    "disagrees with the rowtype's scale %d", f->sf_scale,
-			    rscale);
+			    "disagrees with the rowtype's scale %d",
+			    f->sf_scale, rscale);
 		c->scale = f->sf_scale >= 0 ? f->sf_scale : rscale;
-		if (c->scale > (c->sf == SF_FIXED ? 38 : 9))
+		if (c->scale > (c->sf == SFT_FIXED ? 38 : 9))
 			return col_fail(f, err, errlen, "scale %d out of range",
 			    c->scale);
 	}
@@ -156,7 +156,7 @@ is_int(const struct arrow_field *f, int bits)
 /* A timestamp struct's children: epoch int64, fraction and timezone
  * int32, by name, as the connector finds them. */
 static int
-plan_struct(const struct arrow_field *f, struct col *c, char *err,
+plan_struct(const struct arrow_field *f, struct arrow_col *c, char *err,
     size_t errlen)
 {
 	c->epoch = c->fraction = c->tz = -1;
@@ -178,11 +178,11 @@ plan_struct(const struct arrow_field *f, struct col *c, char *err,
 			return col_fail(f, err, errlen, "unknown timestamp "
 			    "field %.32s", k->name);
 		if (*slot != -1 || !is_int(k, bits))
-			return col_fail(f, err, errlen, "bad timestamp field %.32s",
-			    k->name);
+			return col_fail(f, err, errlen, "bad timestamp "
+			    "field %.32s", k->name);
 		*slot = (int)i;
 	}
-	if (c->epoch < 0 || (c->sf == SF_TS_TZ) != (c->tz >= 0))
+	if (c->epoch < 0 || (c->sf == SFT_TS_TZ) != (c->tz >= 0))
 		return col_fail(f, err, errlen, "timestamp struct without "
 		    "its epoch or timezone");
 	return 0;
@@ -190,7 +190,7 @@ plan_struct(const struct arrow_field *f, struct col *c, char *err,
 
 /* Picks how the column's cells are read; anything else is refused. */
 static int
-plan_column(const struct arrow_field *f, const cJSON *rt, struct col *c,
+plan_column(const struct arrow_field *f, const cJSON *rt, struct arrow_col *c,
     char *err, size_t errlen)
 {
 	int	t = f->type, text, bin;
@@ -205,10 +205,10 @@ plan_column(const struct arrow_field *f, const cJSON *rt, struct col *c,
 	bin = t == ARROW_BINARY || t == ARROW_LARGE_BINARY;
 	c->cf = -1;
 	switch (c->sf) {
-	case SF_FIXED:
+	case SFT_FIXED:
 		if (t == ARROW_INT && f->bits >= 8 && f->bits <= 64 &&
 		    (f->bits & (f->bits - 1)) == 0)
-			c->cf = CF_INT;
+			c->cf = CELL_INT;
 		else if (t == ARROW_DECIMAL && f->bits == 128) {
 			if (c->scale >= 0 && c->scale != f->scale)
 				return col_fail(f, err, errlen, "Decimal scale "
@@ -218,45 +218,45 @@ plan_column(const struct arrow_field *f, const cJSON *rt, struct col *c,
 				return col_fail(f, err, errlen, "Decimal scale "
 				    "%d out of range", f->scale);
 			c->scale = f->scale;
-			c->cf = CF_DEC128;
+			c->cf = CELL_DEC128;
 		}
 		break;
-	case SF_REAL:
+	case SFT_REAL:
 		if (t == ARROW_FLOAT && f->bits == 64)
-			c->cf = CF_DOUBLE;
+			c->cf = CELL_DOUBLE;
 		break;
-	case SF_TEXT:
-	case SF_VARIANT:
-	case SF_OBJECT:
-	case SF_ARRAY:
+	case SFT_TEXT:
+	case SFT_VARIANT:
+	case SFT_OBJECT:
+	case SFT_ARRAY:
 		if (text)
-			c->cf = CF_TEXT;
+			c->cf = CELL_TEXT;
 		break;
-	case SF_BINARY:
+	case SFT_BINARY:
 		if (bin)
-			c->cf = CF_HEX;
+			c->cf = CELL_HEX;
 		break;
-	case SF_BOOLEAN:
+	case SFT_BOOLEAN:
 		if (t == ARROW_BOOL)
-			c->cf = CF_BOOL;
+			c->cf = CELL_BOOL;
 		break;
-	case SF_DATE:
+	case SFT_DATE:
 		/* date32 is an int32 of days, as Snowflake's int32 is. */
 		if ((t == ARROW_DATE && f->unit == 0) || is_int(f, 32))
-			c->cf = CF_INT;
+			c->cf = CELL_INT;
 		c->scale = 0;
 		break;
-	case SF_TIME:
+	case SFT_TIME:
 		if (is_int(f, 32) || is_int(f, 64))
-			c->cf = CF_INT;
+			c->cf = CELL_INT;
 		break;
 	default:
-		if (is_int(f, 64) && c->sf != SF_TS_TZ)
-			c->cf = CF_INT;
+		if (is_int(f, 64) && c->sf != SFT_TS_TZ)
+			c->cf = CELL_INT;
 		else if (t == ARROW_STRUCT) {
 			if (plan_struct(f, c, err, errlen) == -1)
 				return -1;
-			c->cf = CF_TS;
+			c->cf = CELL_TS;
 		}
 		break;
 	}
@@ -264,7 +264,7 @@ plan_column(const struct arrow_field *f, const cJSON *rt, struct col *c,
 		return col_fail(f, err, errlen, "%s as Arrow %s unsupported",
 		    sf_name(c->sf), arrow_type_name(t));
 	if (c->scale < 0)
-		c->scale = c->sf == SF_FIXED ? 0 : 9;
+		c->scale = c->sf == SFT_FIXED ? 0 : 9;
 	c->bits = t == ARROW_DATE ? 32 : f->bits;
 	c->is_signed = t == ARROW_DATE || f->is_signed;
 	return 0;
@@ -313,7 +313,7 @@ batch_fail(const struct batchctx *bc, const struct arrow_field *f,
 
 /* Checks a Utf8/Binary field's offsets: from 0 up, within its bytes. */
 static int
-check_offsets(const struct view *v, uint64_t nchars)
+check_offsets(const struct arrow_view *v, uint64_t nchars)
 {
 	uint64_t	prev = 0;
 
@@ -332,7 +332,7 @@ check_offsets(const struct view *v, uint64_t nchars)
 /* Binds field f's node and buffers, checking them against the body. */
 static int
 bind(struct batchctx *bc, const struct arrow_field *f, int64_t want,
-    struct view *v, char *err, size_t errlen)
+    struct arrow_view *v, char *err, size_t errlen)
 {
 	const uint8_t	*p[3];
 	uint64_t	 len[3], rows = (uint64_t)want, need;
@@ -382,18 +382,19 @@ bind(struct batchctx *bc, const struct arrow_field *f, int64_t want,
 	}
 	need = width_bits(f);
 	if (rows > UINT64_MAX / need || (rows * need + 7) / 8 > len[1])
-		return batch_fail(bc, f, err, errlen, "values buffer too short");
+		return batch_fail(bc, f, err, errlen,
+		    "values buffer too short");
 	return 0;
 }
 
 /* Binds a column and, for a timestamp struct, its children. */
 static int
-bind_column(struct batchctx *bc, const struct col *c, int64_t rows,
-    struct colview *cv, char *err, size_t errlen)
+bind_column(struct batchctx *bc, const struct arrow_col *c, int64_t rows,
+    struct arrow_colview *cv, char *err, size_t errlen)
 {
 	if (bind(bc, c->f, rows, &cv->v, err, errlen) == -1)
 		return -1;
-	for (size_t i = 0; c->cf == CF_TS && i < c->f->nchildren; i++)
+	for (size_t i = 0; c->cf == CELL_TS && i < c->f->nchildren; i++)
 		if (bind(bc, &c->f->children[i], rows, &cv->kid[i], err,
 		    errlen) == -1)
 			return -1;
@@ -405,8 +406,8 @@ struct reader {
 	const cJSON		*rowtype;
 	struct arrow_schema	 schema;
 	int			 have_schema;
-	struct col		*cols;
-	struct colview		*views;
+	struct arrow_col		*cols;
+	struct arrow_colview		*views;
 	cJSON			*out;		/* rows so far */
 	size_t			 rows;
 	struct buf		 scratch;
@@ -465,7 +466,8 @@ emit(struct reader *rd, int64_t nrows, char *err, size_t errlen)
 
 			if (x == NULL || !cJSON_AddItemToArray(row, x)) {
 				if (x != NULL)
-					errorf(err, errlen, "arrow: out of memory");
+					errorf(err, errlen,
+					    "arrow: out of memory");
 				cJSON_Delete(x);
 				return -1;
 			}
@@ -496,15 +498,15 @@ on_batch(struct reader *rd, const struct arrow_msg *m, char *err,
 	 * buffers overlap: a few bytes must not make millions of cells. */
 	if (rd->schema.nfields > 0 && (uint64_t)b.length >
 	    (uint64_t)m->body_len * 8 / rd->schema.nfields)
-		return errorf(err, errlen, "arrow: record batch at byte %zu has "
-		    "more values than its body can hold", m->meta_at);
+		return errorf(err, errlen, "arrow: record batch at byte %zu "
+		    "has more values than its body can hold", m->meta_at);
 	for (size_t i = 0; i < rd->schema.nfields; i++)
 		if (bind_column(&bc, &rd->cols[i], b.length, &rd->views[i],
 		    err, errlen) == -1)
 			return -1;
 	if (bc.node != b.nnodes || bc.buf != b.nbufs)
-		return errorf(err, errlen, "arrow: record batch at byte %zu has "
-		    "more field nodes or buffers than the schema needs",
+		return errorf(err, errlen, "arrow: record batch at byte %zu "
+		    "has more field nodes or buffers than the schema needs",
 		    m->meta_at);
 	return emit(rd, b.length, err, errlen);
 }

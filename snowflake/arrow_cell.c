@@ -9,20 +9,20 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "snowflake/arrow_cell.h"
+#include "snowflake/arrow_int.h"
 
 __extension__ typedef __int128 i128;
 __extension__ typedef unsigned __int128 u128;
 
 static int
-is_null(const struct view *v, size_t r)
+is_null(const struct arrow_view *v, size_t r)
 {
 	return v->valid != NULL && !(v->valid[r >> 3] >> (r & 7) & 1);
 }
 
 /* Value r of an Int field of the given width. */
 static i128
-int_at(const struct view *v, int bits, int is_signed, size_t r)
+int_at(const struct arrow_view *v, int bits, int is_signed, size_t r)
 {
 	uint64_t	u;
 
@@ -44,7 +44,7 @@ int_at(const struct view *v, int bits, int is_signed, size_t r)
 }
 
 static i128
-dec128_at(const struct view *v, size_t r)
+dec128_at(const struct arrow_view *v, size_t r)
 {
 	uint64_t	lo = arrow_le64(v->data + 16 * r);
 	int64_t		hi = arrow_signed(arrow_le64(v->data + 16 * r + 8), 64);
@@ -177,7 +177,7 @@ text_ok(const uint8_t *s, size_t n)
 
 /* Value r's bytes in a Utf8/Binary field (offsets already checked). */
 static size_t
-span(const struct view *v, size_t r, size_t *n)
+span(const struct arrow_view *v, size_t r, size_t *n)
 {
 	uint64_t	a, b;
 
@@ -218,15 +218,16 @@ pow10i(int n)
  * with null members, so a null member makes the cell null.
  */
 static cJSON *
-ts_cell(const struct col *c, const struct colview *cv, size_t r,
+ts_cell(const struct arrow_col *c, const struct arrow_colview *cv, size_t r,
     size_t row, char *err, size_t errlen)
 {
-	const struct view	*ep = &cv->kid[c->epoch];
-	const struct view	*fr = c->fraction >= 0 ? &cv->kid[c->fraction] : NULL;
-	const struct view	*tz = c->tz >= 0 ? &cv->kid[c->tz] : NULL;
+	const struct arrow_view	*ep = &cv->kid[c->epoch];
+	const struct arrow_view	*fr, *tz;
 	char			 num[64], out[80];
 	i128			 v, frac, off;
 
+	fr = c->fraction >= 0 ? &cv->kid[c->fraction] : NULL;
+	tz = c->tz >= 0 ? &cv->kid[c->tz] : NULL;
 	if (is_null(ep, r) || (fr != NULL && is_null(fr, r)) ||
 	    (tz != NULL && is_null(tz, r)))
 		return cJSON_CreateNull();
@@ -257,7 +258,7 @@ ts_cell(const struct col *c, const struct colview *cv, size_t r,
 
 /* A Utf8 cell as is, a Binary cell as upper-case hex. */
 static cJSON *
-bytes_cell(const struct col *c, const struct view *v, size_t r,
+bytes_cell(const struct arrow_col *c, const struct arrow_view *v, size_t r,
     size_t row, struct buf *sb, char *err, size_t errlen)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
@@ -267,7 +268,7 @@ bytes_cell(const struct col *c, const struct view *v, size_t r,
 	at = span(v, r, &n);
 	s = v->chars + at;
 	buf_truncate(sb, 0);
-	if (c->cf == CF_TEXT) {
+	if (c->cf == CELL_TEXT) {
 		if (!text_ok(s, n)) {
 			errorf(err, errlen, "arrow: column %.64s row %zu: not "
 			    "UTF-8 or holds a NUL byte at byte %zu", c->f->name,
@@ -288,10 +289,10 @@ bytes_cell(const struct col *c, const struct view *v, size_t r,
 }
 
 cJSON *
-arrow_cell(const struct col *c, const struct colview *cv, size_t r,
+arrow_cell(const struct arrow_col *c, const struct arrow_colview *cv, size_t r,
     size_t row, struct buf *sb, char *err, size_t errlen)
 {
-	const struct view	*v = &cv->v;
+	const struct arrow_view	*v = &cv->v;
 	char			 num[64];
 	uint64_t		 u;
 	double			 d;
@@ -299,21 +300,21 @@ arrow_cell(const struct col *c, const struct colview *cv, size_t r,
 	if (is_null(v, r))
 		return cJSON_CreateNull();
 	switch (c->cf) {
-	case CF_INT:
+	case CELL_INT:
 		fmt_scaled(int_at(v, c->bits, c->is_signed, r), c->scale, num);
 		break;
-	case CF_DEC128:
+	case CELL_DEC128:
 		fmt_scaled(dec128_at(v, r), c->scale, num);
 		break;
-	case CF_DOUBLE:
+	case CELL_DOUBLE:
 		u = arrow_le64(v->data + 8 * r);
 		memcpy(&d, &u, sizeof(d));
 		fmt_double(d, num);
 		break;
-	case CF_BOOL:
+	case CELL_BOOL:
 		strcpy(num, v->data[r >> 3] >> (r & 7) & 1 ? "1" : "0");
 		break;
-	case CF_TS:
+	case CELL_TS:
 		return ts_cell(c, cv, r, row, err, errlen);
 	default:
 		return bytes_cell(c, v, r, row, sb, err, errlen);

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "snowflake/arrow_flatbuf.h"
+#include "snowflake/arrow_int.h"
 
 /* Bounds on what a schema may hold, so hostile metadata cannot make
  * the reader recurse or allocate without end (a flatbuffer may point
@@ -362,7 +362,8 @@ read_type(const struct fb *fb, const struct fbt *ft, struct arrow_field *f)
 		    fb_scalar(fb, &tt, 2, 4, 128, &x) == -1)
 			return -1;
 		if (v < 1 || v > 76 || w < -76 || w > 76)
-			return fb_fail(fb, tt.pos, "bad decimal precision/scale");
+			return fb_fail(fb, tt.pos,
+			    "bad decimal precision or scale");
 		f->precision = (int)v;
 		f->scale = (int)w;
 		f->bits = x == 128 || x == 256 || x == 64 || x == 32 ?

@@ -1,14 +1,24 @@
 /*
- * snowflake/arrow_flatbuf.h: the framing of an Arrow IPC stream and the
- * parts of its flatbuffer metadata (Arrow's Message.fbs and Schema.fbs)
- * that arrow.c reads, every offset checked against the bytes it has.
- * Internal to snowflake/.
+ * arrow_int.h: what the files of the Arrow reader share (snowflake/
+ * arrow.c: column plans, batches and rows; arrow_flatbuf.c: the stream's
+ * framing and flatbuffer metadata; arrow_cell.c: one value as its
+ * rowset string). Not installed.
  */
-#ifndef SNOWFLAKE_ARROW_FLATBUF_H
-#define SNOWFLAKE_ARROW_FLATBUF_H
+#ifndef SNOWFLAKE_ARROW_INT_H
+#define SNOWFLAKE_ARROW_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/buf.h"
+
+/*
+ * The framing of an Arrow IPC stream and the parts of its flatbuffer
+ * metadata (Arrow's Message.fbs and Schema.fbs) read here, every offset
+ * checked against the bytes it has: arrow_flatbuf.c.
+ */
 
 /* Schema.fbs: the Type union's members that matter here. */
 enum arrow_tid {
@@ -36,7 +46,8 @@ enum arrow_msg_kind {
 struct arrow_field {
 	char		*name;
 	int		 type;		/* enum arrow_tid, or another Type */
-	int		 bits;		/* Int, Decimal: bitWidth; Float: 16/32/64 */
+	int		 bits;		/* Int, Decimal: bitWidth; Float:
+					   16, 32 or 64 */
 	int		 is_signed;	/* Int */
 	int		 unit;		/* Date: 0 day, 1 millisecond */
 	int		 precision;	/* Decimal */
@@ -60,7 +71,7 @@ struct arrow_msg {
 	const uint8_t	*meta;
 	size_t		 meta_len;
 	size_t		 meta_at;	/* stream offset of meta[0] */
-	size_t		 header;	/* the header table's position in meta */
+	size_t		 header;	/* its header table's place in meta */
 	const uint8_t	*body;
 	size_t		 body_len;
 	size_t		 body_at;	/* stream offset of body[0] */
@@ -130,5 +141,65 @@ arrow_signed(uint64_t u, int bits)
 		return (int64_t)u;
 	return -(int64_t)(~u & (sign - 1)) - 1;
 }
+
+/*
+ * A column's plan (its Snowflake type and how its Arrow values are
+ * read) and its buffers in the current record batch: arrow.c makes
+ * them, arrow_cell.c reads them.
+ */
+
+/* Snowflake's logical types. */
+enum arrow_sft {
+	SFT_FIXED, SFT_REAL, SFT_TEXT, SFT_VARIANT, SFT_OBJECT, SFT_ARRAY,
+	SFT_BINARY, SFT_BOOLEAN, SFT_DATE, SFT_TIME, SFT_TS_NTZ, SFT_TS_LTZ,
+	SFT_TS_TZ,
+};
+
+/* How a column's cells are read. */
+enum arrow_cellfmt {
+	CELL_INT,	/* Int (or date32) times 10^-scale */
+	CELL_DEC128,	/* Decimal128 times 10^-scale */
+	CELL_DOUBLE,
+	CELL_TEXT,	/* Utf8, LargeUtf8 */
+	CELL_HEX,	/* Binary, LargeBinary */
+	CELL_BOOL,
+	CELL_TS,	/* a timestamp struct */
+};
+
+/* A column's plan, made once from the schema and the rowtype. */
+struct arrow_col {
+	const struct arrow_field *f;
+	int	 sf;			/* enum arrow_sft */
+	int	 cf;			/* enum arrow_cellfmt */
+	int	 scale;
+	int	 bits, is_signed;	/* CELL_INT */
+	int	 epoch, fraction, tz;	/* CELL_TS: child index, or -1 */
+};
+
+/* One field's buffers in the current batch, checked. */
+struct arrow_view {
+	int64_t		 length;
+	const uint8_t	*valid;		/* NULL: no nulls */
+	const uint8_t	*data;		/* values, or offsets */
+	size_t		 data_at;	/* its stream offset, for errors */
+	const uint8_t	*chars;		/* Utf8/Binary bytes */
+	size_t		 chars_at;
+	int		 wide;		/* 64-bit offsets */
+};
+
+/* A column's view with its children's (timestamp structs have 2 or 3). */
+struct arrow_colview {
+	struct arrow_view	v;
+	struct arrow_view	kid[3];
+};
+
+/*
+ * Cell r of a column in the current batch as its rowset string (or a
+ * JSON null); row is its number in the whole result, for messages.
+ * NULL with err on a value Snowflake cannot have sent, or no memory.
+ * sb is scratch space.
+ */
+cJSON	*arrow_cell(const struct arrow_col *, const struct arrow_colview *,
+	    size_t r, size_t row, struct buf *sb, char *err, size_t errlen);
 
 #endif
