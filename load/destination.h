@@ -1,5 +1,6 @@
 /*
- * load/destination.h: what a SQL destination (DuckDB, PostgreSQL) must
+ * load/destination.h: what a SQL destination (DuckDB, PostgreSQL,
+ * Snowflake) must
  * provide to the loader, and the SQL they share.
  *
  * The loader (load/loader.c) does everything dlt's SqlJobClient does
@@ -57,8 +58,10 @@ struct ld_dialect {
 	 * defaults below when the column has none.
 	 */
 	const char	*type_formats[LD_NTYPES];
-	/* A timestamp without time zone (dlt's timezone=False). */
+	/* A timestamp without time zone (dlt's timezone=False), and with
+	   a precision ("TIMESTAMP_NTZ(%d)"; NULL: type_formats'). */
 	const char	*naive_timestamp;
+	const char	*naive_timestamp_format;
 	int		 decimal_precision, decimal_scale;
 	int		 wei_precision, wei_scale;
 	/* Longest identifier; longer names are shortened as dlt does. */
@@ -130,8 +133,10 @@ struct ld_dest_ops {
 /* Each destination's ops, in its own file (load/duckdb.c, ...). */
 extern const struct ld_dest_ops ld_duckdb_ops;
 extern const struct ld_dest_ops ld_postgres_ops;
+extern const struct ld_dest_ops ld_snowflake_ops;
 
-/* The destination of a type ("duckdb", "postgres"), or NULL. */
+/* The destination of a type ("duckdb", "postgres", "snowflake"), or
+   NULL. */
 const struct ld_dest_ops *ld_dest_find(const char *type);
 
 /*

@@ -12,12 +12,12 @@
 #include <openssl/evp.h>
 
 #include "common/util.h"
-#include "load/coerce.h"
 #include "load/snowflake_sql.h"
 #include "load/sql.h"
 
-/* Literals as Snowflake reads them: quotes and backslashes doubled. */
-static const struct ld_dialect literals = { .backslash_escapes = 1 };
+/* Snowflake's names and literals: upper case, backslashes doubled. */
+static const struct ld_dialect sf_names = { .backslash_escapes = 1,
+    .upper_case = 1 };
 
 /* --------------------------------------------------------- splitting */
 
@@ -127,28 +127,42 @@ sfq_describe(const char *stmt)
 
 /* ----------------------------------------------------------- binding */
 
-const char *
-sfq_bind_type(const struct ld_column *c)
+char *
+sfq_insert(const char *qualified, const struct ld_table *t)
 {
-	switch (c->type) {
-	case LD_BIGINT:
-		return "FIXED";
-	case LD_DOUBLE:
-		return "REAL";
-	case LD_BOOL:
-		return "BOOLEAN";
-	case LD_TIMESTAMP:
-		return (c->hints & LD_NAIVE) ? "TIMESTAMP_NTZ" :
-		    "TIMESTAMP_TZ";
-	case LD_DATE:
-		return "DATE";
-	case LD_TIME:
-		return "TIME";
-	case LD_BINARY:
-		return "BINARY";
-	default:	/* text, decimal, wei and json: cast by the server */
-		return "TEXT";
+	struct buf	 cols, exprs, marks;
+	size_t		 k = 0;
+	char		*sql;
+
+	buf_init(&cols, (size_t)-1);
+	buf_init(&exprs, (size_t)-1);
+	buf_init(&marks, (size_t)-1);
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct ld_column	*c = t->cols[i];
+		char			*id;
+
+		if (c->hints & LD_INCOMPLETE)
+			continue;
+		id = ld_sql_ident(&sf_names, c->name);
+		k++;
+		buf_printf(&cols, "%s%s", k > 1 ? ", " : "", id);
+		buf_printf(&exprs, k > 1 ? ", " : "");
+		if (c->type == LD_JSON)
+			buf_printf(&exprs, "PARSE_JSON(column%zu)", k);
+		else if (c->type == LD_BINARY)
+			buf_printf(&exprs, "TO_BINARY(column%zu, 'HEX')", k);
+		else
+			buf_printf(&exprs, "column%zu", k);
+		buf_printf(&marks, "%s?", k > 1 ? ", " : "");
+		free(id);
 	}
+	sql = xasprintf("INSERT INTO %s (%s) SELECT %s FROM VALUES (%s)",
+	    qualified, cols.data ? cols.data : "", exprs.data ? exprs.data :
+	    "", marks.data ? marks.data : "");
+	buf_cleanup(&cols);
+	buf_cleanup(&exprs);
+	buf_cleanup(&marks);
+	return sql;
 }
 
 static int
@@ -164,14 +178,16 @@ hex_of(struct buf *out, const unsigned char *d, size_t n)
 	return 0;
 }
 
-/* Binary as dlt's jsonl has it (base64), or PostgreSQL's \x hex. */
-static int
-binary_value(struct buf *out, const char *v, size_t len)
+int
+sfq_bind_value(struct buf *out, const struct ld_column *c, const char *v,
+    size_t len)
 {
 	unsigned char	*raw;
 	size_t		 pad = 0;
 	int		 n;
 
+	if (c->type != LD_BINARY)
+		return buf_append(out, v, len);
 	if (len >= 2 && v[0] == '\\' && v[1] == 'x') {
 		for (size_t i = 2; i < len; i++)
 			if (!isxdigit((unsigned char)v[i]))
@@ -189,38 +205,6 @@ binary_value(struct buf *out, const char *v, size_t len)
 		hex_of(out, raw, (size_t)n - pad);
 	free(raw);
 	return n < 0 ? -1 : 0;
-}
-
-int
-sfq_bind_value(struct buf *out, const struct ld_column *c, const char *v,
-    size_t len)
-{
-	char		*one;
-	long long	 us = 0;
-	int		 kind;
-
-	switch (c->type) {
-	case LD_TIMESTAMP:
-		if (ld_parse_iso(v, len, &us) == 0)
-			return -1;
-		return (c->hints & LD_NAIVE) ? buf_printf(out, "%lld000", us) :
-		    buf_printf(out, "%lld000 1440", us);
-	case LD_DATE:
-		if (ld_parse_iso(v, len, &us) != 2)
-			return -1;
-		return buf_printf(out, "%lld", us / 1000);
-	case LD_TIME:
-		one = xasprintf("1970-01-01T%.*s", (int)len, v);
-		kind = ld_parse_iso(one, strlen(one), &us);
-		free(one);
-		if (kind != 1)
-			return -1;
-		return buf_printf(out, "%lld000", us);
-	case LD_BINARY:
-		return binary_value(out, v, len);
-	default:
-		return buf_append(out, v, len);
-	}
 }
 
 /* -------------------------------------------------------- rendering */
@@ -316,32 +300,29 @@ char *
 sfq_stage_folder(const char *qualified, const char *load_id)
 {
 	const char	*e1 = quoted_name(qualified), *e2;
-	char		*id;
-	char		*out;
 
 	if (e1 == qualified || *e1 != '.' ||
-	    (e2 = quoted_name(e1 + 1)) == e1 + 1 || *e2 != '\0')
+	    (e2 = quoted_name(e1 + 1)) == e1 + 1 || *e2 != '\0' ||
+	    strspn(load_id, "0123456789.") != strlen(load_id))
 		return NULL;
-	id = ld_sql_ident(NULL, load_id);
-	/* "DS"."T" -> @"DS"."%T": the table's own stage. */
-	out = xasprintf("@%.*s.\"%%%s/%s", (int)(e1 - qualified), qualified,
-	    e1 + 2, id);
-	free(id);
-	return out;
+	/* "DS"."T" -> @"DS"."%T": the table's own stage; a load id is
+	   digits and a dot, a path that needs no quotes. */
+	return xasprintf("@%.*s.\"%%%s/%s", (int)(e1 - qualified), qualified,
+	    e1 + 2, load_id);
 }
 
+/* The stage is written as a name, not a literal: fakesnow parses only
+   that form, and Snowflake takes both. */
 char *
 sfq_put(const char *path, const char *folder)
 {
 	char	*uri = xasprintf("file://%s", path);
-	char	*from = ld_sql_literal(&literals, uri);
-	char	*to = ld_sql_literal(&literals, folder);
+	char	*from = ld_sql_literal(&sf_names, uri);
 	char	*sql = xasprintf("PUT %s %s OVERWRITE = TRUE, AUTO_COMPRESS = "
-	    "FALSE", from, to);
+	    "FALSE", from, folder);
 
 	free(uri);
 	free(from);
-	free(to);
 	return sql;
 }
 
@@ -350,7 +331,7 @@ sfq_copy(const char *qualified, const char *folder, const char *path)
 {
 	const char	*base = strrchr(path, '/');
 	char		*file = xasprintf("%s/%s", folder, base ? base + 1 : path);
-	char		*lit = ld_sql_literal(&literals, file);
+	char		*lit = ld_sql_literal(&sf_names, file);
 	char		*sql = xasprintf("COPY INTO %s FROM %s FILE_FORMAT = "
 	    "(TYPE = 'JSON', BINARY_FORMAT = 'BASE64') "
 	    "MATCH_BY_COLUMN_NAME='CASE_INSENSITIVE'", qualified, lit);

@@ -2,8 +2,8 @@
  * load/snowflake_sql.h: the text work of the Snowflake destination
  * (load/snowflake.c), apart from the session so it is tested on its
  * own: statements split one per request, a statement named for an
- * error, values of job files in Snowflake's bind forms, answers in
- * SQL's own rendering, and dlt's PUT and COPY INTO statements.
+ * error, the array-bound INSERT of job files, answers in SQL's own
+ * rendering, and dlt's PUT and COPY INTO statements.
  */
 #ifndef LOAD_SNOWFLAKE_SQL_H
 #define LOAD_SNOWFLAKE_SQL_H
@@ -30,16 +30,20 @@ int	sfq_split(const char *sql, int (*fn)(void *arg, const char *stmt),
  */
 char	*sfq_describe(const char *stmt);
 
-/* The bind type ("FIXED", "TIMESTAMP_TZ" ...) for a column. */
-const char *sfq_bind_type(const struct ld_column *);
+/*
+ * The array-bound INSERT of t's complete columns into qualified, as
+ * Snowflake takes text binds: INSERT INTO q (cols) SELECT column1,
+ * PARSE_JSON(column2), TO_BINARY(column3, 'HEX') ... FROM VALUES (?,
+ * ?, ...), so a json column holds the parsed document (a VARIANT is
+ * not cast from text) and binary is read as hex; the server casts the
+ * rest. Caller frees.
+ */
+char	*sfq_insert(const char *qualified, const struct ld_table *t);
 
 /*
- * A job file's value (ld_job_read's text) in the bind's wire form
- * (snowflake/session.h), appended to out: bigint and double as they
- * are, bool "true"/"false", timestamp "<epoch ns> <offset min + 1440>"
- * (naive: epoch ns), date epoch milliseconds, time nanoseconds since
- * midnight, binary hex (from base64 or "\x" hex), the rest as text.
- * Returns 0, or -1 when the value does not read as the column's type.
+ * A job file's value (ld_job_read's text) as its TEXT bind, appended
+ * to out: as it is, but binary (base64 in dlt's job files, or "\x"
+ * hex) as hex. Returns 0, or -1 when a binary value is neither.
  */
 int	sfq_bind_value(struct buf *out, const struct ld_column *,
 	    const char *v, size_t len);
@@ -55,9 +59,10 @@ int	sfq_bind_value(struct buf *out, const struct ld_column *,
 char	*sfq_render(const char *type, const char *wire);
 
 /*
- * The folder of a load's files in a table's stage, as dlt names it:
- * @"DS"."%TABLE"/"<load_id>" for qualified "DS"."TABLE". NULL when
- * qualified is not two quoted names. Caller frees.
+ * The folder of a load's files in a table's stage, as dlt's (without
+ * quotes around the load id): @"DS"."%TABLE"/<load_id> for qualified
+ * "DS"."TABLE". NULL when qualified is not two quoted names or the load
+ * id is not digits and dots. Caller frees.
  */
 char	*sfq_stage_folder(const char *qualified, const char *load_id);
 

@@ -94,6 +94,9 @@ ld_sql_type(const struct ld_dialect *dl, const struct ld_column *c)
 	if (c->type == LD_TIMESTAMP && (c->hints & LD_NAIVE) && p == 0 &&
 	    dl->naive_timestamp != NULL)
 		return xstrdup(dl->naive_timestamp);
+	if (c->type == LD_TIMESTAMP && (c->hints & LD_NAIVE) && p > 0 &&
+	    dl->naive_timestamp_format != NULL)
+		return fill(dl->naive_timestamp_format, p, 0);
 	if (c->type == LD_DECIMAL || c->type == LD_WEI) {
 		if (p == 0) {
 			p = c->type == LD_DECIMAL ? dl->decimal_precision :

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "load/destination.h"
 #include "load/snowflake_sql.h"
+#include "load/sql.h"
 #include "t.h"
 
 struct got {
@@ -86,23 +88,28 @@ main(void)
 		CHECK_OWN(sfq_describe("PUT 'file:///tmp/x' '@\"DS\".\"%T\"'"),
 		    "PUT");
 	}
-	TEST("job values in the bind wire forms") {
-		CHECK_OWN(bind(LD_TIMESTAMP, 0, "2024-01-15T10:00:00.5+01:00"),
-		    "1705309200500000000 1440");
-		CHECK_OWN(bind(LD_TIMESTAMP, LD_NAIVE, "1970-01-01T00:00:01"),
-		    "1000000000");
-		CHECK_OWN(bind(LD_DATE, 0, "1970-01-02"), "86400000");
-		CHECK_OWN(bind(LD_TIME, 0, "08:30:00.25"), "30600250000000");
+	TEST("the array-bound INSERT: text binds, json parsed, hex binary") {
+		struct ld_schema	*s = ld_schema_new("p");
+		struct ld_table		*t = ld_schema_add_table(s, "items",
+		    NULL, LD_APPEND);
+
+		ld_table_add_column(t, "id", LD_BIGINT, 0);
+		ld_table_add_column(t, "later", LD_TEXT, LD_INCOMPLETE);
+		ld_table_add_column(t, "doc", LD_JSON, LD_NULLABLE);
+		ld_table_add_column(t, "raw", LD_BINARY, LD_NULLABLE);
+		ld_table_add_column(t, "at", LD_TIMESTAMP, LD_NULLABLE);
+		CHECK_OWN(sfq_insert("\"DS\".\"ITEMS\"", t),
+		    "INSERT INTO \"DS\".\"ITEMS\" (\"ID\", \"DOC\", \"RAW\", "
+		    "\"AT\") SELECT column1, PARSE_JSON(column2), "
+		    "TO_BINARY(column3, 'HEX'), column4 FROM VALUES (?, ?, ?, "
+		    "?)");
+		ld_schema_free(s);
 		CHECK_OWN(bind(LD_BINARY, 0, "AQL/"), "0102FF");
 		CHECK_OWN(bind(LD_BINARY, 0, "\\x0102ff"), "0102ff");
-		CHECK_OWN(bind(LD_BIGINT, 0, "-42"), "-42");
-		CHECK_OWN(bind(LD_JSON, 0, "{\"a\":[1]}"), "{\"a\":[1]}");
-		CHECK_OWN(bind(LD_DATE, 0, "yesterday"), "(error)");
 		CHECK_OWN(bind(LD_BINARY, 0, "not base64"), "(error)");
-		CHECK_STR(sfq_bind_type(&(struct ld_column){ .type =
-		    LD_TIMESTAMP, .hints = LD_NAIVE }), "TIMESTAMP_NTZ");
-		CHECK_STR(sfq_bind_type(&(struct ld_column){ .type =
-		    LD_DECIMAL }), "TEXT");
+		CHECK_OWN(bind(LD_TIMESTAMP, 0, "2024-01-15T10:00:00.5+01:00"),
+		    "2024-01-15T10:00:00.5+01:00");
+		CHECK_OWN(bind(LD_JSON, 0, "{\"a\":[1]}"), "{\"a\":[1]}");
 	}
 	TEST("answers rendered as SQL renders them") {
 		CHECK(sfq_render("text", NULL) == NULL);
@@ -129,19 +136,65 @@ main(void)
 		char	*folder = sfq_stage_folder("\"DS\".\"CUR\"\"X\"",
 		    "1717.5");
 
-		CHECK_STR(folder, "@\"DS\".\"%CUR\"\"X\"/\"1717.5\"");
-		CHECK_OWN(sfq_put("/tmp/a b/cur.1.0.jsonl", folder),
-		    "PUT 'file:///tmp/a b/cur.1.0.jsonl' "
-		    "'@\"DS\".\"%CUR\"\"X\"/\"1717.5\"' OVERWRITE = TRUE, "
+		CHECK_STR(folder, "@\"DS\".\"%CUR\"\"X\"/1717.5");
+		CHECK_OWN(sfq_put("/tmp/a b/it's.1.0.jsonl", folder),
+		    "PUT 'file:///tmp/a b/it''s.1.0.jsonl' "
+		    "@\"DS\".\"%CUR\"\"X\"/1717.5 OVERWRITE = TRUE, "
 		    "AUTO_COMPRESS = FALSE");
 		CHECK_OWN(sfq_copy("\"DS\".\"CUR\"\"X\"", folder,
 		    "/tmp/a b/cur.1.0.jsonl"),
 		    "COPY INTO \"DS\".\"CUR\"\"X\" FROM "
-		    "'@\"DS\".\"%CUR\"\"X\"/\"1717.5\"/cur.1.0.jsonl' "
+		    "'@\"DS\".\"%CUR\"\"X\"/1717.5/cur.1.0.jsonl' "
 		    "FILE_FORMAT = (TYPE = 'JSON', BINARY_FORMAT = 'BASE64') "
 		    "MATCH_BY_COLUMN_NAME='CASE_INSENSITIVE'");
 		free(folder);
 		CHECK(sfq_stage_folder("DS.T", "1") == NULL);
+		CHECK(sfq_stage_folder("\"DS\".\"T\"", "1/../x") == NULL);
+	}
+	TEST("CREATE TABLE as dlt's snowflake client writes its types") {
+		struct ld_schema	*s = ld_schema_new("p");
+		struct ld_table		*t = ld_schema_add_table(s, "currencies",
+		    NULL, LD_MERGE);
+		struct ld_column	*c;
+		char			*ddl;
+
+		/* dlt 1.31's _get_table_update_sql for the same columns:
+		   "CODE" VARCHAR NOT NULL, "TS" TIMESTAMP_LTZ, ... */
+		ld_table_add_column(t, "code", LD_TEXT, LD_PRIMARY_KEY);
+		ld_table_add_column(t, "ts", LD_TIMESTAMP, LD_NULLABLE);
+		ld_table_add_column(t, "nts", LD_TIMESTAMP, LD_NULLABLE |
+		    LD_NAIVE);
+		ld_table_add_column(t, "big", LD_BIGINT, LD_NULLABLE);
+		ld_table_add_column(t, "dec", LD_DECIMAL, LD_NULLABLE);
+		c = ld_table_add_column(t, "dec2", LD_DECIMAL, LD_NULLABLE);
+		c->precision = 10;
+		c->scale = 2;
+		ld_table_add_column(t, "w", LD_WEI, LD_NULLABLE);
+		ld_table_add_column(t, "j", LD_JSON, LD_NULLABLE);
+		ld_table_add_column(t, "b", LD_BINARY, LD_NULLABLE);
+		ld_table_add_column(t, "t", LD_TIME, LD_NULLABLE);
+		ld_table_add_column(t, "t3", LD_TIME, LD_NULLABLE)->precision = 3;
+		ld_table_add_column(t, "ts3", LD_TIMESTAMP,
+		    LD_NULLABLE)->precision = 3;
+		ld_table_add_column(t, "nts3", LD_TIMESTAMP, LD_NULLABLE |
+		    LD_NAIVE)->precision = 3;
+		ld_table_add_column(t, "v10", LD_TEXT, LD_NULLABLE)->precision =
+		    10;
+		ld_table_add_column(t, "f", LD_DOUBLE, LD_NULLABLE);
+		ld_table_add_column(t, "ok", LD_BOOL, LD_NULLABLE);
+		ld_table_add_column(t, "d", LD_DATE, LD_NULLABLE);
+		ddl = ld_sql_table_ddl(ld_snowflake_ops.dialect,
+		    "open_exchange_rates", t, 0);
+		CHECK_STR(ddl, "CREATE TABLE \"OPEN_EXCHANGE_RATES\"."
+		    "\"CURRENCIES\" (\"CODE\" VARCHAR NOT NULL, \"TS\" "
+		    "TIMESTAMP_LTZ, \"NTS\" TIMESTAMP_NTZ, \"BIG\" "
+		    "NUMBER(19,0), \"DEC\" NUMBER(38,9), \"DEC2\" "
+		    "NUMBER(10,2), \"W\" NUMBER(38,0), \"J\" VARIANT, \"B\" "
+		    "BINARY, \"T\" TIME, \"T3\" TIME(3), \"TS3\" "
+		    "TIMESTAMP_LTZ(3), \"NTS3\" TIMESTAMP_NTZ(3), \"V10\" "
+		    "VARCHAR(10), \"F\" FLOAT, \"OK\" BOOLEAN, \"D\" DATE)");
+		free(ddl);
+		ld_schema_free(s);
 	}
 	return t_done();
 }
