@@ -40,9 +40,12 @@
 /*
  * Rows of one array-bound INSERT: Snowflake's drivers send up to
  * 65280 bound values inline (CLIENT_STAGE_ARRAY_BINDING_THRESHOLD's
- * default) and stage the rest; the request stays well under its limit.
+ * default) and stage the rest; and a server that runs the rows one by
+ * one (fakesnow: ~30 rows/s) must answer one request well within the
+ * client's 300 s without a byte, so at most 1000 rows.
  */
 #define INSERT_VALUES	65280
+#define INSERT_ROWS	1000
 #define INSERT_BYTES	(8u << 20)
 
 enum method { AUTO, STAGE, INSERT };
@@ -471,6 +474,8 @@ insert_job(struct snow *d, const char *qualified, const struct ld_table *t,
 			b.col[b.ncols++] = i;
 	b.sql = sfq_insert(qualified, t);
 	b.max_rows = b.ncols > 0 ? INSERT_VALUES / b.ncols : 1;
+	if (b.max_rows > INSERT_ROWS)
+		b.max_rows = INSERT_ROWS;
 	if (b.max_rows == 0)
 		b.max_rows = 1;
 	rc = ld_job_read(path, t, batch_row, &b, err, errlen);
