@@ -9,10 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include <openssl/crypto.h>
 
 #include "common/util.h"
 #include "config/cfg.h"
@@ -88,97 +85,6 @@ sfc_url_parse(const char *url, struct sfc_credentials *c, char *err,
 			}
 	pg_credentials_cleanup(&pg);
 	return 0;
-}
-
-/* ------------------------------------------------------ private key */
-
-/* Python's b64decode(validate=True): the alphabet only, padded. */
-static unsigned char *
-base64_strict(const char *s, size_t *len)
-{
-	size_t		 n = strlen(s), pad = 0;
-	unsigned char	*out;
-	int		 got;
-
-	if (n == 0 || n % 4 != 0 ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789+/=") != n)
-		return NULL;
-	while (pad < 2 && n > pad && s[n - 1 - pad] == '=')
-		pad++;
-	if (strchr(s, '=') != NULL && strchr(s, '=') < s + n - pad)
-		return NULL;
-	out = xmalloc(n / 4 * 3 + 1);
-	got = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
-	if (got < 0) {
-		free(out);
-		return NULL;
-	}
-	*len = (size_t)got - pad;
-	out[*len] = '\0';
-	return out;
-}
-
-static char *
-bio_text(BIO *b)
-{
-	char	*data;
-	long	 n = BIO_get_mem_data(b, &data);
-
-	return n > 0 ? xasprintf("%.*s", (int)n, data) : NULL;
-}
-
-/* DER (PKCS#8, PKCS#1, encrypted PKCS#8) as PEM text, or NULL. */
-static char *
-der_to_pem(const unsigned char *der, size_t len)
-{
-	const unsigned char	*p = der;
-	EVP_PKEY		*pk;
-	X509_SIG		*sig;
-	BIO			*b = BIO_new(BIO_s_mem());
-	char			*pem = NULL;
-
-	if (b == NULL)
-		return NULL;
-	if ((pk = d2i_AutoPrivateKey(NULL, &p, (long)len)) != NULL) {
-		if (PEM_write_bio_PKCS8PrivateKey(b, pk, NULL, NULL, 0, NULL,
-		    NULL) == 1)
-			pem = bio_text(b);
-		EVP_PKEY_free(pk);
-	} else if (p = der, (sig = d2i_X509_SIG(NULL, &p, (long)len)) !=
-	    NULL) {
-		if (PEM_write_bio_PKCS8(b, sig) == 1)
-			pem = bio_text(b);
-		X509_SIG_free(sig);
-	}
-	BIO_free(b);
-	return pem;
-}
-
-char *
-sfc_private_key_pem(const char *key, char *err, size_t errlen)
-{
-	unsigned char	*raw;
-	size_t		 len = 0;
-	char		*pem = NULL;
-
-	if (strstr(key, "-----BEGIN ") != NULL)
-		return xstrdup(key);
-	if ((raw = base64_strict(key, &len)) != NULL) {
-		if (len > 11 && memcmp(raw, "-----BEGIN ", 11) == 0)
-			pem = xasprintf("%s", (char *)raw);
-		else
-			pem = der_to_pem(raw, len);
-		OPENSSL_cleanse(raw, len);
-		free(raw);
-	}
-	if (pem == NULL)
-		errorf(err, errlen, "Could not decode private key for key pair "
-		    "authentication: it is neither PEM text nor base64 "
-		    "encoded DER or PEM. If you are using connection string "
-		    "and are passing DER/PEM or password in query string, "
-		    "make sure you url-encode them.");
-	return pem;
 }
 
 /* ------------------------------------------------------- resolving */
@@ -326,8 +232,10 @@ static int
 check_resolved(struct cfg *cfg, struct sfc_credentials *c, char *err,
     size_t errlen)
 {
-	char	*pem, *text;
+	char	*text;
 
+	/* The key's forms (PEM, base64 of DER or PEM) are the session's
+	   to read (snowflake/jwt.c); a path is read here, as dlt does. */
 	if (c->private_key_path != NULL) {
 		text = read_file_max(c->private_key_path, 1u << 20, NULL, err,
 		    errlen);
@@ -337,15 +245,9 @@ check_resolved(struct cfg *cfg, struct sfc_credentials *c, char *err,
 			    "Note that binary formats are not supported",
 			    c->private_key_path);
 		set_str(&c->private_key, text);
-		cfg_note_secret_text(cfg, c->private_key);
 	}
-	if (c->private_key != NULL) {
-		if ((pem = sfc_private_key_pem(c->private_key, err,
-		    errlen)) == NULL)
-			return -1;
-		set_str(&c->private_key, pem);
+	if (c->private_key != NULL)
 		cfg_note_secret_text(cfg, c->private_key);
-	}
 	if (c->authenticator == NULL)
 		c->authenticator = xstrdup(c->private_key != NULL ?
 		    "snowflake_jwt" : "snowflake");

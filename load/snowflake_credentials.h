@@ -30,7 +30,7 @@ struct sfc_credentials {
 	/* "snowflake" (password) or "snowflake_jwt" (key pair); unset
 	   means key pair when a private key is given, as in dlt. */
 	char	*authenticator;
-	char	*private_key;		/* PEM text, whatever form it came in */
+	char	*private_key;		/* PEM, or base64 of DER or PEM */
 	char	*private_key_path;
 	char	*private_key_passphrase;
 	char	*application;		/* dlt's "dltHub_dlt" by default */
@@ -54,22 +54,14 @@ int	 sfc_url_parse(const char *url, struct sfc_credentials *, char *err,
  * Resolves destination.<dest_name>.credentials through c (with the
  * pipeline-scoped pass when pipeline is set). database and host are
  * required, and username with a password unless a private key is
- * given (dlt's on_resolved); a private_key_path is read; a private key
- * in base64 DER or base64 PEM (dlt's decode_private_key forms) becomes
- * PEM text. Every secret found (password, private key, passphrase, a
- * whole connection string) is recorded as a secret of c. Returns 0, or
- * -1 with err naming what is missing or wrong, never a secret.
+ * given (dlt's on_resolved); a private_key_path is read into
+ * private_key. Every secret found (password, private key, passphrase,
+ * a whole connection string) is recorded as a secret of c. Returns 0,
+ * or -1 with err naming what is missing or wrong, never a secret.
  */
 int	 sfc_credentials_resolve(struct cfg *c, const char *dest_name,
 	    const char *pipeline, struct sfc_credentials *, char *err,
 	    size_t errlen);
-
-/*
- * A private key as PEM text from any of dlt's forms (PEM text, base64
- * of PEM, base64 of DER: PKCS#8, encrypted PKCS#8 or PKCS#1). NULL with
- * err when it is none of them.
- */
-char	*sfc_private_key_pem(const char *key, char *err, size_t errlen);
 
 /*
  * Where the credentials point, as dlt prints them (str() of the
