@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "snowflake/rest.h"
 #include "snowflake/stage.h"
 
 #define ATTEMPTS	5	/* of one upload, as the connector's few */
@@ -36,27 +37,6 @@ b64(const unsigned char *d, size_t n)
 	char	*out = xmalloc(n / 3 * 4 + 8);
 
 	EVP_EncodeBlock((unsigned char *)out, d, (int)n);
-	return out;
-}
-
-static unsigned char *
-unb64(const char *s, size_t *n)
-{
-	size_t		 len = strlen(s), pad = 0;
-	unsigned char	*out;
-	int		 got;
-
-	if (len == 0 || len % 4 != 0)
-		return NULL;
-	while (pad < 2 && s[len - 1 - pad] == '=')
-		pad++;
-	out = xmalloc(len / 4 * 3 + 1);
-	if ((got = EVP_DecodeBlock(out, (const unsigned char *)s,
-	    (int)len)) < 0) {
-		free(out);
-		return NULL;
-	}
-	*n = (size_t)got - pad;
 	return out;
 }
 
@@ -107,7 +87,8 @@ sf_stage_encrypt(const cJSON *material, const void *data, size_t len,
 	cJSON		*md;
 
 	memset(meta, 0, sizeof(*meta));
-	if (mkey == NULL || (master = unb64(mkey, &mlen)) == NULL ||
+	if (mkey == NULL || (master = sf_unbase64(mkey, strlen(mkey),
+	    &mlen)) == NULL ||
 	    aes(mlen, 1) == NULL) {
 		free(master);
 		errorf(err, errlen, "the stage's encryption material has no "
