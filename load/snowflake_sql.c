@@ -224,7 +224,8 @@ seconds(const char *w, long long *secs, char frac[16])
 
 	*secs = strtoll(w, &end, 10);
 	frac[0] = '\0';
-	if (end == w)
+	/* Beyond any time Snowflake has (and strtoll's saturation). */
+	if (end == w || *secs < -(1LL << 50) || *secs > (1LL << 50))
 		return -1;
 	for (const char *p = dot ? dot + 1 : ""; isdigit((unsigned char)*p) &&
 	    n < 9; p++, n++) {
@@ -242,55 +243,70 @@ seconds(const char *w, long long *secs, char frac[16])
 	return 0;
 }
 
-static void
+/* Seconds of years 1 to 9999: what a Snowflake date or time can be. */
+#define SECS_MIN	(-62135596800LL)
+#define SECS_MAX	253402300799LL
+
+/* b gets [date ]time of epoch secs; -1 when out of Snowflake's range. */
+static int
 clock_text(struct buf *b, long long secs, const char *frac, int date)
 {
 	time_t		 t = (time_t)secs;
 	struct tm	 tm;
 
-	gmtime_r(&t, &tm);
+	if (secs < SECS_MIN || secs > SECS_MAX || gmtime_r(&t, &tm) == NULL)
+		return -1;
 	if (date)
 		buf_printf(b, "%04d-%02d-%02d ", tm.tm_year + 1900,
 		    tm.tm_mon + 1, tm.tm_mday);
 	buf_printf(b, "%02d:%02d:%02d%s%s", tm.tm_hour, tm.tm_min, tm.tm_sec,
 	    *frac ? "." : "", frac);
+	return 0;
 }
 
+/* A value out of every range is passed on as the server wrote it. */
 char *
 sfq_render(const char *type, const char *w)
 {
 	struct buf	 b;
-	long long	 secs, offset = 0;
+	long long	 secs, offset = 0, days;
 	char		 frac[16];
 	const char	*sp;
-	time_t		 t;
-	struct tm	 tm;
+	int		 rc;
 
 	if (w == NULL)
 		return NULL;
 	if (strcasecmp(type, "boolean") == 0)
 		return xstrdup(strcmp(w, "1") == 0 || strcasecmp(w, "true") ==
 		    0 ? "true" : "false");
-	if (strcasecmp(type, "date") == 0) {
-		t = (time_t)(strtoll(w, NULL, 10) * 86400);
-		gmtime_r(&t, &tm);
-		return xasprintf("%04d-%02d-%02d", tm.tm_year + 1900,
-		    tm.tm_mon + 1, tm.tm_mday);
-	}
-	if (strncasecmp(type, "time", 4) != 0 || seconds(w, &secs, frac) < 0)
-		return xstrdup(w);
 	buf_init(&b, 128);
-	if (strcasecmp(type, "time") == 0) {
-		clock_text(&b, secs, frac, 0);
-		return buf_steal(&b);
+	if (strcasecmp(type, "date") == 0) {
+		days = strtoll(w, NULL, 10);
+		rc = days < SECS_MIN / 86400 || days > SECS_MAX / 86400 ? -1 :
+		    clock_text(&b, days * 86400, "", 1);
+		/* "2024-01-15 00:00:00": the date is its first 10. */
+		if (rc == 0)
+			b.data[b.len = 10] = '\0';
+	} else if (strncasecmp(type, "time", 4) != 0 ||
+	    seconds(w, &secs, frac) < 0)
+		rc = -1;
+	else if (strcasecmp(type, "time") == 0)
+		rc = clock_text(&b, secs, frac, 0);
+	else {
+		/* The offset in minutes + 1440: 0 to 2880. */
+		if (strcasecmp(type, "timestamp_tz") == 0 &&
+		    (sp = strchr(w, ' ')) != NULL)
+			offset = strtol(sp + 1, NULL, 10) % 100000 - 1440;
+		rc = offset < -1440 || offset > 1440 ? -1 :
+		    clock_text(&b, secs + offset * 60, frac, 1);
+		if (rc == 0 && strcasecmp(type, "timestamp_ntz") != 0)
+			buf_printf(&b, "%c%02lld:%02lld", offset < 0 ? '-' :
+			    '+', llabs(offset) / 60, llabs(offset) % 60);
 	}
-	if (strcasecmp(type, "timestamp_tz") == 0 &&
-	    (sp = strchr(w, ' ')) != NULL)
-		offset = strtoll(sp + 1, NULL, 10) - 1440;
-	clock_text(&b, secs + offset * 60, frac, 1);
-	if (strcasecmp(type, "timestamp_ntz") != 0)
-		buf_printf(&b, "%c%02lld:%02lld", offset < 0 ? '-' : '+',
-		    llabs(offset) / 60, llabs(offset) % 60);
+	if (rc < 0) {
+		buf_cleanup(&b);
+		return xstrdup(w);
+	}
 	return buf_steal(&b);
 }
 
