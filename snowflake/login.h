@@ -24,6 +24,7 @@ struct sf_session {
 	char		*token;		/* session token: secret */
 	char		*master_token;	/* renews token: secret */
 	long long	 sequence;	/* the last statement's */
+	int		 in_transaction; /* no new session while set */
 };
 
 /* Logs in (again), replacing the tokens. 0 or -1 with err. */

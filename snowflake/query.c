@@ -215,6 +215,10 @@ sf_query(struct sf_session *s, const char *sql, const struct sf_bind *binds,
 	else if (rc == 0)
 		rc = sf_result_read(&s->rest, json_obj(ans, "data"), res, err,
 		    errlen);
+	/* PUT and GET: what the file transfer needs (snowflake/stage.h). */
+	if (rc == 0 && cJSON_GetObjectItem(json_obj(ans, "data"),
+	    "stageInfo") != NULL)
+		res->data = cJSON_Duplicate(json_obj(ans, "data"), 1);
 	cJSON_Delete(ans);
 	if (res == &own)
 		sf_result_free(&own);
@@ -228,5 +232,6 @@ sf_result_free(struct sf_result *r)
 		return;
 	cJSON_Delete(r->rowtype);
 	cJSON_Delete(r->rows);
+	cJSON_Delete(r->data);
 	memset(r, 0, sizeof(*r));
 }

@@ -240,9 +240,18 @@ sf_session_revive(struct sf_session *s, const char *code, char *err,
 			log_info("snowflake: session on %s renewed", s->host);
 			return 0;
 		}
+		if (s->in_transaction)
+			return errorf(err, errlen, "the session on %s expired "
+			    "in an open transaction and cannot be renewed (%s)",
+			    s->host, e);
 		log_info("snowflake: cannot renew the session on %s (%s): "
 		    "logging in again", s->host, e);
-	} else
+	} else if (s->in_transaction)
+		return errorf(err, errlen, "the session on %s is gone "
+		    "(Snowflake %s) and its open transaction with it: the "
+		    "statement is not run again in a new session", s->host,
+		    code);
+	else
 		log_info("snowflake: session on %s gone (%s): logging in "
 		    "again", s->host, code);
 	return sf_login(s, err, errlen);
@@ -398,6 +407,12 @@ sf_heartbeat(struct sf_session *s, char *err, size_t errlen)
 	}
 	cJSON_Delete(ans);
 	return rc;
+}
+
+void
+sf_in_transaction(struct sf_session *s, int open)
+{
+	s->in_transaction = open;
 }
 
 void

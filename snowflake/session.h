@@ -70,6 +70,9 @@ struct sf_result {
 	long long	 changed;	/* rows inserted, updated or deleted
 					   (a DML statement; else 0) */
 	char		 query_id[64];
+	/* The answer's data of a PUT or GET (stageInfo, src_locations,
+	   encryptionMaterial: secrets, never to be logged), else NULL. */
+	cJSON		*data;
 };
 
 /* Logs in; NULL with err (Snowflake's code and message) on failure. */
@@ -95,6 +98,18 @@ void	sf_result_free(struct sf_result *);
  * statements. Renews the session when it expired. 0 or -1 with err.
  */
 int	sf_heartbeat(struct sf_session *, char *err, size_t errlen);
+
+/*
+ * Tells the session a transaction is open (1, after BEGIN) or not (0,
+ * once COMMIT answered, or before ROLLBACK). While one is open, a
+ * session the server has lost (restarted: 390104 and kin) is not
+ * replaced behind the caller's back: its transaction went with it, and
+ * the statement would run, and commit on its own, in a new session.
+ * sf_query fails instead, saying so. An expired token (390112) is still
+ * renewed with the master token: the same session, its transaction
+ * intact.
+ */
+void	sf_in_transaction(struct sf_session *, int open);
 
 /* Deletes the session on the server (errors ignored) and frees it. */
 void	sf_close(struct sf_session *);
