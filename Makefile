@@ -7,6 +7,8 @@
 #   make demo       the main job end to end on embedded defaults
 #   make bench      pfagent against Prefect's own worker, side by side:
 #                   writes docs/benchmarks.md (not part of make test)
+#   make compat     a core subset of the integration suite against every
+#                   Prefect 3.x line (not part of make test)
 
 CC	?= cc
 PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq zlib
@@ -64,7 +66,7 @@ SUNITS	 = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/unit/%)
 FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 
 .PHONY: all flows layers long-functions test unit unit-san fuzz-replay \
-	integration demo bench bench-load clean valgrind
+	integration compat demo bench bench-load clean valgrind
 .DEFAULT_GOAL := all
 
 all: $(B)/pfagent $(S)/pfagent flows
@@ -117,6 +119,12 @@ fuzz-replay: $(FUZZERS)
 integration: all
 	@scripts/setup venv
 	@scripts/run-integration
+
+# The integration suite's core against every Prefect 3.x line, each
+# server from a venv of its own (scripts/compat, tests/compat/).
+compat: all
+	@scripts/setup venv
+	@.venv/bin/python scripts/compat
 
 # Includes point down only (docs/layers.txt); the self-test proves the
 # check fails on an upward include.
