@@ -14,6 +14,8 @@
 #   make scale      5 agents x 2,000 runs on a PostgreSQL-backed Prefect
 #                   server: the scale section of docs/benchmarks.md (make
 #                   test runs a 5 x 200 version)
+#   make compat     a core subset of the integration suite against every
+#                   Prefect 3.x line (not part of make test)
 
 CC	?= cc
 PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq zlib
@@ -78,8 +80,8 @@ FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 DRIVERS	 = $(DRIVER_SRC:tests/integration/%.c=$(S)/tests/integration/%)
 
 .PHONY: all flows layers long-functions test unit unit-san fuzz-replay \
-	integration image demo bench bench-image bench-load scale clean \
-	valgrind
+	integration compat image demo bench bench-image bench-load scale \
+	clean valgrind
 .DEFAULT_GOAL := all
 
 all: $(B)/pfagent $(S)/pfagent flows $(DRIVERS)
@@ -141,6 +143,12 @@ integration: all
 	@scripts/setup browser || echo "make integration: no Chromium" \
 		"(scripts/setup browser as root): the UI test skips"
 	@scripts/run-integration
+
+# The integration suite's core against every Prefect 3.x line, each
+# server from a venv of its own (scripts/compat, tests/compat/).
+compat: all
+	@scripts/setup venv
+	@.venv/bin/python scripts/compat
 
 # Includes point down only (docs/layers.txt); the self-test proves the
 # check fails on an upward include.

@@ -146,7 +146,7 @@ api_adapting(const struct deploy_server *srv, const char *method,
 
 /* ------------------------------------------------------------- reading */
 
-/* Deployments name their queue; some servers (before 3.5) not its id. */
+/* Deployments name their queue; servers before 3.6 not its id. */
 static int
 default_queue_name(const struct deploy_server *srv, const char *id,
     struct deploy_target *t, char *err, size_t errlen)

@@ -86,8 +86,8 @@ same_schedule(const cJSON *w, const cJSON *h)
 
 /*
  * A schedule of the file against one of the server (ids ignored). A key
- * the server's schedules lack (slug and parameters before 3.1) is one
- * it cannot store, so it cannot differ.
+ * the server's schedules lack (3.0's lack slug and parameters) is one it
+ * cannot store, so it cannot differ.
  */
 int
 deploy_same_schedule(const cJSON *w, const cJSON *h)
@@ -183,7 +183,7 @@ have_plain(const struct deploy_pair *p, const char *key)
 }
 
 /* No queue in the file means the pool's default queue. By name: servers
- * before 3.5 send no work_queue_id. */
+ * before 3.6 send no work_queue_id. */
 static cJSON *
 have_queue(const struct deploy_pair *p, const char *key)
 {
@@ -208,8 +208,8 @@ have_limit(const struct deploy_pair *p, const char *key)
 	    cJSON_CreateNull();
 }
 
-/* Options without a grace_period_seconds (before 3.5) cannot store the
- * file's, so it is not a difference. */
+/* Options without a grace_period_seconds (3.4 and older) cannot store
+ * the file's, so it is not a difference. */
 static cJSON *
 have_options(const struct deploy_pair *p, const char *key)
 {
@@ -284,7 +284,7 @@ deploy_diff(const struct deploy_pair *p, struct deploy_change *out)
 		    (strcmp(f->key, "schedules") == 0 && !p->has_schedules))
 			continue;
 		/* A field the server's deployments lack (concurrency_options
-		 * before 3.0.1) is one it cannot store. */
+		 * on 3.0.0) is one it cannot store. */
 		if (get(p->current, f->key) == NULL)
 			continue;
 		want = get(p->spec, f->key);

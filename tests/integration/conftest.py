@@ -1,7 +1,8 @@
 """Fixtures for the pfagent integration suite.
 
-Every test talks to a real Prefect server (prefect==3.8.8 from PyPI, pinned
-in tests/requirements.txt) started here as a subprocess with its own SQLite
+Every test talks to a real Prefect server (prefect==3.9.1 from PyPI, pinned
+in tests/requirements.txt, or the one in the venv PFAGENT_PREFECT_VENV
+names: make compat) started here as a subprocess with its own SQLite
 database, and to the pfagent binary under test (the ASan+UBSan build by
 default). Nothing here fakes the Prefect API.
 

@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+from peers.mute_relay import MuteRelay
 from peers.prefect import (
     VENV_BIN, PrefectClient, PrefectServer, wait_for)
 from peers.tls_proxy import TlsProxy, make_self_signed
@@ -162,6 +163,24 @@ def test_idle_stream_outlives_many_keepalive_pings(tmp_path, agent,
     finally:
         client.close()
         server.stop()
+
+
+def test_silent_stream_is_hung_up_and_subscribed_again(prefect_server,
+                                                       agent, pool_name):
+    """A stream that goes silent with its socket still open (a server
+    host gone without a FIN) is hung up once two of the agent's pings
+    went unanswered, said so, and subscribed again."""
+    relay = MuteRelay(prefect_server.port)
+    try:
+        a = agent(pool_name, *SLOW, api_url=relay.api_url,
+                  env={"PFAGENT_EVENTS_PING_SECONDS": "1"})
+        wait_subscribed(a)
+        assert relay.mute() == 1
+        wait_subscribed(a, times=2)
+        assert "events: no answer to 2 pings in 2 s; polling takes over" \
+            in a.log_text(), a.log_tail()
+    finally:
+        relay.close()
 
 
 @pytest.mark.parametrize("stream", ["websocket", "polling"])
