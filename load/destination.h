@@ -28,6 +28,7 @@
 #include "load/schema.h"
 
 struct cfg;
+struct ld_load_result;
 
 /* Everything a destination may need to connect. */
 struct ld_dest_config {
@@ -128,15 +129,29 @@ struct ld_dest_ops {
 	int	(*copy_job)(struct ld_dest *, const char *qualified_table,
 		    const struct ld_table *t, const char *path,
 		    long long *rows, char *err, size_t errlen);
+
+	/*
+	 * A destination that is not SQL (the filesystem) loads a whole
+	 * package and restores state itself: ld_load_package and
+	 * ld_restore (load/loader.h) hand over to these when set. NULL
+	 * for SQL destinations.
+	 */
+	int	(*load_package)(struct ld_dest *, const char *dataset,
+		    const char *pkg_dir, const char *load_id,
+		    struct ld_load_result *out, char *err, size_t errlen);
+	int	(*restore)(struct ld_dest *, const char *dataset,
+		    const char *pipeline, const char *schema_name,
+		    char **state, char **schema, char *err, size_t errlen);
 };
 
 /* Each destination's ops, in its own file (load/duckdb.c, ...). */
 extern const struct ld_dest_ops ld_duckdb_ops;
 extern const struct ld_dest_ops ld_postgres_ops;
 extern const struct ld_dest_ops ld_snowflake_ops;
+extern const struct ld_dest_ops ld_filesystem_ops;
 
-/* The destination of a type ("duckdb", "postgres", "snowflake"), or
-   NULL. */
+/* The destination of a type ("duckdb", "postgres", "snowflake",
+   "filesystem"), or NULL. */
 const struct ld_dest_ops *ld_dest_find(const char *type);
 
 /*

@@ -537,8 +537,8 @@ drop_tables(struct loading *l, const char *pkg_dir)
 
 /* ----------------------------------------------------------- load */
 
-static struct ld_schema *
-read_schema(const char *pkg_dir, char *err, size_t errlen)
+struct ld_schema *
+ld_load_read_schema(const char *pkg_dir, char *err, size_t errlen)
 {
 	char			*path, *text;
 	cJSON			*doc;
@@ -612,6 +612,9 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 	struct loading	l = { 0 };
 	int		found = 0, rc = -1;
 
+	if (d->ops->load_package != NULL)
+		return d->ops->load_package(d, dataset, pkg_dir, load_id, out,
+		    err, errlen);
 	memset(out, 0, sizeof(*out));
 	l.d = d;
 	l.dl = d->ops->dialect;
@@ -621,7 +624,7 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 	l.out = out;
 	l.err = err;
 	l.errlen = errlen;
-	if ((l.schema = read_schema(pkg_dir, err, errlen)) == NULL)
+	if ((l.schema = ld_load_read_schema(pkg_dir, err, errlen)) == NULL)
 		goto out;
 	if (read_existing(&l) < 0 || already_loaded(&l, &found) < 0)
 		goto out;
@@ -688,6 +691,9 @@ ld_restore(struct ld_dest *d, const char *dataset, const char *pipeline,
 	char		*ps, *lt, *vt, *name, *sname, *sql;
 	int		 rc = 0;
 
+	if (d->ops->restore != NULL)
+		return d->ops->restore(d, dataset, pipeline, schema_name,
+		    state, schema, err, errlen);
 	*state = *schema = NULL;
 	l.d = d;
 	l.dl = d->ops->dialect;

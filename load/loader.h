@@ -43,4 +43,8 @@ int	ld_restore(struct ld_dest *d, const char *dataset,
 	    const char *pipeline, const char *schema_name, char **state,
 	    char **schema, char *err, size_t errlen);
 
+/* The package's schema.json (NULL with err). */
+struct ld_schema *ld_load_read_schema(const char *pkg_dir, char *err,
+	    size_t errlen);
+
 #endif
