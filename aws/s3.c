@@ -298,6 +298,7 @@ content_md5(const void *data, size_t len, char out[32])
 }
 
 struct call {
+	const char	*op;		/* "PutObject", for messages */
 	const char	*method, *bucket, *key, *query;
 	const void	*body;
 	size_t		 len;
@@ -386,7 +387,9 @@ sign_call(const struct s3_client *c, const struct call *k, const char *path,
 static int
 retryable(const struct s3_resp *r)
 {
-	return r->status == 0 || r->status >= 500 || r->status == 429;
+	/* As the AWS SDKs: 501 and the like are answers, not hiccups. */
+	return r->status == 0 || r->status == 500 || r->status == 502 ||
+	    r->status == 503 || r->status == 504 || r->status == 429;
 }
 
 /* The request's path: /bucket/key, the key encoded once. */
@@ -436,7 +439,7 @@ call(struct s3_client *c, const struct call *k, struct s3_resp *r,
 	}
 	free(path);
 	if (r->status == 0)
-		return errorf(err, errlen, "%s s3://%s/%s: %s", k->method,
+		return errorf(err, errlen, "%s s3://%s/%s: %s", k->op,
 		    k->bucket, k->key ? k->key : "", r->error);
 	return 0;
 }
@@ -451,9 +454,7 @@ s3_error(const struct call *k, const struct s3_resp *r, char *err,
 	char	*msg = s3_xml_text(r->body.data ? r->body.data : "",
 	    r->body.len, "Message", NULL);
 
-	errorf(err, errlen, "%s s3://%s/%s: %s%s%s (HTTP %ld)",
-	    strcmp(k->method, "PUT") == 0 ? "PutObject" :
-	    strcmp(k->method, "GET") == 0 ? "GetObject" : k->method,
+	errorf(err, errlen, "%s s3://%s/%s: %s%s%s (HTTP %ld)", k->op,
 	    k->bucket, k->key ? k->key : "", code ? code : "no error code",
 	    msg ? ": " : "", msg ? msg : "", r->status);
 	free(code);
@@ -467,8 +468,8 @@ int
 s3_put(struct s3_client *c, const char *bucket, const char *key,
     const void *data, size_t len, char *err, size_t errlen)
 {
-	struct call	k = { "PUT", bucket, key, NULL, data != NULL ? data :
-	    "", len, 1, "application/octet-stream" };
+	struct call	k = { "PutObject", "PUT", bucket, key, NULL,
+	    data != NULL ? data : "", len, 1, "application/octet-stream" };
 	struct s3_resp	r;
 	int		rc = 0;
 
@@ -484,7 +485,8 @@ static void
 abort_upload(struct s3_client *c, const char *bucket, const char *key,
     const char *query)
 {
-	struct call	k = { "DELETE", bucket, key, query, NULL, 0, 0, NULL };
+	struct call	k = { "AbortMultipartUpload", "DELETE", bucket, key,
+	    query, NULL, 0, 0, NULL };
 	struct s3_resp	r;
 	char		ignored[256];
 
@@ -515,7 +517,8 @@ upload_parts(struct s3_client *c, const char *bucket, const char *key,
 		if (n == 0 && no > 1)
 			break;
 		q = xasprintf("partNumber=%d&uploadId=%s", no, enc_id);
-		k = (struct call){ "PUT", bucket, key, q, chunk, n, 1, NULL };
+		k = (struct call){ "UploadPart", "PUT", bucket, key, q, chunk,
+		    n, 1, NULL };
 		if (call(c, &k, &r, err, errlen) == -1)
 			rc = -1;
 		else if (r.status != 200 || r.etag == NULL)
@@ -543,8 +546,8 @@ static int
 multipart(struct s3_client *c, const char *bucket, const char *key, FILE *f,
     char *err, size_t errlen)
 {
-	struct call	 k = { "POST", bucket, key, "uploads=", NULL, 0, 0,
-	    "application/octet-stream" };
+	struct call	 k = { "CreateMultipartUpload", "POST", bucket, key,
+	    "uploads=", NULL, 0, 0, "application/octet-stream" };
 	struct s3_resp	 r;
 	struct buf	 xml;
 	char		*id, *enc = NULL, *q;
@@ -568,8 +571,8 @@ multipart(struct s3_client *c, const char *bucket, const char *key, FILE *f,
 	q = xasprintf("uploadId=%s", enc);
 	buf_init(&xml, (size_t)-1);
 	if (upload_parts(c, bucket, key, id, f, &xml, err, errlen) == 0) {
-		k = (struct call){ "POST", bucket, key, q, xml.data, xml.len,
-		    1, "application/xml" };
+		k = (struct call){ "CompleteMultipartUpload", "POST", bucket,
+		    key, q, xml.data, xml.len, 1, "application/xml" };
 		if (call(c, &k, &r, err, errlen) == 0) {
 			/* A 200 may still carry an <Error> (S3 docs). */
 			if (r.status != 200 || (r.body.data != NULL &&
@@ -622,7 +625,8 @@ int
 s3_get(struct s3_client *c, const char *bucket, const char *key,
     char **data, size_t *len, char *err, size_t errlen)
 {
-	struct call	k = { "GET", bucket, key, NULL, NULL, 0, 0, NULL };
+	struct call	k = { "GetObject", "GET", bucket, key, NULL, NULL, 0, 0,
+	    NULL };
 	struct s3_resp	r;
 	int		rc = 0;
 
@@ -665,7 +669,8 @@ s3_list(struct s3_client *c, const char *bucket, const char *prefix,
 		free(enc_token);
 		free(token);
 		token = NULL;
-		k = (struct call){ "GET", bucket, NULL, q, NULL, 0, 0, NULL };
+		k = (struct call){ "ListObjectsV2", "GET", bucket, NULL, q,
+		    NULL, 0, 0, NULL };
 		if (call(c, &k, &r, err, errlen) == -1)
 			rc = -1;
 		else if (r.status != 200)
@@ -680,6 +685,13 @@ s3_list(struct s3_client *c, const char *bucket, const char *prefix,
 	} while (rc == 0 && token != NULL);
 	free(token);
 	free(enc_prefix);
+	if (rc == -1) {
+		for (size_t i = 0; i < *n; i++)
+			free((*keys)[i]);
+		free(*keys);
+		*keys = NULL;
+		*n = 0;
+	}
 	return rc;
 }
 
@@ -716,7 +728,8 @@ s3_delete(struct s3_client *c, const char *bucket, const char *const *keys,
 			buf_printf(&xml, "</Key></Object>");
 		}
 		buf_printf(&xml, "</Delete>");
-		k = (struct call){ "POST", bucket, NULL, "delete=", xml.data,
+		k = (struct call){ "DeleteObjects", "POST", bucket, NULL,
+		    "delete=", xml.data,
 		    xml.len, 1, "application/xml" };
 		if (call(c, &k, &r, err, errlen) == -1)
 			rc = -1;
@@ -725,7 +738,8 @@ s3_delete(struct s3_client *c, const char *bucket, const char *const *keys,
 		else if (r.body.data != NULL && (bad = s3_xml_text(r.body.data,
 		    r.body.len, "Error", NULL)) != NULL) {
 			char *key = s3_xml_text(bad, strlen(bad), "Key", NULL);
-			char *code = s3_xml_text(bad, strlen(bad), "Code", NULL);
+			char *code = s3_xml_text(bad, strlen(bad), "Code",
+			    NULL);
 
 			rc = errorf(err, errlen, "DeleteObjects s3://%s/%s: %s",
 			    bucket, key ? key : "?", code ? code : "failed");

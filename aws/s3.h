@@ -7,7 +7,7 @@
  * than the part size goes up as a multipart upload whose parts are
  * each checked the same way; on any failure the upload is aborted, so
  * an object is either wholly there or not at all. Transport errors,
- * 5xx (503 SlowDown included) and 429 are retried with capped
+ * 500, 502, 503 (SlowDown included), 504 and 429 are retried with capped
  * exponential backoff, each attempt signed anew. Messages name the
  * operation, the s3 URL and S3's error code, never credentials.
  */

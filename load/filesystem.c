@@ -810,7 +810,8 @@ truncate_replaced(struct fsload *l, char **jobs, size_t n)
 			    sizeof(table), fid, sizeof(fid)) == NULL)
 				continue;
 			jt = ld_schema_table(l->schema, table);
-			in = jt != NULL && ld_schema_root(l->schema, jt) == root;
+			in = jt != NULL &&
+			    ld_schema_root(l->schema, jt) == root;
 		}
 		if (in && delete_table(l, t->name) == -1)
 			return -1;

@@ -1,4 +1,4 @@
-"""An HTTP relay on 127.0.0.1 in front of a Snowflake peer that fails
+"""An HTTP relay on 127.0.0.1 in front of a Snowflake (or S3) peer that fails
 every Nth request it receives (and the burst-1 after it), before the
 peer sees it:
 
@@ -76,7 +76,8 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             up.close()
 
-    do_GET = do_POST = _relay
+    # PUT and DELETE: S3's uploads and aborts (test_lake.py).
+    do_GET = do_POST = do_PUT = do_DELETE = _relay
 
 
 class FaultProxy:

@@ -1,0 +1,273 @@
+"""The filesystem destination (load/filesystem.c, aws/s3.c) against
+moto's S3 with signature checking on: the same items loaded by dlt 1.31's
+own filesystem destination (s3fs, to another prefix of the same bucket)
+and by pfagent's test flow give the same object keys (modulo load and
+file ids), the same decompressed rows (modulo ids and load times) and
+the same _dlt_* files; `pfagent pipeline NAME sync` restores the state
+from the bucket; replace leaves only the new files; a re-run of a
+package whose load died before its _dlt_loads file lands the same keys
+again; 503s from a proxy are retried; a wrong secret fails with S3's
+error code and the secret nowhere; a 200 MB file goes up as multipart."""
+
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import load_compare as lc
+from peers.fault_proxy import FaultProxy
+from peers.moto import REGION, MotoServer
+from peers.prefect import PFAGENT, REPO_ROOT, SANITIZER_RE
+
+BUCKET = "lake"
+DLT_S3 = REPO_ROOT / ".venv" / "dlt-s3"
+S3_CLIENT = PFAGENT.parent / "tests" / "integration" / "s3_client"
+IDS = re.compile(r"\d{10}\.\d+")
+
+DLT_SCRIPT = r"""
+import json, sys
+import dlt
+cfg = json.loads(sys.argv[1])
+dest = dlt.destinations.filesystem(cfg["bucket_url"],
+                                   credentials=cfg["credentials"])
+for batch in cfg["batches"]:
+    res = dlt.resource(batch["items"], name=cfg["resource"],
+                       write_disposition=batch.get("write_disposition",
+                                                   "append"),
+                       primary_key=batch.get("primary_key") or None,
+                       max_table_nesting=cfg["max_table_nesting"])
+    p = dlt.pipeline(pipeline_name=cfg["pipeline"], destination=dest,
+                     dataset_name=cfg["dataset"],
+                     pipelines_dir=cfg["pipelines_dir"])
+    p.run(res)
+"""
+
+ITEMS = [
+    {"id": 1, "currency": "EUR", "rate": 0.92, "at": "2026-01-01T00:00:00Z",
+     "meta": {"source": "oxr"}, "tags": ["a", "b"]},
+    {"id": 2, "currency": "GBP", "rate": 0.79, "at": "2026-01-01T00:00:00Z",
+     "meta": {"source": "oxr"}, "tags": []},
+]
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    m = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()
+    try:
+        m.keys = m.create_user("lake", ["s3:*"])
+        m.client("s3").create_bucket(Bucket=BUCKET)
+        m.enable_auth()
+        yield m
+    finally:
+        m.stop()
+
+
+def s3(moto):
+    return moto.client("s3", *moto.keys)
+
+
+def objects(moto, prefix):
+    """{key below prefix: bytes} of every object under prefix/."""
+    c, out = s3(moto), {}
+    for page in c.get_paginator("list_objects_v2").paginate(
+            Bucket=BUCKET, Prefix=prefix + "/"):
+        for o in page.get("Contents", []):
+            body = c.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read()
+            out[o["Key"][len(prefix) + 1:]] = body
+    return out
+
+
+def pf_env(moto, prefix, secret=None, endpoint=None):
+    ak, sk = moto.keys
+    w = "DESTINATION__WAREHOUSE__"
+    return {w + "DESTINATION_TYPE": "filesystem",
+            w + "BUCKET_URL": f"s3://{BUCKET}/{prefix}",
+            w + "CREDENTIALS__AWS_ACCESS_KEY_ID": ak,
+            w + "CREDENTIALS__AWS_SECRET_ACCESS_KEY": secret or sk,
+            w + "CREDENTIALS__ENDPOINT_URL": endpoint or moto.url,
+            w + "CREDENTIALS__REGION_NAME": REGION}
+
+
+def run_pf(tmp, moto, prefix, items, check=True, **kw):
+    params = {"pipeline": "rates", "dataset": "rates_data",
+              "resource": "rates", "max_table_nesting": 1000,
+              "items": items, **{k: v for k, v in kw.items()
+                                 if k in ("write_disposition",
+                                          "stop_after")}}
+    p = lc.run_pfagent(tmp, params, check=check,
+                       env=pf_env(moto, prefix, kw.get("secret"),
+                                  kw.get("endpoint")))
+    assert not SANITIZER_RE.search(p.stderr), p.stderr
+    return p
+
+
+def run_dlt(tmp, moto, prefix, batches):
+    ak, sk = moto.keys
+    work = tmp / "dlt"
+    work.mkdir(exist_ok=True)
+    cfg = {"pipeline": "rates", "dataset": "rates_data",
+           "resource": "rates", "max_table_nesting": 1000,
+           "batches": batches, "bucket_url": f"s3://{BUCKET}/{prefix}",
+           "credentials": {"aws_access_key_id": ak,
+                           "aws_secret_access_key": sk,
+                           "endpoint_url": moto.url,
+                           "region_name": REGION},
+           "pipelines_dir": str(work / "pipelines")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(
+        ("PREFECT_", "DESTINATION__", "DLT_", "WORKSPACE__", "SOURCES__",
+         "AWS_"))}
+    env.update({"RUNTIME__LOG_LEVEL": "WARNING",
+                "PYTHONPATH": str(DLT_S3)})
+    p = subprocess.run([sys.executable, "-c", DLT_SCRIPT, json.dumps(cfg)],
+                       cwd=work, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+
+
+def shape(keys):
+    """Keys with load ids, file ids and schema hashes (each side's
+    schema has its own) replaced: what must agree."""
+    out = []
+    for k in keys:
+        k = IDS.sub("<id>", k)
+        k = re.sub(r"__[0-9a-f]{64}\.jsonl$", "__<hash>.jsonl", k)
+        k = re.sub(r"\.[0-9a-f]{10}\.jsonl", ".<file>.jsonl", k)
+        out.append(k)
+    return sorted(out)
+
+
+def rows(objs, table):
+    """The decompressed rows of a table, ids and load ids dropped."""
+    out = []
+    for k, body in objs.items():
+        if k.startswith(f"rates_data/{table}/"):
+            text = gzip.decompress(body).decode()
+            for line in text.splitlines():
+                r = json.loads(line)
+                for c in ("_dlt_id", "_dlt_load_id", "_dlt_parent_id"):
+                    r.pop(c, None)
+                out.append(json.dumps(r, sort_keys=True))
+    return sorted(out)
+
+
+def test_the_lake_is_dlts(tmp_path, moto):
+    """Same keys modulo ids, same rows, same _dlt_* files and fields."""
+    run_dlt(tmp_path, moto, "dlt", [{"items": ITEMS}])
+    run_pf(tmp_path, moto, "pf", ITEMS)
+    theirs, ours = objects(moto, "dlt"), objects(moto, "pf")
+    assert shape(ours) == shape(theirs)
+    assert ours["rates_data/init"] == theirs["rates_data/init"]
+    for t in ("rates", "rates__tags"):
+        assert rows(ours, t) and rows(ours, t) == rows(theirs, t)
+    for table in ("_dlt_loads", "_dlt_pipeline_state", "_dlt_version"):
+        mine = [json.loads(v) for k, v in ours.items()
+                if k.startswith(f"rates_data/{table}/")]
+        dlts = [json.loads(v) for k, v in theirs.items()
+                if k.startswith(f"rates_data/{table}/")]
+        assert len(mine) == len(dlts) == 1, table
+        assert list(mine[0]) == list(dlts[0]), table
+    load = [json.loads(v) for k, v in ours.items()
+            if k.startswith("rates_data/_dlt_loads/")][0]
+    assert load["status"] == 0 and load["schema_name"] == "rates"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00",
+                        load["inserted_at"])
+
+
+def test_sync_restores_the_state_from_the_bucket(tmp_path, moto):
+    run_pf(tmp_path, moto, "sync", ITEMS)
+    env = {**lc.pfagent_env(tmp_path), **pf_env(moto, "sync"),
+           "DLT_DATA_DIR": str(tmp_path / "restored")}
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    p = subprocess.run([str(PFAGENT), "pipeline", "rates", "sync", "-y",
+                        "--destination", "warehouse", "--dataset-name",
+                        "rates_data"], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    work = tmp_path / "restored" / "pipelines" / "rates"
+    state = json.loads((work / "state.json").read_text())
+    assert state["pipeline_name"] == "rates"
+    assert state["dataset_name"] == "rates_data"
+    schema = json.loads((work / "schemas" / "rates.schema.json")
+                        .read_text())
+    assert "rates__tags" in schema["tables"]
+
+
+def test_replace_leaves_only_the_new_files(tmp_path, moto):
+    run_pf(tmp_path, moto, "repl", ITEMS, write_disposition="replace")
+    first = objects(moto, "repl")
+    run_pf(tmp_path, moto, "repl", ITEMS[:1], write_disposition="replace")
+    second = objects(moto, "repl")
+    data = [k for k in second if k.startswith("rates_data/rates/")]
+    assert len(data) == 1 and data[0] not in first
+    assert rows(second, "rates") == rows({data[0]: second[data[0]]},
+                                         "rates")
+    assert len([k for k in second if "/_dlt_loads/" in k]) == 2
+
+
+def test_a_package_loaded_again_lands_the_same_keys(tmp_path, moto):
+    """A load that died before its _dlt_loads file: the retry writes the
+    same keys again (ids come from the package), nothing twice."""
+    run_pf(tmp_path, moto, "again", ITEMS)
+    before = objects(moto, "again")
+    c = s3(moto)
+    marker = [k for k in before if "/_dlt_loads/" in k][0]
+    c.delete_object(Bucket=BUCKET, Key="again/" + marker)
+    loaded = tmp_path / "pf-data" / "pipelines" / "rates" / "load"
+    pkg = next((loaded / "loaded").iterdir())
+    (pkg / "package_completed.json").unlink()
+    (loaded / "normalized").mkdir(exist_ok=True)
+    pkg.rename(loaded / "normalized" / pkg.name)
+    run_pf(tmp_path, moto, "again", [])
+    after = objects(moto, "again")
+    assert sorted(k for k in after if "/_dlt_version/" not in k) == \
+        sorted(k for k in before if "/_dlt_version/" not in k)
+
+
+def test_503_is_retried(tmp_path, moto):
+    proxy = FaultProxy(moto.port, mode="503", every=3, burst=2).start()
+    try:
+        run_pf(tmp_path, moto, "flaky", ITEMS,
+               endpoint=f"http://127.0.0.1:{proxy.port}")
+        assert proxy.failed
+    finally:
+        proxy.stop()
+    assert rows(objects(moto, "flaky"), "rates")
+
+
+def test_a_wrong_secret_fails_with_s3s_code(tmp_path, moto):
+    secret = "wrongSECRETwrongSECRETwrongSECRET12345678"
+    p = run_pf(tmp_path, moto, "denied", ITEMS, check=False, secret=secret)
+    assert p.returncode != 0
+    out = p.stdout + p.stderr
+    assert "SignatureDoesNotMatch" in out
+    assert secret not in out
+    for f in (tmp_path / "pf-data").rglob("*"):
+        if f.is_file():
+            assert secret.encode() not in f.read_bytes(), f
+
+
+def test_200mb_goes_up_as_multipart(tmp_path, moto):
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        for i in range(200):
+            f.write(bytes([i % 251]) * (1 << 20))
+    ak, sk = moto.keys
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ACCESS_KEY_ID": ak, "AWS_SECRET_ACCESS_KEY": sk,
+                "AWS_REGION": REGION, "S3_ENDPOINT": moto.url})
+    p = subprocess.run([str(S3_CLIENT), "put-file", str(big), BUCKET,
+                        "big/one.bin"], env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert json.loads(p.stdout)["multipart"] == 1
+    head = s3(moto).head_object(Bucket=BUCKET, Key="big/one.bin")
+    assert head["ContentLength"] == 200 << 20
+    assert head["ETag"].strip('"').endswith("-25")
+    assert not s3(moto).list_multipart_uploads(Bucket=BUCKET).get(
+        "Uploads")
