@@ -935,8 +935,15 @@ upload_job(struct fsload *l, const char *path, const char *table,
 	rc = st_put_file(l->d, r, src, l->err, l->errlen);
 	if (l->d->compress)
 		unlink(src);
-	if (rc == 0)
+	if (rc == 0) {
+		struct ld_load_result *o = l->out;
+
 		count_rows(l, table, rows);
+		o->files = xrealloc(o->files, (o->nfiles + 1) *
+		    sizeof(*o->files));
+		o->files[o->nfiles++] = (struct ld_landed_file){
+		    xstrdup(table), xstrdup(key), rows };
+	}
 	free(src);
 	free(r);
 	free(key);

@@ -664,6 +664,13 @@ ld_load_result_cleanup(struct ld_load_result *r)
 	free(r->t);
 	r->t = NULL;
 	r->n = 0;
+	for (size_t i = 0; i < r->nfiles; i++) {
+		free(r->files[i].table);
+		free(r->files[i].path);
+	}
+	free(r->files);
+	r->files = NULL;
+	r->nfiles = 0;
 }
 
 /* ------------------------------------------------------- restore */

@@ -16,10 +16,19 @@ struct ld_table_rows {
 	long long	 rows;
 };
 
+/* A data file a filesystem destination landed. */
+struct ld_landed_file {
+	char		*table;
+	char		*path;		/* under the dataset: the layout's */
+	long long	 rows;
+};
+
 struct ld_load_result {
 	struct ld_table_rows	*t;
 	size_t			 n;
 	int			 already;	/* in _dlt_loads: skipped */
+	struct ld_landed_file	*files;		/* filesystem only */
+	size_t			 nfiles;
 };
 
 /*

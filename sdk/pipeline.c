@@ -166,6 +166,7 @@ open_pipeline(pf_run *run, const char *name, const char *dest,
 	p->dataset = dataset != NULL ? xstrdup(dataset) :
 	    xasprintf("%s_dataset", p->name);
 	p->info = cJSON_CreateArray();
+	p->ingested = cJSON_CreateArray();
 	buf_init(&p->line, (size_t)-1);
 	if (p->name[0] == '\0' || strchr(p->name, '/') != NULL ||
 	    p->name[0] == '.') {
@@ -232,6 +233,8 @@ pf_pipeline_close(pf_pipeline *p)
 	ld_schema_free(p->schema);
 	cJSON_Delete(p->state);
 	cJSON_Delete(p->info);
+	cJSON_Delete(p->landed);
+	cJSON_Delete(p->ingested);
 	jv_arena_free(&p->arena);
 	buf_cleanup(&p->line);
 	free(p->info_text);

@@ -43,6 +43,10 @@ struct pf_pipeline {
 	char			*error;
 	cJSON			*info;
 	char			*info_text;
+	/* Files a filesystem destination landed this run:
+	   [{"table", "file", "rows"}], for Snowpipe (steps.c). */
+	cJSON			*landed;
+	cJSON			*ingested;	/* Snowpipe's outcome */
 	struct jv_arena		 arena;
 	struct buf		 line;
 };

@@ -22,6 +22,7 @@
 #include "load/loader.h"
 #include "load/normalize.h"
 #include "load/package.h"
+#include "load/snowpipe.h"
 #include "sdk/pipeline.h"
 #include "load/state.h"
 #include "sdk/run.h"
@@ -253,6 +254,21 @@ add_info(pf_pipeline *p, const char *id, const struct ld_load_result *r)
 	}
 }
 
+static void
+add_landed(pf_pipeline *p, const struct ld_load_result *r)
+{
+	if (p->landed == NULL)
+		p->landed = cJSON_CreateArray();
+	for (size_t i = 0; i < r->nfiles; i++) {
+		cJSON	*f = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(f, "table", r->files[i].table);
+		cJSON_AddStringToObject(f, "file", r->files[i].path);
+		cJSON_AddNumberToObject(f, "rows", (double)r->files[i].rows);
+		cJSON_AddItemToArray(p->landed, f);
+	}
+}
+
 static int
 load_package(pf_pipeline *p, const char *id)
 {
@@ -273,6 +289,7 @@ load_package(pf_pipeline *p, const char *id)
 		pf_log_info(p->run, "Load package %s is already in %s.%s; "
 		    "not loaded again", id, p->dataset, "_dlt_loads");
 	add_info(p, id, &r);
+	add_landed(p, &r);
 	ld_load_result_cleanup(&r);
 	if (ld_pkg_move(src, dst, err, sizeof(err)) < 0) {
 		ld_pipeline_fail(p, "%s", err);
@@ -398,6 +415,60 @@ load_task(pf_run *run, void *arg)
 	return PF_OK;
 }
 
+/*
+ * The files the run landed in the lake, of the table the destination's
+ * Snowpipe copies, handed to it; the ingested rows go to p->info's
+ * artifact as rows {"file", "snowpipe_status", "rows_ingested"}.
+ */
+static int
+snowpipe_task(pf_run *run, void *arg)
+{
+	pf_pipeline			*p = arg;
+	struct ld_snowpipe		*sp = NULL;
+	struct ld_snowpipe_report	 rep;
+	const cJSON			*f;
+	char				 err[4096], **paths;
+	size_t				 n = 0;
+	int				 rc;
+
+	if (ld_snowpipe_open(run->cfg, p->dest_name, p->name, &sp, err,
+	    sizeof(err)) == -1)
+		return pf_fail(run, "%s", err);
+	if (sp == NULL)
+		return PF_OK;
+	paths = xcalloc((size_t)cJSON_GetArraySize(p->landed) + 1,
+	    sizeof(*paths));
+	cJSON_ArrayForEach(f, p->landed)
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(f,
+		    "table")), ld_snowpipe_table(sp)) == 0)
+			paths[n++] = cJSON_GetStringValue(cJSON_GetObjectItem(f,
+			    "file"));
+	pf_log_info(run, "Handing %zu file(s) of %s to Snowpipe %s (%s)", n,
+	    ld_snowpipe_table(sp), p->dest_name, ld_snowpipe_mode(sp));
+	rc = ld_snowpipe_ingest(sp, (const char *const *)paths, n, &rep, err,
+	    sizeof(err));
+	for (size_t i = 0; i < rep.n; i++) {
+		cJSON	*row = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(row, "table_name",
+		    ld_snowpipe_table(sp));
+		cJSON_AddStringToObject(row, "file", rep.f[i].path);
+		cJSON_AddStringToObject(row, "snowpipe_status",
+		    rep.f[i].status ? rep.f[i].status : "not reported");
+		cJSON_AddNumberToObject(row, "rows_ingested",
+		    (double)rep.f[i].rows);
+		cJSON_AddItemToArray(p->ingested, row);
+		pf_log_info(run, "Snowpipe: %s %s, %lld rows", rep.f[i].path,
+		    rep.f[i].status ? rep.f[i].status : "not reported",
+		    rep.f[i].rows);
+	}
+	ld_snowpipe_report_cleanup(&rep);
+	ld_snowpipe_close(sp);
+	free(paths);
+	return rc == -1 ? pf_fail(run, "%s", err) : PF_OK;
+}
+
+PF_TASK(snowpipe, .description = "the landed files -> Snowpipe");
 PF_TASK(extract, .description = "the source -> a load package");
 PF_TASK(normalize, .description = "dlt's relational normalizer");
 PF_TASK(load, .description = "the package -> the warehouse");
@@ -414,6 +485,61 @@ extract_task(pf_run *run, void *arg)
 	struct extract_call	*c = arg;
 
 	return c->def->extract_fn(run, c->p, c->arg);
+}
+
+/* A filesystem destination with [destination.<name>.snowpipe] pipe. */
+static int
+has_snowpipe(pf_run *run, pf_pipeline *p)
+{
+	struct cfg_value v;
+	char		*dotted, err[1024];
+	int		 yes;
+
+	if (strcmp(p->ops->type, "filesystem") != 0)
+		return 0;
+	dotted = xasprintf("destination.%s.snowpipe.pipe", p->dest_name);
+	yes = cfg_get(run->cfg, dotted, CFG_OPTIONAL, &v, err,
+	    sizeof(err)) == 0 && v.value != NULL;
+	if (yes || v.value != NULL)
+		cfg_value_cleanup(&v);
+	free(dotted);
+	return yes;
+}
+
+/* The load info, and what Snowpipe ingested when it ran. */
+static int
+artifact(pf_run *run, const pf_pipeline_def *def, pf_pipeline *p)
+{
+	cJSON		*all;
+	const cJSON	*row;
+	char		*text;
+	int		 rc;
+
+	if (cJSON_GetArraySize(p->ingested) == 0 &&
+	    cJSON_GetArraySize(p->landed) == 0)
+		return pf_artifact_table(run, def->artifact_key,
+		    pf_pipeline_load_info(p), def->artifact_description);
+	all = cJSON_Duplicate(p->info, 1);
+	/* The files landed, unless Snowpipe's rows name them. */
+	if (cJSON_GetArraySize(p->ingested) == 0)
+		cJSON_ArrayForEach(row, p->landed) {
+			cJSON	*r = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(r, "table_name",
+			    cJSON_GetStringValue(cJSON_GetObjectItem(row,
+			    "table")));
+			cJSON_AddStringToObject(r, "file", cJSON_GetStringValue(
+			    cJSON_GetObjectItem(row, "file")));
+			cJSON_AddItemToArray(all, r);
+		}
+	cJSON_ArrayForEach(row, p->ingested)
+		cJSON_AddItemToArray(all, cJSON_Duplicate(row, 1));
+	text = cJSON_PrintUnformatted(all);
+	rc = pf_artifact_table(run, def->artifact_key, text,
+	    def->artifact_description);
+	free(text);
+	cJSON_Delete(all);
+	return rc;
 }
 
 /* The task chain on an open pipeline; the flow's failure on the way. */
@@ -434,10 +560,15 @@ run_tasks(pf_run *run, const pf_pipeline_def *def, pf_pipeline *p,
 	t = pf_task_run(run, &load, load_task, p, PF_UPSTREAM(t));
 	if (pf_task_ok(t) != PF_OK)
 		return pf_fail(run, "%s", pf_last_error());
+	if (has_snowpipe(run, p)) {
+		t = pf_task_run(run, &snowpipe, snowpipe_task, p,
+		    PF_UPSTREAM(t));
+		if (pf_task_ok(t) != PF_OK)
+			return pf_fail(run, "%s", pf_last_error());
+	}
 	if (def->artifact_key == NULL)
 		return PF_OK;
-	return pf_artifact_table(run, def->artifact_key,
-	    pf_pipeline_load_info(p), def->artifact_description);
+	return artifact(run, def, p);
 }
 
 PF_EXPORT int
