@@ -690,6 +690,8 @@ usage_pipeline(FILE *f)
 	    "       pfagent pipeline NAME failed-jobs [-v]\n"
 	    "       pfagent pipeline NAME trace\n"
 	    "       pfagent pipeline NAME show\n"
+	    "       pfagent pipeline NAME snowpipe ddl [--destination D] "
+	    "[--dataset-name S]\n"
 	    "options: --profile P (else WORKSPACE__PROFILE, the pin, dev), "
 	    "-y/--yes accept\n"
 	    "         confirmations, --non-interactive take their defaults "
@@ -725,7 +727,11 @@ usage_pipeline(FILE *f)
 	    "failed-jobs  the failed jobs of the packages, with their errors\n"
 	    "trace  the last run's steps (extract, normalize, load)\n"
 	    "show  the tables with their row counts in the destination (no "
-	    "dashboard)\n");
+	    "dashboard)\n"
+	    "snowpipe ddl  the Snowflake stage, file format, table and pipe "
+	    "that ingest\n"
+	    "      the lake's files ([destination.D.snowpipe]), one statement "
+	    "a line\n");
 }
 
 static int
@@ -733,7 +739,7 @@ parse_args(struct popts *o, int argc, char **argv, int *list)
 {
 	static const char *const ops[] = { "info", "sync", "drop",
 	    "drop-pending-packages", "abort-packages", "schema", "load-package", "failed-jobs",
-	    "trace", "show", NULL };
+	    "trace", "show", "snowpipe", NULL };
 
 	o->args = xcalloc((size_t)argc + 1, sizeof(*o->args));
 	o->state_paths = xcalloc((size_t)argc + 1, sizeof(*o->state_paths));
@@ -809,6 +815,8 @@ dispatch(const struct popts *o, struct cfg *cfg, const char *dir,
 		return pl_trace_cmd(o, dir, work);
 	if (!strcmp(o->op, "show"))
 		return pl_show_cmd(o, cfg, dir, work);
+	if (!strcmp(o->op, "snowpipe"))
+		return pl_snowpipe_cmd(o, cfg, dir, work);
 	return info_cmd(o, dir, work);
 }
 

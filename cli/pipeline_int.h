@@ -63,6 +63,9 @@ void	 pl_py_str(const cJSON *v, char *out, size_t n);
 char	*pl_py_list(const char *const *v, size_t n);
 /* A JSON document from a file, NULL when absent or not JSON. */
 cJSON	*pl_read_json(const char *path);
+/* `snowpipe ddl` (pipeline_snowpipe.c). */
+int	 pl_snowpipe_cmd(const struct popts *, struct cfg *, const char *dir,
+	    const char *workdir);
 /* dlt's CannotRestorePipelineException text and exit status (254). */
 int	 pl_not_found(const struct popts *, const char *workdir);
 
