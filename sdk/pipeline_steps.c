@@ -328,10 +328,29 @@ pf_pipeline_load(pf_pipeline *p)
 PF_EXPORT const char *
 pf_pipeline_load_info(pf_pipeline *p)
 {
+	cJSON		*all;
+	const cJSON	*row;
+
 	if (p == NULL)
 		return "[]";
 	free(p->info_text);
-	p->info_text = cJSON_PrintUnformatted(p->info);
+	all = cJSON_Duplicate(p->info, 1);
+	/* A lake: the files landed, or what Snowpipe made of them. */
+	if (cJSON_GetArraySize(p->ingested) == 0)
+		cJSON_ArrayForEach(row, p->landed) {
+			cJSON	*r = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(r, "table_name",
+			    cJSON_GetStringValue(cJSON_GetObjectItem(row,
+			    "table")));
+			cJSON_AddStringToObject(r, "file", cJSON_GetStringValue(
+			    cJSON_GetObjectItem(row, "file")));
+			cJSON_AddItemToArray(all, r);
+		}
+	cJSON_ArrayForEach(row, p->ingested)
+		cJSON_AddItemToArray(all, cJSON_Duplicate(row, 1));
+	p->info_text = cJSON_PrintUnformatted(all);
+	cJSON_Delete(all);
 	return p->info_text;
 }
 
@@ -417,13 +436,11 @@ load_task(pf_run *run, void *arg)
 
 /*
  * The files the run landed in the lake, of the table the destination's
- * Snowpipe copies, handed to it; the ingested rows go to p->info's
- * artifact as rows {"file", "snowpipe_status", "rows_ingested"}.
+ * Snowpipe copies, handed to it; what it ingested joins the load info.
  */
-static int
-snowpipe_task(pf_run *run, void *arg)
+PF_EXPORT int
+pf_pipeline_snowpipe(pf_pipeline *p)
 {
-	pf_pipeline			*p = arg;
 	struct ld_snowpipe		*sp = NULL;
 	struct ld_snowpipe_report	 rep;
 	const cJSON			*f;
@@ -431,9 +448,11 @@ snowpipe_task(pf_run *run, void *arg)
 	size_t				 n = 0;
 	int				 rc;
 
-	if (ld_snowpipe_open(run->cfg, p->dest_name, p->name, &sp, err,
+	if (ld_pipeline_failed(p))
+		return PF_ERROR;
+	if (ld_snowpipe_open(p->run->cfg, p->dest_name, p->name, &sp, err,
 	    sizeof(err)) == -1)
-		return pf_fail(run, "%s", err);
+		return ld_pipeline_fail(p, "%s", err);
 	if (sp == NULL)
 		return PF_OK;
 	paths = xcalloc((size_t)cJSON_GetArraySize(p->landed) + 1,
@@ -443,8 +462,8 @@ snowpipe_task(pf_run *run, void *arg)
 		    "table")), ld_snowpipe_table(sp)) == 0)
 			paths[n++] = cJSON_GetStringValue(cJSON_GetObjectItem(f,
 			    "file"));
-	pf_log_info(run, "Handing %zu file(s) of %s to Snowpipe %s (%s)", n,
-	    ld_snowpipe_table(sp), p->dest_name, ld_snowpipe_mode(sp));
+	pf_log_info(p->run, "Handing %zu file(s) of %s to Snowpipe (%s)", n,
+	    ld_snowpipe_table(sp), ld_snowpipe_mode(sp));
 	rc = ld_snowpipe_ingest(sp, (const char *const *)paths, n, &rep, err,
 	    sizeof(err));
 	for (size_t i = 0; i < rep.n; i++) {
@@ -458,14 +477,24 @@ snowpipe_task(pf_run *run, void *arg)
 		cJSON_AddNumberToObject(row, "rows_ingested",
 		    (double)rep.f[i].rows);
 		cJSON_AddItemToArray(p->ingested, row);
-		pf_log_info(run, "Snowpipe: %s %s, %lld rows", rep.f[i].path,
+		pf_log_info(p->run, "Snowpipe: %s %s, %lld rows", rep.f[i].path,
 		    rep.f[i].status ? rep.f[i].status : "not reported",
 		    rep.f[i].rows);
 	}
 	ld_snowpipe_report_cleanup(&rep);
 	ld_snowpipe_close(sp);
 	free(paths);
-	return rc == -1 ? pf_fail(run, "%s", err) : PF_OK;
+	return rc == -1 ? ld_pipeline_fail(p, "%s", err) : PF_OK;
+}
+
+static int
+snowpipe_task(pf_run *run, void *arg)
+{
+	pf_pipeline	*p = arg;
+
+	if (pf_pipeline_snowpipe(p) != PF_OK)
+		return pf_fail(run, "%s", p->error);
+	return PF_OK;
 }
 
 PF_TASK(snowpipe, .description = "the landed files -> Snowpipe");
@@ -487,59 +516,24 @@ extract_task(pf_run *run, void *arg)
 	return c->def->extract_fn(run, c->p, c->arg);
 }
 
-/* A filesystem destination with [destination.<name>.snowpipe] pipe. */
-static int
-has_snowpipe(pf_run *run, pf_pipeline *p)
+PF_EXPORT int
+pf_pipeline_has_snowpipe(pf_pipeline *p)
 {
 	struct cfg_value v;
 	char		*dotted, err[1024];
-	int		 yes;
+	int		 yes = 0;
 
-	if (strcmp(p->ops->type, "filesystem") != 0)
+	if (p == NULL || p->ops == NULL ||
+	    strcmp(p->ops->type, "filesystem") != 0)
 		return 0;
 	dotted = xasprintf("destination.%s.snowpipe.pipe", p->dest_name);
-	yes = cfg_get(run->cfg, dotted, CFG_OPTIONAL, &v, err,
-	    sizeof(err)) == 0 && v.value != NULL;
-	if (yes || v.value != NULL)
+	if (cfg_get(p->run->cfg, dotted, CFG_OPTIONAL, &v, err,
+	    sizeof(err)) == 0) {
+		yes = v.value != NULL && !cJSON_IsNull(v.value);
 		cfg_value_cleanup(&v);
+	}
 	free(dotted);
 	return yes;
-}
-
-/* The load info, and what Snowpipe ingested when it ran. */
-static int
-artifact(pf_run *run, const pf_pipeline_def *def, pf_pipeline *p)
-{
-	cJSON		*all;
-	const cJSON	*row;
-	char		*text;
-	int		 rc;
-
-	if (cJSON_GetArraySize(p->ingested) == 0 &&
-	    cJSON_GetArraySize(p->landed) == 0)
-		return pf_artifact_table(run, def->artifact_key,
-		    pf_pipeline_load_info(p), def->artifact_description);
-	all = cJSON_Duplicate(p->info, 1);
-	/* The files landed, unless Snowpipe's rows name them. */
-	if (cJSON_GetArraySize(p->ingested) == 0)
-		cJSON_ArrayForEach(row, p->landed) {
-			cJSON	*r = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(r, "table_name",
-			    cJSON_GetStringValue(cJSON_GetObjectItem(row,
-			    "table")));
-			cJSON_AddStringToObject(r, "file", cJSON_GetStringValue(
-			    cJSON_GetObjectItem(row, "file")));
-			cJSON_AddItemToArray(all, r);
-		}
-	cJSON_ArrayForEach(row, p->ingested)
-		cJSON_AddItemToArray(all, cJSON_Duplicate(row, 1));
-	text = cJSON_PrintUnformatted(all);
-	rc = pf_artifact_table(run, def->artifact_key, text,
-	    def->artifact_description);
-	free(text);
-	cJSON_Delete(all);
-	return rc;
 }
 
 /* The task chain on an open pipeline; the flow's failure on the way. */
@@ -560,7 +554,7 @@ run_tasks(pf_run *run, const pf_pipeline_def *def, pf_pipeline *p,
 	t = pf_task_run(run, &load, load_task, p, PF_UPSTREAM(t));
 	if (pf_task_ok(t) != PF_OK)
 		return pf_fail(run, "%s", pf_last_error());
-	if (has_snowpipe(run, p)) {
+	if (pf_pipeline_has_snowpipe(p)) {
 		t = pf_task_run(run, &snowpipe, snowpipe_task, p,
 		    PF_UPSTREAM(t));
 		if (pf_task_ok(t) != PF_OK)
@@ -568,7 +562,8 @@ run_tasks(pf_run *run, const pf_pipeline_def *def, pf_pipeline *p,
 	}
 	if (def->artifact_key == NULL)
 		return PF_OK;
-	return artifact(run, def, p);
+	return pf_artifact_table(run, def->artifact_key,
+	    pf_pipeline_load_info(p), def->artifact_description);
 }
 
 PF_EXPORT int

@@ -123,10 +123,27 @@ int		 pf_pipeline_load(pf_pipeline *p);
 
 /**
  * What the last pf_pipeline_load() loaded, as a JSON list of rows
- * {"load_id", "table_name", "row_count"} ready for pf_artifact_table();
+ * {"load_id", "table_name", "row_count"} ready for pf_artifact_table(),
+ * then for a lake one row a file landed {"table_name", "file"}, or
+ * after pf_pipeline_snowpipe() {"table_name", "file",
+ * "snowpipe_status", "rows_ingested"};
  * "[]" when nothing was loaded. Owned by the pipeline.
  */
 const char	*pf_pipeline_load_info(pf_pipeline *p);
+/**
+ * A lake (a filesystem destination) with a Snowpipe under it
+ * ([destination.<name>.snowpipe] pipe): non-zero. pf_pipeline_run then
+ * runs a task "snowpipe" after "load".
+ */
+int		 pf_pipeline_has_snowpipe(pf_pipeline *p);
+/**
+ * Hands the files the loads of this run landed (those of the pipe's
+ * table) to the destination's Snowpipe and waits until each is loaded
+ * (see README, "The lake"); PF_OK when there is no Snowpipe, PF_ERROR
+ * (pf_last_error() naming the files) when one was not loaded in time.
+ * The outcome joins pf_pipeline_load_info().
+ */
+int		 pf_pipeline_snowpipe(pf_pipeline *p);
 /** Rows loaded into one table by the last pf_pipeline_load(). */
 long long	 pf_pipeline_rows(const pf_pipeline *p, const char *table);
 

@@ -39,6 +39,7 @@ static const pf_param_def params[] = {
 PF_TASK(extract);
 PF_TASK(normalize);
 PF_TASK(load);
+PF_TASK(snowpipe);
 
 static int
 extract_fn(pf_run *run, void *arg)
@@ -95,6 +96,16 @@ load_fn(pf_run *run, void *arg)
 }
 
 static int
+snowpipe_fn(pf_run *run, void *arg)
+{
+	pf_pipeline	*p = arg;
+
+	if (pf_pipeline_snowpipe(p) != PF_OK)
+		return pf_fail(run, "%s", pf_last_error());
+	return PF_OK;
+}
+
+static int
 load_fixture(pf_run *run)
 {
 	const char	*stop = pf_param_string(run, "stop_after");
@@ -122,6 +133,11 @@ load_fixture(pf_run *run)
 		_exit(9);
 	l = pf_task_run(run, &load, load_fn, p, PF_UPSTREAM(n));
 	if (pf_task_ok(l) != PF_OK) {
+		rc = pf_fail(run, "%s", pf_last_error());
+		goto out;
+	}
+	if (pf_pipeline_has_snowpipe(p) && pf_task_ok(pf_task_run(run,
+	    &snowpipe, snowpipe_fn, p, PF_UPSTREAM(l))) != PF_OK) {
 		rc = pf_fail(run, "%s", pf_last_error());
 		goto out;
 	}

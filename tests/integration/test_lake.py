@@ -271,3 +271,119 @@ def test_200mb_goes_up_as_multipart(tmp_path, moto):
     assert head["ETag"].strip('"').endswith("-25")
     assert not s3(moto).list_multipart_uploads(Bucket=BUCKET).get(
         "Uploads")
+
+
+# ------------------------------------------------------------- Snowpipe
+
+ACCOUNT, LOADER = "TESTACCOUNT", "LOADER"
+
+
+def key_pair():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = k.private_bytes(serialization.Encoding.PEM,
+                              serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode()
+    public = k.public_key().public_bytes(
+        serialization.Encoding.PEM,
+        serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public
+
+
+@pytest.fixture(scope="module")
+def fakesnow(tmp_path_factory):
+    from peers.fakesnow import FakesnowServer
+    fs = FakesnowServer(tmp_path_factory.mktemp("fakesnow") /
+                        "fakesnow.log").start()
+    yield fs
+    fs.stop()
+
+
+@pytest.fixture
+def snowpipe(moto, fakesnow):
+    from peers.snowpipe import SnowpipeStandIn
+    private, public = key_pair()
+    sp = SnowpipeStandIn(fakesnow, "DLT", s3(moto), BUCKET, ACCOUNT, LOADER,
+                         public).start()
+    sp.private_key = private
+    yield sp
+    sp.stop()
+
+
+def snowpipe_env(sp, pipe="DLT.RATES_DATA.RATES_PIPE", key=None):
+    w = "DESTINATION__WAREHOUSE__SNOWPIPE__"
+    return {w + "PIPE": pipe, w + "MODE": "rest", w + "TABLE": "rates",
+            w + "ACCOUNT": ACCOUNT, w + "USER": LOADER,
+            w + "PRIVATE_KEY": key or sp.private_key, w + "HOST": sp.url,
+            w + "PROTOCOL": "http", w + "TIMEOUT": "120"}
+
+
+def run_piped(tmp, moto, sp, prefix, items, check=True, **env):
+    params = {"pipeline": "rates", "dataset": "rates_data",
+              "resource": "rates", "max_table_nesting": 1000,
+              "items": items}
+    p = lc.run_pfagent(tmp, params, check=check, env={
+        **pf_env(moto, prefix), **snowpipe_env(sp, **env)})
+    assert not SANITIZER_RE.search(p.stderr), p.stderr
+    return p
+
+
+def ddl(tmp, moto, sp, prefix):
+    """`pfagent pipeline rates snowpipe ddl` after a run stopped (as if
+    killed) after normalize: the schema is there, the package pending."""
+    lc.run_pfagent(tmp, {"pipeline": "rates", "dataset": "rates_data",
+                         "resource": "rates", "max_table_nesting": 1000,
+                         "items": ITEMS, "stop_after": "normalize"},
+                   check=False,
+                   env={**pf_env(moto, prefix), **snowpipe_env(sp)})
+    env = {**lc.pfagent_env(tmp), **pf_env(moto, prefix),
+           **snowpipe_env(sp)}
+    p = subprocess.run([str(PFAGENT), "pipeline", "rates", "snowpipe", "ddl",
+                        "--destination", "warehouse", "--dataset-name",
+                        "rates_data"], env=env, capture_output=True,
+                       text=True, timeout=120, cwd=REPO_ROOT)
+    assert p.returncode == 0, p.stderr
+    assert not SANITIZER_RE.search(p.stderr), p.stderr
+    return p.stdout
+
+
+def test_snowpipe_rest_brings_the_rows_into_snowflake(tmp_path, moto,
+                                                      snowpipe, fakesnow):
+    text = ddl(tmp_path, moto, snowpipe, "piped")
+    assert "CREATE PIPE IF NOT EXISTS DLT.RATES_DATA.RATES_PIPE " \
+        "AUTO_INGEST = FALSE" in text
+    assert "URL = 's3://lake/piped/rates_data/'" in text
+    snowpipe.apply_ddl(text)
+    p = run_piped(tmp_path, moto, snowpipe, "piped", ITEMS)
+    assert "Task run 'snowpipe" in p.stderr
+    lake = objects(moto, "piped")
+    files = sorted(k[len("rates_data/"):] for k in lake
+                   if k.startswith("rates_data/rates/"))
+    assert len(files) == 2     # the stopped run's package, and this one's
+    loaded = sorted(h["path"] for h in snowpipe.history
+                    if h["status"] == "LOADED")
+    assert loaded == files
+    with fakesnow.connect("DLT", "RATES_DATA") as c:
+        got = c.cursor().execute(
+            'SELECT "CURRENCY", "RATE" FROM "RATES_DATA"."RATES" '
+            "ORDER BY 1").fetchall()
+    assert got == sorted([(i["currency"], i["rate"]) for i in ITEMS] * 2)
+    # The artifact lists the files and the rows Snowflake ingested.
+    art = p.stderr[p.stderr.index("Table artifact"):]
+    assert '"snowpipe_status": "LOADED"' in art
+    assert f'"file": "{files[0]}"' in art
+
+
+def test_a_key_snowpipe_refuses_fails_the_run(tmp_path, moto, snowpipe):
+    text = ddl(tmp_path, moto, snowpipe, "refused")
+    snowpipe.apply_ddl(text)
+    other, _ = key_pair()
+    p = run_piped(tmp_path, moto, snowpipe, "refused", ITEMS, check=False,
+                  key=other)
+    assert p.returncode != 0
+    assert "Snowpipe insertFiles DLT.RATES_DATA.RATES_PIPE: HTTP 401 " \
+        "390144: JWT token is invalid." in p.stderr
+    assert snowpipe.rejected >= 1
+    body = "".join(other.splitlines()[1:-1])
+    assert body[:40] not in p.stderr and body[:40] not in p.stdout
