@@ -1,7 +1,11 @@
 /*
- * exchange_rates.c: seed 000's exchange-rates pipeline (in production
- * "API -> S3 -> Snowpipe -> Snowflake"; for now straight into the named
- * destination warehouse, as currencies.c). Open Exchange Rates'
+ * exchange_rates.c: seed 000's exchange-rates pipeline, in production
+ * "API -> S3 -> Snowpipe -> Snowflake": when the profile names a lake
+ * ([destination.lake], prod.config.toml: dlt's filesystem destination on
+ * S3 with a Snowpipe under it) the rows land there as dlt's jsonl files
+ * and a task run "snowpipe" hands them to the pipe and waits until
+ * Snowflake reports them loaded; without one (dev, tests) they go
+ * straight into the named destination warehouse, offline. Open Exchange Rates'
  * latest.json ({"timestamp": 1700000000, "base": "USD", "rates": {"EUR":
  * 0.92, ...}}) becomes one row per currency in table exchange_rates of
  * dataset open_exchange_rates, as this dlt resource loads it:
@@ -22,8 +26,10 @@
  *
  * Configuration: sources.open_exchange_rates.base_url (default the real
  * API) and the secret sources.open_exchange_rates.api_key, the API's
- * app_id (required for rates). Tasks extract, normalize and load, then a
- * table artifact of the rows loaded per table.
+ * app_id (required for rates). Tasks extract, normalize and load (and
+ * snowpipe for a lake), then a table artifact of the rows loaded per
+ * table (for a lake also the files landed and the rows Snowpipe
+ * ingested).
  * Entrypoint: flows/exchange_rates.c:exchange_rates.
  */
 #define _DEFAULT_SOURCE	/* timegm, gmtime_r */
@@ -247,16 +253,27 @@ static const pf_pipeline_def pipeline = PF_PIPELINE_DEF_INIT(
 	.artifact_key = "exchange-rates-load",
 	.artifact_description = "Rows loaded per table into " DATASET);
 
+/* The lake when the profile names one, else the warehouse. */
+static const char *
+destination(pf_run *run)
+{
+	return pf_config_string_or(run, "destination.lake.destination_type",
+	    NULL) != NULL ? "lake" : "warehouse";
+}
+
 static int
 exchange_rates(pf_run *run)
 {
 	struct job	 job = { 0 };
+	pf_pipeline_def	 def = pipeline;
 
 	job.start_date = pf_param_string(run, "start_date");
-	return pf_pipeline_run(run, &pipeline, &job);
+	def.destination = destination(run);
+	return pf_pipeline_run(run, &def, &job);
 }
 
 PF_FLOW(exchange_rates,
-	.description = "Open Exchange Rates latest rates -> warehouse "
-	    "(incremental on timestamp, merge on timestamp and currency).",
+	.description = "Open Exchange Rates latest rates -> the lake and "
+	    "Snowpipe (prod) or the warehouse (incremental on timestamp, "
+	    "merge on timestamp and currency).",
 	.params = params);

@@ -387,3 +387,79 @@ def test_a_key_snowpipe_refuses_fails_the_run(tmp_path, moto, snowpipe):
     assert snowpipe.rejected >= 1
     body = "".join(other.splitlines()[1:-1])
     assert body[:40] not in p.stderr and body[:40] not in p.stdout
+
+
+# ------------------------------------------- exchange_rates in the lake
+
+APP_ID = "9a8b7c6d5e4f30211f2e3d4c5b6a7980"
+
+
+def run_rates(tmp, moto, sp, base_url, piped=True):
+    """flows/exchange_rates.c as prod runs it: a lake on S3 (moto) with
+    a Snowpipe in rest mode (the stand-in), named by the profile."""
+    lake = {k.replace("__WAREHOUSE__", "__LAKE__"): v
+            for k, v in pf_env(moto, "prod").items()}
+    pipe = {k.replace("__WAREHOUSE__", "__LAKE__"): v for k, v in
+            snowpipe_env(sp, pipe="DLT.OPEN_EXCHANGE_RATES.RATES_PIPE")
+            .items()}
+    pipe["DESTINATION__LAKE__SNOWPIPE__TABLE"] = "exchange_rates"
+    env = {**lc.pfagent_env(tmp), **lake, **(pipe if piped else {}),
+           "SOURCES__OPEN_EXCHANGE_RATES__BASE_URL": base_url,
+           "SOURCES__OPEN_EXCHANGE_RATES__API_KEY": APP_ID}
+    p = subprocess.run([str(PFAGENT), "run",
+                        "flows/exchange_rates.c:exchange_rates"],
+                       cwd=REPO_ROOT, env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert not SANITIZER_RE.search(p.stderr), p.stderr
+    assert p.returncode == 0, p.stderr
+    return p, {**env, **pipe}
+
+
+def test_exchange_rates_lands_in_the_lake_and_snowpipe_ingests(
+        tmp_path, moto, snowpipe, fakesnow):
+    import datetime
+    from peers.oxr import OxrServer
+    now = datetime.datetime.now(datetime.timezone.utc).replace(
+        minute=0, second=0, microsecond=0)
+    oxr = OxrServer(app_ids={APP_ID}, now=now).start()
+    try:
+        # A first hour into the lake alone; its schema makes the DDL.
+        run_rates(tmp_path, moto, snowpipe, oxr.base_url, piped=False)
+        first = objects(moto, "prod")
+        data = [k for k in first
+                if k.startswith("open_exchange_rates/exchange_rates/")]
+        assert len(data) == 1 and data[0].endswith(".jsonl.gz")
+        _, env = run_rates(tmp_path, moto, snowpipe, oxr.base_url)
+        assert sorted(objects(moto, "prod")) != []
+        again = [k for k in objects(moto, "prod")
+                 if k.startswith("open_exchange_rates/exchange_rates/")]
+        assert again == data    # the same timestamp lands nothing new
+        p = subprocess.run([str(PFAGENT), "pipeline", "exchange_rates",
+                            "snowpipe", "ddl"], env=env, cwd=REPO_ROOT,
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        snowpipe.apply_ddl(p.stdout)
+        # The next hour: landed, handed to Snowpipe, in Snowflake.
+        oxr.now += datetime.timedelta(hours=1)
+        p, _ = run_rates(tmp_path, moto, snowpipe, oxr.base_url)
+        tasks = re.findall(r"Task run '(\w+)-0' - Finished in state "
+                           r"Completed", p.stderr)
+        assert tasks == ["extract", "normalize", "load", "snowpipe"]
+        new = [k for k in objects(moto, "prod")
+               if k.startswith("open_exchange_rates/exchange_rates/")
+               and k not in data]
+        assert len(new) == 1
+        assert [h["path"] for h in snowpipe.history
+                if h["status"] == "LOADED"] == \
+            [new[0][len("open_exchange_rates/"):]]
+        rows = len(gzip.decompress(objects(moto, "prod")[new[0]])
+                   .splitlines())
+        with fakesnow.connect("DLT", "OPEN_EXCHANGE_RATES") as c:
+            got = c.cursor().execute(
+                'SELECT COUNT(*), COUNT(DISTINCT "CURRENCY") FROM '
+                '"OPEN_EXCHANGE_RATES"."EXCHANGE_RATES"').fetchone()
+        assert got == (rows, rows) and rows > 100
+        art = p.stderr[p.stderr.index("Table artifact"):]
+        assert f'"rows_ingested": {rows}' in art
+    finally:
+        oxr.stop()
