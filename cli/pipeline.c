@@ -155,7 +155,8 @@ destination_ops(struct cfg *c, const char *name, char *err, size_t errlen)
 	if (ops == NULL)
 		errorf(err, errlen, "Destination '%s' is neither a named "
 		    "destination with a destination_type pfagent loads into "
-		    "(duckdb, postgres, snowflake, filesystem) nor one of those "
+		    "(duckdb, postgres, snowflake, filesystem) nor one of "
+		    "those "
 		    "types%s%s%s", name, configured ? " (configured type: '" :
 		    "",
 		    configured ? configured : "", configured ? "')" : "");

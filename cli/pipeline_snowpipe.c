@@ -193,8 +193,9 @@ pl_snowpipe_cmd(const struct popts *o, struct cfg *cfg, const char *dir,
 
 	(void)dir;
 	if (o->nargs != 1 || strcmp(o->args[0], "ddl") != 0) {
-		fprintf(stderr, "pfagent pipeline: usage: pfagent pipeline NAME "
-		    "snowpipe ddl [--destination D] [--dataset-name S]\n");
+		fprintf(stderr, "pfagent pipeline: usage: pfagent pipeline "
+		    "NAME snowpipe ddl [--destination D] [--dataset-name "
+		    "S]\n");
 		return 2;
 	}
 	x.o = o;
