@@ -59,7 +59,7 @@ ITEMS = [
 def moto(tmp_path_factory):
     m = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()
     try:
-        m.keys = m.create_user("lake", ["s3:*"])
+        m.keys = m.create_user("lake", ["s3:*", "sqs:*"])
         m.client("s3").create_bucket(Bucket=BUCKET)
         m.enable_auth()
         yield m
@@ -311,9 +311,10 @@ def snowpipe(moto, fakesnow):
     sp.stop()
 
 
-def snowpipe_env(sp, pipe="DLT.RATES_DATA.RATES_PIPE", key=None):
+def snowpipe_env(sp, pipe="DLT.RATES_DATA.RATES_PIPE", key=None,
+                 mode="rest"):
     w = "DESTINATION__WAREHOUSE__SNOWPIPE__"
-    return {w + "PIPE": pipe, w + "MODE": "rest", w + "TABLE": "rates",
+    return {w + "PIPE": pipe, w + "MODE": mode, w + "TABLE": "rates",
             w + "ACCOUNT": ACCOUNT, w + "USER": LOADER,
             w + "PRIVATE_KEY": key or sp.private_key, w + "HOST": sp.url,
             w + "PROTOCOL": "http", w + "TIMEOUT": "120"}
@@ -329,7 +330,7 @@ def run_piped(tmp, moto, sp, prefix, items, check=True, **env):
     return p
 
 
-def ddl(tmp, moto, sp, prefix):
+def ddl(tmp, moto, sp, prefix, mode="rest"):
     """`pfagent pipeline rates snowpipe ddl` after a run stopped (as if
     killed) after normalize: the schema is there, the package pending."""
     lc.run_pfagent(tmp, {"pipeline": "rates", "dataset": "rates_data",
@@ -338,7 +339,7 @@ def ddl(tmp, moto, sp, prefix):
                    check=False,
                    env={**pf_env(moto, prefix), **snowpipe_env(sp)})
     env = {**lc.pfagent_env(tmp), **pf_env(moto, prefix),
-           **snowpipe_env(sp)}
+           **snowpipe_env(sp, mode=mode)}
     p = subprocess.run([str(PFAGENT), "pipeline", "rates", "snowpipe", "ddl",
                         "--destination", "warehouse", "--dataset-name",
                         "rates_data"], env=env, capture_output=True,
@@ -373,6 +374,44 @@ def test_snowpipe_rest_brings_the_rows_into_snowflake(tmp_path, moto,
     art = p.stderr[p.stderr.index("Table artifact"):]
     assert '"snowpipe_status": "LOADED"' in art
     assert f'"file": "{files[0]}"' in art
+
+
+def test_auto_ingest_notifications_feed_the_pipe(tmp_path, moto, snowpipe,
+                                                 fakesnow):
+    """auto_ingest: moto sends the bucket's ObjectCreated notifications
+    to SQS, the stand-in's pipe loads each landed file into fakesnow
+    (pfagent does not wait on COPY_HISTORY yet: the lake alone here)."""
+    import time
+    sqs = moto.client("sqs", *moto.keys)
+    q = sqs.create_queue(QueueName="lake-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=[
+        "QueueArn"])["Attributes"]["QueueArn"]
+    s3(moto).put_bucket_notification_configuration(
+        Bucket=BUCKET, NotificationConfiguration={"QueueConfigurations": [{
+            "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [
+                {"Name": "prefix", "Value": "auto/"}]}}}]})
+    text = ddl(tmp_path, moto, snowpipe, "auto", mode="auto_ingest")
+    assert "AUTO_INGEST = TRUE" in text
+    # Its own schema in the module's fakesnow (the rest test fills
+    # RATES_DATA), on the same stage folder.
+    snowpipe.apply_ddl(text.replace("RATES_DATA", "AUTO_DATA")
+                       .replace("s3://lake/auto/auto_data/",
+                                "s3://lake/auto/rates_data/"))
+    snowpipe.consume(sqs, q)
+    run_pf(tmp_path, moto, "auto", ITEMS)
+    files = sorted(k[len("rates_data/"):] for k in objects(moto, "auto")
+                   if k.startswith("rates_data/rates/"))
+    # Until the notifications are consumed (bounded: a lost one fails).
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(snowpipe.history) < 2:
+        time.sleep(0.2)
+    assert sorted(h["path"] for h in snowpipe.history
+                  if h["status"] == "LOADED") == files
+    with fakesnow.connect("DLT", "AUTO_DATA") as c:
+        n = c.cursor().execute('SELECT COUNT(*) FROM "AUTO_DATA"."RATES"'
+                               ).fetchone()[0]
+    assert n == 2 * len(ITEMS)
 
 
 def test_a_key_snowpipe_refuses_fails_the_run(tmp_path, moto, snowpipe):
