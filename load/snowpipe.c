@@ -72,10 +72,10 @@ check_keys(struct ld_snowpipe *sp, const char *dest, const char *pk,
 	if (sp->table == NULL)
 		return errorf(err, errlen, "destination.%s.snowpipe.table is "
 		    "not set: the table whose files the pipe copies", dest);
-	if (strcmp(sp->mode, "rest") == 0 && (sp->account == NULL ||
-	    sp->user == NULL || pk == NULL))
-		return errorf(err, errlen, "destination.%s.snowpipe: mode rest "
-		    "needs account, user and private_key", dest);
+	if (sp->account == NULL || sp->user == NULL || pk == NULL)
+		return errorf(err, errlen, "destination.%s.snowpipe needs "
+		    "account, user and private_key (the key-pair user that "
+		    "hands files to the pipe or reads its load history)", dest);
 	return 0;
 }
 
@@ -110,7 +110,7 @@ ld_snowpipe_open(struct cfg *cfg, const char *dest, const char *pipeline,
 	sp->timeout_s = timeout != NULL ? atoll(timeout) : 600;
 	if (failed || check_keys(sp, dest, pk, err, errlen) == -1)
 		rc = -1;
-	else if (strcmp(sp->mode, "rest") == 0) {
+	else {
 		sp->base = host != NULL ? xasprintf("%s://%s", proto ? proto :
 		    "https", host) : xasprintf("%s://%s.snowflakecomputing.com",
 		    proto ? proto : "https", sp->account);
@@ -334,9 +334,9 @@ int
 ld_snowpipe_ingest(struct ld_snowpipe *sp, const char *const *paths,
     size_t n, struct ld_snowpipe_report *rep, char *err, size_t errlen)
 {
-	char	*mark = NULL, id[37];
+	char	*mark = NULL, id[37], since[32];
 	int64_t	 deadline, wait = 500;
-	int	 rc = 0;
+	int	 rc = 0, auto_ingest;
 
 	memset(rep, 0, sizeof(*rep));
 	rep->f = xcalloc(n + 1, sizeof(*rep->f));
@@ -344,10 +344,11 @@ ld_snowpipe_ingest(struct ld_snowpipe *sp, const char *const *paths,
 		rep->f[rep->n++].path = xstrdup(paths[i]);
 	if (n == 0)
 		return 0;
-	if (strcmp(sp->mode, "rest") != 0)
-		return errorf(err, errlen, "Snowpipe %s: mode %s is not waited "
-		    "on by pfagent yet", sp->pipe, sp->mode);
-	if (insert_files(sp, paths, n, err, errlen) == -1)
+	auto_ingest = strcmp(sp->mode, "auto_ingest") == 0;
+	/* The bucket's notifications feed an auto-ingest pipe: its load
+	   history from a little before now tells what became of them. */
+	iso8601_now(since, -600);
+	if (!auto_ingest && insert_files(sp, paths, n, err, errlen) == -1)
 		return -1;
 	deadline = now_ms() + sp->timeout_s * 1000;
 	while (rc == 0 && pending(rep) && now_ms() < deadline) {
@@ -357,15 +358,23 @@ ld_snowpipe_ingest(struct ld_snowpipe *sp, const char *const *paths,
 		sleep_ms(wait);
 		wait = wait < 4000 ? wait * 2 : 5000;
 		uuid4(id);
-		url = mark != NULL ? xasprintf("%s/v1/data/pipes/%s/"
-		    "insertReport?requestId=%s&beginMark=%s", sp->base,
-		    sp->pipe, id, mark) : xasprintf("%s/v1/data/pipes/%s/"
-		    "insertReport?requestId=%s", sp->base, sp->pipe, id);
+		if (auto_ingest)
+			url = xasprintf("%s/v1/data/pipes/%s/loadHistoryScan?"
+			    "requestId=%s&startTimeInclusive=%s", sp->base,
+			    sp->pipe, id, since);
+		else if (mark != NULL)
+			url = xasprintf("%s/v1/data/pipes/%s/insertReport?"
+			    "requestId=%s&beginMark=%s", sp->base, sp->pipe, id,
+			    mark);
+		else
+			url = xasprintf("%s/v1/data/pipes/%s/insertReport?"
+			    "requestId=%s", sp->base, sp->pipe, id);
 		if (pipe_call(sp, "GET", url, NULL, &r, err, errlen) == -1)
 			rc = -1;
 		else if (ld_snowpipe_parse_report(r.body, rep, &next) == -1)
-			rc = errorf(err, errlen, "Snowpipe insertReport %s: "
-			    "the answer is not JSON", sp->pipe);
+			rc = errorf(err, errlen, "Snowpipe %s %s: the answer "
+			    "is not JSON", auto_ingest ? "loadHistoryScan" :
+			    "insertReport", sp->pipe);
 		else if (next != NULL) {
 			free(mark);
 			mark = next;

@@ -6,7 +6,7 @@
  *   mode = "rest"                 # or "auto_ingest"
  *   pipe = "DLT.OPEN_EXCHANGE_RATES.EXCHANGE_RATES_PIPE"
  *   table = "exchange_rates"      # whose files the pipe copies
- *   account = "orgname-accountname"
+ *   account = "orgname-accountname"   # both modes: the key-pair user
  *   user = "SVC_DLT"
  *   private_key = "..."           # secret: PEM or base64, as dlt
  *   private_key_passphrase = "..."   # secret, optional
@@ -19,7 +19,8 @@
  * GET insertReport (beginMark carried on) until every file sent is
  * LOADED or failed (LOAD_FAILED, PARTIALLY_LOADED), or the timeout.
  * auto_ingest: the bucket's ObjectCreated notifications feed the pipe;
- * not waited on yet by pfagent (the run says so).
+ * pfagent polls the pipe's loadHistoryScan (from ten minutes before the
+ * hand-off) with the same JWT until each file has an outcome.
  */
 #ifndef LOAD_SNOWPIPE_H
 #define LOAD_SNOWPIPE_H

@@ -379,9 +379,8 @@ def test_snowpipe_rest_brings_the_rows_into_snowflake(tmp_path, moto,
 def test_auto_ingest_notifications_feed_the_pipe(tmp_path, moto, snowpipe,
                                                  fakesnow):
     """auto_ingest: moto sends the bucket's ObjectCreated notifications
-    to SQS, the stand-in's pipe loads each landed file into fakesnow
-    (pfagent does not wait on COPY_HISTORY yet: the lake alone here)."""
-    import time
+    to SQS, the stand-in's pipe loads each landed file into fakesnow, and
+    pfagent's snowpipe task waits on the pipe's loadHistoryScan."""
     sqs = moto.client("sqs", *moto.keys)
     q = sqs.create_queue(QueueName="lake-events")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=[
@@ -391,6 +390,7 @@ def test_auto_ingest_notifications_feed_the_pipe(tmp_path, moto, snowpipe,
             "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
             "Filter": {"Key": {"FilterRules": [
                 {"Name": "prefix", "Value": "auto/"}]}}}]})
+    pipe = "DLT.AUTO_DATA.RATES_PIPE"
     text = ddl(tmp_path, moto, snowpipe, "auto", mode="auto_ingest")
     assert "AUTO_INGEST = TRUE" in text
     # Its own schema in the module's fakesnow (the rest test fills
@@ -399,13 +399,11 @@ def test_auto_ingest_notifications_feed_the_pipe(tmp_path, moto, snowpipe,
                        .replace("s3://lake/auto/auto_data/",
                                 "s3://lake/auto/rates_data/"))
     snowpipe.consume(sqs, q)
-    run_pf(tmp_path, moto, "auto", ITEMS)
+    p = run_piped(tmp_path, moto, snowpipe, "auto", ITEMS, pipe=pipe,
+                  mode="auto_ingest")
+    assert "Task run 'snowpipe-0' - Finished in state Completed" in p.stderr
     files = sorted(k[len("rates_data/"):] for k in objects(moto, "auto")
                    if k.startswith("rates_data/rates/"))
-    # Until the notifications are consumed (bounded: a lost one fails).
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(snowpipe.history) < 2:
-        time.sleep(0.2)
     assert sorted(h["path"] for h in snowpipe.history
                   if h["status"] == "LOADED") == files
     with fakesnow.connect("DLT", "AUTO_DATA") as c:

@@ -9,7 +9,9 @@ Snowpipe over moto's S3 and fakesnow:
   "SUCCESS"} and queues the files; GET /v1/data/pipes/<pipe>/
   insertReport?requestId=...[&beginMark=...] answers {"pipe",
   "completeResult", "nextBeginMark", "files": [{"path", "status",
-  "rowsInserted", "rowsParsed", "errorsSeen", "firstError", ...}]}.
+  "rowsInserted", "rowsParsed", "errorsSeen", "firstError", ...}]};
+  GET /v1/data/pipes/<pipe>/loadHistoryScan?startTimeInclusive=...
+  the same entries of any pipe loaded since then (auto-ingest ones too).
   Every call must carry `Authorization: Bearer <JWT>` and
   `X-Snowflake-Authorization-Token-Type: KEYPAIR_JWT`; the JWT is
   checked with PyJWT against the registered public key (RS256, iss
@@ -33,6 +35,7 @@ runs in fakesnow.
 """
 
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -52,6 +55,10 @@ PIPE_RE = re.compile(
     r"CREATE PIPE IF NOT EXISTS (\S+) AUTO_INGEST = (TRUE|FALSE) AS "
     r"COPY INTO (\S+) \((.*?)\) FROM \(SELECT (.*) FROM @(\S+?)/(\S*)\) "
     r"FILE_FORMAT")
+
+
+def _parse_time(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -74,7 +81,8 @@ class _Handler(BaseHTTPRequestHandler):
         q = urllib.parse.parse_qs(url.query)
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
-        m = re.fullmatch(r"/v1/data/pipes/([^/]+)/(insertFiles|insertReport)",
+        m = re.fullmatch(r"/v1/data/pipes/([^/]+)/"
+                         r"(insertFiles|insertReport|loadHistoryScan)",
                          url.path)
         if not m:
             return self._answer(404, {"code": "404", "message": "no route"})
@@ -109,6 +117,21 @@ class _Handler(BaseHTTPRequestHandler):
                 "files": [{k: v for k, v in h.items() if k != "pipe"}
                           for h in mine],
                 "statistics": {"activeFilesCount": sp.work.qsize()}})
+        if op == "loadHistoryScan" and method == "GET":
+            since = q.get("startTimeInclusive", [""])[0]
+            if not since:
+                return self._answer(400, {
+                    "code": "400",
+                    "message": "startTimeInclusive is required"})
+            start = _parse_time(since)
+            with sp.lock:
+                mine = [h for h in sp.history if h["pipe"] == pipe.upper()
+                        and _parse_time(h["lastInsertTime"]) >= start]
+            return self._answer(200, {
+                "pipe": pipe, "completeResult": True,
+                "startTimeInclusive": since,
+                "files": [{k: v for k, v in h.items() if k != "pipe"}
+                          for h in mine]})
         return self._answer(405, {"code": "405", "message": "method"})
 
     def do_GET(self):
@@ -189,7 +212,9 @@ class SnowpipeStandIn:
         p = self.pipes[pipe]
         entry = {"pipe": pipe, "path": path, "fileSize": 0,
                  "rowsInserted": 0, "rowsParsed": 0, "errorsSeen": 0,
-                 "errorLimit": 1, "complete": True, "status": "LOADED"}
+                 "errorLimit": 1, "complete": True, "status": "LOADED",
+                 "lastInsertTime": datetime.datetime.now(
+                     datetime.timezone.utc).isoformat()}
         if (pipe, path) in self.loaded:
             return None         # Snowpipe's load history: not again
         try:
