@@ -412,6 +412,27 @@ def test_auto_ingest_notifications_feed_the_pipe(tmp_path, moto, snowpipe,
     assert n == 2 * len(ITEMS)
 
 
+def test_a_file_snowpipe_rejects_fails_the_run_naming_it(tmp_path, moto,
+                                                         snowpipe, fakesnow):
+    text = ddl(tmp_path, moto, snowpipe, "rejected")
+    text = text.replace("RATES_DATA", "REJECTED_DATA").replace(
+        "s3://lake/rejected/rejected_data/", "s3://lake/rejected/rates_data/")
+    snowpipe.apply_ddl(text)
+    # The table lost a column the pipe's COPY names: every file fails.
+    with fakesnow.connect("DLT", "REJECTED_DATA") as c:
+        c.cursor().execute('ALTER TABLE "REJECTED_DATA"."RATES" DROP COLUMN '
+                           '"RATE"')
+    p = run_piped(tmp_path, moto, snowpipe, "rejected", ITEMS, check=False,
+                  pipe="DLT.REJECTED_DATA.RATES_PIPE")
+    assert p.returncode != 0
+    files = sorted(k[len("rates_data/"):] for k in objects(moto, "rejected")
+                   if k.startswith("rates_data/rates/"))
+    assert files
+    assert "Snowpipe DLT.REJECTED_DATA.RATES_PIPE did not load: " in p.stderr
+    for f in files:
+        assert f"{f} (LOAD_FAILED: " in p.stderr
+
+
 def test_a_key_snowpipe_refuses_fails_the_run(tmp_path, moto, snowpipe):
     text = ddl(tmp_path, moto, snowpipe, "refused")
     snowpipe.apply_ddl(text)
