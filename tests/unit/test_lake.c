@@ -4,6 +4,7 @@
 
 #include "aws/s3.h"
 #include "load/filesystem.h"
+#include "load/snowpipe.h"
 #include "t.h"
 
 static const char list_page[] =
@@ -94,6 +95,31 @@ main(void)
 		    err, sizeof(err)) == NULL);
 		CHECK(ld_fs_table_prefix("{table_name}{load_id}", "s", "t",
 		    err, sizeof(err)) == NULL);
+	}
+	TEST("insertReport: the files asked about get their outcome") {
+		struct ld_snowpipe_report rep = { 0 };
+		char	*next = NULL;
+		const char *body = "{\"nextBeginMark\": \"1_3\", \"files\": ["
+		    "{\"path\": \"t/a.jsonl.gz\", \"status\": \"LOADED\", "
+		    "\"rowsInserted\": 5}, {\"path\": \"t/b.jsonl.gz\", "
+		    "\"status\": \"LOAD_FAILED\", \"firstError\": \"bad "
+		    "row\"}, {\"path\": \"other\", \"status\": \"LOADED\"}]}";
+
+		rep.f = calloc(3, sizeof(*rep.f));
+		rep.f[0].path = strdup("t/a.jsonl.gz");
+		rep.f[1].path = strdup("t/b.jsonl.gz");
+		rep.f[2].path = strdup("t/c.jsonl.gz");
+		rep.n = 3;
+		CHECK(ld_snowpipe_parse_report(body, &rep, &next) == 0);
+		CHECK(next != NULL && strcmp(next, "1_3") == 0);
+		CHECK(strcmp(rep.f[0].status, "LOADED") == 0 &&
+		    rep.f[0].rows == 5);
+		CHECK(strcmp(rep.f[1].status, "LOAD_FAILED") == 0 &&
+		    strcmp(rep.f[1].error, "bad row") == 0);
+		CHECK(rep.f[2].status == NULL);
+		CHECK(ld_snowpipe_parse_report("<html>", &rep, &next) == -1);
+		free(next);
+		ld_snowpipe_report_cleanup(&rep);
 	}
 	return t_done();
 }
