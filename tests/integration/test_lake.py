@@ -198,6 +198,53 @@ def test_sync_restores_the_state_from_the_bucket(tmp_path, moto):
     assert "rates__tags" in schema["tables"]
 
 
+def dlt_sync(tmp, moto, prefix):
+    """`dlt pipeline rates sync` (dlt's own CLI) on the lake: its
+    restored working dir."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(
+        ("PREFECT_", "DESTINATION__", "DLT_", "WORKSPACE__", "AWS_"))}
+    env.update({**pf_env(moto, prefix), "PYTHONPATH": str(DLT_S3),
+                "DLT_DATA_DIR": str(tmp / "dlt-sync"),
+                "RUNTIME__DLTHUB_TELEMETRY": "false"})
+    cwd = tmp / "dlt-cwd"
+    cwd.mkdir(exist_ok=True)
+    p = subprocess.run([str(Path(sys.executable).parent / "dlt"), "-y",
+                        "pipeline", "rates", "sync", "--destination",
+                        "warehouse", "--dataset-name", "rates_data"],
+                       cwd=cwd, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return tmp / "dlt-sync" / "pipelines" / "rates"
+
+
+def test_each_side_restores_the_others_lake(tmp_path, moto):
+    """dlt's sync reads the state pfagent stored in its lake, and
+    pfagent's sync the state dlt stored in its own."""
+    run_pf(tmp_path, moto, "pf-made", ITEMS)
+    work = dlt_sync(tmp_path, moto, "pf-made")
+    state = json.loads((work / "state.json").read_text())
+    assert state["pipeline_name"] == "rates"
+    assert state["dataset_name"] == "rates_data"
+    assert "rates__tags" in json.loads(
+        (work / "schemas" / "rates.schema.json").read_text())["tables"]
+
+    run_dlt(tmp_path, moto, "dlt-made", [{"items": ITEMS}])
+    env = {**lc.pfagent_env(tmp_path), **pf_env(moto, "dlt-made"),
+           "DLT_DATA_DIR": str(tmp_path / "pf-sync")}
+    cwd = tmp_path / "pf-cwd"
+    cwd.mkdir()
+    p = subprocess.run([str(PFAGENT), "pipeline", "rates", "sync", "-y",
+                        "--destination", "warehouse", "--dataset-name",
+                        "rates_data"], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    work = tmp_path / "pf-sync" / "pipelines" / "rates"
+    state = json.loads((work / "state.json").read_text())
+    assert state["pipeline_name"] == "rates"
+    assert "rates__tags" in json.loads(
+        (work / "schemas" / "rates.schema.json").read_text())["tables"]
+
+
 def test_replace_leaves_only_the_new_files(tmp_path, moto):
     run_pf(tmp_path, moto, "repl", ITEMS, write_disposition="replace")
     first = objects(moto, "repl")
