@@ -276,6 +276,49 @@ def test_a_package_loaded_again_lands_the_same_keys(tmp_path, moto):
         sorted(k for k in before if "/_dlt_version/" not in k)
 
 
+def test_a_run_killed_midway_leaves_no_partial_object(tmp_path, moto):
+    """pfagent killed while an upload is in flight (held by a proxy in
+    front of moto): no object of it, no _dlt_loads file; the next run
+    finishes the package with the same keys, nothing twice."""
+    import signal
+    from peers.hold_proxy import HoldProxy
+    proxy = HoldProxy(moto.port)
+    gate = proxy.hold(lambda m, path, body: m == "PUT" and
+                      "/rates__tags/" in path)
+    params = {"pipeline": "rates", "dataset": "rates_data",
+              "resource": "rates", "max_table_nesting": 1000,
+              "items": ITEMS}
+    try:
+        p = subprocess.Popen(
+            [str(PFAGENT), "run", "tests/flows/load_fixture.c:load_fixture",
+             "--params", json.dumps(params)], cwd=REPO_ROOT,
+            env={**lc.pfagent_env(tmp_path),
+                 **pf_env(moto, "killed",
+                          endpoint=f"http://127.0.0.1:{proxy.port}")},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        gate.wait_held(120)
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(60)
+        mid = objects(moto, "killed")
+        assert not [k for k in mid if "/rates__tags/" in k]
+        assert not [k for k in mid if "/_dlt_loads/" in k]
+        for k, body in mid.items():     # what is there is whole
+            if k.endswith(".gz"):
+                gzip.decompress(body)
+    except BaseException:
+        proxy.stop()
+        raise
+    run_pf(tmp_path, moto, "killed", [])
+    proxy.stop()            # the held PUT may go on now: the same key
+    after = objects(moto, "killed")
+    for table in ("rates", "rates__tags", "_dlt_loads",
+                  "_dlt_pipeline_state"):
+        assert len([k for k in after
+                    if k.startswith(f"rates_data/{table}/")]) == 1, table
+    assert len(rows(after, "rates")) == len(ITEMS)
+
+
 def test_503_is_retried(tmp_path, moto):
     proxy = FaultProxy(moto.port, mode="503", every=3, burst=2).start()
     try:
