@@ -521,8 +521,11 @@ upload_parts(struct s3_client *c, const char *bucket, const char *key,
 		    n, 1, NULL };
 		if (call(c, &k, &r, err, errlen) == -1)
 			rc = -1;
-		else if (r.status != 200 || r.etag == NULL)
+		else if (r.status != 200)
 			rc = s3_error(&k, &r, err, errlen);
+		else if (r.etag == NULL)
+			rc = errorf(err, errlen, "UploadPart s3://%s/%s: no "
+			    "ETag in the answer", bucket, key);
 		else {
 			etag = r.etag;
 			buf_printf(xml, "<Part><PartNumber>%d</PartNumber>"

@@ -611,3 +611,71 @@ def test_exchange_rates_lands_in_the_lake_and_snowpipe_ingests(
         assert f'"rows_ingested": {rows}' in art
     finally:
         oxr.stop()
+
+
+def test_a_failed_part_aborts_the_multipart_upload(tmp_path, moto):
+    """A part S3 refuses (a relay in front of moto answers part 3 with
+    400): the upload is aborted, no object and no upload left."""
+    import http.client
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Relay(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def _go(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else b""
+            headers = []
+            if self.command == "PUT" and "partNumber=3&" in self.path:
+                page = (b"<Error><Code>InvalidArgument</Code><Message>"
+                        b"refused by the test relay</Message></Error>")
+                status = 400
+            else:
+                up = http.client.HTTPConnection("127.0.0.1", moto.port,
+                                                timeout=120)
+                up.request(self.command, self.path, body=body or None,
+                           headers={k: v for k, v in self.headers.items()
+                                    if k.lower() != "content-length"})
+                r = up.getresponse()
+                page, status = r.read(), r.status
+                headers = [(k, v) for k, v in r.getheaders() if k.lower()
+                           not in ("content-length", "transfer-encoding",
+                                   "connection")]
+                up.close()
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        do_GET = do_PUT = do_POST = do_DELETE = _go
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(21 << 20))
+    ak, sk = moto.keys
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ACCESS_KEY_ID": ak, "AWS_SECRET_ACCESS_KEY": sk,
+                "AWS_REGION": REGION,
+                "S3_ENDPOINT": f"http://127.0.0.1:{srv.server_address[1]}"})
+    try:
+        p = subprocess.run([str(S3_CLIENT), "put-file", str(big), BUCKET,
+                            "aborted/one.bin", str(5 << 20)], env=env,
+                           capture_output=True, text=True, timeout=600)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert p.returncode == 1, p.stdout + p.stderr
+    err = json.loads(p.stdout)["error"]
+    assert err.startswith("UploadPart s3://lake/aborted/one.bin: "
+                          "InvalidArgument"), err
+    c = s3(moto)
+    assert "Contents" not in c.list_objects_v2(Bucket=BUCKET,
+                                               Prefix="aborted/")
+    assert not c.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
