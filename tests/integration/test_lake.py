@@ -679,3 +679,70 @@ def test_a_failed_part_aborts_the_multipart_upload(tmp_path, moto):
     assert "Contents" not in c.list_objects_v2(Bucket=BUCKET,
                                                Prefix="aborted/")
     assert not c.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
+
+
+def test_exchange_rates_deployed_to_a_worker_feeds_snowpipe(
+        client, agent, pool_name, process_job_template, tmp_path, moto,
+        snowpipe, fakesnow):
+    """exchange_rates deployed and run by a pfagent worker with the lake
+    on S3: a first deployment lands an hour in the lake; the DDL comes
+    from the schema stored there; the piped deployment's next hour is
+    handed to Snowpipe: task runs extract, normalize, load, snowpipe and
+    an artifact with the file and the rows ingested."""
+    import datetime
+    import test_currencies as tc
+    from peers.oxr import OxrServer
+    now = datetime.datetime.now(datetime.timezone.utc).replace(
+        minute=0, second=0, microsecond=0)
+    oxr = OxrServer(app_ids={APP_ID}, now=now).start()
+    project = lc.flow_project(tmp_path, "exchange_rates")
+    lake = {k.replace("__WAREHOUSE__", "__LAKE__"): v
+            for k, v in pf_env(moto, "deployed").items()}
+    # Its own schema in the module's fakesnow (DEP_RATES).
+    pipe = {k.replace("__WAREHOUSE__", "__LAKE__"): v for k, v in
+            snowpipe_env(snowpipe, pipe="DLT.OPEN_EXCHANGE_RATES.DEP_PIPE")
+            .items()}
+    pipe["DESTINATION__LAKE__SNOWPIPE__TABLE"] = "exchange_rates"
+    src = {"SOURCES__OPEN_EXCHANGE_RATES__BASE_URL": oxr.base_url,
+           "SOURCES__OPEN_EXCHANGE_RATES__API_KEY": APP_ID}
+    try:
+        client.create_pool(pool_name,
+                           base_job_template=process_job_template)
+        plain = lc.deploy_flow(client, pool_name, project, "exchange_rates",
+                               "lake", {**src, **lake})
+        agent(pool_name, "--query-seconds", "1", env=tc.AGENT_ENV)
+        fr = client.create_flow_run(plain["id"])
+        first = client.wait_for_run(fr["id"], timeout=180)
+        assert first["state_type"] == "COMPLETED", first["state"]
+        # The Snowflake side from the schema the lake holds.
+        env = {**lc.pfagent_env(tmp_path / "ddl"), **lake, **pipe}
+        p = subprocess.run([str(PFAGENT), "pipeline", "exchange_rates",
+                            "snowpipe", "ddl", "--dataset-name",
+                            "open_exchange_rates"], env=env, cwd=REPO_ROOT,
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        snowpipe.apply_ddl(p.stdout.replace(
+            '"OPEN_EXCHANGE_RATES"', '"DEP_RATES"').replace(
+            "DLT.OPEN_EXCHANGE_RATES.DEP_PIPE", "DLT.DEP_RATES.DEP_PIPE"))
+        pipe["DESTINATION__LAKE__SNOWPIPE__PIPE"] = "DLT.DEP_RATES.DEP_PIPE"
+        piped = lc.deploy_flow(client, pool_name, project, "exchange_rates",
+                               "piped", {**src, **lake, **pipe})
+        oxr.now += datetime.timedelta(hours=1)
+        fr = client.create_flow_run(piped["id"])
+        second = client.wait_for_run(fr["id"], timeout=180)
+        assert second["state_type"] == "COMPLETED", second["state"]
+        tasks = sorted(t["name"] for t in tc.task_runs(client, fr["id"]))
+        assert tasks == ["extract-0", "load-0", "normalize-0", "snowpipe-0"]
+        arts = client.request("POST", "/artifacts/filter", json={
+            "artifacts": {"flow_run_id": {"any_": [fr["id"]]}}})
+        data = arts[0]["data"]
+        rows = json.loads(data) if isinstance(data, str) else data
+        piped_rows = [r for r in rows if "snowpipe_status" in r]
+        assert len(piped_rows) == 1
+        assert piped_rows[0]["snowpipe_status"] == "LOADED"
+        with fakesnow.connect("DLT", "DEP_RATES") as c:
+            n = c.cursor().execute('SELECT COUNT(*) FROM "DEP_RATES".'
+                                   '"EXCHANGE_RATES"').fetchone()[0]
+        assert n == piped_rows[0]["rows_ingested"] > 100
+    finally:
+        oxr.stop()
