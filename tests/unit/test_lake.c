@@ -117,8 +117,9 @@ main(void)
 		CHECK(strcmp(rep.f[1].status, "LOAD_FAILED") == 0 &&
 		    strcmp(rep.f[1].error, "bad row") == 0);
 		CHECK(rep.f[2].status == NULL);
-		CHECK(ld_snowpipe_parse_report("<html>", &rep, &next) == -1);
 		free(next);
+		CHECK(ld_snowpipe_parse_report("<html>", &rep, &next) == -1);
+		CHECK(next == NULL);
 		ld_snowpipe_report_cleanup(&rep);
 	}
 	return t_done();
