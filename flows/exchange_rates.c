@@ -4,8 +4,9 @@
  * ([destination.lake], prod.config.toml: dlt's filesystem destination on
  * S3 with a Snowpipe under it) the rows land there as dlt's jsonl files
  * and a task run "snowpipe" hands them to the pipe and waits until
- * Snowflake reports them loaded; without one (dev, tests) they go
- * straight into the named destination warehouse, offline. Open Exchange Rates'
+ * Snowflake reports them loaded; dev's lake is a local folder (no
+ * Snowpipe); without a lake (tests) they go straight into the named
+ * destination warehouse. Open Exchange Rates'
  * latest.json ({"timestamp": 1700000000, "base": "USD", "rates": {"EUR":
  * 0.92, ...}}) becomes one row per currency in table exchange_rates of
  * dataset open_exchange_rates, as this dlt resource loads it:

@@ -746,3 +746,40 @@ def test_exchange_rates_deployed_to_a_worker_feeds_snowpipe(
         assert n == piped_rows[0]["rows_ingested"] > 100
     finally:
         oxr.stop()
+
+
+def test_exchange_rates_in_dev_lands_in_a_local_lake(tmp_path):
+    """The dev profile (.dlt/dev.config.toml) names a local lake: the
+    rows land under .dlt/data/dev/lake as dlt's filesystem destination
+    lays them out, offline, no Snowpipe task."""
+    import datetime
+    import test_currencies as tc
+    from peers.oxr import OxrServer
+    now = datetime.datetime.now(datetime.timezone.utc).replace(
+        minute=0, second=0, microsecond=0)
+    oxr = OxrServer(app_ids={APP_ID}, now=now).start()
+    project = lc.flow_project(tmp_path, "exchange_rates")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(
+        ("PREFECT_", "DESTINATION__", "DLT_", "WORKSPACE__", "AWS_"))}
+    env.update({**tc.AGENT_ENV, "WORKSPACE__PROFILE": "dev",
+                "ASAN_OPTIONS": "detect_leaks=1",
+                "SOURCES__OPEN_EXCHANGE_RATES__BASE_URL": oxr.base_url,
+                "SOURCES__OPEN_EXCHANGE_RATES__API_KEY": APP_ID})
+    try:
+        p = subprocess.run([str(PFAGENT), "run",
+                            "flows/exchange_rates.c:exchange_rates"],
+                           cwd=project, env=env, capture_output=True,
+                           text=True, timeout=300)
+    finally:
+        oxr.stop()
+    assert p.returncode == 0, p.stderr
+    assert not SANITIZER_RE.search(p.stderr), p.stderr
+    assert "Task run 'snowpipe" not in p.stderr
+    ds = project / ".dlt" / "data" / "dev" / "lake" / "open_exchange_rates"
+    files = sorted(f.relative_to(ds).parts[0] for f in ds.rglob("*")
+                   if f.is_file())
+    assert files == ["_dlt_loads", "_dlt_pipeline_state", "_dlt_version",
+                     "exchange_rates", "init"]
+    data = next((ds / "exchange_rates").iterdir())
+    assert data.name.endswith(".jsonl.gz")
+    assert len(gzip.decompress(data.read_bytes()).splitlines()) > 100
