@@ -166,11 +166,73 @@ ld_parse_iso(const char *s, size_t len, long long *epoch_us)
 	return 1;
 }
 
+/* Decimal digits of v into out (no NUL); their count. */
+static size_t
+put_ll(char *out, long long v)
+{
+	char			 tmp[24];
+	size_t			 n = 0, k = 0;
+	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		out[k++] = '-';
+	while (n > 0)
+		out[k++] = tmp[--n];
+	return k;
+}
+
+static void
+put2(char *o, int v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+}
+
+/* civil_from_days (Howard Hinnant's algorithm). */
+static void
+civil(long long days, long long *y, int *m, int *d)
+{
+	long long	z = days + 719468, era, doe, yoe, doy, mp;
+
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* "2024-01-15" (years beyond 0..9999 as printf writes them). */
+static size_t
+put_date(char *out, long long days)
+{
+	long long	y;
+	int		m, d;
+
+	civil(days, &y, &m, &d);
+	if (y < 0 || y > 9999)
+		return (size_t)snprintf(out, 32, "%04lld-%02d-%02d", y, m, d);
+	put2(out, (int)(y / 100));
+	put2(out + 2, (int)(y % 100));
+	out[4] = '-';
+	put2(out + 5, m);
+	out[7] = '-';
+	put2(out + 8, d);
+	return 10;
+}
+
 void
 ld_format_ts(char out[64], long long us)
 {
 	long long	days = us / 86400000000LL, rem = us % 86400000000LL;
-	long long	z, era, doe, yoe, doy, mp, y, m, d, secs;
+	long long	secs;
 	int		frac;
 	size_t		n;
 
@@ -178,25 +240,21 @@ ld_format_ts(char out[64], long long us)
 		rem += 86400000000LL;
 		days--;
 	}
-	/* civil_from_days (Howard Hinnant's algorithm). */
-	z = days + 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	y += m <= 2;
+	n = put_date(out, days);
 	secs = rem / 1000000;
 	frac = (int)(rem % 1000000);
-	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, (int)m,
-	    (int)d, (int)(secs / 3600), (int)(secs / 60 % 60),
-	    (int)(secs % 60));
-	n = strlen(out);
-	if (frac != 0)
-		n += (size_t)snprintf(out + n, 16, ".%06d", frac);
+	out[n] = 'T';
+	put2(out + n + 1, (int)(secs / 3600));
+	out[n + 3] = ':';
+	put2(out + n + 4, (int)(secs / 60 % 60));
+	out[n + 6] = ':';
+	put2(out + n + 7, (int)(secs % 60));
+	n += 9;
+	if (frac != 0) {
+		out[n++] = '.';
+		for (int div = 100000; div > 0; div /= 10)
+			out[n++] = (char)('0' + frac / div % 10);
+	}
 	memcpy(out + n, "+00:00", 7);
 }
 
@@ -277,7 +335,9 @@ text_to_double(const struct jv *v, double *out)
 static int
 append_int(struct buf *out, long long i)
 {
-	return buf_printf(out, "%lld", i);
+	char	t[24];
+
+	return buf_append(out, t, put_ll(t, i));
 }
 
 static int
@@ -286,7 +346,9 @@ append_ts(struct buf *out, long long us)
 	char	ts[64];
 
 	ld_format_ts(ts, us);
-	return buf_printf(out, "\"%s\"", ts);
+	return buf_append(out, "\"", 1) < 0 ||
+	    buf_append(out, ts, strlen(ts)) < 0 ? -1 :
+	    buf_append(out, "\"", 1);
 }
 
 /* _text_fallback and json_to_str: the value as Python's str(). */
