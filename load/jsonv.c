@@ -273,12 +273,13 @@ static const double pow10_exact[] = {
  * fast path: one operation on two exact doubles rounds once).
  */
 static double
-number_value(const char *s, size_t len, struct jv_arena *a)
+number_value(const char *s, size_t len)
 {
 	unsigned long long m = 0;
 	int		 neg = 0, e10 = 0, digits = 0, esign = 1, ex = 0;
 	size_t		 i = 0;
 	char		 tmp[64], *copy = tmp;
+	double		 d;
 
 	if (s[0] == '-') {
 		neg = 1;
@@ -308,16 +309,18 @@ number_value(const char *s, size_t len, struct jv_arena *a)
 	}
 	if (digits <= 19 && m <= (1ULL << 53) && e10 >= -22 && e10 <= 22 &&
 	    i == len) {
-		double	d = (double)m;
-
+		d = (double)m;
 		d = e10 < 0 ? d / pow10_exact[-e10] : d * pow10_exact[e10];
 		return neg ? -d : d;
 	}
 	if (len >= sizeof(tmp))
-		copy = jv_alloc(a, len + 1);
+		copy = xmalloc(len + 1);
 	memcpy(copy, s, len);
 	copy[len] = '\0';
-	return strtod(copy, NULL);
+	d = strtod(copy, NULL);
+	if (copy != tmp)
+		free(copy);
+	return d;
 }
 
 static struct jv *
@@ -359,7 +362,7 @@ parse_number(struct parser *ps, struct jv *v)
 	v->len = len = (size_t)(ps->p - s);
 	if (is_float) {
 		v->kind = JV_FLOAT;
-		v->d = number_value(s, len, ps->a);
+		v->d = number_value(s, len);
 		return v;
 	}
 	v->kind = JV_INT;
@@ -586,6 +589,20 @@ jv_parse(struct jv_arena *a, const char *text, size_t len, char *err,
 	if (ps.p != ps.end)
 		return fail(&ps, "extra data after the value");
 	return v;
+}
+
+int
+jv_number(const char *s, size_t len, double *out)
+{
+	struct parser	 ps = { NULL, s, s, s + len, NULL, 0, 1 };
+	struct jv	 v;
+
+	memset(&v, 0, sizeof(v));
+	if (len == 0 || parse_number(&ps, &v) == NULL || ps.p != ps.end)
+		return -1;
+	*out = v.kind == JV_FLOAT ? v.d : v.kind == JV_INT ? (double)v.i :
+	    number_value(s, len);
+	return 0;
 }
 
 struct jv *

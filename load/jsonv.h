@@ -65,6 +65,9 @@ void	*jv_alloc(struct jv_arena *, size_t);
 struct jv *jv_parse(struct jv_arena *, const char *text, size_t len,
 	    char *err, size_t errlen);
 
+/* The double of a JSON number's text (all of s); -1 when it is none. */
+int	 jv_number(const char *s, size_t len, double *out);
+
 /* An object's member by key, or NULL. */
 struct jv *jv_get(const struct jv *obj, const char *key);
 
