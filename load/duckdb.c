@@ -12,15 +12,14 @@
  * The database is the file dlt's duckdb destination uses for a named
  * destination in a workspace: <local_dir>/<destination name>.duckdb,
  * or destination.<name>.credentials (a path; relative ones are under
- * the local dir). Job files are loaded with DuckDB's appender, in
- * data chunks typed by the table's columns (bigint, double, bool and
- * timestamps converted here, the other types cast by DuckDB from
- * text), inside the loader's transaction: linear in the width of a
- * table, where read_json's binding is not (40k columns: 2 minutes).
+ * the local dir). Job files are loaded inside the loader's
+ * transaction with read_json, typed by the table's columns, which
+ * parses and stores on all of DuckDB's threads; a table wider than
+ * WIDE columns through DuckDB's appender instead, since read_json's
+ * binding is quadratic in the width (40k columns: 2 minutes).
  */
 #include <dlfcn.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,11 +344,11 @@ duck_query(struct ld_dest *base, const char *sql, ld_row_fn fn, void *arg,
 /* ------------------------------------------------------ appending */
 
 /*
- * A job goes in through DuckDB's appender, a data chunk at a time. A
- * reader thread parses the job file into one chunk while this thread
- * appends the other: parsing JSON and DuckDB's storing overlap. A wide
- * table (whose chunk is large: a page of memory per column at least)
- * is read into a single chunk, appended as it fills.
+ * A wide table's job goes in through DuckDB's appender, a data chunk of
+ * the table's columns at a time, read here: bigint, double, bool and
+ * timestamps converted here, the other types cast by DuckDB from text.
+ * The chunk holds fewer rows the wider it is (a page of memory per
+ * column at least).
  */
 #define WIDE	1024	/* columns */
 
@@ -366,7 +365,6 @@ struct chunk {
 	duckdb_data_chunk	 dc;
 	struct chunk_col	*cols;
 	idx_t			 n;		/* rows */
-	int			 full;		/* ready to append */
 };
 
 struct append {
@@ -375,19 +373,11 @@ struct append {
 	size_t			 ncols;		/* the table's, in DuckDB */
 	long			*at;		/* each one's index in t, or -1 */
 	enum conv		*conv;
-	struct chunk		 chunk[2];
+	struct chunk		 chunk;
 	idx_t			 max;		/* rows per chunk */
 	long long		 rows;		/* read */
 	const char		*path;
-	/* Between the reader thread and the appending one. */
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	int			 threaded;	/* a reader thread fills */
-	int			 fill;		/* the chunk being read into */
-	int			 done, stop;
 	const struct ld_table	*t;
-	int			 rc;		/* the reader's */
-	char			 err[1024];
 };
 
 /* "ds"."table" back into its two names (ld_sql_qualified's form). */
@@ -521,31 +511,21 @@ bad:
 	    n > 64 ? 64 : (int)n, v);
 }
 
-static int append_chunk(struct append *, struct chunk *, char *, size_t);
-
-/* The reader hands a full chunk over and waits for the other. */
 static int
-hand_over(struct append *a, char *err, size_t errlen)
+append_chunk(struct append *a, struct chunk *ch, char *err, size_t errlen)
 {
-	int	stop;
+	long long	first = a->rows - (long long)ch->n + 1;
 
-	if (!a->threaded) {
-		if (append_chunk(a, &a->chunk[0], err, errlen) < 0)
-			return 1;
-		chunk_begin(a, &a->chunk[0]);
+	if (ch->n == 0)
 		return 0;
-	}
-	pthread_mutex_lock(&a->mu);
-	a->chunk[a->fill].full = 1;
-	pthread_cond_broadcast(&a->cv);
-	a->fill = !a->fill;
-	while (a->chunk[a->fill].full && !a->stop)
-		pthread_cond_wait(&a->cv, &a->mu);
-	stop = a->stop;
-	pthread_mutex_unlock(&a->mu);
-	if (!stop)
-		chunk_begin(a, &a->chunk[a->fill]);
-	return stop;
+	api.data_chunk_set_size(ch->dc, ch->n);
+	if (api.append_data_chunk(a->app, ch->dc) != DuckDBSuccess)
+		return errorf(err, errlen, "DuckDB %s: rows %lld to %lld of "
+		    "%s: %s", a->d->path, first, first + (long long)ch->n - 1,
+		    a->path, api.appender_error(a->app) != NULL ?
+		    api.appender_error(a->app) : "not appended");
+	chunk_begin(a, ch);
+	return 0;
 }
 
 static int
@@ -553,7 +533,7 @@ append_row(void *arg, const struct ld_table *t, const char *const *values,
     const size_t *lengths, char *err, size_t errlen)
 {
 	struct append	*a = arg;
-	struct chunk	*ch = &a->chunk[a->fill];
+	struct chunk	*ch = &a->chunk;
 
 	(void)t;
 	for (size_t i = 0; i < a->ncols; i++) {
@@ -565,71 +545,7 @@ append_row(void *arg, const struct ld_table *t, const char *const *values,
 	}
 	ch->n++;
 	a->rows++;
-	if (ch->n == a->max && hand_over(a, err, errlen))
-		return a->threaded ? errorf(err, errlen, "stopped") : -1;
-	return 0;
-}
-
-static void *
-reader(void *arg)
-{
-	struct append	*a = arg;
-
-	a->rc = ld_job_read(a->path, a->t, append_row, a, a->err,
-	    sizeof(a->err));
-	pthread_mutex_lock(&a->mu);
-	if (a->rc == 0 && a->chunk[a->fill].n > 0)
-		a->chunk[a->fill].full = 1;
-	a->done = 1;
-	pthread_cond_broadcast(&a->cv);
-	pthread_mutex_unlock(&a->mu);
-	return NULL;
-}
-
-static int
-append_chunk(struct append *a, struct chunk *ch, char *err, size_t errlen)
-{
-	long long	first = a->rows - (long long)ch->n + 1;
-
-	if (ch->n == 0)
-		return 0;
-	api.data_chunk_set_size(ch->dc, ch->n);
-	if (api.append_data_chunk(a->app, ch->dc) == DuckDBSuccess)
-		return 0;
-	return errorf(err, errlen, "DuckDB %s: rows %lld to %lld of %s: %s",
-	    a->d->path, first, first + (long long)ch->n - 1, a->path,
-	    api.appender_error(a->app) != NULL ? api.appender_error(a->app) :
-	    "not appended");
-}
-
-/* Appends the chunks the reader fills, in turn, until it is done. */
-static int
-append_chunks(struct append *a, char *err, size_t errlen)
-{
-	int	next = 0, rc;
-
-	for (;;) {
-		struct chunk	*ch = &a->chunk[next];
-
-		pthread_mutex_lock(&a->mu);
-		while (!ch->full && !a->done)
-			pthread_cond_wait(&a->cv, &a->mu);
-		if (!ch->full) {
-			pthread_mutex_unlock(&a->mu);
-			return 0;
-		}
-		pthread_mutex_unlock(&a->mu);
-		rc = append_chunk(a, ch, err, errlen);
-		pthread_mutex_lock(&a->mu);
-		ch->full = 0;
-		if (rc < 0)
-			a->stop = 1;
-		pthread_cond_broadcast(&a->cv);
-		pthread_mutex_unlock(&a->mu);
-		if (rc < 0)
-			return rc;
-		next = !next;
-	}
+	return ch->n == a->max ? append_chunk(a, ch, err, errlen) : 0;
 }
 
 /* t's columns sorted by address, to find a column's index. */
@@ -742,16 +658,88 @@ append_open(struct duck *d, struct append *a, const char *qualified,
 	a->max = api.vector_size();
 	while (a->max > 1 && a->max * (a->ncols + 1) > (1u << 19))
 		a->max /= 2;
-	a->threaded = a->ncols <= WIDE;
-	for (int k = 0; k < 1 + a->threaded; k++) {
-		a->chunk[k].dc = api.create_data_chunk(types, a->ncols);
-		a->chunk[k].cols = xcalloc(a->ncols + 1,
-		    sizeof(*a->chunk[k].cols));
-		chunk_begin(a, &a->chunk[k]);
-	}
+	a->chunk.dc = api.create_data_chunk(types, a->ncols);
+	a->chunk.cols = xcalloc(a->ncols + 1, sizeof(*a->chunk.cols));
+	chunk_begin(a, &a->chunk);
 	for (size_t i = 0; i < a->ncols; i++)
 		api.destroy_logical_type(&types[i]);
 	free(types);
+	return 0;
+}
+
+static int
+copy_append(struct ld_dest *base, const char *qualified,
+    const struct ld_table *t, const char *path, long long *rows, char *err,
+    size_t errlen)
+{
+	struct duck	*d = (struct duck *)base;
+	struct append	 a = { .d = d, .path = path, .t = t };
+	int		 rc;
+
+	*rows = 0;
+	if ((rc = append_open(d, &a, qualified, err, errlen)) == 0)
+		rc = ld_job_read(path, t, append_row, &a, err, errlen);
+	if (rc == 0)
+		rc = append_chunk(&a, &a.chunk, err, errlen);
+	if (rc == 0 && api.appender_close(a.app) != DuckDBSuccess)
+		rc = errorf(err, errlen, "DuckDB %s: cannot append %s: %s",
+		    d->path, path, api.appender_error(a.app) != NULL ?
+		    api.appender_error(a.app) : "unknown error");
+	if (a.chunk.dc != NULL)
+		api.destroy_data_chunk(&a.chunk.dc);
+	free(a.chunk.cols);
+	if (a.app != NULL)
+		api.appender_destroy(&a.app);
+	free(a.at);
+	free(a.conv);
+	*rows = rc == 0 ? a.rows : 0;
+	return rc;
+}
+
+/* INSERT ... SELECT FROM read_json: DuckDB parses and stores in parallel. */
+static int
+copy_read_json(struct ld_dest *base, const char *qualified,
+    const struct ld_table *t, const char *path, long long *rows, char *err,
+    size_t errlen)
+{
+	const struct ld_dialect *dl = ld_duckdb_ops.dialect;
+	struct buf	 sql, cols, types;
+	duckdb_result	 r;
+	char		*lit = ld_sql_literal(path);
+
+	buf_init(&sql, (size_t)-1);
+	buf_init(&cols, (size_t)-1);
+	buf_init(&types, (size_t)-1);
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct ld_column *c = t->cols[i];
+		char	*id, *name, *type;
+
+		if (c->hints & LD_INCOMPLETE)
+			continue;
+		id = ld_sql_ident(c->name);
+		name = ld_sql_literal(c->name);
+		type = ld_sql_type(dl, c);
+		buf_printf(&cols, "%s%s", cols.len ? ", " : "", id);
+		buf_printf(&types, "%s%s: '%s'", types.len ? ", " : "", name,
+		    type);
+		free(id);
+		free(name);
+		free(type);
+	}
+	buf_printf(&sql, "INSERT INTO %s (%s) SELECT %s FROM read_json(%s, "
+	    "format = 'newline_delimited', columns = {%s}, "
+	    "maximum_object_size = 1073741824)", qualified, cols.data,
+	    cols.data, lit, types.data);
+	free(lit);
+	buf_cleanup(&cols);
+	buf_cleanup(&types);
+	if (run((struct duck *)base, sql.data, &r, err, errlen) < 0) {
+		buf_cleanup(&sql);
+		return -1;
+	}
+	buf_cleanup(&sql);
+	*rows = (long long)api.rows_changed(&r);
+	api.destroy_result(&r);
 	return 0;
 }
 
@@ -760,46 +748,8 @@ duck_copy_job(struct ld_dest *base, const char *qualified,
     const struct ld_table *t, const char *path, long long *rows, char *err,
     size_t errlen)
 {
-	struct duck	*d = (struct duck *)base;
-	struct append	 a = { .d = d, .path = path, .t = t };
-	pthread_t	 th;
-	int		 rc;
-
-	*rows = 0;
-	pthread_mutex_init(&a.mu, NULL);
-	pthread_cond_init(&a.cv, NULL);
-	if ((rc = append_open(d, &a, qualified, err, errlen)) == 0 &&
-	    !a.threaded) {
-		rc = ld_job_read(path, t, append_row, &a, err, errlen);
-		if (rc == 0)
-			rc = append_chunk(&a, &a.chunk[0], err, errlen);
-	} else if (rc == 0) {
-		if (pthread_create(&th, NULL, reader, &a) != 0)
-			rc = errorf(err, errlen, "cannot start a thread");
-		else {
-			rc = append_chunks(&a, err, errlen);
-			pthread_join(th, NULL);
-			if (rc == 0 && a.rc != 0)
-				rc = errorf(err, errlen, "%s", a.err);
-		}
-	}
-	if (rc == 0 && api.appender_close(a.app) != DuckDBSuccess)
-		rc = errorf(err, errlen, "DuckDB %s: cannot append %s: %s",
-		    d->path, path, api.appender_error(a.app) != NULL ?
-		    api.appender_error(a.app) : "unknown error");
-	for (int k = 0; k < 2; k++) {
-		if (a.chunk[k].dc != NULL)
-			api.destroy_data_chunk(&a.chunk[k].dc);
-		free(a.chunk[k].cols);
-	}
-	if (a.app != NULL)
-		api.appender_destroy(&a.app);
-	free(a.at);
-	free(a.conv);
-	pthread_mutex_destroy(&a.mu);
-	pthread_cond_destroy(&a.cv);
-	*rows = rc == 0 ? a.rows : 0;
-	return rc;
+	return (t->ncols > WIDE ? copy_append : copy_read_json)(base,
+	    qualified, t, path, rows, err, errlen);
 }
 
 /* dlt's duckdb type mapper (dlt/destinations/impl/duckdb/factory.py). */
