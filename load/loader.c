@@ -82,13 +82,38 @@ existing_cols(struct loading *l, const char *dataset, const char *table)
 	    table);
 }
 
-static int
-has_col(const cJSON *cols, const char *name)
+/* The names of a table's existing columns, hashed: a set. */
+struct names {
+	const char	**slot;
+	size_t		  cap;
+};
+
+static void
+names_init(struct names *ns, const cJSON *cols)
 {
 	const cJSON	*c;
+	size_t		 n = (size_t)cJSON_GetArraySize(cols);
 
-	cJSON_ArrayForEach(c, cols)
-		if (strcmp(c->valuestring, name) == 0)
+	for (ns->cap = 16; ns->cap < n * 2 + 2; ns->cap *= 2)
+		;
+	ns->slot = xcalloc(ns->cap, sizeof(*ns->slot));
+	cJSON_ArrayForEach(c, cols) {
+		size_t	i = (size_t)hash_fnv1a(c->valuestring,
+		    strlen(c->valuestring)) & (ns->cap - 1);
+
+		while (ns->slot[i] != NULL)
+			i = (i + 1) & (ns->cap - 1);
+		ns->slot[i] = c->valuestring;
+	}
+}
+
+static int
+names_has(const struct names *ns, const char *name)
+{
+	size_t	i = (size_t)hash_fnv1a(name, strlen(name)) & (ns->cap - 1);
+
+	for (; ns->slot[i] != NULL; i = (i + 1) & (ns->cap - 1))
+		if (strcmp(ns->slot[i], name) == 0)
 			return 1;
 	return 0;
 }
@@ -108,6 +133,7 @@ sync_table(struct loading *l, const char *dataset, struct ld_table *t)
 {
 	const cJSON	*cols = existing_cols(l, dataset, t->name);
 	struct ld_table	 missing = *t;
+	struct names	 have;
 	int		 rc = 0;
 
 	if (!complete_cols(t))
@@ -117,10 +143,12 @@ sync_table(struct loading *l, const char *dataset, struct ld_table *t)
 	/* The columns the destination lacks, as a table to add from. */
 	missing.cols = xcalloc(t->ncols + 1, sizeof(*missing.cols));
 	missing.ncols = 1;	/* from 1: ALTER, never CREATE */
+	names_init(&have, cols);
 	for (size_t i = 0; i < t->ncols; i++)
 		if (!(t->cols[i]->hints & LD_INCOMPLETE) &&
-		    !has_col(cols, t->cols[i]->name))
+		    !names_has(&have, t->cols[i]->name))
 			missing.cols[missing.ncols++] = t->cols[i];
+	free(have.slot);
 	if (missing.ncols > 1)
 		rc = exec(l, ld_sql_table_ddl(l->dl, dataset, &missing, 1));
 	free(missing.cols);
