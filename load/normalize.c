@@ -15,7 +15,10 @@
  * by pointer, and the arrays a row is built in are the normalizer's,
  * reused for every row.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,12 @@
 #include "load/normalize.h"
 
 #define ID_BYTES	10	/* dlt's DLT_ID_LENGTH_BYTES */
+#define ID_CHARS	14	/* its base64 without the padding */
+#define OBUF_SIZE	(1u << 20)	/* a job file's write */
+#define OBUF_QUEUED	8	/* buffers waiting to be written, at most */
+
+/* In a line, where a _dlt_id digest is still to be written. */
+static const char placeholder[] = "______________";
 
 /* An interned name: a column, a list's path or a table. */
 struct name {
@@ -86,16 +95,52 @@ static const char *const sys_names[S_N] = {
 	"_dlt_root_id", "value", "list"
 };
 
+/* A digest to write into a buffer: of parent_id "_" table "_" idx. */
+struct hole {
+	size_t		 at;		/* of its ID_CHARS in the data */
+	size_t		 parent;	/* the parent id, in ids */
+	size_t		 plen;
+	long long	 idx;
+};
+
+struct tinfo;
+
+/* Job lines on their way to a file. */
+struct obuf {
+	struct tinfo	*ti;
+	struct buf	 data;
+	struct hole	*holes;
+	size_t		 nholes, capholes;
+	struct buf	 ids;		/* parent ids of the holes */
+	struct obuf	*next;		/* queued, or free */
+};
+
 /* A table the normalizer writes, with its job file. */
 struct tinfo {
 	struct name	*name;
 	struct ld_table	*t;		/* NULL until made */
 	struct site	 top;
 	struct colref	 sys[S_N];
-	FILE		*f;
+	int		 fd;		/* -1 until the first row */
 	char		*path;
+	struct obuf	*out;		/* being filled */
 	long long	 rows;
 	struct tinfo	*next;
+};
+
+/* The thread that digests and writes the buffers, in order. */
+struct writer {
+	pthread_t	 th;
+	int		 running;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct obuf	*head, *tail;	/* queued */
+	size_t		 queued;
+	struct obuf	*free;
+	int		 done;
+	int		 error;		/* an errno */
+	char		*error_path;
+	EVP_MD_CTX	*md;
 };
 
 /* A value of the row being built. */
@@ -147,6 +192,12 @@ struct ld_normalizer {
 	size_t			  capframes;
 	unsigned char		 rnd[4096];
 	size_t			 rndpos;
+	struct writer		 w;
+	/* The row being written: its digest is the writer's. */
+	struct jv		 hole_v;
+	int			 hole_on;
+	const char		*hole_parent;
+	long long		 hole_idx;
 	EVP_MD_CTX		*md;
 	/* Fetched once: OpenSSL 3's implicit fetch is slow. */
 	EVP_MD			*shake;
@@ -289,6 +340,7 @@ tinfo_get(struct ld_normalizer *n, struct name *name)
 	ti = xcalloc(1, sizeof(*ti));
 	ti->name = name;
 	ti->t = ld_schema_table(n->schema, name->s);
+	ti->fd = -1;
 	ti->top.table = ti;
 	ti->next = n->tables;
 	n->tables = ti;
@@ -500,31 +552,146 @@ random_id(struct ld_normalizer *n, char out[24])
 	out[14] = '\0';
 }
 
-/* digest128(f"{parent_id}_{table}_{idx}", 10). */
+/* digest128(f"{parent_id}_{table}_{idx}", 10), its ID_CHARS into out. */
 static void
-nested_id(struct ld_normalizer *n, const char *parent, const char *table,
-    long long idx, char out[24])
+nested_id(EVP_MD_CTX *md, const char *parent, size_t plen, const char *table,
+    long long idx, char *out)
 {
 	unsigned char	d[ID_BYTES], b64[24];
 	char		num[24];
 	size_t		len = 1 + digits_of(num + 1, idx);
 
 	num[0] = '_';
-	EVP_DigestInit_ex2(n->md, NULL, NULL);
-	EVP_DigestUpdate(n->md, parent, strlen(parent));
-	EVP_DigestUpdate(n->md, "_", 1);
-	EVP_DigestUpdate(n->md, table, strlen(table));
-	EVP_DigestUpdate(n->md, num, len);
-	EVP_DigestFinalXOF(n->md, d, ID_BYTES);
+	EVP_DigestInit_ex2(md, NULL, NULL);
+	EVP_DigestUpdate(md, parent, plen);
+	EVP_DigestUpdate(md, "_", 1);
+	EVP_DigestUpdate(md, table, strlen(table));
+	EVP_DigestUpdate(md, num, len);
+	EVP_DigestFinalXOF(md, d, ID_BYTES);
 	EVP_EncodeBlock(b64, d, ID_BYTES);
-	memcpy(out, b64, 14);
-	out[14] = '\0';
+	memcpy(out, b64, ID_CHARS);
+}
+
+/* ------------------------------------------------- the writer */
+
+/* The writer thread: fills in a buffer's digests, writes it. */
+static void *
+writer_main(void *arg)
+{
+	struct writer	*w = arg;
+	struct obuf	*b;
+
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		while (w->head == NULL && !w->done)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if ((b = w->head) == NULL) {
+			pthread_mutex_unlock(&w->mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&w->mu);
+		for (size_t i = 0; i < b->nholes; i++) {
+			struct hole	*h = &b->holes[i];
+
+			nested_id(w->md, b->ids.data + h->parent, h->plen,
+			    b->ti->name->s, h->idx, b->data.data + h->at);
+		}
+		for (size_t off = 0; off < b->data.len && w->error == 0; ) {
+			ssize_t	k = write(b->ti->fd, b->data.data + off,
+			    b->data.len - off);
+
+			if (k < 0 && errno != EINTR) {
+				w->error = errno;
+				w->error_path = b->ti->path;
+			} else if (k > 0)
+				off += (size_t)k;
+		}
+		pthread_mutex_lock(&w->mu);
+		w->head = b->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		w->queued--;
+		b->data.len = 0;
+		b->ids.len = 0;
+		b->nholes = 0;
+		b->next = w->free;
+		w->free = b;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+/* A buffer for a table's lines: a written one, or a new one. */
+static struct obuf *
+obuf_get(struct ld_normalizer *n, struct tinfo *ti)
+{
+	struct writer	*w = &n->w;
+	struct obuf	*b;
+
+	pthread_mutex_lock(&w->mu);
+	if ((b = w->free) != NULL)
+		w->free = b->next;
+	pthread_mutex_unlock(&w->mu);
+	if (b == NULL) {
+		b = xcalloc(1, sizeof(*b));
+		buf_init(&b->data, (size_t)-1);
+		buf_init(&b->ids, (size_t)-1);
+	}
+	b->ti = ti;
+	b->next = NULL;
+	return b;
+}
+
+/* Queues a table's buffer for writing; waits while many are. */
+static void
+obuf_submit(struct ld_normalizer *n, struct tinfo *ti)
+{
+	struct writer	*w = &n->w;
+	struct obuf	*b = ti->out;
+
+	ti->out = NULL;
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->queued >= OBUF_QUEUED)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->tail != NULL)
+		w->tail->next = b;
+	else
+		w->head = b;
+	w->tail = b;
+	w->queued++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits for the writer to write everything queued and stop. */
+static void
+writer_stop(struct writer *w)
+{
+	if (!w->running)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	w->running = 0;
+}
+
+static void
+obuf_free(struct obuf *b)
+{
+	buf_cleanup(&b->data);
+	buf_cleanup(&b->ids);
+	free(b->holes);
+	free(b);
 }
 
 /* ------------------------------------------------- writing a row */
 
 static int
-writer_open(struct ld_normalizer *n, struct tinfo *ti)
+job_open(struct ld_normalizer *n, struct tinfo *ti)
 {
 	unsigned char	 id[5];
 
@@ -532,10 +699,16 @@ writer_open(struct ld_normalizer *n, struct tinfo *ti)
 		;
 	ti->path = xasprintf("%s/%s.%02x%02x%02x%02x%02x.0.jsonl", n->dir,
 	    ti->name->s, id[0], id[1], id[2], id[3], id[4]);
-	if ((ti->f = fopen(ti->path, "w")) == NULL)
+	if ((ti->fd = open(ti->path, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0644)) < 0)
 		return errorf(n->err, n->errlen, "cannot create %s: %m",
 		    ti->path);
-	setvbuf(ti->f, NULL, _IOFBF, 1 << 18);
+	if (!n->w.running) {
+		if (pthread_create(&n->w.th, NULL, writer_main, &n->w) != 0)
+			return errorf(n->err, n->errlen, "cannot start the "
+			    "job writer: %m");
+		n->w.running = 1;
+	}
 	return 0;
 }
 
@@ -643,10 +816,70 @@ is_null(const struct jv *v)
 	return v->kind == JV_NULL || (v->kind == JV_FLOAT && !isfinite(v->d));
 }
 
+/*
+ * The placeholder of a row's digest was written as text: its place in
+ * the line, or (a _dlt_id column of another type) the digest now.
+ */
+static int
+place_hole(struct ld_normalizer *n, struct tinfo *ti, size_t mark,
+    struct field *f, size_t *hole)
+{
+	const char	*end = n->line.data + n->line.len;
+
+	if (n->line.len >= mark + ID_CHARS + 2 && end[-1] == '"' &&
+	    memcmp(end - 1 - ID_CHARS, placeholder, ID_CHARS) == 0 &&
+	    end[-2 - ID_CHARS] == '"') {
+		*hole = n->line.len - 1 - ID_CHARS;
+		return 0;
+	}
+	{
+		char	id[ID_CHARS];
+
+		buf_truncate(&n->line, mark);
+		nested_id(n->md, n->hole_parent, strlen(n->hole_parent),
+		    ti->name->s, n->hole_idx, id);
+		return coerce_value(n, ti, 0, f->name, f->col, jv_text(n, id,
+		    ID_CHARS), 0);
+	}
+}
+
+/* The row's line into its table's buffer, with its hole if any. */
+static int
+line_out(struct ld_normalizer *n, struct tinfo *ti, size_t hole)
+{
+	struct obuf	*b;
+
+	if (ti->fd < 0 && job_open(n, ti) < 0)
+		return -1;
+	if (ti->out == NULL)
+		ti->out = obuf_get(n, ti);
+	b = ti->out;
+	if (hole != (size_t)-1) {
+		size_t	plen = strlen(n->hole_parent);
+
+		if (b->nholes == b->capholes) {
+			b->capholes = b->capholes ? b->capholes * 2 : 1024;
+			b->holes = xrealloc(b->holes, b->capholes *
+			    sizeof(*b->holes));
+		}
+		b->holes[b->nholes++] = (struct hole){ b->data.len + hole,
+		    b->ids.len, plen, n->hole_idx };
+		buf_append(&b->ids, n->hole_parent, plen);
+	}
+	buf_append(&b->data, n->line.data, n->line.len);
+	if (b->data.failed || b->ids.failed)
+		return errorf(n->err, n->errlen, "out of memory writing %s",
+		    ti->path);
+	if (b->data.len >= OBUF_SIZE)
+		obuf_submit(n, ti);
+	return 0;
+}
+
 static int
 write_row(struct ld_normalizer *n, struct tinfo *ti)
 {
 	struct ld_table	*t = ti->t;
+	size_t		 hole = (size_t)-1;
 
 	n->line.len = 0;
 	for (size_t i = 0; i < n->nfields; i++) {
@@ -664,8 +897,16 @@ write_row(struct ld_normalizer *n, struct tinfo *ti)
 				    n->schema->name, t->name, f->name->s);
 			continue;
 		}
-		if (coerce_value(n, ti, 0, f->name, f->col, f->v, 0) < 0)
-			return -1;
+		{
+			size_t	mark = n->line.len;
+
+			if (coerce_value(n, ti, 0, f->name, f->col, f->v,
+			    0) < 0)
+				return -1;
+			if (f->v == &n->hole_v && place_hole(n, ti, mark, f,
+			    &hole) < 0)
+				return -1;
+		}
 	}
 	if (n->line.len == 0)
 		return 0;	/* dlt skips empty rows */
@@ -673,12 +914,8 @@ write_row(struct ld_normalizer *n, struct tinfo *ti)
 	if (n->line.failed)
 		return errorf(n->err, n->errlen, "a row of table `%s` is too "
 		    "large", t->name);
-	if (ti->f == NULL && writer_open(n, ti) < 0)
+	if (line_out(n, ti, hole) < 0)
 		return -1;
-	if (fwrite_unlocked(n->line.data, 1, n->line.len, ti->f) !=
-	    n->line.len)
-		return errorf(n->err, n->errlen, "cannot write %s: %m",
-		    ti->path);
 	ti->rows++;
 	return 0;
 }
@@ -773,8 +1010,6 @@ normalize_list(struct ld_normalizer *n, struct ctx *c, struct tinfo *ti,
 	long long	 idx = 0;
 
 	for (const struct jv *v = list->first; v != NULL; v = v->next, idx++) {
-		char	id[24];
-
 		if (v->kind == JV_OBJECT) {
 			if (normalize_row(n, c, ti, v, parent_id, idx,
 			    lvl) < 0)
@@ -796,8 +1031,10 @@ normalize_list(struct ld_normalizer *n, struct ctx *c, struct tinfo *ti,
 		sys_field(n, ti, S_PARENT_ID, jv_text(n, parent_id,
 		    strlen(parent_id)));
 		sys_field(n, ti, S_LIST_IDX, jv_int(n, idx));
-		nested_id(n, parent_id, ti->name->s, idx, id);
-		sys_field(n, ti, S_ID, jv_text(n, id, strlen(id)));
+		/* A leaf: its digest is the writer's. */
+		n->hole_parent = parent_id;
+		n->hole_idx = idx;
+		sys_field(n, ti, S_ID, &n->hole_v);
 		if (write_row(n, ti) < 0)
 			return -1;
 	}
@@ -840,10 +1077,23 @@ normalize_row(struct ld_normalizer *n, struct ctx *c, struct tinfo *ti,
 			sys_field(n, ti, S_PARENT_ID, jv_text(n, parent_id,
 			    strlen(parent_id)));
 			sys_field(n, ti, S_LIST_IDX, jv_int(n, pos));
-			nested_id(n, parent_id, ti->name->s, pos, id);
 		}
-		row_id = jv_text(n, id, strlen(id))->s;
-		sys_field(n, ti, S_ID, jv_text(n, row_id, strlen(row_id)));
+		if (parent_id != NULL && n->nlists == base) {
+			/* A leaf: its digest is the writer's. */
+			n->hole_parent = parent_id;
+			n->hole_idx = pos;
+			sys_field(n, ti, S_ID, &n->hole_v);
+			row_id = NULL;
+		} else {
+			if (parent_id != NULL) {
+				nested_id(n->md, parent_id, strlen(parent_id),
+				    ti->name->s, pos, id);
+				id[ID_CHARS] = '\0';
+			}
+			row_id = jv_text(n, id, strlen(id))->s;
+			sys_field(n, ti, S_ID, jv_text(n, row_id,
+			    strlen(row_id)));
+		}
 	}
 	if (parent_id == NULL && c->root->disposition == LD_MERGE)
 		c->root_id = row_id;
@@ -883,6 +1133,13 @@ ld_norm_new(struct ld_schema *s, const char *load_id, const char *dir,
 	n->md = EVP_MD_CTX_new();
 	n->shake = EVP_MD_fetch(NULL, "SHAKE128", NULL);
 	EVP_DigestInit_ex(n->md, n->shake, NULL);
+	n->w.md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(n->w.md, n->shake, NULL);
+	pthread_mutex_init(&n->w.mu, NULL);
+	pthread_cond_init(&n->w.cv, NULL);
+	n->hole_v.kind = JV_STRING;
+	n->hole_v.s = placeholder;
+	n->hole_v.len = ID_CHARS;
 	buf_init(&n->line, (size_t)-1);
 	for (int k = 0; k < S_N; k++)
 		n->sys[k] = intern(n, sys_names[k], strlen(sys_names[k]));
@@ -926,16 +1183,22 @@ ld_norm_finish(struct ld_normalizer *n, char *err, size_t errlen)
 {
 	int	rc = 0;
 
+	for (struct tinfo *ti = n->tables; ti != NULL; ti = ti->next)
+		obuf_submit(n, ti);
+	writer_stop(&n->w);
+	if (n->w.error != 0)
+		rc = errorf(err, errlen, "cannot write %s: %s",
+		    n->w.error_path, strerror(n->w.error));
 	for (struct tinfo *ti = n->tables; ti != NULL; ti = ti->next) {
-		if (ti->f == NULL)
+		if (ti->fd < 0)
 			continue;
-		if (fflush(ti->f) != 0 || fsync(fileno(ti->f)) != 0)
+		if (fsync(ti->fd) != 0 && rc == 0)
 			rc = errorf(err, errlen, "cannot write %s: %m",
 			    ti->path);
-		if (fclose(ti->f) != 0 && rc == 0)
+		if (close(ti->fd) != 0 && rc == 0)
 			rc = errorf(err, errlen, "cannot write %s: %m",
 			    ti->path);
-		ti->f = NULL;
+		ti->fd = -1;
 	}
 	return rc;
 }
@@ -956,10 +1219,19 @@ ld_norm_free(struct ld_normalizer *n)
 
 	if (n == NULL)
 		return;
+	writer_stop(&n->w);
+	while (n->w.free != NULL) {
+		struct obuf	*b = n->w.free;
+
+		n->w.free = b->next;
+		obuf_free(b);
+	}
 	for (ti = n->tables; ti != NULL; ti = next) {
 		next = ti->next;
-		if (ti->f != NULL)
-			fclose(ti->f);
+		if (ti->fd >= 0)
+			close(ti->fd);
+		if (ti->out != NULL)
+			obuf_free(ti->out);
 		free(ti->path);
 		free(ti->top.at);
 		free(ti);
@@ -994,7 +1266,10 @@ ld_norm_free(struct ld_normalizer *n)
 	jv_arena_free(&n->arena);
 	buf_cleanup(&n->line);
 	EVP_MD_CTX_free(n->md);
+	EVP_MD_CTX_free(n->w.md);
 	EVP_MD_free(n->shake);
+	pthread_mutex_destroy(&n->w.mu);
+	pthread_cond_destroy(&n->w.cv);
 	free(n->load_id);
 	free(n->dir);
 	free(n);
