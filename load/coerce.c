@@ -133,29 +133,98 @@ parse_time(const char *s, size_t len, size_t at, long long *us)
 	return at;
 }
 
-int
-ld_parse_iso(const char *s, size_t len, long long *epoch_us)
+/* Days since 1970-01-01 of ISO week w, day wd (1 = Monday) of year y;
+   -1 when the year has no such week. */
+static int
+week_days(int y, int w, int wd, long long *days)
 {
-	int		 y, m, d;
-	size_t		 at;
-	long long	 tus = 0;
+	long long	jan4 = days_from_civil(y, 1, 4);
+	/* 1970-01-01 was a Thursday: weekday 1..7, Monday 1. */
+	int		dow = (int)(((jan4 + 3) % 7 + 7) % 7) + 1;
+	long long	week1 = jan4 - (dow - 1);
+	long long	next1 = days_from_civil(y + 1, 1, 4);
+	int		ndow = (int)(((next1 + 3) % 7 + 7) % 7) + 1;
+	int		weeks = (int)((next1 - (ndow - 1) - week1) / 7);
+
+	if (w < 1 || w > weeks || wd < 1 || wd > 7)
+		return -1;
+	*days = week1 + (w - 1) * 7 + (wd - 1);
+	return 0;
+}
+
+static size_t
+digit_run(const char *s, size_t len, size_t at)
+{
+	size_t	n = 0;
+
+	while (is_digit_at(s, len, at + n))
+		n++;
+	return n;
+}
+
+/*
+ * The date part of an ISO 8601 text as pendulum reads it: calendar
+ * (2024-01-15, 20240115), ordinal (2024-015, 2024015) or week date
+ * (2024-W03-1, 2024W031, 2024-W03); *days since the epoch. Returns the
+ * index after it, 0 when there is none.
+ */
+static size_t
+parse_date(const char *s, size_t len, long long *days)
+{
+	int	y, m = 0, d = 0, w, wd = 1;
+	size_t	at, n;
+	int	ext;
 
 	if (digits(s, len, 0, 4, &y) < 0)
 		return 0;
-	if (len > 4 && s[4] == '-') {
-		if (digits(s, len, 5, 2, &m) < 0 || len < 8 || s[7] != '-' ||
-		    digits(s, len, 8, 2, &d) < 0)
+	ext = len > 4 && s[4] == '-';
+	at = 4 + (size_t)ext;
+	if (at < len && s[at] == 'W') {
+		if (digits(s, len, at + 1, 2, &w) < 0)
 			return 0;
-		at = 10;
-	} else {
-		if (digits(s, len, 4, 2, &m) < 0 ||
-		    digits(s, len, 6, 2, &d) < 0)
-			return 0;
-		at = 8;
+		at += 3;
+		if (ext ? (at + 1 < len && s[at] == '-' &&
+		    is_digit_at(s, len, at + 1)) : is_digit_at(s, len, at)) {
+			at += (size_t)ext;
+			wd = s[at++] - '0';
+		}
+		return week_days(y, w, wd, days) < 0 ? 0 : at;
 	}
+	n = digit_run(s, len, at);
+	if (ext && n == 2 && at + 2 < len && s[at + 2] == '-' &&
+	    digit_run(s, len, at + 3) == 2) {
+		digits(s, len, at, 2, &m);
+		digits(s, len, at + 3, 2, &d);
+		at += 5;
+	} else if (!ext && n == 4) {
+		digits(s, len, at, 2, &m);
+		digits(s, len, at + 2, 2, &d);
+		at += 4;
+	} else if (n == 3) {
+		int	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+		digits(s, len, at, 3, &d);
+		if (d < 1 || d > 365 + leap)
+			return 0;
+		*days = days_from_civil(y, 1, 1) + d - 1;
+		return at + 3;
+	} else
+		return 0;
 	if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
 		return 0;
-	*epoch_us = days_from_civil(y, m, d) * 86400LL * 1000000LL;
+	*days = days_from_civil(y, m, d);
+	return at;
+}
+
+int
+ld_parse_iso(const char *s, size_t len, long long *epoch_us)
+{
+	size_t		 at;
+	long long	 days, tus = 0;
+
+	if ((at = parse_date(s, len, &days)) == 0)
+		return 0;
+	*epoch_us = days * 86400LL * 1000000LL;
 	if (at == len)
 		return 2;
 	if (s[at] != 'T' && s[at] != ' ')
@@ -427,7 +496,16 @@ coerce_from_text(struct buf *out, enum ld_type to, const struct jv *v)
 	case LD_DATE:
 		if ((kind = ld_parse_iso(v->s, v->len, &i)) != 2)
 			return -1;
-		return jv_write_string(out, v->s, v->len);
+		{
+			/* As the date it is: "2024-015" is 2024-01-15. */
+			char	ds[40];
+			size_t	n;
+
+			ds[0] = '"';
+			n = put_date(ds + 1, i / 86400000000LL);
+			ds[n + 1] = '"';
+			return buf_append(out, ds, n + 2);
+		}
 	case LD_TIME:
 		/* ISO time of day ("01:02:03.5"), as dlt's ensure_pendulum_time. */
 		if (v->len == 0 || parse_time(v->s, v->len, 0, &i) != v->len)
@@ -450,7 +528,10 @@ ld_coerce(struct buf *out, enum ld_type to, const struct jv *v)
 	size_t		mark = out->len;
 	int		rc = -1;
 
-	if (to == from || (to == LD_TEXT && from != LD_TEXT))
+	if (to == LD_DOUBLE && from == LD_DOUBLE && v->d == 0)
+		/* -0.0 as 0.0: what dlt's insert_values lands */
+		rc = buf_append(out, "0.0", 3);
+	else if (to == from || (to == LD_TEXT && from != LD_TEXT))
 		rc = to == LD_TEXT ? to_text(out, v) : jv_write(out, v);
 	else if (from == LD_TEXT)
 		rc = coerce_from_text(out, to, v);

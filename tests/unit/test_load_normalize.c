@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -164,6 +165,33 @@ main(void)
 		CHECK(ld_table_column(ld_schema_table(s, "items"), "z") == NULL);
 		CHECK(ld_table_column(ld_schema_table(s, "items"),
 		    "n__v_text")->hints & LD_VARIANT);
+		ld_schema_free(s);
+	}
+
+	TEST("-0.0 lands as 0.0 and 1e400 (inf) as null, as in dlt") {
+		struct ld_schema *s = ld_schema_new("p");
+		const char *items[] = {
+			"{\"_dlt_id\": \"r\", \"a\": -0.0, \"b\": 1e400, "
+			    "\"c\": [1e999, -0.0]}",
+			NULL
+		};
+		char	*j;
+
+		/* Only this test's job files in the directory. */
+		ld_rm_rf(dir);
+		CHECK(mkdir(dir, 0700) == 0);
+		ld_schema_add_table(s, "items", NULL, LD_APPEND);
+		CHECK(normalize(s, items, err, sizeof(err)) == 0);
+		CHECK_STR(j = job("items"), "{\"_dlt_id\":\"r\",\"a\":0.0,"
+		    "\"_dlt_load_id\":\"1.5\"}\n");
+		free(j);
+		/* orjson writes inf as null at dlt's extract: no column */
+		CHECK(ld_table_column(ld_schema_table(s, "items"), "b") ==
+		    NULL);
+		CHECK((j = job("items__c")) != NULL &&
+		    strstr(j, "\"value\":0.0,") != NULL &&
+		    strstr(j, "1e999") == NULL);
+		free(j);
 		ld_schema_free(s);
 	}
 
