@@ -85,6 +85,17 @@ fail(struct parser *ps, const char *what)
 	return NULL;
 }
 
+/* Valid JSON that Python's json and orjson (dlt) refuse: dlt's words. */
+static struct jv *
+fail_utf8(struct parser *ps, const char *at, const char *why)
+{
+	if (!ps->failed)
+		errorf(ps->err, ps->errlen, "str is not valid UTF-8: %s (at "
+		    "byte %zu)", why, (size_t)(at - ps->start));
+	ps->failed = 1;
+	return NULL;
+}
+
 static void
 skip_ws(struct parser *ps)
 {
@@ -152,6 +163,44 @@ utf8_put(char *o, unsigned cp)
 	return 4;
 }
 
+/*
+ * The length of the UTF-8 sequence at p (its first byte >= 0x80), 0
+ * when it is not one Python's decoder takes; *surrogate set for an
+ * encoded surrogate (ED A0..BF), which it refuses too.
+ */
+static size_t
+utf8_len(const unsigned char *p, const unsigned char *end, int *surrogate)
+{
+	unsigned char	c = p[0], lo = 0x80, hi = 0xbf;
+	size_t		n;
+
+	*surrogate = 0;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed && end - p > 1 && p[1] >= 0xa0) {
+			*surrogate = 1;
+			return 0;
+		}
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 /* What a byte is inside a string: 0 plain, else a reason to look. */
 static const unsigned char in_string[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -162,20 +211,21 @@ static const unsigned char in_string[256] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
 };
 
 /*
  * Decodes the string at ps->p (after the quote). Without escapes the
  * text is the input's own (not NUL-terminated: every user goes by
- * len); with them, a copy in the arena.
+ * len); with them, a copy in the arena. UTF-8 is checked as Python
+ * decodes it: surrogates, encoded or escaped alone, are refused.
  */
 static int
 parse_string(struct parser *ps, const char **out, size_t *outlen)
@@ -183,6 +233,8 @@ parse_string(struct parser *ps, const char **out, size_t *outlen)
 	const unsigned char *p = (const unsigned char *)ps->p;
 	const unsigned char *end = (const unsigned char *)ps->end, *q;
 	char		*o, *w;
+	int		 sur;
+	size_t		 n;
 
 	for (q = p; q < end; q++) {
 		switch (in_string[*q]) {
@@ -196,8 +248,14 @@ parse_string(struct parser *ps, const char **out, size_t *outlen)
 			*outlen = (size_t)(q - p);
 			ps->p = (const char *)q + 1;
 			return 0;
-		default:
+		case 3:
 			goto escaped;
+		default:
+			if ((n = utf8_len(q, end, &sur)) == 0)
+				return fail_utf8(ps, (const char *)q, sur ?
+				    "surrogates not allowed" :
+				    "invalid byte sequence"), -1;
+			q += n - 1;
 		}
 	}
 	ps->p = (const char *)q;
@@ -216,6 +274,17 @@ escaped:
 
 		if (c < 0x20)
 			return fail(ps, "control character in string"), -1;
+		if (c >= 0x80) {
+			if ((n = utf8_len((const unsigned char *)ps->p, end,
+			    &sur)) == 0)
+				return fail_utf8(ps, ps->p, sur ?
+				    "surrogates not allowed" :
+				    "invalid byte sequence"), -1;
+			memcpy(w, ps->p, n);
+			w += n;
+			ps->p += n;
+			continue;
+		}
 		ps->p++;
 		if (c != '\\') {
 			*w++ = (char)c;
@@ -243,10 +312,11 @@ escaped:
 				cp = 0x10000 + ((cp - 0xd800) << 10) +
 				    (lo - 0xdc00);
 				ps->p += 6;
-			}
-			/* A lone surrogate: 3 bytes, as Python keeps
-			   it (surrogatepass would); never longer than
-			   its 6-byte escape. */
+			} else if (cp >= 0xd800 && cp < 0xe000)
+				/* A lone surrogate: Python holds it, but
+				   no UTF-8 text can (orjson, dlt). */
+				return fail_utf8(ps, ps->p - 6,
+				    "surrogates not allowed"), -1;
 			w += utf8_put(w, cp);
 			break;
 		default:

@@ -60,7 +60,10 @@ void	*jv_alloc(struct jv_arena *, size_t);
 
 /*
  * Parses one JSON text (surrounding whitespace allowed). NULL with err
- * saying what is wrong and at which byte.
+ * saying what is wrong and at which byte; text that is not UTF-8 as
+ * Python decodes it (lone surrogates, escaped or encoded, included) is
+ * refused in orjson's words: "str is not valid UTF-8: surrogates not
+ * allowed (at byte N)".
  */
 struct jv *jv_parse(struct jv_arena *, const char *text, size_t len,
 	    char *err, size_t errlen);

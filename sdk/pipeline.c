@@ -599,28 +599,77 @@ write_item(struct pf_resource *r, const struct jv *item)
 	return PF_OK;
 }
 
+/* The first integer beyond 64 bits in v, or NULL. */
+static const struct jv *
+big_int(const struct jv *v)
+{
+	const struct jv	*hit = NULL;
+
+	if (v->kind == JV_BIGINT)
+		return v;
+	if (v->kind == JV_ARRAY || v->kind == JV_OBJECT)
+		for (const struct jv *m = v->first; m != NULL && hit == NULL;
+		    m = m->next)
+			hit = big_int(m);
+	return hit;
+}
+
+/*
+ * What dlt's extract refuses (orjson writes its items): integers beyond
+ * 64 bits and text that is no UTF-8 (lone surrogates), in its words,
+ * with where the item and the value are. Failing here, nothing reaches
+ * a package: no later run meets it again.
+ */
+static int
+refuse(struct pf_resource *r, const char *why, size_t at)
+{
+	pf_pipeline	*p = r->p;
+
+	open_extract(p);
+	return ld_pipeline_fail(p, "Pipeline execution failed at `step="
+	    "extract` when processing package with `load_id=%s` with "
+	    "exception:\n\n<class 'TypeError'>\n%s (resource `%s`, item "
+	    "%lld, at byte %zu of it)", p->load_id, why, r->name, r->items,
+	    at);
+}
+
 PF_EXPORT int
 pf_resource_item_json(pf_resource *r, const char *json, long len)
 {
 	pf_pipeline	*p;
 	struct jv	*item;
+	const struct jv	*big;
 	char		 err[256];
+	size_t		 n, at;
 
 	if (r == NULL || ld_pipeline_failed(r->p))
 		return PF_ERROR;
 	if (json == NULL)
 		return sdk_error_set("pf_resource_item_json: no item");
 	p = r->p;
+	n = len < 0 ? strlen(json) : (size_t)len;
 	jv_arena_reset(&p->arena);
-	item = jv_parse(&p->arena, json, len < 0 ? strlen(json) :
-	    (size_t)len, err, sizeof(err));
+	item = jv_parse(&p->arena, json, n, err, sizeof(err));
+	r->items++;
+	if (item == NULL && sscanf(err, "str is not valid UTF-8: %*[^(](at "
+	    "byte %zu)", &at) == 1) {
+		*strrchr(err, '(') = '\0';
+		err[strlen(err) - 1] = '\0';
+		return refuse(r, err, at);
+	}
 	if (item == NULL)
 		return ld_pipeline_fail(p, "resource %s: an item is not JSON: "
 		    "%s", r->name, err);
+	if ((big = big_int(item)) != NULL)
+		return refuse(r, "Integer exceeds 64-bit range",
+		    (size_t)(big->s - json));
+	/* dlt skips None: a null item (or one in a list of them) is none. */
+	if (item->kind == JV_NULL)
+		return PF_OK;
 	if (item->kind != JV_ARRAY)
 		return write_item(r, item);
 	for (const struct jv *m = item->first; m != NULL; m = m->next)
-		if (write_item(r, m) != PF_OK)
+		if (m->kind != JV_NULL && write_item(r, m) != PF_OK)
 			return PF_ERROR;
 	return PF_OK;
 }

@@ -3,10 +3,13 @@ test flow tests/flows/load_fixture.c (pfagent's runtime, DuckDB) and
 through dlt's own Python pipeline (DuckDB); tables, column names, types
 and nullability, rows (ids excepted) and system tables must agree."""
 
+import subprocess
+
 import duckdb
 import pytest
 
 import load_compare as lc
+from peers.prefect import PFAGENT, REPO_ROOT
 
 NESTED = [
     {"id": 1, "Name": "Ada", "camelCaseKey": "x", "HTTPServer": True,
@@ -253,3 +256,67 @@ def test_bad_typed_settings_fail_naming_key_and_provider(tmp_path,
                  "SELECT count(*) FROM typed.items")[0][0] == 1
     assert query(lc.pfagent_db(tmp_path),
                  "SELECT count(*) FROM typed._dlt_loads")[0][0] == 1
+
+
+def run_file(tmp, lines, check=True):
+    """One run of tests/flows/load_file.c over the JSON lines given (bytes
+    or text, written as they are) into pipeline and dataset `poison`."""
+    path = tmp / "items.jsonl"
+    path.write_bytes(b"".join((ln if isinstance(ln, bytes) else
+                               ln.encode()) + b"\n" for ln in lines))
+    p = subprocess.run(
+        [str(PFAGENT), "run", "tests/flows/load_file.c:load_file",
+         "--param", f"path={path}", "--param", "pipeline=poison",
+         "--param", "dataset=poison", "--param", "resource=Items"],
+        cwd=REPO_ROOT, env=lc.pfagent_env(tmp), capture_output=True,
+        text=True, timeout=300)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+def pending(tmp):
+    """Packages of pipeline `poison` not loaded yet (any stage)."""
+    work = tmp / "pf-data" / "pipelines" / "poison"
+    return [d.name for stage in ("normalize/extracted", "load/new",
+                                 "load/normalized")
+            if (work / stage).exists() for d in (work / stage).iterdir()]
+
+
+@pytest.mark.parametrize("bad, why, at", [
+    ('{"id": 2, "deep": {"n": [1, 18446744073709551616]}}',
+     "Integer exceeds 64-bit range", 28),
+    ('{"id": 2, "n": -9223372036854775809}',
+     "Integer exceeds 64-bit range", 15),
+    ('{"id": 2, "s": "x\\ud800y"}',
+     "str is not valid UTF-8: surrogates not allowed", 17),
+    ('{"id": 2, "\\udfff": 1}',
+     "str is not valid UTF-8: surrogates not allowed", 11),
+    (b'{"id": 2, "s": "\xed\xa0\x80"}',
+     "str is not valid UTF-8: surrogates not allowed", 16),
+    (b'{"id": 2, "s": "caf\xe9"}',
+     "str is not valid UTF-8: invalid byte sequence", 19),
+])
+def test_what_dlt_refuses_at_extract_is_refused_there(tmp_path, bad, why,
+                                                      at):
+    """An integer beyond 64 bits or text that is no UTF-8 (a lone
+    surrogate) is refused at extract, in dlt's (orjson's) words and
+    where: the run fails, no package is left to fail every later run,
+    and the next run loads its items."""
+    p = run_file(tmp_path, ['{"id": 1}', bad, '{"id": 3}'], check=False)
+    assert p.returncode == 1
+    assert "Pipeline execution failed at `step=extract` when processing " \
+           "package with `load_id=" in p.stderr
+    assert f"<class 'TypeError'>\n{why} (resource `Items`, item 2, at " \
+           f"byte {at} of it)" in p.stderr
+    assert pending(tmp_path) == []
+    db = lc.pfagent_db(tmp_path)
+    assert not db.exists() or query(
+        db, "SELECT count(*) FROM information_schema.tables WHERE "
+        "table_schema = 'poison'")[0][0] == 0
+
+    run_file(tmp_path, ['{"id": 1}', 'null', '{"id": 3}'])
+    assert pending(tmp_path) == []
+    # dlt skips a null item: no row of nulls.
+    assert query(db, "SELECT id FROM poison.items ORDER BY id") == \
+        [(1,), (3,)]

@@ -150,6 +150,47 @@ main(void)
 		jv_arena_free(&a);
 	}
 
+	TEST("what dlt's extract refuses: surrogates, bad UTF-8, wide ints") {
+		struct jv_arena	 a = { 0 };
+		char		 err[128];
+		struct jv	*v;
+
+		CHECK(jv_parse(&a, "[\"a\\ud800\"]", 12, err, sizeof(err)) ==
+		    NULL);
+		CHECK_STR(err, "str is not valid UTF-8: surrogates not allowed "
+		    "(at byte 3)");
+		CHECK(jv_parse(&a, "\"\\udc00x\"", 9, err, sizeof(err)) ==
+		    NULL);
+		CHECK(strstr(err, "surrogates not allowed") != NULL);
+		/* Encoded, not escaped: the same. */
+		CHECK(jv_parse(&a, "{\"k\": \"\xed\xa0\x80\"}", 11, err,
+		    sizeof(err)) == NULL);
+		CHECK_STR(err, "str is not valid UTF-8: surrogates not allowed "
+		    "(at byte 7)");
+		CHECK(jv_parse(&a, "\"\xff\"", 3, err, sizeof(err)) == NULL);
+		CHECK_STR(err, "str is not valid UTF-8: invalid byte sequence "
+		    "(at byte 1)");
+		CHECK(jv_parse(&a, "{\"\xc3\": 1}", 8, err, sizeof(err)) ==
+		    NULL);
+		/* A pair is one character; keys are checked as values are. */
+		CHECK((v = jv_parse(&a, "\"\\ud83d\\ude00\xc3\xa9\"", 16,
+		    err, sizeof(err))) != NULL && v->len == 6 &&
+		    memcmp(v->s, "\xf0\x9f\x98\x80\xc3\xa9", 6) == 0);
+		/* Integers: int64 as such; beyond it, text (extract refuses
+		   them, dlt's "Integer exceeds 64-bit range"). */
+		CHECK((v = jv_parse(&a, "-9223372036854775808", 20, err,
+		    sizeof(err))) != NULL && v->kind == JV_INT &&
+		    v->i == INT64_MIN);
+		CHECK((v = jv_parse(&a, "9223372036854775807", 19, err,
+		    sizeof(err))) != NULL && v->kind == JV_INT &&
+		    v->i == INT64_MAX);
+		CHECK((v = jv_parse(&a, "9223372036854775808", 19, err,
+		    sizeof(err))) != NULL && v->kind == JV_BIGINT);
+		CHECK((v = jv_parse(&a, "-9223372036854775809", 20, err,
+		    sizeof(err))) != NULL && v->kind == JV_BIGINT);
+		jv_arena_free(&a);
+	}
+
 	TEST("ordinal and week dates are timestamps as pendulum reads them") {
 		/* What dlt 1.31's is_iso_timestamp says of each, and the
 		   instant parse_iso_like_datetime gives (UTC). */
