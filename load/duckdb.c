@@ -55,6 +55,7 @@ static struct {
 	idx_t		(*row_count)(duckdb_result *);
 	idx_t		(*rows_changed)(duckdb_result *);
 	const char	*(*result_error)(duckdb_result *);
+	duckdb_error_type (*result_error_type)(duckdb_result *);
 	char		*(*value_varchar)(duckdb_result *, idx_t, idx_t);
 	bool		(*value_is_null)(duckdb_result *, idx_t, idx_t);
 	void		(*free)(void *);
@@ -90,6 +91,7 @@ static struct {
 
 struct duck {
 	struct ld_dest		base;
+	duckdb_error_type	etype;		/* of the last failure */
 	duckdb_database		db;
 	duckdb_connection	con;
 	char			*path;
@@ -163,6 +165,7 @@ load_library(char *err, size_t errlen)
 	SYM(row_count, "duckdb_row_count");
 	SYM(rows_changed, "duckdb_rows_changed");
 	SYM(result_error, "duckdb_result_error");
+	SYM(result_error_type, "duckdb_result_error_type");
 	SYM(value_varchar, "duckdb_value_varchar");
 	SYM(value_is_null, "duckdb_value_is_null");
 	SYM(free, "duckdb_free");
@@ -289,11 +292,41 @@ duck_close(struct ld_dest *base)
 	free(d);
 }
 
+/*
+ * dlt's terminal errors of DuckDB (duckdb sql_client's
+ * _make_database_exception): what the data or the schema make fail
+ * (DataError, IntegrityError, ProgrammingError, NotImplemented). I/O,
+ * memory, transactions, parsing and input errors are transient there.
+ */
+static int
+is_terminal(duckdb_error_type t)
+{
+	switch (t) {
+	case DUCKDB_ERROR_OUT_OF_RANGE:
+	case DUCKDB_ERROR_CONVERSION:
+	case DUCKDB_ERROR_UNKNOWN_TYPE:
+	case DUCKDB_ERROR_DECIMAL:
+	case DUCKDB_ERROR_MISMATCH_TYPE:
+	case DUCKDB_ERROR_DIVIDE_BY_ZERO:
+	case DUCKDB_ERROR_INVALID_TYPE:
+	case DUCKDB_ERROR_NOT_IMPLEMENTED:
+	case DUCKDB_ERROR_CATALOG:
+	case DUCKDB_ERROR_BINDER:
+	case DUCKDB_ERROR_CONSTRAINT:
+	case DUCKDB_ERROR_DEPENDENCY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static int
 run(struct duck *d, const char *sql, duckdb_result *r, char *err,
     size_t errlen)
 {
 	if (api.query(d->con, sql, r) != DuckDBSuccess) {
+		d->etype = api.result_error_type(r);
+		d->base.terminal = is_terminal(d->etype);
 		errorf(err, errlen, "DuckDB %s: %s", d->path,
 		    api.result_error(r) != NULL ? api.result_error(r) :
 		    "query failed");
@@ -504,6 +537,7 @@ set_value(struct append *a, struct chunk *ch, size_t col, const char *v,
 	c->valid[k / 64] |= 1ULL << (k % 64);
 	return 0;
 bad:
+	a->d->base.terminal = 1;
 	return errorf(err, errlen, "%s: row %lld: column `%s` (%s): '%.*s' "
 	    "is not a value of its type", a->path, a->rows + 1,
 	    a->t->cols[a->at[col]]->name,
@@ -519,11 +553,15 @@ append_chunk(struct append *a, struct chunk *ch, char *err, size_t errlen)
 	if (ch->n == 0)
 		return 0;
 	api.data_chunk_set_size(ch->dc, ch->n);
-	if (api.append_data_chunk(a->app, ch->dc) != DuckDBSuccess)
+	if (api.append_data_chunk(a->app, ch->dc) != DuckDBSuccess) {
+		/* The appender fails on values its casts refuse: the
+		   data's. */
+		a->d->base.terminal = 1;
 		return errorf(err, errlen, "DuckDB %s: rows %lld to %lld of "
 		    "%s: %s", a->d->path, first, first + (long long)ch->n - 1,
 		    a->path, api.appender_error(a->app) != NULL ?
 		    api.appender_error(a->app) : "not appended");
+	}
 	chunk_begin(a, ch);
 	return 0;
 }
@@ -734,6 +772,11 @@ copy_read_json(struct ld_dest *base, const char *qualified,
 	buf_cleanup(&cols);
 	buf_cleanup(&types);
 	if (run((struct duck *)base, sql.data, &r, err, errlen) < 0) {
+		/* read_json's "JSON transform error" (a value its column
+		   cannot take) and "Malformed JSON" (a damaged job) are
+		   invalid input to DuckDB: here, the data's, for good. */
+		if (((struct duck *)base)->etype == DUCKDB_ERROR_INVALID_INPUT)
+			base->terminal = 1;
 		buf_cleanup(&sql);
 		return -1;
 	}

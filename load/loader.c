@@ -14,6 +14,7 @@
 #include "load/package.h"
 #include "load/schema.h"
 #include "load/sql.h"
+#include "load/state.h"
 
 #define ENGINE_VERSION	11
 
@@ -243,7 +244,11 @@ load_jobs(struct loading *l, char **jobs, size_t n)
 		long long	 rows = 0;
 		int		 rc;
 
+		free(l->out->job);
+		l->out->job = xstrdup(strrchr(jobs[i], '/') + 1);
 		if (t == NULL) {
+			/* A damaged package: no retry mends it. */
+			l->d->terminal = 1;
 			errorf(l->err, l->errlen, "job %s: table %s is not in "
 			    "the package's schema", jobs[i], name);
 			free(name);
@@ -259,6 +264,8 @@ load_jobs(struct loading *l, char **jobs, size_t n)
 			return -1;
 		count_rows(l, t->name, rows);
 	}
+	free(l->out->job);
+	l->out->job = NULL;
 	return 0;
 }
 
@@ -569,6 +576,7 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 	int		found = 0, rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	d->terminal = 0;
 	l.d = d;
 	l.dl = d->ops->dialect;
 	l.dataset = dataset;
@@ -577,8 +585,10 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 	l.out = out;
 	l.err = err;
 	l.errlen = errlen;
-	if ((l.schema = read_schema(pkg_dir, err, errlen)) == NULL)
+	if ((l.schema = read_schema(pkg_dir, err, errlen)) == NULL) {
+		d->terminal = 1;	/* a damaged package */
 		goto out;
+	}
 	if (read_existing(&l) < 0 || already_loaded(&l, &found) < 0)
 		goto out;
 	if (found) {
@@ -596,8 +606,15 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 	}
 	rc = exec(&l, xstrdup("COMMIT"));
 out:
-	if (rc < 0)
+	if (rc < 0) {
+		char	*job = out->job;
+
+		out->job = NULL;
 		ld_load_result_cleanup(out);
+		out->job = job;
+		if (d->terminal)
+			rc = LD_TERMINAL;
+	}
 	ld_schema_free(l.schema);
 	cJSON_Delete(l.existing);
 	free(l.staging);
@@ -610,8 +627,10 @@ ld_load_result_cleanup(struct ld_load_result *r)
 	for (size_t i = 0; i < r->n; i++)
 		free(r->t[i].table);
 	free(r->t);
+	free(r->job);
 	r->t = NULL;
 	r->n = 0;
+	r->job = NULL;
 }
 
 /* ------------------------------------------------------- restore */
@@ -677,5 +696,57 @@ ld_restore(struct ld_dest *d, const char *dataset, const char *pipeline,
 	free(sname);
 	free(l.staging);
 	cJSON_Delete(l.existing);
+	return rc;
+}
+
+/*
+ * The local state and schema rewound to the destination's (dlt's
+ * restore after an abort); none there (never loaded): both go, and the
+ * next run starts afresh.
+ */
+int
+ld_rewind(struct ld_dest *d, const char *root, const char *dataset,
+    const char *pipeline, const char *schema, char *err, size_t errlen)
+{
+	char	*packed = NULL, *doc = NULL, *sp, *cp, *text;
+	cJSON	*state = NULL, *old, *local;
+	int	 rc = 0;
+
+	if (ld_restore(d, dataset, pipeline, schema, &packed, &doc, err,
+	    errlen) < 0)
+		return -1;
+	sp = xasprintf("%s/state.json", root);
+	cp = xasprintf("%s/schemas/%s.schema.json", root, schema);
+	if (packed != NULL && (state = ld_state_decompress(packed)) != NULL) {
+		text = read_file_max(sp, 64u << 20, NULL, NULL, 0);
+		old = text != NULL ? cJSON_Parse(text) : NULL;
+		free(text);
+		/* _local is this machine's; the extracted hash is the
+		   restored one, so an unchanged state is not loaded again */
+		local = cJSON_DetachItemFromObject(old, "_local");
+		if (local == NULL)
+			local = cJSON_CreateObject();
+		cJSON_DeleteItemFromObject(local, "_last_extracted_hash");
+		cJSON_AddStringToObject(local, "_last_extracted_hash",
+		    cJSON_GetStringValue(cJSON_GetObjectItem(state,
+		    "_version_hash")) ? cJSON_GetStringValue(
+		    cJSON_GetObjectItem(state, "_version_hash")) : "");
+		cJSON_DeleteItemFromObject(state, "_local");
+		cJSON_AddItemToObject(state, "_local", local);
+		cJSON_Delete(old);
+		text = cJSON_PrintUnformatted(state);
+		rc = ld_write_file(sp, text, strlen(text), err, errlen);
+		free(text);
+	} else
+		remove(sp);
+	if (rc == 0 && doc != NULL)
+		rc = ld_write_file(cp, doc, strlen(doc), err, errlen);
+	else if (rc == 0)
+		remove(cp);
+	cJSON_Delete(state);
+	free(packed);
+	free(doc);
+	free(sp);
+	free(cp);
 	return rc;
 }
