@@ -109,8 +109,9 @@ is_dlt_table(const char *name)
 	return strncmp(name, "_dlt", 4) == 0;
 }
 
-/* A table that reached the destination: dlt's seen-data, else (our
-   schemas do not record it) a complete column, which the loader makes. */
+/* A table that reached the destination: dlt's seen-data, else (a
+   schema from a pfagent that did not record it) a complete column,
+   which the loader makes. */
 static int
 seen_data(const cJSON *t)
 {

@@ -801,9 +801,17 @@ coerce_value(struct ld_normalizer *n, struct tinfo *ti, size_t start,
 	}
 	if (col != NULL)
 		complete_column(t, col, type);
-	else
-		ld_table_add_column(t, name->s, type, default_hints(name->s) |
-		    (is_variant ? LD_VARIANT : 0));
+	else {
+		col = ld_table_add_column(t, name->s, type,
+		    default_hints(name->s) | (is_variant ? LD_VARIANT : 0));
+		if (is_variant) {
+			char	*d = xasprintf("Variant of column %s generated "
+			    "by dlt", name->s);
+
+			ld_describe(t, col, d);
+			free(d);
+		}
+	}
 	n->gen++;
 	return 0;
 }
@@ -917,6 +925,7 @@ write_row(struct ld_normalizer *n, struct tinfo *ti)
 	if (line_out(n, ti, hole) < 0)
 		return -1;
 	ti->rows++;
+	t->seen_data = 1;	/* dlt's clean_x_normalizer */
 	return 0;
 }
 

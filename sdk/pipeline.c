@@ -399,6 +399,10 @@ pf_resource_add(pf_pipeline *p, const pf_resource_def *def)
 	    disp[def->write_disposition]);
 	t->disposition = disp[def->write_disposition];
 	t->max_nesting = nesting;
+	/* dlt's resource hints replace the table's x-normalizer whole: a
+	   declared max_nesting drops seen-data (back at normalize). */
+	if (nesting >= 0)
+		t->seen_data = 0;
 	free(t->resource);
 	t->resource = xstrdup(def->name);
 	/* Column hints first, then the key: dlt's column order. */
@@ -701,18 +705,41 @@ state_table(pf_pipeline *p)
 
 	if (ld_schema_table(p->schema, "_dlt_pipeline_state") != NULL)
 		return;
+	static const struct {
+		const char	*name;
+		enum ld_type	 type;
+		int		 hints;
+		const char	*text;
+	} cols[] = {
+		{ "version", LD_BIGINT, 0,
+		    "Numeric version of the pipeline state" },
+		{ "engine_version", LD_BIGINT, 0,
+		    "Version of the dlt state engine" },
+		{ "pipeline_name", LD_TEXT, 0,
+		    "Name of the pipeline this state belongs to" },
+		{ "state", LD_TEXT, 0,
+		    "Compressed JSON representation of the pipeline state" },
+		{ "created_at", LD_TIMESTAMP, 0,
+		    "Timestamp when this state was created" },
+		{ "version_hash", LD_TEXT, LD_NULLABLE,
+		    "Hash of the state content, used to detect changes" },
+		{ "_dlt_load_id", LD_TEXT, 0,
+		    "Load identifier linking this row to its load operation" },
+	};
+	struct ld_column *c = NULL;
+
 	t = ld_schema_add_table(p->schema, "_dlt_pipeline_state", NULL,
 	    LD_APPEND);
 	t->resource = xstrdup("_dlt_pipeline_state");
-	ld_table_add_column(t, "version", LD_BIGINT, LD_HINTED);
-	ld_table_add_column(t, "engine_version", LD_BIGINT, LD_HINTED);
-	ld_table_add_column(t, "pipeline_name", LD_TEXT, LD_HINTED);
-	ld_table_add_column(t, "state", LD_TEXT, LD_HINTED);
-	ld_table_add_column(t, "created_at", LD_TIMESTAMP, LD_HINTED);
-	ld_table_add_column(t, "version_hash", LD_TEXT,
-	    LD_HINTED | LD_NULLABLE);
-	ld_table_add_column(t, "_dlt_load_id", LD_TEXT, LD_HINTED)->precision =
-	    64;
+	/* dlt's pipeline_state_table() has a description too, which its
+	   state resource does not carry into the schema. */
+	t->file_format = xstrdup("preferred");
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		c = ld_table_add_column(t, cols[i].name, cols[i].type,
+		    LD_HINTED | cols[i].hints);
+		ld_describe(t, c, cols[i].text);
+	}
+	c->precision = 64;
 }
 
 /* The pipeline-level keys dlt keeps in the state. */
@@ -887,7 +914,7 @@ seal_extract(pf_pipeline *p)
 PF_EXPORT int
 pf_pipeline_extract(pf_pipeline *p)
 {
-	int	wrote_state, had_items;
+	int	wrote_state, had_items, fresh;
 
 	if (ld_pipeline_failed(p))
 		return PF_ERROR;
@@ -898,8 +925,16 @@ pf_pipeline_extract(pf_pipeline *p)
 		    p->name, p->run->error != NULL ? p->run->error :
 		    "the configuration of this step failed");
 	had_items = p->extract_dir != NULL;
+	/* A first schema as dlt versions it: the declared tables are
+	   version 1, and the one with the state's table is linked to it
+	   (their hash first in previous_hashes), still version 1. */
+	fresh = p->schema->version_hash == NULL;
+	if (fresh)
+		ld_schema_bump(p->schema);
 	if (extract_state(p, &wrote_state) != PF_OK)
 		return PF_ERROR;
+	if (fresh)
+		ld_schema_link(p->schema);
 	if (!had_items && !wrote_state) {
 		pf_log_info(p->run, "Extract: no new items for pipeline %s",
 		    p->name);

@@ -320,3 +320,64 @@ def test_what_dlt_refuses_at_extract_is_refused_there(tmp_path, bad, why,
     # dlt skips a null item: no row of nulls.
     assert query(db, "SELECT id FROM poison.items ORDER BY id") == \
         [(1,), (3,)]
+
+
+def versions(db, dataset):
+    """_dlt_version as (version, version_hash, previous_hashes), oldest
+    first."""
+    import json
+    with lc.connect(db) as c:
+        return [(v, h, json.loads(s)["previous_hashes"]) for v, h, s in
+                c.execute(f'SELECT version, version_hash, schema FROM '
+                          f'"{dataset}"._dlt_version ORDER BY inserted_at'
+                          ).fetchall()]
+
+
+def dlt_into(tmp, db, batches, name="cont"):
+    """dlt's pipeline `name` over batches into the DuckDB file db, from a
+    working directory of its own (a first run there restores the state
+    and schema from the destination, as dlt does)."""
+    work = tmp / f"dlt-{len(list(tmp.glob('dlt-*')))}"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    cfg = {"pipeline": name, "dataset": name, "resource": "Items",
+           "max_table_nesting": 1000, "postgres": None, "db": str(db),
+           "pipelines_dir": str(work / "pipelines"),
+           "batches": [{"items": b} for b in batches]}
+    p = lc.dlt_process(lc.DLT_SCRIPT, cfg, work)
+    assert p.returncode == 0, p.stderr
+
+
+FIRST = NESTED[:2]
+SECOND = [NESTED[2], {"id": 9, "newcol": 1, "orders": [{"sku": "E-5"}]}]
+
+
+def test_a_pipeline_goes_on_from_dlt_to_pfagent_and_back(tmp_path):
+    """The same nested data loaded by dlt and continued by pfagent (its
+    state and schema read back from the destination), and the other way
+    round, ends as dlt alone ends: the same tables, rows and _dlt_version
+    rows (version, version_hash and previous_hashes): dlt cannot tell
+    pfagent's schema from its own."""
+    oracle = tmp_path / "oracle.duckdb"
+    dlt_into(tmp_path, oracle, [FIRST, SECOND])
+    expected = versions(oracle, "cont")
+    assert [v for v, _, _ in expected] == [2, 4]
+
+    base = {"pipeline": "cont", "dataset": "cont", "resource": "Items",
+            "max_table_nesting": 1000}
+    ours = lc.pfagent_db(tmp_path)
+    dlt_into(tmp_path, ours, [FIRST])
+    p = lc.run_pfagent(tmp_path, {**base, "items": SECOND})
+    assert "Restored the state of pipeline cont" in p.stderr
+    assert versions(ours, "cont") == expected
+    assert lc.tables(ours, "cont") == lc.tables(oracle, "cont")
+    assert lc.data_rows(ours, "cont") == lc.data_rows(oracle, "cont")
+
+    back = tmp_path / "back"
+    back.mkdir()
+    lc.run_pfagent(back, {**base, "items": FIRST})
+    dlt_into(back, lc.pfagent_db(back), [SECOND])
+    assert versions(lc.pfagent_db(back), "cont") == expected
+    assert lc.tables(lc.pfagent_db(back), "cont") == lc.tables(oracle,
+                                                               "cont")
+    assert lc.data_rows(lc.pfagent_db(back), "cont") == \
+        lc.data_rows(oracle, "cont")
