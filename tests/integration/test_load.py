@@ -81,6 +81,28 @@ def test_default_nesting_matches_dlt(tmp_path):
         == 3
 
 
+def test_a_table_wider_than_read_json_takes_matches_dlt(tmp_path):
+    """Past 1024 columns DuckDB gets the jobs through its appender (its
+    read_json binds a table's columns in quadratic time): a table of over
+    1100 columns of the types values infer, a variant and nulls, twice
+    (the second run adds columns to the existing table), as dlt lands
+    it."""
+    def wide(r, n):
+        d = {"id": r, "when": "2024-001T10:00:00Z", "flag": r % 2 == 0,
+             "obj": {"x": r, "y": None}, "kids": [{"k": r}]}
+        for i in range(n):
+            d[f"f{i}"] = [r * i, f"v{r}_{i}", (r + i) / 8 + 0.0625][
+                i % 3] if i % 10 else None
+        return d
+    first = [wide(r, 1200) for r in range(3)] + [{"id": 5, "f3": "text"}]
+    second = [wide(r, 1300) for r in range(3, 5)]
+    ours = compare(tmp_path, "wide", [{"items": first}, {"items": second}],
+                   [{"items": first}, {"items": second}])
+    cols = lc.tables(ours, "wide")["items"]
+    assert len(cols) > 1024 and ("f3__v_text", "VARCHAR", "YES") in cols
+    assert query(ours, "SELECT count(*) FROM wide.items")[0][0] == 6
+
+
 def test_merge_twice_gives_no_duplicates(tmp_path):
     """merge on a primary key, twice with overlapping keys and a key
     repeated within a load: one row per key, children replaced too."""
