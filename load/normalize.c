@@ -747,7 +747,7 @@ complete_column(struct ld_table *t, struct ld_column *col,
 	size_t	i = 0;
 
 	col->type = type;
-	col->hints &= ~LD_INCOMPLETE;
+	col->hints &= ~(LD_INCOMPLETE | LD_UNSAID);
 	while (i < t->ncols && t->cols[i] != col)
 		i++;
 	if (i >= t->ncols)

@@ -276,6 +276,7 @@ static const struct {
 	{ LD_ROOT_KEY, "root_key" },
 	{ LD_MERGE_KEY, "merge_key" },
 	{ LD_VARIANT, "variant" },
+	{ LD_INCREMENTAL, "incremental" },
 };
 
 static cJSON *
@@ -287,13 +288,15 @@ column_json(const struct ld_column *c)
 	if (!(c->hints & LD_INCOMPLETE))
 		cJSON_AddStringToObject(o, "data_type",
 		    ld_type_name(c->type));
-	cJSON_AddBoolToObject(o, "nullable", (c->hints & LD_NULLABLE) != 0);
+	if (!(c->hints & LD_UNSAID))
+		cJSON_AddBoolToObject(o, "nullable",
+		    (c->hints & LD_NULLABLE) != 0);
 	if (c->precision > 0)
 		cJSON_AddNumberToObject(o, "precision", c->precision);
 	if (c->scale > 0)
 		cJSON_AddNumberToObject(o, "scale", c->scale);
-	if (c->hints & LD_NAIVE)
-		cJSON_AddFalseToObject(o, "timezone");
+	if (c->hints & (LD_NAIVE | LD_TZ))
+		cJSON_AddBoolToObject(o, "timezone", !(c->hints & LD_NAIVE));
 	for (size_t i = 0; i < sizeof(hint_names) / sizeof(hint_names[0]);
 	    i++)
 		if (c->hints & hint_names[i].flag)
@@ -512,8 +515,12 @@ column_from_json(struct ld_table *t, const cJSON *c, char *err, size_t n)
 		ty = LD_TEXT;
 	if (nullable == NULL || cJSON_IsTrue(nullable))
 		hints |= LD_NULLABLE;
+	if (nullable == NULL && !cJSON_IsString(type))
+		hints |= LD_UNSAID;
 	if (cJSON_IsFalse(cJSON_GetObjectItem(c, "timezone")))
 		hints |= LD_NAIVE;
+	else if (cJSON_IsTrue(cJSON_GetObjectItem(c, "timezone")))
+		hints |= LD_TZ;
 	for (size_t i = 0; i < sizeof(hint_names) / sizeof(hint_names[0]);
 	    i++)
 		if (cJSON_IsTrue(cJSON_GetObjectItem(c, hint_names[i].name)))

@@ -57,6 +57,11 @@ const char	*ld_disposition_name(enum ld_disposition);
 				   incomplete column): not in the tables */
 #define LD_NAIVE	0x400	/* a timestamp without time zone (dlt's
 				   "timezone": false) */
+#define LD_TZ		0x800	/* "timezone": true, said (a source's) */
+#define LD_INCREMENTAL	0x1000	/* an incremental's cursor */
+#define LD_UNSAID	0x2000	/* incomplete, named by a hint alone:
+				   no "nullable" in the document until
+				   typed (dlt's {"name", "incremental"}) */
 
 struct ld_column {
 	char		*name;

@@ -312,6 +312,8 @@ add_column_hints(pf_pipeline *p, struct ld_table *t, const char *json)
 			col->hints &= ~LD_NULLABLE;
 		if (cJSON_IsFalse(cJSON_GetObjectItem(c, "timezone")))
 			col->hints |= LD_NAIVE;
+		else if (cJSON_IsTrue(cJSON_GetObjectItem(c, "timezone")))
+			col->hints |= LD_TZ;
 		if (cJSON_IsNumber(cJSON_GetObjectItem(c, "precision")))
 			col->precision = cJSON_GetObjectItem(c,
 			    "precision")->valueint;
@@ -460,6 +462,33 @@ pf_resource_set_state(pf_resource *r, const char *json)
 	return PF_OK;
 }
 
+/*
+ * dlt's incremental column hint: the cursor's column is marked
+ * "incremental" in the schema, named (incomplete, with nothing else
+ * said of it) when no item made it yet. A path into nested values
+ * names no column, as dlt's get_cursor_column_name.
+ */
+static void
+mark_incremental(struct pf_resource *r, const char *path)
+{
+	struct ld_table		*t = ld_schema_table(r->p->schema, r->table);
+	struct ld_column	*c;
+	char			*name;
+
+	if (t == NULL || path[strcspn(path, ".[]*$")] != '\0')
+		return;
+	name = ld_normalize_path(path, strlen(path),
+	    r->p->ops->dialect->max_identifier_length);
+	if (name != NULL && name[0] != '\0') {
+		if ((c = ld_table_column(t, name)) == NULL)
+			ld_table_add_column(t, name, LD_TEXT, LD_INCOMPLETE |
+			    LD_NULLABLE | LD_UNSAID | LD_INCREMENTAL);
+		else
+			c->hints |= LD_INCREMENTAL;
+	}
+	free(name);
+}
+
 PF_EXPORT const char *
 pf_resource_cursor(pf_resource *r, const char *cursor_path,
     const char *initial_json)
@@ -486,6 +515,7 @@ pf_resource_cursor(pf_resource *r, const char *cursor_path,
 	}
 	free(r->cursor_path);
 	r->cursor_path = xstrdup(cursor_path);
+	mark_incremental(r, cursor_path);
 	last = cJSON_GetObjectItem(cur, "last_value");
 	free(r->cursor_text);
 	r->cursor_text = last == NULL || cJSON_IsNull(last) ? NULL :
