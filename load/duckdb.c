@@ -743,7 +743,7 @@ copy_read_json(struct ld_dest *base, const char *qualified,
 	const struct ld_dialect *dl = ld_duckdb_ops.dialect;
 	struct buf	 sql, cols, types;
 	duckdb_result	 r;
-	char		*lit = ld_sql_literal(path);
+	char		*lit = ld_sql_literal(dl, path);
 
 	buf_init(&sql, (size_t)-1);
 	buf_init(&cols, (size_t)-1);
@@ -754,8 +754,8 @@ copy_read_json(struct ld_dest *base, const char *qualified,
 
 		if (c->hints & LD_INCOMPLETE)
 			continue;
-		id = ld_sql_ident(c->name);
-		name = ld_sql_literal(c->name);
+		id = ld_sql_ident(dl, c->name);
+		name = ld_sql_literal(dl, c->name);
 		type = ld_sql_type(dl, c);
 		buf_printf(&cols, "%s%s", cols.len ? ", " : "", id);
 		buf_printf(&types, "%s%s: '%s'", types.len ? ", " : "", name,

@@ -320,7 +320,8 @@ pg_copy_job(struct ld_dest *base, const char *qualified_table,
 	buf_init(&sql, BUF_UNLIMITED);
 	buf_printf(&sql, "COPY %s (", qualified_table);
 	for (size_t k = 0; k < t->ncols; k++) {
-		char	*ident = ld_sql_ident(t->cols[k]->name);
+		char	*ident = ld_sql_ident(&postgres_dialect,
+		    t->cols[k]->name);
 
 		buf_printf(&sql, "%s%s", k ? ", " : "", ident);
 		free(ident);

@@ -89,8 +89,8 @@ resolve_destination(pf_pipeline *p)
 	if ((p->ops = ld_dest_find(p->dest_type)) == NULL)
 		return ld_pipeline_fail(p, "Destination '%s' (type '%s') is "
 		    "not one pfagent can load: configure destination.%s."
-		    "destination_type as duckdb or postgres", p->dest_name,
-		    p->dest_type, p->dest_name);
+		    "destination_type as duckdb, postgres or snowflake",
+		    p->dest_name, p->dest_type, p->dest_name);
 	return PF_OK;
 }
 

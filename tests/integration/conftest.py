@@ -1,7 +1,8 @@
 """Fixtures for the pfagent integration suite.
 
-Every test talks to a real Prefect server (prefect==3.8.8 from PyPI, pinned
-in tests/requirements.txt) started here as a subprocess with its own SQLite
+Every test talks to a real Prefect server (prefect==3.9.1 from PyPI, pinned
+in tests/requirements.txt, or the one in the venv PFAGENT_PREFECT_VENV
+names: make compat) started here as a subprocess with its own SQLite
 database, and to the pfagent binary under test (the ASan+UBSan build by
 default). Nothing here fakes the Prefect API.
 
@@ -15,6 +16,13 @@ Fixtures:
   process_job_template  the process worker's default base job template
   postgres_server  session-wide real PostgreSQL (tests/peers/postgres.py)
   postgres_url    its connection string postgresql://user:pw@host:port/db
+  pg_prefect_server  a Prefect server on a database of postgres_server,
+                  orchestrating as in production (scheduler and late-runs
+                  services on): the exactly-once and scale tests
+  pg_client       REST helper bound to pg_prefect_server
+Markers:
+  scale           full-size runs of test_scale.py: only with `-m scale`
+                  (make scale); the small size runs in make test
 Helpers:
   wait_for        poll until a condition holds (never a fixed sleep)
   PrefectClient   REST helper, also usable with own_server
@@ -40,6 +48,7 @@ from peers.prefect import (  # noqa: E402
     PrefectServer,
     REPO_ROOT,
     SANITIZER_RE,
+    VENV_BIN,
     _die_with_parent,
     _kill_leftovers,
     _kill_orphans,
@@ -57,6 +66,8 @@ def _on_sigterm(signum, frame):
 
 def pytest_configure(config):
     import atexit
+    config.addinivalue_line(
+        "markers", "scale: full size, run only by `make scale` (-m scale)")
     atexit.register(_kill_leftovers)
     if _prctl is not None:
         # Orphaned descendants (flow runs an agent put in their own
@@ -65,6 +76,15 @@ def pytest_configure(config):
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
 
+
+
+def pytest_collection_modifyitems(config, items):
+    if "scale" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="full size: make scale (-m scale)")
+    for item in items:
+        if item.get_closest_marker("scale"):
+            item.add_marker(skip)
 
 
 def _running(server):
@@ -103,6 +123,27 @@ def postgres_server():
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server):
     return postgres_server.url
+
+
+@pytest.fixture(scope="session")
+def pg_prefect_server(tmp_path_factory, postgres_server):
+    """A Prefect server on PostgreSQL (a database of postgres_server) with
+    the scheduler and late-runs services on, as production runs them:
+    runs left waiting turn Late, and workers must still take them."""
+    url = postgres_server.create_database("prefect")
+    yield from _running(PrefectServer(
+        tmp_path_factory.mktemp("pg-prefect-home"), database_url=url,
+        scheduler=True, late_runs=True))
+
+
+@pytest.fixture
+def pg_client(pg_prefect_server, request):
+    """REST helper bound to the PostgreSQL-backed server."""
+    request.node._pf_servers = getattr(request.node, "_pf_servers", []) + \
+        [pg_prefect_server]
+    c = PrefectClient(pg_prefect_server.api_url)
+    yield c
+    c.close()
 
 
 @pytest.fixture
@@ -199,11 +240,12 @@ class Agent:
 
 @pytest.fixture
 def agent(prefect_server, tmp_path, request):
-    """Factory: agent(pool, *args, name=..., api_url=..., env=...) -> Agent.
+    """Factory: agent(pool, *args, name=..., api_url=..., env=...,
+    binary=...) -> Agent.
 
     Runs `pfagent start --pool POOL --name NAME ARGS...` (binary from
-    $PFAGENT, default build/san/pfagent) against the shared server unless
-    api_url is given. Teardown stops every agent (SIGTERM, 30 s, SIGKILL)
+    $PFAGENT, default build/san/pfagent, unless given) against the shared
+    server unless api_url is given. Teardown stops every agent (SIGTERM, 30 s, SIGKILL)
     and fails the test if an agent needed SIGKILL or its output holds a
     sanitizer report.
     """
@@ -213,7 +255,7 @@ def agent(prefect_server, tmp_path, request):
     agents = []
     request.node._pf_agents = agents
 
-    def start(pool, *args, name=None, api_url=None, env=None):
+    def start(pool, *args, name=None, api_url=None, env=None, binary=None):
         n = len(agents) + 1
         name = name or f"pfagent-{pool}-{n}"
         home = tmp_path / f"agent-{n}-home"
@@ -230,7 +272,8 @@ def agent(prefect_server, tmp_path, request):
             "PFAGENT_DRAIN_SECONDS": "5",
         })
         full_env.update(env or {})
-        argv = [str(PFAGENT), "start", "--pool", pool, "--name", name,
+        argv = [str(binary or PFAGENT), "start", "--pool", pool,
+                "--name", name,
                 *[str(a) for a in args]]
         a = Agent(argv, full_env, tmp_path / f"agent-{n}.log", name)
         agents.append(a)
@@ -273,12 +316,12 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def process_job_template(tmp_path_factory):
     """The process worker's default base job template, computed by
-    prefect.workers.process.ProcessWorker in this venv."""
+    prefect.workers.process.ProcessWorker of the Prefect under test."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(tmp_path_factory.mktemp("template-home"))
     out = subprocess.run(
-        [sys.executable, "-c",
+        [str(VENV_BIN / "python"), "-c",
          "import json\n"
          "from prefect.workers.process import ProcessWorker\n"
          "print(json.dumps(ProcessWorker.get_default_base_job_template()))"],

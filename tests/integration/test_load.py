@@ -220,13 +220,15 @@ def test_errors_name_what_and_where(tmp_path, monkeypatch):
     loaded."""
     base = {"pipeline": "errs", "dataset": "errs", "resource": "Items",
             "items": [{"id": 1}]}
+    # A dlt destination pfagent does not load (Snowflake it now does).
     monkeypatch.setenv("DESTINATION__WAREHOUSE__DESTINATION_TYPE",
-                       "snowflake")
+                       "bigquery")
     p = lc.run_pfagent(tmp_path, base, check=False)
     monkeypatch.delenv("DESTINATION__WAREHOUSE__DESTINATION_TYPE")
     assert p.returncode == 1
-    assert "Destination 'warehouse' (type 'snowflake') is not one pfagent " \
-           "can load" in p.stderr
+    assert "Destination 'warehouse' (type 'bigquery') is not one pfagent " \
+           "can load: configure destination.warehouse.destination_type as " \
+           "duckdb, postgres or snowflake" in p.stderr
 
     monkeypatch.setenv("PFAGENT_LIBDUCKDB", str(tmp_path / "nope.so"))
     p = lc.run_pfagent(tmp_path, base, check=False)
