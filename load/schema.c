@@ -515,7 +515,7 @@ column_from_json(struct ld_table *t, const cJSON *c, char *err, size_t n)
 		ty = LD_TEXT;
 	if (nullable == NULL || cJSON_IsTrue(nullable))
 		hints |= LD_NULLABLE;
-	if (nullable == NULL && !cJSON_IsString(type))
+	if (nullable == NULL)
 		hints |= LD_UNSAID;
 	if (cJSON_IsFalse(cJSON_GetObjectItem(c, "timezone")))
 		hints |= LD_NAIVE;

@@ -59,9 +59,10 @@ const char	*ld_disposition_name(enum ld_disposition);
 				   "timezone": false) */
 #define LD_TZ		0x800	/* "timezone": true, said (a source's) */
 #define LD_INCREMENTAL	0x1000	/* an incremental's cursor */
-#define LD_UNSAID	0x2000	/* incomplete, named by a hint alone:
-				   no "nullable" in the document until
-				   typed (dlt's {"name", "incremental"}) */
+#define LD_UNSAID	0x2000	/* no "nullable" in the document: a
+				   hint that did not say it (dlt's
+				   {"name", "incremental"}, or a typed
+				   column hint), until data types it */
 
 struct ld_column {
 	char		*name;

@@ -267,7 +267,8 @@ add_primary_key(pf_pipeline *p, struct ld_table *t, const char *keys)
 		if ((c = ld_table_column(t, name)) == NULL)
 			c = ld_table_add_column(t, name, LD_TEXT,
 			    LD_INCOMPLETE);
-		c->hints = (c->hints | LD_PRIMARY_KEY) & ~LD_NULLABLE;
+		c->hints = (c->hints | LD_PRIMARY_KEY) &
+		    ~(LD_NULLABLE | LD_UNSAID);
 		free(name);
 		k += len;
 		if (*k == ',')
@@ -308,6 +309,12 @@ add_column_hints(pf_pipeline *p, struct ld_table *t, const char *json)
 			col->type = (enum ld_type)ty;
 			col->hints = (col->hints & ~LD_INCOMPLETE) | LD_HINTED;
 		}
+		/* dlt writes "nullable" only when a hint or the data says
+		   it: a typed hint without it leaves it out for good. */
+		if (cJSON_GetObjectItem(c, "nullable") == NULL)
+			col->hints |= LD_UNSAID;
+		else
+			col->hints &= ~LD_UNSAID;
 		if (cJSON_IsFalse(cJSON_GetObjectItem(c, "nullable")))
 			col->hints &= ~LD_NULLABLE;
 		if (cJSON_IsFalse(cJSON_GetObjectItem(c, "timezone")))
@@ -321,7 +328,7 @@ add_column_hints(pf_pipeline *p, struct ld_table *t, const char *json)
 			col->scale = cJSON_GetObjectItem(c, "scale")->valueint;
 		if (cJSON_IsTrue(cJSON_GetObjectItem(c, "primary_key")))
 			col->hints = (col->hints | LD_PRIMARY_KEY) &
-			    ~LD_NULLABLE;
+			    ~(LD_NULLABLE | LD_UNSAID);
 		free(name);
 	}
 	cJSON_Delete(doc);
