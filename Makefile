@@ -200,8 +200,10 @@ scale: all
 	@scripts/setup venv
 	@.venv/bin/python scripts/scale
 
-# One million nested records into DuckDB: pfagent's loading runtime
-# against dlt's own pipeline (not part of make test).
+# One million nested records and a series of wide objects into DuckDB:
+# pfagent's loading runtime against dlt's own pipeline, as it comes and
+# at its fastest (parquet); writes the loading section of
+# docs/benchmarks.md (not part of make test).
 bench-load: all
 	@scripts/setup venv
 	@PFAGENT=$(B)/pfagent .venv/bin/python scripts/bench-load

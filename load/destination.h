@@ -91,6 +91,14 @@ struct ld_dialect {
 /* One open connection; a destination's own struct begins with it. */
 struct ld_dest {
 	const struct ld_dest_ops	*ops;
+	/*
+	 * Set by the destination when a call fails for a reason retrying
+	 * will not mend (dlt's terminal errors: a value the column cannot
+	 * take, a constraint, an unknown table or column), left 0 when it
+	 * may (connection, I/O, a busy server). The loader clears it; a
+	 * destination that never sets it has every failure retried.
+	 */
+	int				 terminal;
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "load/package.h"
 #include "load/schema.h"
 #include "load/sql.h"
+#include "load/state.h"
 
 #define ENGINE_VERSION	11
 
@@ -137,16 +138,49 @@ existing_cols(struct loading *l, const char *dataset, const char *table)
 	return cols;
 }
 
-static int
-has_col(struct loading *l, const cJSON *cols, const char *name)
+/* The names of a table's existing columns, hashed: a set. */
+struct names {
+	const char	**slot;
+	size_t		  cap;
+};
+
+static void
+names_init(struct names *ns, const cJSON *cols)
 {
 	const cJSON	*c;
-	char		*n = ld_sql_name(l->dl, name);
-	int		 found = 0;
+	size_t		 n = (size_t)cJSON_GetArraySize(cols);
 
-	cJSON_ArrayForEach(c, cols)
-		if (strcmp(c->valuestring, n) == 0)
-			found = 1;
+	for (ns->cap = 16; ns->cap < n * 2 + 2; ns->cap *= 2)
+		;
+	ns->slot = xcalloc(ns->cap, sizeof(*ns->slot));
+	cJSON_ArrayForEach(c, cols) {
+		size_t	i = (size_t)hash_fnv1a(c->valuestring,
+		    strlen(c->valuestring)) & (ns->cap - 1);
+
+		while (ns->slot[i] != NULL)
+			i = (i + 1) & (ns->cap - 1);
+		ns->slot[i] = c->valuestring;
+	}
+}
+
+static int
+names_has(const struct names *ns, const char *name)
+{
+	size_t	i = (size_t)hash_fnv1a(name, strlen(name)) & (ns->cap - 1);
+
+	for (; ns->slot[i] != NULL; i = (i + 1) & (ns->cap - 1))
+		if (strcmp(ns->slot[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether the destination has a column, named as its dialect names it. */
+static int
+has_col(struct loading *l, const struct names *have, const char *name)
+{
+	char	*n = ld_sql_name(l->dl, name);
+	int	 found = names_has(have, n);
+
 	free(n);
 	return found;
 }
@@ -166,6 +200,7 @@ sync_table(struct loading *l, const char *dataset, struct ld_table *t)
 {
 	const cJSON	*cols = existing_cols(l, dataset, t->name);
 	struct ld_table	 missing = *t;
+	struct names	 have;
 	int		 rc = 0;
 
 	if (!complete_cols(t))
@@ -175,10 +210,12 @@ sync_table(struct loading *l, const char *dataset, struct ld_table *t)
 	/* The columns the destination lacks, as a table to add from. */
 	missing.cols = xcalloc(t->ncols + 1, sizeof(*missing.cols));
 	missing.ncols = 1;	/* from 1: ALTER, never CREATE */
+	names_init(&have, cols);
 	for (size_t i = 0; i < t->ncols; i++)
 		if (!(t->cols[i]->hints & LD_INCOMPLETE) &&
-		    !has_col(l, cols, t->cols[i]->name))
+		    !has_col(l, &have, t->cols[i]->name))
 			missing.cols[missing.ncols++] = t->cols[i];
+	free(have.slot);
 	if (missing.ncols > 1)
 		rc = exec(l, ld_sql_table_ddl(l->dl, dataset, &missing, 1));
 	free(missing.cols);
@@ -273,7 +310,11 @@ load_jobs(struct loading *l, char **jobs, size_t n)
 		long long	 rows = 0;
 		int		 rc;
 
+		free(l->out->job);
+		l->out->job = xstrdup(strrchr(jobs[i], '/') + 1);
 		if (t == NULL) {
+			/* A damaged package: no retry mends it. */
+			l->d->terminal = 1;
 			errorf(l->err, l->errlen, "job %s: table %s is not in "
 			    "the package's schema", jobs[i], name);
 			free(name);
@@ -289,6 +330,8 @@ load_jobs(struct loading *l, char **jobs, size_t n)
 			return -1;
 		count_rows(l, t->name, rows);
 	}
+	free(l->out->job);
+	l->out->job = NULL;
 	return 0;
 }
 
@@ -616,6 +659,7 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 		return d->ops->load_package(d, dataset, pkg_dir, load_id, out,
 		    err, errlen);
 	memset(out, 0, sizeof(*out));
+	d->terminal = 0;
 	l.d = d;
 	l.dl = d->ops->dialect;
 	l.dataset = dataset;
@@ -624,8 +668,10 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 	l.out = out;
 	l.err = err;
 	l.errlen = errlen;
-	if ((l.schema = ld_load_read_schema(pkg_dir, err, errlen)) == NULL)
+	if ((l.schema = ld_load_read_schema(pkg_dir, err, errlen)) == NULL) {
+		d->terminal = 1;	/* a damaged package */
 		goto out;
+	}
 	if (read_existing(&l) < 0 || already_loaded(&l, &found) < 0)
 		goto out;
 	if (found) {
@@ -648,8 +694,15 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 	}
 	rc = exec(&l, xstrdup("COMMIT"));
 out:
-	if (rc < 0)
+	if (rc < 0) {
+		char	*job = out->job;
+
+		out->job = NULL;
 		ld_load_result_cleanup(out);
+		out->job = job;
+		if (d->terminal)
+			rc = LD_TERMINAL;
+	}
 	ld_schema_free(l.schema);
 	cJSON_Delete(l.existing);
 	free(l.staging);
@@ -662,8 +715,10 @@ ld_load_result_cleanup(struct ld_load_result *r)
 	for (size_t i = 0; i < r->n; i++)
 		free(r->t[i].table);
 	free(r->t);
+	free(r->job);
 	r->t = NULL;
 	r->n = 0;
+	r->job = NULL;
 	for (size_t i = 0; i < r->nfiles; i++) {
 		free(r->files[i].table);
 		free(r->files[i].path);
@@ -741,5 +796,57 @@ ld_restore(struct ld_dest *d, const char *dataset, const char *pipeline,
 	free(sname);
 	free(l.staging);
 	cJSON_Delete(l.existing);
+	return rc;
+}
+
+/*
+ * The local state and schema rewound to the destination's (dlt's
+ * restore after an abort); none there (never loaded): both go, and the
+ * next run starts afresh.
+ */
+int
+ld_rewind(struct ld_dest *d, const char *root, const char *dataset,
+    const char *pipeline, const char *schema, char *err, size_t errlen)
+{
+	char	*packed = NULL, *doc = NULL, *sp, *cp, *text;
+	cJSON	*state = NULL, *old, *local;
+	int	 rc = 0;
+
+	if (ld_restore(d, dataset, pipeline, schema, &packed, &doc, err,
+	    errlen) < 0)
+		return -1;
+	sp = xasprintf("%s/state.json", root);
+	cp = xasprintf("%s/schemas/%s.schema.json", root, schema);
+	if (packed != NULL && (state = ld_state_decompress(packed)) != NULL) {
+		text = read_file_max(sp, 64u << 20, NULL, NULL, 0);
+		old = text != NULL ? cJSON_Parse(text) : NULL;
+		free(text);
+		/* _local is this machine's; the extracted hash is the
+		   restored one, so an unchanged state is not loaded again */
+		local = cJSON_DetachItemFromObject(old, "_local");
+		if (local == NULL)
+			local = cJSON_CreateObject();
+		cJSON_DeleteItemFromObject(local, "_last_extracted_hash");
+		cJSON_AddStringToObject(local, "_last_extracted_hash",
+		    cJSON_GetStringValue(cJSON_GetObjectItem(state,
+		    "_version_hash")) ? cJSON_GetStringValue(
+		    cJSON_GetObjectItem(state, "_version_hash")) : "");
+		cJSON_DeleteItemFromObject(state, "_local");
+		cJSON_AddItemToObject(state, "_local", local);
+		cJSON_Delete(old);
+		text = cJSON_PrintUnformatted(state);
+		rc = ld_write_file(sp, text, strlen(text), err, errlen);
+		free(text);
+	} else
+		remove(sp);
+	if (rc == 0 && doc != NULL)
+		rc = ld_write_file(cp, doc, strlen(doc), err, errlen);
+	else if (rc == 0)
+		remove(cp);
+	cJSON_Delete(state);
+	free(packed);
+	free(doc);
+	free(sp);
+	free(cp);
 	return rc;
 }

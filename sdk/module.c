@@ -323,9 +323,11 @@ entrypoint_build(const struct entrypoint *ep, char **output, char *err,
 	} else {
 		cc = getenv("CC");
 		inc = xasprintf("-I%s", sdk);
+		/* -D_GNU_SOURCE as this repository's Makefile: its flows
+		   (getline, ssize_t, ...) build the same either way. */
 		char *const argv[] = { cc && *cc ? cc : "cc", "-std=c11",
-		    "-Wall", "-Wextra", "-O2", "-g", "-fPIC", "-shared", inc, "-o", ep->module,
-		    ep->file, NULL };
+		    "-D_GNU_SOURCE", "-Wall", "-Wextra", "-O2", "-g", "-fPIC",
+		    "-shared", inc, "-o", ep->module, ep->file, NULL };
 
 		status = run_capture(argv, output, err, errlen);
 	}

@@ -84,7 +84,10 @@ cfg = json.loads(sys.argv[1])
 with urllib.request.urlopen(cfg["base_url"] + "/currencies.json") as r:
     data = json.load(r)
 
-@dlt.resource(write_disposition="merge", primary_key="code")
+# max_table_nesting as .dlt/config.toml's normalize.max_table_nesting
+# gives pfagent's resources (dlt reads no such key).
+@dlt.resource(write_disposition="merge", primary_key="code",
+              max_table_nesting=1)
 def currencies():
     for code, name in data.items():
         yield {"code": code, "name": name}
@@ -105,6 +108,7 @@ url = cfg["url"].replace("postgresql://", "postgresql+psycopg2://", 1)
 products = sql_table(credentials=url, table="products", schema="public",
                      write_disposition="merge", primary_key="id",
                      incremental=dlt.sources.incremental("updated_at"))
+products.max_table_nesting = 1
 p = dlt.pipeline(pipeline_name="products",
                  destination=dlt.destinations.duckdb(cfg["db"]),
                  dataset_name="clever_cloud",
@@ -300,8 +304,8 @@ def snow_system(wh, dataset):
     ds = dataset.upper()
     loads = wh.query(f'SELECT "SCHEMA_NAME", "STATUS" FROM "{ds}".'
                      '"_DLT_LOADS" ORDER BY "LOAD_ID"')
-    versions = wh.query(f'SELECT "ENGINE_VERSION", "SCHEMA_NAME" FROM '
-                        f'"{ds}"."_DLT_VERSION"')
+    versions = wh.query(f'SELECT "VERSION", "ENGINE_VERSION", "SCHEMA_NAME", '
+                        f'"VERSION_HASH" FROM "{ds}"."_DLT_VERSION"')
     states = []
     for name, engine, state in wh.query(
             f'SELECT "PIPELINE_NAME", "ENGINE_VERSION", "STATE" FROM '

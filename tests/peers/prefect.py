@@ -370,8 +370,7 @@ class PrefectServer:
 
     def __init__(self, home, port=None, extra_env=None, scheduler=False,
                  database_url=None, late_runs=False, ui=False):
-        """scheduler: run the scheduler service, on the SQLAlchemy it
-        needs (tests/requirements-scheduler.txt); off by default.
+        """scheduler: run the scheduler service; off by default.
         database_url: postgresql+asyncpg://... for a PostgreSQL-backed
         server (tests/peers/postgres.py), else SQLite under `home`.
         late_runs: run the late-runs service (off by default, see env()).
@@ -380,8 +379,7 @@ class PrefectServer:
         if scheduler:
             self.extra_env.update({
                 "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "true",
-                "PREFECT_API_SERVICES_SCHEDULER_ENABLED": "true",
-                "PYTHONPATH": str(REPO_ROOT / ".venv" / "sqlalchemy-2.0")})
+                "PREFECT_API_SERVICES_SCHEDULER_ENABLED": "true"})
         if database_url:
             self.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"] = \
                 database_url
@@ -413,8 +411,7 @@ class PrefectServer:
             # slot to Scheduled/Late; off, so state histories are exactly
             # what the worker wrote (docs/test-peers §7).
             "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
-            # Off unless asked for: with the SQLAlchemy the API needs it
-            # fails on every loop (tests/requirements-scheduler.txt).
+            # Off unless asked for: a test sees only the runs it made.
             "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
             # Both again by the names Prefect 3.0 knows (later ones
             # take them as aliases).
