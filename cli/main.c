@@ -72,8 +72,9 @@ cmd_start(int argc, char **argv)
 		conf_cleanup(&c);
 		return 2;
 	}
-	/* Flow-run processes inherit the format. */
+	/* Flow-run processes inherit the format and the level. */
 	setenv(PF_ENV_LOG_FORMAT, c.log_format, 1);
+	setenv(PF_ENV_LOG_LEVEL, c.log_level, 1);
 	log_init(lvl, "");
 	rc = worker_main(&c);
 	conf_cleanup(&c);

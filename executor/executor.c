@@ -203,6 +203,7 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 	free(root);
 	if (rc == -1)
 		return -1;
+	log_debug("flow run %s: pull steps done", x->id);
 	if (entrypoint_build(ep, &output, err, errlen) == -1) {
 		if (output != NULL && *output != '\0')
 			exec_log(x, PF_LEVEL_ERROR, "%s", output);
@@ -215,6 +216,7 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 		exec_log(x, PF_LEVEL_INFO, "Built %s from %s", ep->module,
 		    ep->file);
 	free(output);
+	log_debug("flow run %s: module %s up to date", x->id, ep->module);
 	return 0;
 }
 
@@ -320,6 +322,7 @@ enter_running(struct exec *x)
 			return -1;
 		switch (o.status) {
 		case ORCH_ACCEPT:
+			log_debug("flow run %s: Running", x->id);
 			return 1;
 		case ORCH_WAIT:
 			sleep_ms((int64_t)(o.delay_seconds * 1000));
@@ -736,6 +739,18 @@ executor_run(const char *entrypoint, const cJSON *params)
 	return rc;
 }
 
+/* The worker's level (prefect/contract.h); debug times every request. */
+static enum log_level
+exec_log_level(void)
+{
+	const char	*v = getenv(PF_ENV_LOG_LEVEL);
+	enum log_level	 lvl = LOG_LVL_INFO;
+
+	if (v != NULL)
+		(void)log_level_parse(v, &lvl);
+	return lvl;
+}
+
 int
 executor_main(void)
 {
@@ -748,7 +763,7 @@ executor_main(void)
 
 	memset(&x, 0, sizeof(x));
 	memset(&ep, 0, sizeof(ep));
-	log_init(LOG_LVL_INFO, "[executor]");
+	log_init(exec_log_level(), "[executor]");
 	exec_signals_start();
 	x.execute = 1;
 	x.start_dir = getcwd(NULL, 0);
@@ -792,6 +807,7 @@ executor_main(void)
 		free(msg);
 		goto out;
 	}
+	log_debug("flow run %s: module loaded", x.id);
 	flow_name = def->name ? def->name : ep.function;
 	config_open(&x);
 	patch_policy(&x, def);

@@ -22,6 +22,7 @@
 #define PF_ENV_STATE_DIR	"PFAGENT_STATE_DIR"	/* intents, git cache */
 #define PF_ENV_GIT_CACHE_MB	"PFAGENT_GIT_CACHE_MB"
 #define PF_ENV_LOG_FORMAT	"PFAGENT_LOG_FORMAT"	/* text, json */
+#define PF_ENV_LOG_LEVEL	"PFAGENT_LOG_LEVEL"	/* debug: API trace */
 #define PF_ENV_PROFILE		"WORKSPACE__PROFILE"	/* dlt's variable */
 #define PF_ENV_CLAIM		"PFAGENT_CLAIM"		/* claim_env() */
 
