@@ -25,6 +25,9 @@
 #define PF_ENV_LOG_LEVEL	"PFAGENT_LOG_LEVEL"	/* debug: API trace */
 #define PF_ENV_PROFILE		"WORKSPACE__PROFILE"	/* dlt's variable */
 #define PF_ENV_CLAIM		"PFAGENT_CLAIM"		/* claim_env() */
+/* The worker's reads, in a memfd on this descriptor (prefect/handoff.h). */
+#define PF_ENV_HANDOFF		"PFAGENT_HANDOFF_FD"
+#define PF_HANDOFF_FD		3
 
 /*
  * The exit status of an executor that found an allocation refused under

@@ -727,6 +727,7 @@ worker_main(struct conf *c)
 	loop_free(a.loop);
 	close(a.signal_fd);
 	cJSON_Delete(a.base_job_template);
+	flow_cache_free(&a);
 	http_settings_cleanup(&a.http);
 	free(a.exe);
 	return a.exit_code;

@@ -61,6 +61,7 @@ struct agent {
 	char			*exe;		/* this binary, for the executor */
 	char			 pool_id[40];
 	cJSON			*base_job_template;	/* from the pool */
+	cJSON			*flow_cache;	/* flows read lately (run.c) */
 	struct run		*runs;		/* claimed, not yet released */
 	int			 slots_used;
 	int			 synced;	/* first sync done: may poll */
@@ -108,6 +109,8 @@ void	 conf_usage_start(void);
 
 /* worker.c */
 int	 worker_main(struct conf *);
+/* run.c: the flows read lately, dropped when the worker ends. */
+void	 flow_cache_free(struct agent *);
 void	 worker_slot_freed(struct agent *);
 void	 worker_fatal_auth(struct agent *, const char *what);
 void	 worker_maybe_done(struct agent *);
@@ -179,6 +182,9 @@ struct proc_spec {
 	/* Called in the parent before the child may exec; may be NULL. */
 	void		(*started)(pid_t, void *);
 	void		 *started_arg;
+	/* Inherited by the child as pass_as (no close-on-exec); -1: none. */
+	int		  pass_fd;
+	int		  pass_as;
 };
 /* *pidfd is -1 when the kernel has no pidfd_open: poll waitpid then. */
 int	 proc_spawn(const struct proc_spec *, pid_t *pid, int *pidfd,
