@@ -12,6 +12,12 @@
 
 #include <cjson/cJSON.h>
 
+/*
+ * The flow-run process's executable, beside the worker's (cli/main.c):
+ * the worker starts `pfagent-flow execute`.
+ */
+#define PF_FLOW_EXE		"pfagent-flow"
+
 /* The child's environment, beside Prefect's own PREFECT_* settings. */
 #define PF_ENV_FLOW_RUN_ID	"PREFECT__FLOW_RUN_ID"	/* Prefect's name */
 #define PF_ENV_WORKER_NAME	"PREFECT__WORKER_NAME"

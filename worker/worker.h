@@ -58,7 +58,7 @@ struct agent {
 	struct conf		 conf;
 	struct http_settings	 http;
 	struct loop		*loop;
-	char			*exe;		/* this binary, for the executor */
+	char			*exe;		/* pfagent-flow, for the flow runs */
 	char			 pool_id[40];
 	cJSON			*base_job_template;	/* from the pool */
 	cJSON			*flow_cache;	/* flows read lately (run.c) */
