@@ -119,6 +119,7 @@ fuzz-replay: $(FUZZERS)
 
 integration: all
 	@scripts/setup venv
+	@scripts/setup browser
 	@scripts/run-integration
 
 # Includes point down only (docs/layers.txt); the self-test proves the

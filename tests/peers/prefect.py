@@ -411,6 +411,8 @@ class PrefectServer:
             # fails on every loop (tests/requirements-scheduler.txt).
             "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
         })
+        if self.ui:  # else the UI's pages call 127.0.0.1:4200
+            env["PREFECT_SERVER_UI_API_URL"] = self.api_url
         env.update(self.extra_env)
         return env
 
