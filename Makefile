@@ -7,6 +7,9 @@
 #   make demo       the main job end to end on embedded defaults
 #   make bench      pfagent against Prefect's own worker, side by side:
 #                   writes docs/benchmarks.md (not part of make test)
+#   make scale      5 agents x 2,000 runs on a PostgreSQL-backed Prefect
+#                   server: the scale section of docs/benchmarks.md (make
+#                   test runs a 5 x 200 version)
 
 CC	?= cc
 PKGS	 = libcurl libcjson yaml-0.1 openssl libgit2 libwebsockets libpq zlib
@@ -65,7 +68,7 @@ SUNITS	 = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/unit/%)
 FUZZERS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(S)/tests/fuzz/%)
 
 .PHONY: all flows layers long-functions test unit unit-san fuzz-replay \
-	integration demo bench bench-load clean valgrind
+	integration demo bench bench-load scale clean valgrind
 .DEFAULT_GOAL := all
 
 all: $(B)/pfagent $(B)/pfagent-flow $(S)/pfagent $(S)/pfagent-flow flows
@@ -127,6 +130,7 @@ fuzz-replay: $(FUZZERS)
 
 integration: all
 	@scripts/setup venv
+	@scripts/setup browser
 	@scripts/run-integration
 
 # Includes point down only (docs/layers.txt); the self-test proves the
@@ -153,6 +157,12 @@ demo: all
 bench: all
 	@scripts/setup venv
 	@PFAGENT=$(B)/pfagent .venv/bin/python scripts/bench
+
+# 10,000 runs, each executed once, agents' memory flat (not part of make
+# test, which runs the 5 x 200 version of the same test).
+scale: all
+	@scripts/setup venv
+	@.venv/bin/python scripts/scale
 
 # One million nested records into DuckDB: pfagent's loading runtime
 # against dlt's own pipeline (not part of make test).

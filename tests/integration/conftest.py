@@ -15,6 +15,13 @@ Fixtures:
   process_job_template  the process worker's default base job template
   postgres_server  session-wide real PostgreSQL (tests/peers/postgres.py)
   postgres_url    its connection string postgresql://user:pw@host:port/db
+  pg_prefect_server  a Prefect server on a database of postgres_server,
+                  orchestrating as in production (scheduler and late-runs
+                  services on): the exactly-once and scale tests
+  pg_client       REST helper bound to pg_prefect_server
+Markers:
+  scale           full-size runs of test_scale.py: only with `-m scale`
+                  (make scale); the small size runs in make test
 Helpers:
   wait_for        poll until a condition holds (never a fixed sleep)
   PrefectClient   REST helper, also usable with own_server
@@ -57,6 +64,8 @@ def _on_sigterm(signum, frame):
 
 def pytest_configure(config):
     import atexit
+    config.addinivalue_line(
+        "markers", "scale: full size, run only by `make scale` (-m scale)")
     atexit.register(_kill_leftovers)
     if _prctl is not None:
         # Orphaned descendants (flow runs an agent put in their own
@@ -65,6 +74,15 @@ def pytest_configure(config):
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
 
+
+
+def pytest_collection_modifyitems(config, items):
+    if "scale" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="full size: make scale (-m scale)")
+    for item in items:
+        if item.get_closest_marker("scale"):
+            item.add_marker(skip)
 
 
 def _running(server):
@@ -103,6 +121,27 @@ def postgres_server():
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server):
     return postgres_server.url
+
+
+@pytest.fixture(scope="session")
+def pg_prefect_server(tmp_path_factory, postgres_server):
+    """A Prefect server on PostgreSQL (a database of postgres_server) with
+    the scheduler and late-runs services on, as production runs them:
+    runs left waiting turn Late, and workers must still take them."""
+    url = postgres_server.create_database("prefect")
+    yield from _running(PrefectServer(
+        tmp_path_factory.mktemp("pg-prefect-home"), database_url=url,
+        scheduler=True, late_runs=True))
+
+
+@pytest.fixture
+def pg_client(pg_prefect_server, request):
+    """REST helper bound to the PostgreSQL-backed server."""
+    request.node._pf_servers = getattr(request.node, "_pf_servers", []) + \
+        [pg_prefect_server]
+    c = PrefectClient(pg_prefect_server.api_url)
+    yield c
+    c.close()
 
 
 @pytest.fixture
@@ -199,11 +238,12 @@ class Agent:
 
 @pytest.fixture
 def agent(prefect_server, tmp_path, request):
-    """Factory: agent(pool, *args, name=..., api_url=..., env=...) -> Agent.
+    """Factory: agent(pool, *args, name=..., api_url=..., env=...,
+    binary=...) -> Agent.
 
     Runs `pfagent start --pool POOL --name NAME ARGS...` (binary from
-    $PFAGENT, default build/san/pfagent) against the shared server unless
-    api_url is given. Teardown stops every agent (SIGTERM, 30 s, SIGKILL)
+    $PFAGENT, default build/san/pfagent, unless given) against the shared
+    server unless api_url is given. Teardown stops every agent (SIGTERM, 30 s, SIGKILL)
     and fails the test if an agent needed SIGKILL or its output holds a
     sanitizer report.
     """
@@ -213,7 +253,7 @@ def agent(prefect_server, tmp_path, request):
     agents = []
     request.node._pf_agents = agents
 
-    def start(pool, *args, name=None, api_url=None, env=None):
+    def start(pool, *args, name=None, api_url=None, env=None, binary=None):
         n = len(agents) + 1
         name = name or f"pfagent-{pool}-{n}"
         home = tmp_path / f"agent-{n}-home"
@@ -230,7 +270,8 @@ def agent(prefect_server, tmp_path, request):
             "PFAGENT_DRAIN_SECONDS": "5",
         })
         full_env.update(env or {})
-        argv = [str(PFAGENT), "start", "--pool", pool, "--name", name,
+        argv = [str(binary or PFAGENT), "start", "--pool", pool,
+                "--name", name,
                 *[str(a) for a in args]]
         a = Agent(argv, full_env, tmp_path / f"agent-{n}.log", name)
         agents.append(a)

@@ -5,7 +5,8 @@ conftest.wait_for); the only fixed sleep is the 20 s outage in
 test_run_survives_server_outage, which is that test's input.
 
 Slow tests (by design, still part of `make test`):
-  test_three_agents_share_300_runs_exactly_once   (300 runs, 3 agents)
+  test_three_agents_share_300_runs_exactly_once   (300 runs, 3 agents, on
+                                      the PostgreSQL-backed server)
   test_run_survives_server_outage                 (own server, 20 s outage)
 """
 
@@ -235,21 +236,24 @@ def test_failures_are_reported_and_agent_keeps_serving(client, agent,
         a.assert_alive(f"after the {entrypoint} run")
 
 
-def test_three_agents_share_300_runs_exactly_once(client, agent, pool_name,
-                                                  tmp_path,
+def test_three_agents_share_300_runs_exactly_once(pg_client, pg_prefect_server,
+                                                  agent, pool_name, tmp_path,
                                                   process_job_template):
-    """(slow) Three agents with --limit 4 on one pool, started together on
-    300 scheduled runs, execute each exactly once: its id appears once in
-    the shared file, run_count is 1, its history has one Running and ends
-    in its current state (no late claim left over it), and no agent is
-    seen holding more than 4 runs in flight."""
+    """(slow) Three agents with --limit 4 on one pool of a PostgreSQL-backed
+    server that orchestrates as in production (late-runs and scheduler
+    services on), started together on 300 scheduled runs, execute each
+    exactly once: its id appears once in the shared file, run_count is 1,
+    its history has one Running and ends in its current state (no late
+    claim left over it), and no agent is seen holding more than 4 runs in
+    flight."""
+    client = pg_client
     out = tmp_path / "touched.txt"
     client.create_pool(pool_name, base_job_template=process_job_template)
     dep = client.create_deployment(pool_name, "tests/flows/touch.c:touch",
                                    parameters={"path": str(out)})
 
-    # Created before the agents start: a SQLite-backed server serialises
-    # writes, and this way every agent sees all 300 runs at once.
+    # Created before the agents start: this way every agent sees all 300
+    # runs at once.
     def create(i):
         return client.create_flow_run(
             dep["id"], idempotency_key=f"{pool_name}-{i}")["id"]
@@ -258,7 +262,8 @@ def test_three_agents_share_300_runs_exactly_once(client, agent, pool_name,
         ids = list(executor.map(create, range(300)))
     assert len(set(ids)) == 300
 
-    agents = [agent(pool_name, "--limit", 4, *FAST) for _ in range(3)]
+    agents = [agent(pool_name, "--limit", 4, *FAST,
+                    api_url=pg_prefect_server.api_url) for _ in range(3)]
 
     def observe():
         started = client.filter_runs(dep["id"], ["PENDING", "RUNNING",

@@ -13,6 +13,8 @@ the server stays our direct child and its pid is known.
     pg = PostgresServer().start()
     pg.url        postgresql://loader:<pw>@127.0.0.1:<port>/dlt_data
     pg.psql("select 1")  -> "1"
+    pg.create_database("prefect")  -> postgresql+asyncpg://... (a Prefect
+                  server's PREFECT_API_DATABASE_CONNECTION_URL)
     pg.stop()     (fast shutdown, then the directory is deleted)
 """
 
@@ -46,6 +48,13 @@ class PostgresServer:
     def url(self):
         return (f"postgresql://{self.user}:{self.password}@127.0.0.1:"
                 f"{self.port}/{self.database}")
+
+    def create_database(self, name):
+        """A further database owned by the login role; its URL for
+        SQLAlchemy's asyncpg driver (a Prefect server's database)."""
+        self.psql(f"create database {name} owner {self.user}")
+        return (f"postgresql+asyncpg://{self.user}:{self.password}@"
+                f"127.0.0.1:{self.port}/{name}")
 
     @property
     def log_path(self):

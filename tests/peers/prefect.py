@@ -2,8 +2,8 @@
 suite (tests/integration) and the demo (scripts/demo).
 
 PrefectServer runs `prefect server start` from the pinned venv on a free
-127.0.0.1 port with its own PREFECT_HOME (SQLite), and always stops its
-whole process group. Nothing here fakes the Prefect API.
+127.0.0.1 port with its own PREFECT_HOME (SQLite, or the PostgreSQL
+database it is given), and always stops its whole process group. Nothing here fakes the Prefect API.
 """
 
 import ctypes
@@ -363,18 +363,33 @@ class PrefectClient:
 class PrefectServer:
     """A real `prefect server start` on 127.0.0.1 with its own SQLite DB."""
 
-    def __init__(self, home, port=None, extra_env=None, scheduler=False):
+    def __init__(self, home, port=None, extra_env=None, scheduler=False,
+                 database_url=None, late_runs=False, ui=False):
         """scheduler: run the scheduler service, on the SQLAlchemy it
-        needs (tests/requirements-scheduler.txt); off by default."""
+        needs (tests/requirements-scheduler.txt); off by default.
+        database_url: postgresql+asyncpg://... for a PostgreSQL-backed
+        server (tests/peers/postgres.py), else SQLite under `home`.
+        late_runs: run the late-runs service (off by default, see env()).
+        ui: serve Prefect's UI (the built assets its wheel ships) on /."""
         self.extra_env = dict(extra_env or {})
         if scheduler:
             self.extra_env.update({
                 "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "true",
                 "PYTHONPATH": str(REPO_ROOT / ".venv" / "sqlalchemy-2.0")})
+        if database_url:
+            self.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"] = \
+                database_url
+        if late_runs:
+            self.extra_env["PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"] = \
+                "true"
+        self.ui = ui
+        if ui:
+            self.extra_env["PREFECT_SERVER_UI_ENABLED"] = "true"
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
-        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_url = f"{self.url}/api"
         self.log_path = self.home / "server.log"
         self.proc = None
         self.starts = 0
@@ -396,6 +411,8 @@ class PrefectServer:
             # fails on every loop (tests/requirements-scheduler.txt).
             "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
         })
+        if self.ui:  # else the UI's pages call 127.0.0.1:4200
+            env["PREFECT_SERVER_UI_API_URL"] = self.api_url
         env.update(self.extra_env)
         return env
 
@@ -413,7 +430,7 @@ class PrefectServer:
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "prefect"), "server", "start",
              "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-ui", "--analytics-off"],
+             *([] if self.ui else ["--no-ui"]), "--analytics-off"],
             cwd=self.home, env=self.env(), stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         log.close()
