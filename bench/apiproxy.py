@@ -181,6 +181,13 @@ class ApiProxy:
             if not head:
                 return
             t0 = time.time()
+            if who is None and self.who is not None:
+                # a connection made before who() was set (the worker's
+                # first requests): named at its next request
+                try:
+                    who = self.who(c.getpeername()[1])
+                except OSError:
+                    pass
             line = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
             method, path = line[0], line[1] if len(line) > 1 else ""
             h = _headers(head)

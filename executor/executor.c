@@ -476,11 +476,17 @@ still_ours(struct exec *x, const cJSON *run)
 int
 exec_prove(struct exec *x)
 {
-	if (!still_ours(x, NULL)) {
+	int	ours;
+
+	pthread_mutex_lock(&x->prove_mu);
+	ours = still_ours(x, NULL);
+	if (ours)
+		x->proved = 1;
+	pthread_mutex_unlock(&x->prove_mu);
+	if (!ours) {
 		logship_discard(x->logs);
 		return 0;
 	}
-	x->proved = 1;
 	logship_open(x->logs);
 	return 1;
 }
@@ -488,14 +494,19 @@ exec_prove(struct exec *x)
 /*
  * The logship's gate, asked from its thread before it first sends:
  * pull steps that outlast its batch interval have their lines shown
- * as they go, once the claim is proved.
+ * as they go, once the claim is proved. A proof the flow's thread has
+ * in flight is waited for, not made twice.
  */
 static int
 gate_proof(void *arg)
 {
 	struct exec	*x = arg;
+	int		 ours;
 
-	return x->proved || still_ours(x, NULL);
+	pthread_mutex_lock(&x->prove_mu);
+	ours = x->proved || still_ours(x, NULL);
+	pthread_mutex_unlock(&x->prove_mu);
+	return ours;
 }
 
 /* Runs the flow until a final state sticks; returns the exit status. */
@@ -728,6 +739,7 @@ executor_run(const char *entrypoint, const cJSON *params)
 	pid_t			 pid;
 
 	memset(&x, 0, sizeof(x));
+	pthread_mutex_init(&x.prove_mu, NULL);
 	log_init(LOG_LVL_INFO, "[run]");
 	if (entrypoint_parse(entrypoint, &ep, err, sizeof(err)) == -1 ||
 	    build_here(&ep, err, sizeof(err)) == -1 ||
@@ -808,6 +820,7 @@ executor_main(void)
 	memset(&x, 0, sizeof(x));
 	memset(&ep, 0, sizeof(ep));
 	x.handoff_fd = -1;
+	pthread_mutex_init(&x.prove_mu, NULL);
 	log_init(exec_log_level(), "[executor]");
 	exec_signals_start();
 	x.execute = 1;

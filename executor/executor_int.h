@@ -25,6 +25,7 @@ struct exec {
 	char			 api_state[16];	/* of the last final answer */
 	int			 handoff_fd;	/* the worker's memfd, or -1 */
 	volatile sig_atomic_t	 proved;	/* the claim, since the handoff */
+	pthread_mutex_t		 prove_mu;	/* one proof at a time */
 	char			 id_buf[40];
 	struct http_settings	 http;
 	const char		*id;
