@@ -155,8 +155,9 @@ destination_ops(struct cfg *c, const char *name, char *err, size_t errlen)
 	if (ops == NULL)
 		errorf(err, errlen, "Destination '%s' is neither a named "
 		    "destination with a destination_type pfagent loads into "
-		    "(duckdb, postgres) nor one of those types%s%s%s", name,
-		    configured ? " (configured type: '" : "",
+		    "(duckdb, postgres, snowflake) nor one of those "
+		    "types%s%s%s", name, configured ? " (configured type: '" :
+		    "",
 		    configured ? configured : "", configured ? "')" : "");
 	cfg_value_cleanup(&v);
 	free(sections);
@@ -275,6 +276,8 @@ sync_failed(const struct sync_ctx *x)
 		cls = "dlt.common.configuration.exceptions.InvalidNativeValue";
 	else if (x->ops != NULL && !strcmp(x->ops->type, "postgres"))
 		cls = "psycopg2.OperationalError";
+	else if (x->ops != NULL && !strcmp(x->ops->type, "snowflake"))
+		cls = "snowflake.connector.errors.DatabaseError";
 	fprintf(stderr, "Pipeline execution failed at `step=sync` with "
 	    "exception:\n\n");
 	if (cls != NULL)

@@ -109,8 +109,9 @@ is_dlt_table(const char *name)
 	return strncmp(name, "_dlt", 4) == 0;
 }
 
-/* A table that reached the destination: dlt's seen-data, else (our
-   schemas do not record it) a complete column, which the loader makes. */
+/* A table that reached the destination: dlt's seen-data, else (a
+   schema from a pfagent that did not record it) a complete column,
+   which the loader makes. */
 static int
 seen_data(const cJSON *t)
 {
@@ -442,6 +443,7 @@ apply_drop(struct drop *d, struct cfg *cfg, const char *workdir)
 		save_local(workdir, d->schema_name, old_state, old_schema,
 		    ignored);
 		cJSON_Delete(doc);
+		ld_load_result_cleanup(&r);
 		rc = load_failed("load", x.err);
 		goto out;
 	}
@@ -569,46 +571,6 @@ pl_drop_cmd(const struct popts *o, struct cfg *cfg, const char *pipelines_dir,
 /* ------------------------------------------ drop-pending-packages */
 
 
-/* The aborted package's jobs to failed_jobs, with why, then loaded. */
-static int
-abort_package(const char *workdir, const char *id, char *err)
-{
-	char	*src = ld_pkg_dir(workdir, LD_NORMALIZED, id);
-	char	*dst = ld_pkg_dir(workdir, LD_LOADED, id);
-	char	*failed = xasprintf("%s/failed_jobs", src), **jobs, *path;
-	size_t	 n;
-	int	 rc = ld_mkdirs(failed, err, PL_ERR_MAX);
-
-	jobs = pl_jobs(src, "new_jobs", 0, &n);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char	*from = xasprintf("%s/new_jobs/%s", src, jobs[i]);
-		char	*to = xasprintf("%s/%s", failed, jobs[i]);
-		char	*exc = xasprintf("%s/%s.exception", failed, jobs[i]);
-		const char *msg = "Aborted by pfagent pipeline "
-		    "drop-pending-packages: the package was not loaded";
-
-		if (rename(from, to) != 0)
-			rc = errorf(err, PL_ERR_MAX, "cannot move %s", from);
-		else
-			rc = ld_write_file(exc, msg, strlen(msg), err,
-			    PL_ERR_MAX);
-		free(from);
-		free(to);
-		free(exc);
-	}
-	ld_strv_free(jobs);
-	path = xasprintf("%s/package_aborted.json", src);
-	if (rc == 0)
-		rc = ld_write_file(path, "{}", 2, err, PL_ERR_MAX);
-	free(path);
-	if (rc == 0)
-		rc = ld_pkg_move(src, dst, err, PL_ERR_MAX);
-	free(failed);
-	free(src);
-	free(dst);
-	return rc;
-}
-
 static void
 print_abort_plan(const char *workdir, char **norm, size_t nn, char **ext,
     size_t ne)
@@ -640,52 +602,6 @@ print_abort_plan(const char *workdir, char **norm, size_t nn, char **ext,
 	printf("\nAfter aborting, local pipeline state and schemas will be "
 	    "restored to the point at which the oldest aborted package "
 	    "started.\n");
-}
-
-/*
- * The destination's newest state and schema into the working dir; none
- * there (never loaded): the local ones go, the next run starts afresh.
- */
-static int
-rewind_local(struct sync_ctx *x, const char *dataset, const char *schema)
-{
-	char	*packed = NULL, *doc = NULL, *sp, *cp;
-	cJSON	*state = NULL, *local;
-	int	 rc = 0;
-
-	if (ld_restore(x->d, dataset, x->o->name, schema, &packed, &doc,
-	    x->err, PL_ERR_MAX) < 0)
-		return -1;
-	sp = xasprintf("%s/state.json", x->workdir);
-	cp = xasprintf("%s/schemas/%s.schema.json", x->workdir, schema);
-	if (packed != NULL && (state = ld_state_decompress(packed)) != NULL) {
-		cJSON	*old = pl_read_json(sp);
-
-		/* _local is this machine's; the extracted hash is the
-		   restored one, so an unchanged state is not loaded again */
-		local = cJSON_DetachItemFromObject(old, "_local");
-		if (local == NULL)
-			local = cJSON_CreateObject();
-		cJSON_DeleteItemFromObject(local, "_last_extracted_hash");
-		cJSON_AddStringToObject(local, "_last_extracted_hash",
-		    cJSON_GetStringValue(cJSON_GetObjectItem(state,
-		    "_version_hash")) ?: "");
-		cJSON_DeleteItemFromObject(state, "_local");
-		cJSON_AddItemToObject(state, "_local", local);
-		cJSON_Delete(old);
-		rc = write_json(sp, state, 0, x->err);
-	} else
-		remove(sp);
-	if (rc == 0 && doc != NULL)
-		rc = ld_write_file(cp, doc, strlen(doc), x->err, PL_ERR_MAX);
-	else if (rc == 0)
-		remove(cp);
-	cJSON_Delete(state);
-	free(packed);
-	free(doc);
-	free(sp);
-	free(cp);
-	return rc;
 }
 
 int
@@ -726,8 +642,8 @@ pl_drop_pending_cmd(const struct popts *o, struct cfg *cfg,
 		goto out;
 	}
 	/* The destination first: unreachable, nothing is changed. */
-	if (pl_connect(&x, dest, dataset) < 0 || rewind_local(&x, dataset,
-	    schema) < 0) {
+	if (pl_connect(&x, dest, dataset) < 0 || ld_rewind(x.d, workdir,
+	    dataset, o->name, schema, x.err, PL_ERR_MAX) < 0) {
 		rc = load_failed("sync", x.err);
 		goto out;
 	}
@@ -743,7 +659,9 @@ pl_drop_pending_cmd(const struct popts *o, struct cfg *cfg,
 		ld_rm_rf(p);
 		free(p);
 	}
-	if (nn > 0 && abort_package(workdir, norm[0], x.err) < 0) {
+	if (nn > 0 && ld_pkg_abort(workdir, norm[0], NULL, NULL, "Aborted by "
+	    "pfagent pipeline drop-pending-packages: the package was not "
+	    "loaded", x.err, PL_ERR_MAX) < 0) {
 		rc = load_failed("load", x.err);
 		goto out;
 	}

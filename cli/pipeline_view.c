@@ -600,7 +600,8 @@ pl_show_cmd(const struct popts *o, struct cfg *cfg, const char *pipelines_dir,
 	    "`dlt pipeline show` is not available; see also info and "
 	    "schema):\n", dataset, dest);
 	cJSON_ArrayForEach(t, cJSON_GetObjectItem(schema, "tables")) {
-		char	*q = ld_sql_qualified(dataset, t->string);
+		char	*q = ld_sql_qualified(x.ops->dialect, dataset,
+		    t->string);
 		char	*sql = xasprintf("SELECT count(*) FROM %s", q);
 
 		if (x.ops->query(x.d, sql, count_row, t->string, x.err,

@@ -133,29 +133,98 @@ parse_time(const char *s, size_t len, size_t at, long long *us)
 	return at;
 }
 
-int
-ld_parse_iso(const char *s, size_t len, long long *epoch_us)
+/* Days since 1970-01-01 of ISO week w, day wd (1 = Monday) of year y;
+   -1 when the year has no such week. */
+static int
+week_days(int y, int w, int wd, long long *days)
 {
-	int		 y, m, d;
-	size_t		 at;
-	long long	 tus = 0;
+	long long	jan4 = days_from_civil(y, 1, 4);
+	/* 1970-01-01 was a Thursday: weekday 1..7, Monday 1. */
+	int		dow = (int)(((jan4 + 3) % 7 + 7) % 7) + 1;
+	long long	week1 = jan4 - (dow - 1);
+	long long	next1 = days_from_civil(y + 1, 1, 4);
+	int		ndow = (int)(((next1 + 3) % 7 + 7) % 7) + 1;
+	int		weeks = (int)((next1 - (ndow - 1) - week1) / 7);
+
+	if (w < 1 || w > weeks || wd < 1 || wd > 7)
+		return -1;
+	*days = week1 + (w - 1) * 7 + (wd - 1);
+	return 0;
+}
+
+static size_t
+digit_run(const char *s, size_t len, size_t at)
+{
+	size_t	n = 0;
+
+	while (is_digit_at(s, len, at + n))
+		n++;
+	return n;
+}
+
+/*
+ * The date part of an ISO 8601 text as pendulum reads it: calendar
+ * (2024-01-15, 20240115), ordinal (2024-015, 2024015) or week date
+ * (2024-W03-1, 2024W031, 2024-W03); *days since the epoch. Returns the
+ * index after it, 0 when there is none.
+ */
+static size_t
+parse_date(const char *s, size_t len, long long *days)
+{
+	int	y, m = 0, d = 0, w, wd = 1;
+	size_t	at, n;
+	int	ext;
 
 	if (digits(s, len, 0, 4, &y) < 0)
 		return 0;
-	if (len > 4 && s[4] == '-') {
-		if (digits(s, len, 5, 2, &m) < 0 || len < 8 || s[7] != '-' ||
-		    digits(s, len, 8, 2, &d) < 0)
+	ext = len > 4 && s[4] == '-';
+	at = 4 + (size_t)ext;
+	if (at < len && s[at] == 'W') {
+		if (digits(s, len, at + 1, 2, &w) < 0)
 			return 0;
-		at = 10;
-	} else {
-		if (digits(s, len, 4, 2, &m) < 0 ||
-		    digits(s, len, 6, 2, &d) < 0)
-			return 0;
-		at = 8;
+		at += 3;
+		if (ext ? (at + 1 < len && s[at] == '-' &&
+		    is_digit_at(s, len, at + 1)) : is_digit_at(s, len, at)) {
+			at += (size_t)ext;
+			wd = s[at++] - '0';
+		}
+		return week_days(y, w, wd, days) < 0 ? 0 : at;
 	}
+	n = digit_run(s, len, at);
+	if (ext && n == 2 && at + 2 < len && s[at + 2] == '-' &&
+	    digit_run(s, len, at + 3) == 2) {
+		digits(s, len, at, 2, &m);
+		digits(s, len, at + 3, 2, &d);
+		at += 5;
+	} else if (!ext && n == 4) {
+		digits(s, len, at, 2, &m);
+		digits(s, len, at + 2, 2, &d);
+		at += 4;
+	} else if (n == 3) {
+		int	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+		digits(s, len, at, 3, &d);
+		if (d < 1 || d > 365 + leap)
+			return 0;
+		*days = days_from_civil(y, 1, 1) + d - 1;
+		return at + 3;
+	} else
+		return 0;
 	if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
 		return 0;
-	*epoch_us = days_from_civil(y, m, d) * 86400LL * 1000000LL;
+	*days = days_from_civil(y, m, d);
+	return at;
+}
+
+int
+ld_parse_iso(const char *s, size_t len, long long *epoch_us)
+{
+	size_t		 at;
+	long long	 days, tus = 0;
+
+	if ((at = parse_date(s, len, &days)) == 0)
+		return 0;
+	*epoch_us = days * 86400LL * 1000000LL;
 	if (at == len)
 		return 2;
 	if (s[at] != 'T' && s[at] != ' ')
@@ -166,11 +235,73 @@ ld_parse_iso(const char *s, size_t len, long long *epoch_us)
 	return 1;
 }
 
+/* Decimal digits of v into out (no NUL); their count. */
+static size_t
+put_ll(char *out, long long v)
+{
+	char			 tmp[24];
+	size_t			 n = 0, k = 0;
+	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		out[k++] = '-';
+	while (n > 0)
+		out[k++] = tmp[--n];
+	return k;
+}
+
+static void
+put2(char *o, int v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+}
+
+/* civil_from_days (Howard Hinnant's algorithm). */
+static void
+civil(long long days, long long *y, int *m, int *d)
+{
+	long long	z = days + 719468, era, doe, yoe, doy, mp;
+
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* "2024-01-15" (years beyond 0..9999 as printf writes them). */
+static size_t
+put_date(char *out, long long days)
+{
+	long long	y;
+	int		m, d;
+
+	civil(days, &y, &m, &d);
+	if (y < 0 || y > 9999)
+		return (size_t)snprintf(out, 32, "%04lld-%02d-%02d", y, m, d);
+	put2(out, (int)(y / 100));
+	put2(out + 2, (int)(y % 100));
+	out[4] = '-';
+	put2(out + 5, m);
+	out[7] = '-';
+	put2(out + 8, d);
+	return 10;
+}
+
 void
 ld_format_ts(char out[64], long long us)
 {
 	long long	days = us / 86400000000LL, rem = us % 86400000000LL;
-	long long	z, era, doe, yoe, doy, mp, y, m, d, secs;
+	long long	secs;
 	int		frac;
 	size_t		n;
 
@@ -178,25 +309,21 @@ ld_format_ts(char out[64], long long us)
 		rem += 86400000000LL;
 		days--;
 	}
-	/* civil_from_days (Howard Hinnant's algorithm). */
-	z = days + 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	y += m <= 2;
+	n = put_date(out, days);
 	secs = rem / 1000000;
 	frac = (int)(rem % 1000000);
-	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, (int)m,
-	    (int)d, (int)(secs / 3600), (int)(secs / 60 % 60),
-	    (int)(secs % 60));
-	n = strlen(out);
-	if (frac != 0)
-		n += (size_t)snprintf(out + n, 16, ".%06d", frac);
+	out[n] = 'T';
+	put2(out + n + 1, (int)(secs / 3600));
+	out[n + 3] = ':';
+	put2(out + n + 4, (int)(secs / 60 % 60));
+	out[n + 6] = ':';
+	put2(out + n + 7, (int)(secs % 60));
+	n += 9;
+	if (frac != 0) {
+		out[n++] = '.';
+		for (int div = 100000; div > 0; div /= 10)
+			out[n++] = (char)('0' + frac / div % 10);
+	}
 	memcpy(out + n, "+00:00", 7);
 }
 
@@ -277,7 +404,9 @@ text_to_double(const struct jv *v, double *out)
 static int
 append_int(struct buf *out, long long i)
 {
-	return buf_printf(out, "%lld", i);
+	char	t[24];
+
+	return buf_append(out, t, put_ll(t, i));
 }
 
 static int
@@ -286,7 +415,9 @@ append_ts(struct buf *out, long long us)
 	char	ts[64];
 
 	ld_format_ts(ts, us);
-	return buf_printf(out, "\"%s\"", ts);
+	return buf_append(out, "\"", 1) < 0 ||
+	    buf_append(out, ts, strlen(ts)) < 0 ? -1 :
+	    buf_append(out, "\"", 1);
 }
 
 /* _text_fallback and json_to_str: the value as Python's str(). */
@@ -365,7 +496,16 @@ coerce_from_text(struct buf *out, enum ld_type to, const struct jv *v)
 	case LD_DATE:
 		if ((kind = ld_parse_iso(v->s, v->len, &i)) != 2)
 			return -1;
-		return jv_write_string(out, v->s, v->len);
+		{
+			/* As the date it is: "2024-015" is 2024-01-15. */
+			char	ds[40];
+			size_t	n;
+
+			ds[0] = '"';
+			n = put_date(ds + 1, i / 86400000000LL);
+			ds[n + 1] = '"';
+			return buf_append(out, ds, n + 2);
+		}
 	case LD_TIME:
 		/* ISO time of day ("01:02:03.5"), as dlt's ensure_pendulum_time. */
 		if (v->len == 0 || parse_time(v->s, v->len, 0, &i) != v->len)
@@ -388,7 +528,10 @@ ld_coerce(struct buf *out, enum ld_type to, const struct jv *v)
 	size_t		mark = out->len;
 	int		rc = -1;
 
-	if (to == from || (to == LD_TEXT && from != LD_TEXT))
+	if (to == LD_DOUBLE && from == LD_DOUBLE && v->d == 0)
+		/* -0.0 as 0.0: what dlt's insert_values lands */
+		rc = buf_append(out, "0.0", 3);
+	else if (to == from || (to == LD_TEXT && from != LD_TEXT))
 		rc = to == LD_TEXT ? to_text(out, v) : jv_write(out, v);
 	else if (from == LD_TEXT)
 		rc = coerce_from_text(out, to, v);

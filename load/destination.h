@@ -1,5 +1,6 @@
 /*
- * load/destination.h: what a SQL destination (DuckDB, PostgreSQL) must
+ * load/destination.h: what a SQL destination (DuckDB, PostgreSQL,
+ * Snowflake) must
  * provide to the loader, and the SQL they share.
  *
  * The loader (load/loader.c) does everything dlt's SqlJobClient does
@@ -57,8 +58,10 @@ struct ld_dialect {
 	 * defaults below when the column has none.
 	 */
 	const char	*type_formats[LD_NTYPES];
-	/* A timestamp without time zone (dlt's timezone=False). */
+	/* A timestamp without time zone (dlt's timezone=False), and with
+	   a precision ("TIMESTAMP_NTZ(%d)"; NULL: type_formats'). */
 	const char	*naive_timestamp;
+	const char	*naive_timestamp_format;
 	int		 decimal_precision, decimal_scale;
 	int		 wei_precision, wei_scale;
 	/* Longest identifier; longer names are shortened as dlt does. */
@@ -68,11 +71,33 @@ struct ld_dialect {
 	/* Written after the type of a column with the unique hint (dlt's
 	   create_indexes: postgres "UNIQUE"), or NULL. */
 	const char	*unique_attr;
+	/* dlt's casefold_identifier str.upper (Snowflake, where unquoted
+	   names are upper case): every identifier is written and looked
+	   up upper-cased; 0 keeps names as they are. */
+	int		 upper_case;
+	/* Backslash is an escape in string literals (Snowflake): doubled
+	   in every literal, as dlt's escape_snowflake_literal. */
+	int		 backslash_escapes;
+	/* DDL commits an open transaction (Snowflake): the loader creates,
+	   alters and drops tables before a package's transaction, which
+	   then holds its DML only. */
+	int		 ddl_commits;
+	/* dlt's default_order_by for the merge's ROW_NUMBER(), where the
+	   destination requires one (Snowflake: "(SELECT NULL)"), or NULL. */
+	const char	*dedup_order_by;
 };
 
 /* One open connection; a destination's own struct begins with it. */
 struct ld_dest {
 	const struct ld_dest_ops	*ops;
+	/*
+	 * Set by the destination when a call fails for a reason retrying
+	 * will not mend (dlt's terminal errors: a value the column cannot
+	 * take, a constraint, an unknown table or column), left 0 when it
+	 * may (connection, I/O, a busy server). The loader clears it; a
+	 * destination that never sets it has every failure retried.
+	 */
+	int				 terminal;
 };
 
 /*
@@ -116,8 +141,10 @@ struct ld_dest_ops {
 /* Each destination's ops, in its own file (load/duckdb.c, ...). */
 extern const struct ld_dest_ops ld_duckdb_ops;
 extern const struct ld_dest_ops ld_postgres_ops;
+extern const struct ld_dest_ops ld_snowflake_ops;
 
-/* The destination of a type ("duckdb", "postgres"), or NULL. */
+/* The destination of a type ("duckdb", "postgres", "snowflake"), or
+   NULL. */
 const struct ld_dest_ops *ld_dest_find(const char *type);
 
 /*

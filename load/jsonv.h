@@ -60,10 +60,16 @@ void	*jv_alloc(struct jv_arena *, size_t);
 
 /*
  * Parses one JSON text (surrounding whitespace allowed). NULL with err
- * saying what is wrong and at which byte.
+ * saying what is wrong and at which byte; text that is not UTF-8 as
+ * Python decodes it (lone surrogates, escaped or encoded, included) is
+ * refused in orjson's words: "str is not valid UTF-8: surrogates not
+ * allowed (at byte N)".
  */
 struct jv *jv_parse(struct jv_arena *, const char *text, size_t len,
 	    char *err, size_t errlen);
+
+/* The double of a JSON number's text (all of s); -1 when it is none. */
+int	 jv_number(const char *s, size_t len, double *out);
 
 /* An object's member by key, or NULL. */
 struct jv *jv_get(const struct jv *obj, const char *key);

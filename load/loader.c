@@ -3,6 +3,7 @@
  * (load/loader.h).
  */
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "load/package.h"
 #include "load/schema.h"
 #include "load/sql.h"
+#include "load/state.h"
 
 #define ENGINE_VERSION	11
 
@@ -29,6 +31,42 @@ struct loading {
 	char			*err;
 	size_t			 errlen;
 };
+
+/*
+ * fmt with each {name} an identifier in the dialect's case and each %s
+ * the next of the NULL-terminated arguments (taken as they are).
+ */
+static char *
+sqlf(const struct ld_dialect *dl, const char *fmt, ...)
+{
+	struct buf	 out;
+	va_list		 ap;
+	const char	*arg;
+
+	buf_init(&out, (size_t)-1);
+	va_start(ap, fmt);
+	for (const char *p = fmt; *p != '\0'; p++) {
+		size_t	 len;
+		char	*name, *id;
+
+		if (p[0] == '%' && p[1] == 's') {
+			arg = va_arg(ap, const char *);
+			buf_printf(&out, "%s", arg != NULL ? arg : "");
+			p++;
+		} else if (*p == '{') {
+			len = strcspn(p + 1, "}");
+			name = xasprintf("%.*s", (int)len, p + 1);
+			id = ld_sql_ident(dl, name);
+			buf_printf(&out, "%s", id);
+			free(name);
+			free(id);
+			p += len + (p[len + 1] == '}');
+		} else
+			buf_append(&out, p, 1);
+	}
+	va_end(ap);
+	return buf_steal(&out);
+}
 
 static int
 exec(struct loading *l, char *sql)
@@ -56,16 +94,27 @@ existing_row(void *arg, size_t n, const char *const *v)
 	return 0;
 }
 
+/* A name as the destination stores it, as a literal. */
+static char *
+name_literal(struct loading *l, const char *name)
+{
+	char	*n = ld_sql_name(l->dl, name), *lit = ld_sql_literal(l->dl, n);
+
+	free(n);
+	return lit;
+}
+
 static int
 read_existing(struct loading *l)
 {
-	char	*a = ld_sql_literal(l->dataset);
-	char	*b = ld_sql_literal(l->staging);
+	char	*a = name_literal(l, l->dataset);
+	char	*b = name_literal(l, l->staging);
 	char	*sql = xasprintf("SELECT table_schema, table_name, "
 	    "column_name FROM information_schema.columns WHERE "
 	    "table_schema IN (%s, %s)", a, b);
 	int	 rc;
 
+	cJSON_Delete(l->existing);
 	l->existing = cJSON_CreateObject();
 	rc = l->d->ops->query(l->d, sql, existing_row, l->existing, l->err,
 	    l->errlen);
@@ -75,22 +124,65 @@ read_existing(struct loading *l)
 	return rc;
 }
 
+/* Names are stored in the destination's case (dlt's casefold). */
 static const cJSON *
 existing_cols(struct loading *l, const char *dataset, const char *table)
 {
-	return cJSON_GetObjectItem(cJSON_GetObjectItem(l->existing, dataset),
-	    table);
+	char		*ds = ld_sql_name(l->dl, dataset);
+	char		*t = ld_sql_name(l->dl, table);
+	const cJSON	*cols;
+
+	cols = cJSON_GetObjectItem(cJSON_GetObjectItem(l->existing, ds), t);
+	free(ds);
+	free(t);
+	return cols;
+}
+
+/* The names of a table's existing columns, hashed: a set. */
+struct names {
+	const char	**slot;
+	size_t		  cap;
+};
+
+static void
+names_init(struct names *ns, const cJSON *cols)
+{
+	const cJSON	*c;
+	size_t		 n = (size_t)cJSON_GetArraySize(cols);
+
+	for (ns->cap = 16; ns->cap < n * 2 + 2; ns->cap *= 2)
+		;
+	ns->slot = xcalloc(ns->cap, sizeof(*ns->slot));
+	cJSON_ArrayForEach(c, cols) {
+		size_t	i = (size_t)hash_fnv1a(c->valuestring,
+		    strlen(c->valuestring)) & (ns->cap - 1);
+
+		while (ns->slot[i] != NULL)
+			i = (i + 1) & (ns->cap - 1);
+		ns->slot[i] = c->valuestring;
+	}
 }
 
 static int
-has_col(const cJSON *cols, const char *name)
+names_has(const struct names *ns, const char *name)
 {
-	const cJSON	*c;
+	size_t	i = (size_t)hash_fnv1a(name, strlen(name)) & (ns->cap - 1);
 
-	cJSON_ArrayForEach(c, cols)
-		if (strcmp(c->valuestring, name) == 0)
+	for (; ns->slot[i] != NULL; i = (i + 1) & (ns->cap - 1))
+		if (strcmp(ns->slot[i], name) == 0)
 			return 1;
 	return 0;
+}
+
+/* Whether the destination has a column, named as its dialect names it. */
+static int
+has_col(struct loading *l, const struct names *have, const char *name)
+{
+	char	*n = ld_sql_name(l->dl, name);
+	int	 found = names_has(have, n);
+
+	free(n);
+	return found;
 }
 
 static int
@@ -108,6 +200,7 @@ sync_table(struct loading *l, const char *dataset, struct ld_table *t)
 {
 	const cJSON	*cols = existing_cols(l, dataset, t->name);
 	struct ld_table	 missing = *t;
+	struct names	 have;
 	int		 rc = 0;
 
 	if (!complete_cols(t))
@@ -117,10 +210,12 @@ sync_table(struct loading *l, const char *dataset, struct ld_table *t)
 	/* The columns the destination lacks, as a table to add from. */
 	missing.cols = xcalloc(t->ncols + 1, sizeof(*missing.cols));
 	missing.ncols = 1;	/* from 1: ALTER, never CREATE */
+	names_init(&have, cols);
 	for (size_t i = 0; i < t->ncols; i++)
 		if (!(t->cols[i]->hints & LD_INCOMPLETE) &&
-		    !has_col(cols, t->cols[i]->name))
+		    !has_col(l, &have, t->cols[i]->name))
 			missing.cols[missing.ncols++] = t->cols[i];
+	free(have.slot);
 	if (missing.ncols > 1)
 		rc = exec(l, ld_sql_table_ddl(l->dl, dataset, &missing, 1));
 	free(missing.cols);
@@ -215,14 +310,18 @@ load_jobs(struct loading *l, char **jobs, size_t n)
 		long long	 rows = 0;
 		int		 rc;
 
+		free(l->out->job);
+		l->out->job = xstrdup(strrchr(jobs[i], '/') + 1);
 		if (t == NULL) {
+			/* A damaged package: no retry mends it. */
+			l->d->terminal = 1;
 			errorf(l->err, l->errlen, "job %s: table %s is not in "
 			    "the package's schema", jobs[i], name);
 			free(name);
 			return -1;
 		}
-		q = ld_sql_qualified(via_staging(l->schema, t) ? l->staging :
-		    l->dataset, t->name);
+		q = ld_sql_qualified(l->dl, via_staging(l->schema, t) ?
+		    l->staging : l->dataset, t->name);
 		rc = l->d->ops->copy_job(l->d, q, t, jobs[i], &rows, l->err,
 		    l->errlen);
 		free(q);
@@ -231,6 +330,8 @@ load_jobs(struct loading *l, char **jobs, size_t n)
 			return -1;
 		count_rows(l, t->name, rows);
 	}
+	free(l->out->job);
+	l->out->job = NULL;
 	return 0;
 }
 
@@ -276,7 +377,7 @@ truncate_chain(struct loading *l, const char *dataset,
 	int			 rc = 0;
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		char	*q = ld_sql_qualified(dataset, chain[i]->name);
+		char	*q = ld_sql_qualified(l->dl, dataset, chain[i]->name);
 
 		rc = exec(l, xasprintf("%s %s", l->dl->truncate, q));
 		free(q);
@@ -326,7 +427,7 @@ merge_all(struct loading *l)
 		    !root_in_package(l, t))
 			continue;
 		chain = table_chain(l, t, &n);
-		rc = exec(l, ld_sql_merge(l->dataset, l->staging,
+		rc = exec(l, ld_sql_merge(l->dl, l->dataset, l->staging,
 		    (const struct ld_table *const *)chain, n, l->load_id));
 		free(chain);
 		if (rc < 0)
@@ -360,21 +461,24 @@ exists(struct loading *l, char *sql, int *found)
 static int
 store_version(struct loading *l, const char *now)
 {
-	char	*q = ld_sql_qualified(l->dataset, "_dlt_version");
-	char	*name = ld_sql_literal(l->schema->name);
-	char	*hash = ld_sql_literal(l->schema->version_hash);
+	char	*q = ld_sql_qualified(l->dl, l->dataset, "_dlt_version");
+	char	*name = ld_sql_literal(l->dl, l->schema->name);
+	char	*hash = ld_sql_literal(l->dl, l->schema->version_hash);
 	cJSON	*doc = ld_schema_to_json(l->schema);
 	char	*text = cJSON_PrintUnformatted(doc);
-	char	*lit = ld_sql_literal(text);
+	char	*lit = ld_sql_literal(l->dl, text);
+	char	*version = xasprintf("%lld, %d, '%s'", l->schema->version,
+	    ENGINE_VERSION, now);
 	int	 found = 0, rc;
 
-	rc = exists(l, xasprintf("SELECT 1 FROM %s WHERE version_hash = %s "
-	    "AND schema_name = %s", q, hash, name), &found);
+	rc = exists(l, sqlf(l->dl, "SELECT 1 FROM %s WHERE {version_hash} = "
+	    "%s AND {schema_name} = %s", q, hash, name, NULL), &found);
 	if (rc == 0 && !found)
-		rc = exec(l, xasprintf("INSERT INTO %s (version, "
-		    "engine_version, inserted_at, schema_name, version_hash, "
-		    "schema) VALUES (%lld, %d, '%s', %s, %s, %s)", q,
-		    l->schema->version, ENGINE_VERSION, now, name, hash, lit));
+		rc = exec(l, sqlf(l->dl, "INSERT INTO %s ({version}, "
+		    "{engine_version}, {inserted_at}, {schema_name}, "
+		    "{version_hash}, {schema}) VALUES (%s, %s, %s, %s)", q,
+		    version, name, hash, lit, NULL));
+	free(version);
 	free(q);
 	free(name);
 	free(hash);
@@ -387,15 +491,15 @@ store_version(struct loading *l, const char *now)
 static int
 store_load(struct loading *l, const char *now)
 {
-	char	*q = ld_sql_qualified(l->dataset, "_dlt_loads");
-	char	*id = ld_sql_literal(l->load_id);
-	char	*name = ld_sql_literal(l->schema->name);
-	char	*hash = ld_sql_literal(l->schema->version_hash);
+	char	*q = ld_sql_qualified(l->dl, l->dataset, "_dlt_loads");
+	char	*id = ld_sql_literal(l->dl, l->load_id);
+	char	*name = ld_sql_literal(l->dl, l->schema->name);
+	char	*hash = ld_sql_literal(l->dl, l->schema->version_hash);
 	int	 rc;
 
-	rc = exec(l, xasprintf("INSERT INTO %s (load_id, schema_name, "
-	    "status, inserted_at, schema_version_hash) VALUES (%s, %s, 0, "
-	    "'%s', %s)", q, id, name, now, hash));
+	rc = exec(l, sqlf(l->dl, "INSERT INTO %s ({load_id}, {schema_name}, "
+	    "{status}, {inserted_at}, {schema_version_hash}) VALUES (%s, %s, "
+	    "0, '%s', %s)", q, id, name, now, hash, NULL));
 	free(q);
 	free(id);
 	free(name);
@@ -412,10 +516,10 @@ already_loaded(struct loading *l, int *found)
 	*found = 0;
 	if (existing_cols(l, l->dataset, "_dlt_loads") == NULL)
 		return 0;
-	q = ld_sql_qualified(l->dataset, "_dlt_loads");
-	id = ld_sql_literal(l->load_id);
-	rc = exists(l, xasprintf("SELECT 1 FROM %s WHERE load_id = %s", q,
-	    id), found);
+	q = ld_sql_qualified(l->dl, l->dataset, "_dlt_loads");
+	id = ld_sql_literal(l->dl, l->load_id);
+	rc = exists(l, sqlf(l->dl, "SELECT 1 FROM %s WHERE {load_id} = %s", q,
+	    id, NULL), found);
 	free(q);
 	free(id);
 	return rc;
@@ -452,7 +556,7 @@ drop_tables(struct loading *l, const char *pkg_dir)
 
 			if (existing_cols(l, ds, name->valuestring) == NULL)
 				continue;
-			q = ld_sql_qualified(ds, name->valuestring);
+			q = ld_sql_qualified(l->dl, ds, name->valuestring);
 			rc = exec(l, xasprintf("DROP TABLE %s", q));
 			free(q);
 		}
@@ -462,11 +566,11 @@ drop_tables(struct loading *l, const char *pkg_dir)
 	if (rc == 0 && cJSON_GetArraySize(cJSON_GetObjectItem(st,
 	    "dropped_tables")) > 0 && existing_cols(l, l->dataset,
 	    "_dlt_version") != NULL) {
-		char	*q = ld_sql_qualified(l->dataset, "_dlt_version");
-		char	*sn = ld_sql_literal(l->schema->name);
+		char	*q = ld_sql_qualified(l->dl, l->dataset, "_dlt_version");
+		char	*sn = ld_sql_literal(l->dl, l->schema->name);
 
-		rc = exec(l, xasprintf("DELETE FROM %s WHERE schema_name = %s",
-		    q, sn));
+		rc = exec(l, sqlf(l->dl, "DELETE FROM %s WHERE {schema_name} = "
+		    "%s", q, sn, NULL));
 		free(q);
 		free(sn);
 	}
@@ -497,37 +601,48 @@ read_schema(const char *pkg_dir, char *err, size_t errlen)
 	return s;
 }
 
+/*
+ * The package's DDL: its datasets, the tables `pipeline drop` dropped,
+ * new tables and columns.
+ */
 static int
-load_in_transaction(struct loading *l, const char *pkg_dir)
+sync_schema(struct loading *l, const char *pkg_dir)
 {
-	char	**jobs, now[32];
-	size_t	  njobs;
-	int	  rc = -1, needs_staging = 0;
+	int	 needs_staging = 0;
 
-	jobs = job_files(pkg_dir, &njobs);
-	iso8601_now(now, 0);
 	for (size_t i = 0; i < l->schema->ntables; i++)
 		if (l->schema->tables[i]->parent == NULL &&
 		    via_staging(l->schema, l->schema->tables[i]))
 			needs_staging = 1;
-	if (exec(l, ld_sql_create_dataset(l->dataset)) < 0 ||
-	    (needs_staging && exec(l, ld_sql_create_dataset(l->staging)) < 0) ||
-	    drop_tables(l, pkg_dir) < 0)
-		goto out;
+	if (exec(l, ld_sql_create_dataset(l->dl, l->dataset)) < 0 ||
+	    (needs_staging && exec(l, ld_sql_create_dataset(l->dl,
+	    l->staging)) < 0) || drop_tables(l, pkg_dir) < 0)
+		return -1;
 	for (size_t i = 0; i < l->schema->ntables; i++) {
 		struct ld_table	*t = l->schema->tables[i];
 
 		if (sync_table(l, l->dataset, t) < 0 ||
 		    (via_staging(l->schema, t) &&
 		    sync_table(l, l->staging, t) < 0))
-			goto out;
+			return -1;
 	}
-	if (prepare_dispositions(l, jobs, njobs) < 0 ||
-	    load_jobs(l, jobs, njobs) < 0 || merge_all(l) < 0 ||
-	    store_version(l, now) < 0 || store_load(l, now) < 0)
-		goto out;
-	rc = 0;
-out:
+	return 0;
+}
+
+/* The package's rows and its _dlt_version and _dlt_loads rows. */
+static int
+load_data(struct loading *l, const char *pkg_dir)
+{
+	char	**jobs, now[32];
+	size_t	  njobs;
+	int	  rc = -1;
+
+	jobs = job_files(pkg_dir, &njobs);
+	iso8601_now(now, 0);
+	if (prepare_dispositions(l, jobs, njobs) == 0 &&
+	    load_jobs(l, jobs, njobs) == 0 && merge_all(l) == 0 &&
+	    store_version(l, now) == 0 && store_load(l, now) == 0)
+		rc = 0;
 	ld_strv_free(jobs);
 	return rc;
 }
@@ -541,6 +656,7 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 	int		found = 0, rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	d->terminal = 0;
 	l.d = d;
 	l.dl = d->ops->dialect;
 	l.dataset = dataset;
@@ -549,8 +665,10 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 	l.out = out;
 	l.err = err;
 	l.errlen = errlen;
-	if ((l.schema = read_schema(pkg_dir, err, errlen)) == NULL)
+	if ((l.schema = read_schema(pkg_dir, err, errlen)) == NULL) {
+		d->terminal = 1;	/* a damaged package */
 		goto out;
+	}
 	if (read_existing(&l) < 0 || already_loaded(&l, &found) < 0)
 		goto out;
 	if (found) {
@@ -558,9 +676,14 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 		rc = 0;
 		goto out;
 	}
+	/* Where DDL would commit the transaction, it comes first: a
+	   package that fails later leaves tables that a retry reuses. */
+	if (l.dl->ddl_commits && sync_schema(&l, pkg_dir) < 0)
+		goto out;
 	if (exec(&l, xstrdup("BEGIN TRANSACTION")) < 0)
 		goto out;
-	if (load_in_transaction(&l, pkg_dir) < 0) {
+	if ((!l.dl->ddl_commits && sync_schema(&l, pkg_dir) < 0) ||
+	    load_data(&l, pkg_dir) < 0) {
 		char	ignored[256];
 
 		d->ops->exec(d, "ROLLBACK", ignored, sizeof(ignored));
@@ -568,8 +691,15 @@ ld_load_package(struct ld_dest *d, const char *dataset, const char *pkg_dir,
 	}
 	rc = exec(&l, xstrdup("COMMIT"));
 out:
-	if (rc < 0)
+	if (rc < 0) {
+		char	*job = out->job;
+
+		out->job = NULL;
 		ld_load_result_cleanup(out);
+		out->job = job;
+		if (d->terminal)
+			rc = LD_TERMINAL;
+	}
 	ld_schema_free(l.schema);
 	cJSON_Delete(l.existing);
 	free(l.staging);
@@ -582,8 +712,10 @@ ld_load_result_cleanup(struct ld_load_result *r)
 	for (size_t i = 0; i < r->n; i++)
 		free(r->t[i].table);
 	free(r->t);
+	free(r->job);
 	r->t = NULL;
 	r->n = 0;
+	r->job = NULL;
 }
 
 /* ------------------------------------------------------- restore */
@@ -613,6 +745,7 @@ ld_restore(struct ld_dest *d, const char *dataset, const char *pipeline,
 
 	*state = *schema = NULL;
 	l.d = d;
+	l.dl = d->ops->dialect;
 	l.dataset = dataset;
 	l.staging = xasprintf("%s_staging", dataset);
 	l.err = err;
@@ -621,24 +754,25 @@ ld_restore(struct ld_dest *d, const char *dataset, const char *pipeline,
 		free(l.staging);
 		return -1;
 	}
-	ps = ld_sql_qualified(dataset, "_dlt_pipeline_state");
-	lt = ld_sql_qualified(dataset, "_dlt_loads");
-	vt = ld_sql_qualified(dataset, "_dlt_version");
-	name = ld_sql_literal(pipeline);
-	sname = ld_sql_literal(schema_name);
+	ps = ld_sql_qualified(l.dl, dataset, "_dlt_pipeline_state");
+	lt = ld_sql_qualified(l.dl, dataset, "_dlt_loads");
+	vt = ld_sql_qualified(l.dl, dataset, "_dlt_version");
+	name = ld_sql_literal(l.dl, pipeline);
+	sname = ld_sql_literal(l.dl, schema_name);
 	/* dlt's state query: the newest state of a completed load. */
 	if (existing_cols(&l, dataset, "_dlt_pipeline_state") != NULL &&
 	    existing_cols(&l, dataset, "_dlt_loads") != NULL) {
-		sql = xasprintf("SELECT s.state FROM %s AS s JOIN %s AS l ON "
-		    "l.load_id = s._dlt_load_id WHERE s.pipeline_name = %s AND "
-		    "l.status = 0 ORDER BY l.load_id DESC LIMIT 1", ps, lt,
-		    name);
+		sql = sqlf(l.dl, "SELECT s.{state} FROM %s AS s JOIN %s "
+		    "AS l ON l.{load_id} = s.{_dlt_load_id} WHERE "
+		    "s.{pipeline_name} = %s AND l.{status} = 0 ORDER BY "
+		    "l.{load_id} DESC LIMIT 1", ps, lt, name, NULL);
 		rc = d->ops->query(d, sql, first_row, state, err, errlen);
 		free(sql);
 	}
 	if (rc == 0 && existing_cols(&l, dataset, "_dlt_version") != NULL) {
-		sql = xasprintf("SELECT \"schema\" FROM %s WHERE schema_name = "
-		    "%s ORDER BY inserted_at DESC LIMIT 1", vt, sname);
+		sql = sqlf(l.dl, "SELECT {schema} FROM %s WHERE "
+		    "{schema_name} = %s ORDER BY {inserted_at} DESC LIMIT 1",
+		    vt, sname, NULL);
 		rc = d->ops->query(d, sql, first_row, schema, err, errlen);
 		free(sql);
 	}
@@ -649,5 +783,57 @@ ld_restore(struct ld_dest *d, const char *dataset, const char *pipeline,
 	free(sname);
 	free(l.staging);
 	cJSON_Delete(l.existing);
+	return rc;
+}
+
+/*
+ * The local state and schema rewound to the destination's (dlt's
+ * restore after an abort); none there (never loaded): both go, and the
+ * next run starts afresh.
+ */
+int
+ld_rewind(struct ld_dest *d, const char *root, const char *dataset,
+    const char *pipeline, const char *schema, char *err, size_t errlen)
+{
+	char	*packed = NULL, *doc = NULL, *sp, *cp, *text;
+	cJSON	*state = NULL, *old, *local;
+	int	 rc = 0;
+
+	if (ld_restore(d, dataset, pipeline, schema, &packed, &doc, err,
+	    errlen) < 0)
+		return -1;
+	sp = xasprintf("%s/state.json", root);
+	cp = xasprintf("%s/schemas/%s.schema.json", root, schema);
+	if (packed != NULL && (state = ld_state_decompress(packed)) != NULL) {
+		text = read_file_max(sp, 64u << 20, NULL, NULL, 0);
+		old = text != NULL ? cJSON_Parse(text) : NULL;
+		free(text);
+		/* _local is this machine's; the extracted hash is the
+		   restored one, so an unchanged state is not loaded again */
+		local = cJSON_DetachItemFromObject(old, "_local");
+		if (local == NULL)
+			local = cJSON_CreateObject();
+		cJSON_DeleteItemFromObject(local, "_last_extracted_hash");
+		cJSON_AddStringToObject(local, "_last_extracted_hash",
+		    cJSON_GetStringValue(cJSON_GetObjectItem(state,
+		    "_version_hash")) ? cJSON_GetStringValue(
+		    cJSON_GetObjectItem(state, "_version_hash")) : "");
+		cJSON_DeleteItemFromObject(state, "_local");
+		cJSON_AddItemToObject(state, "_local", local);
+		cJSON_Delete(old);
+		text = cJSON_PrintUnformatted(state);
+		rc = ld_write_file(sp, text, strlen(text), err, errlen);
+		free(text);
+	} else
+		remove(sp);
+	if (rc == 0 && doc != NULL)
+		rc = ld_write_file(cp, doc, strlen(doc), err, errlen);
+	else if (rc == 0)
+		remove(cp);
+	cJSON_Delete(state);
+	free(packed);
+	free(doc);
+	free(sp);
+	free(cp);
 	return rc;
 }

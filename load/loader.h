@@ -20,13 +20,22 @@ struct ld_load_result {
 	struct ld_table_rows	*t;
 	size_t			 n;
 	int			 already;	/* in _dlt_loads: skipped */
+	/* On failure: the job being loaded (its file name), if one was. */
+	char			*job;
 };
+
+/* ld_load_package's failure that loading again will not mend. */
+#define LD_TERMINAL	(-2)
 
 /*
  * Loads the package in pkg_dir (schema.json and the jsonl jobs in
- * new_jobs) with id load_id into dataset. A package whose load id is already in
- * _dlt_loads is not loaded again (a run that died after the commit).
- * Returns 0, or -1 with err (the transaction rolled back).
+ * new_jobs) with id load_id into dataset. A package whose load id is
+ * already in _dlt_loads is not loaded again (a run that died after the
+ * commit). Returns 0, or with err (the transaction rolled back) -1 when
+ * another try may succeed (dlt's transient errors: connection, I/O) and
+ * LD_TERMINAL when it cannot (dlt's terminal ones: data the destination
+ * refuses, a damaged package). out->job is then set when a job failed;
+ * ld_load_result_cleanup frees it.
  */
 int	ld_load_package(struct ld_dest *d, const char *dataset,
 	    const char *pkg_dir, const char *load_id,
@@ -42,5 +51,14 @@ void	ld_load_result_cleanup(struct ld_load_result *);
 int	ld_restore(struct ld_dest *d, const char *dataset,
 	    const char *pipeline, const char *schema_name, char **state,
 	    char **schema, char *err, size_t errlen);
+
+/*
+ * After an abort: the working directory's state.json and the schema
+ * file of schema rewound to the newest the destination holds (of a
+ * completed load), or removed when it holds none.
+ */
+int	ld_rewind(struct ld_dest *d, const char *root, const char *dataset,
+	    const char *pipeline, const char *schema, char *err,
+	    size_t errlen);
 
 #endif

@@ -193,3 +193,55 @@ ld_rm_rf(const char *path)
 		return errno == ENOENT ? 0 : -1;
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+/*
+ * dlt's abort of a package: its jobs go to failed_jobs, each with its
+ * <job>.exception (why for the job named failed, else other), and the
+ * package, marked package_aborted.json, to loaded: it is reported, and
+ * never loaded again.
+ */
+int
+ld_pkg_abort(const char *root, const char *load_id, const char *failed,
+    const char *why, const char *other, char *err, size_t errlen)
+{
+	char		*src = ld_pkg_dir(root, LD_NORMALIZED, load_id);
+	char		*dst = ld_pkg_dir(root, LD_LOADED, load_id);
+	char		*jobs = xasprintf("%s/new_jobs", src);
+	char		*out = xasprintf("%s/failed_jobs", src), *path;
+	DIR		*d;
+	struct dirent	*e;
+	int		 rc = ld_mkdirs(out, err, errlen);
+
+	d = rc == 0 ? opendir(jobs) : NULL;
+	while (rc == 0 && d != NULL && (e = readdir(d)) != NULL) {
+		const char	*msg = failed != NULL &&
+		    strcmp(e->d_name, failed) == 0 ? why : other;
+		char		*from, *to, *exc;
+
+		if (e->d_name[0] == '.')
+			continue;
+		from = xasprintf("%s/%s", jobs, e->d_name);
+		to = xasprintf("%s/%s", out, e->d_name);
+		exc = xasprintf("%s/%s.exception", out, e->d_name);
+		if (rename(from, to) != 0)
+			rc = errorf(err, errlen, "cannot move %s: %m", from);
+		else
+			rc = ld_write_file(exc, msg, strlen(msg), err, errlen);
+		free(from);
+		free(to);
+		free(exc);
+	}
+	if (d != NULL)
+		closedir(d);
+	path = xasprintf("%s/package_aborted.json", src);
+	if (rc == 0)
+		rc = ld_write_file(path, "{}", 2, err, errlen);
+	if (rc == 0)
+		rc = ld_pkg_move(src, dst, err, errlen);
+	free(path);
+	free(out);
+	free(jobs);
+	free(src);
+	free(dst);
+	return rc;
+}

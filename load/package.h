@@ -49,6 +49,16 @@ void	  ld_strv_free(char **);
 int	 ld_pkg_move(const char *from, const char *to, char *err,
 	    size_t errlen);
 
+/*
+ * Aborts the normalized package load_id as dlt does: its jobs to
+ * failed_jobs with a <job>.exception each (why for the job named
+ * failed, other for the rest), then the package to loaded, marked
+ * package_aborted.json.
+ */
+int	 ld_pkg_abort(const char *root, const char *load_id,
+	    const char *failed, const char *why, const char *other,
+	    char *err, size_t errlen);
+
 /* Writes a file durably (temporary file, fsync, rename). */
 int	 ld_write_file(const char *path, const char *data, size_t len,
 	    char *err, size_t errlen);

@@ -173,6 +173,23 @@ pg_close(struct ld_dest *base)
 	free(d);
 }
 
+/*
+ * dlt's terminal errors of PostgreSQL (psycopg2's DataError, IntegrityError
+ * and ProgrammingError: SQLSTATE classes 22, 23 and 42, but for the
+ * syntax errors and undefined functions dlt retries; an undefined schema,
+ * 3F000): the data or the schema, not the server's state.
+ */
+static int
+is_terminal(const char *state)
+{
+	if (state == NULL || strlen(state) != 5)
+		return 0;
+	if (strcmp(state, "42601") == 0 || strcmp(state, "42883") == 0)
+		return 0;
+	return strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+	    strncmp(state, "42", 2) == 0 || strcmp(state, "3F000") == 0;
+}
+
 /* The result's error, or 0 when its status is one of ok1/ok2. */
 static int
 check(struct pg_dest *d, PGresult *r, ExecStatusType ok1,
@@ -183,6 +200,8 @@ check(struct pg_dest *d, PGresult *r, ExecStatusType ok1,
 
 	if (st == ok1 || st == ok2)
 		return 0;
+	d->base.terminal = r != NULL &&
+	    is_terminal(PQresultErrorField(r, PG_DIAG_SQLSTATE));
 	pg_message(d, r != NULL && *PQresultErrorMessage(r) != '\0' ?
 	    PQresultErrorMessage(r) : PQerrorMessage(d->conn), err, errlen);
 	return -1;
@@ -301,7 +320,8 @@ pg_copy_job(struct ld_dest *base, const char *qualified_table,
 	buf_init(&sql, BUF_UNLIMITED);
 	buf_printf(&sql, "COPY %s (", qualified_table);
 	for (size_t k = 0; k < t->ncols; k++) {
-		char	*ident = ld_sql_ident(t->cols[k]->name);
+		char	*ident = ld_sql_ident(&postgres_dialect,
+		    t->cols[k]->name);
 
 		buf_printf(&sql, "%s%s", k ? ", " : "", ident);
 		free(ident);

@@ -166,16 +166,39 @@ table_free(struct ld_table *t)
 
 	for (size_t i = 0; i < t->ncols; i++) {
 		free(t->cols[i]->name);
+		free(t->cols[i]->description);
 		free(t->cols[i]);
 	}
 	free(t->cols);
 	if (ix != NULL)
 		free(ix->slots);
 	free(ix);
+	free(t->description);
+	free(t->file_format);
 	free(t->name);
 	free(t->parent);
 	free(t->resource);
 	free(t);
+}
+
+void
+ld_describe(struct ld_table *t, struct ld_column *col, const char *text)
+{
+	char	**to = col != NULL ? &col->description : &t->description;
+
+	free(*to);
+	*to = text != NULL ? xstrdup(text) : NULL;
+}
+
+/* A column of a system table, described as dlt describes it. */
+static struct ld_column *
+sys_column(struct ld_table *t, const char *name, enum ld_type type,
+    int hints, const char *text)
+{
+	struct ld_column *c = ld_table_add_column(t, name, type, hints);
+
+	ld_describe(t, c, text);
+	return c;
 }
 
 /* dlt's version_table() and loads_table(). */
@@ -186,19 +209,31 @@ add_system_tables(struct ld_schema *s)
 
 	t = ld_schema_add_table(s, "_dlt_version", NULL, LD_SKIP);
 	t->resource = xstrdup("_dlt_version");
-	ld_table_add_column(t, "version", LD_BIGINT, 0);
-	ld_table_add_column(t, "engine_version", LD_BIGINT, 0);
-	ld_table_add_column(t, "inserted_at", LD_TIMESTAMP, 0);
-	ld_table_add_column(t, "schema_name", LD_TEXT, 0);
-	ld_table_add_column(t, "version_hash", LD_TEXT, 0);
-	ld_table_add_column(t, "schema", LD_TEXT, 0);
+	ld_describe(t, NULL, "Created by DLT. Tracks schema updates");
+	sys_column(t, "version", LD_BIGINT, 0, "Numeric version of the "
+	    "schema, incremented on each schema change");
+	sys_column(t, "engine_version", LD_BIGINT, 0, "Version of the dlt "
+	    "schema engine that created this schema");
+	sys_column(t, "inserted_at", LD_TIMESTAMP, 0, "Timestamp when this "
+	    "schema version was stored");
+	sys_column(t, "schema_name", LD_TEXT, 0, "Name of the schema");
+	sys_column(t, "version_hash", LD_TEXT, 0, "Unique hash of the schema "
+	    "content, used to detect changes");
+	sys_column(t, "schema", LD_TEXT, 0, "JSON representation of the "
+	    "complete schema definition");
 	t = ld_schema_add_table(s, "_dlt_loads", NULL, LD_SKIP);
 	t->resource = xstrdup("_dlt_loads");
-	ld_table_add_column(t, "load_id", LD_TEXT, 0)->precision = 64;
-	ld_table_add_column(t, "schema_name", LD_TEXT, LD_NULLABLE);
-	ld_table_add_column(t, "status", LD_BIGINT, 0);
-	ld_table_add_column(t, "inserted_at", LD_TIMESTAMP, 0);
-	ld_table_add_column(t, "schema_version_hash", LD_TEXT, LD_NULLABLE);
+	ld_describe(t, NULL, "Created by DLT. Tracks completed loads");
+	sys_column(t, "load_id", LD_TEXT, 0, "Unique identifier of the load "
+	    "operation")->precision = 64;
+	sys_column(t, "schema_name", LD_TEXT, LD_NULLABLE, "Name of the "
+	    "schema associated with this load");
+	sys_column(t, "status", LD_BIGINT, 0, "Status of the load operation "
+	    "(0 = success)");
+	sys_column(t, "inserted_at", LD_TIMESTAMP, 0, "Timestamp when the "
+	    "load was completed");
+	sys_column(t, "schema_version_hash", LD_TEXT, LD_NULLABLE, "Hash of "
+	    "the schema version used during this load");
 }
 
 struct ld_schema *
@@ -241,6 +276,7 @@ static const struct {
 	{ LD_ROOT_KEY, "root_key" },
 	{ LD_MERGE_KEY, "merge_key" },
 	{ LD_VARIANT, "variant" },
+	{ LD_INCREMENTAL, "incremental" },
 };
 
 static cJSON *
@@ -252,17 +288,21 @@ column_json(const struct ld_column *c)
 	if (!(c->hints & LD_INCOMPLETE))
 		cJSON_AddStringToObject(o, "data_type",
 		    ld_type_name(c->type));
-	cJSON_AddBoolToObject(o, "nullable", (c->hints & LD_NULLABLE) != 0);
+	if (!(c->hints & LD_UNSAID))
+		cJSON_AddBoolToObject(o, "nullable",
+		    (c->hints & LD_NULLABLE) != 0);
 	if (c->precision > 0)
 		cJSON_AddNumberToObject(o, "precision", c->precision);
 	if (c->scale > 0)
 		cJSON_AddNumberToObject(o, "scale", c->scale);
-	if (c->hints & LD_NAIVE)
-		cJSON_AddFalseToObject(o, "timezone");
+	if (c->hints & (LD_NAIVE | LD_TZ))
+		cJSON_AddBoolToObject(o, "timezone", !(c->hints & LD_NAIVE));
 	for (size_t i = 0; i < sizeof(hint_names) / sizeof(hint_names[0]);
 	    i++)
 		if (c->hints & hint_names[i].flag)
 			cJSON_AddTrueToObject(o, hint_names[i].name);
+	if (c->description != NULL)
+		cJSON_AddStringToObject(o, "description", c->description);
 	return o;
 }
 
@@ -281,11 +321,21 @@ table_json(const struct ld_table *t)
 	else
 		cJSON_AddStringToObject(o, "write_disposition",
 		    ld_disposition_name(t->disposition));
+	if (t->file_format != NULL)
+		cJSON_AddStringToObject(o, "file_format", t->file_format);
 	if (t->resource != NULL)
 		cJSON_AddStringToObject(o, "resource", t->resource);
-	if (t->max_nesting >= 0)
-		cJSON_AddNumberToObject(cJSON_AddObjectToObject(o,
-		    "x-normalizer"), "max_nesting", t->max_nesting);
+	if (t->description != NULL)
+		cJSON_AddStringToObject(o, "description", t->description);
+	if (t->max_nesting >= 0 || t->seen_data) {
+		cJSON	*x = cJSON_AddObjectToObject(o, "x-normalizer");
+
+		if (t->max_nesting >= 0)
+			cJSON_AddNumberToObject(x, "max_nesting",
+			    t->max_nesting);
+		if (t->seen_data)
+			cJSON_AddTrueToObject(x, "seen-data");
+	}
 	return o;
 }
 
@@ -384,8 +434,26 @@ version_hash(const struct ld_schema *s)
 	return out;
 }
 
-int
-ld_schema_bump(struct ld_schema *s)
+/* dlt's store_prev_hash: first, once, ten at most. Takes h. */
+static void
+store_prev_hash(struct ld_schema *s, char *h)
+{
+	for (size_t i = 0; i < s->nprevious; i++)
+		if (strcmp(s->previous_hashes[i], h) == 0) {
+			free(h);
+			return;
+		}
+	s->previous_hashes = xrealloc(s->previous_hashes,
+	    (s->nprevious + 1) * sizeof(char *));
+	memmove(s->previous_hashes + 1, s->previous_hashes,
+	    s->nprevious * sizeof(char *));
+	s->previous_hashes[0] = h;
+	if (++s->nprevious > 10)
+		free(s->previous_hashes[--s->nprevious]);
+}
+
+static int
+rehash(struct ld_schema *s, int new_version)
 {
 	char	*h = version_hash(s);
 
@@ -394,17 +462,24 @@ ld_schema_bump(struct ld_schema *s)
 		return 0;
 	}
 	if (s->version_hash != NULL) {
-		s->version++;
-		s->previous_hashes = xrealloc(s->previous_hashes,
-		    (s->nprevious + 1) * sizeof(char *));
-		memmove(s->previous_hashes + 1, s->previous_hashes,
-		    s->nprevious * sizeof(char *));
-		s->previous_hashes[0] = s->version_hash;
-		if (++s->nprevious > 10)
-			free(s->previous_hashes[--s->nprevious]);
-	}
+		s->version += new_version;
+		store_prev_hash(s, s->version_hash);
+	} else if (s->version < 1)
+		s->version = 1;
 	s->version_hash = h;
 	return 1;
+}
+
+int
+ld_schema_bump(struct ld_schema *s)
+{
+	return rehash(s, 1);
+}
+
+int
+ld_schema_link(struct ld_schema *s)
+{
+	return rehash(s, 0);
 }
 
 cJSON *
@@ -440,8 +515,12 @@ column_from_json(struct ld_table *t, const cJSON *c, char *err, size_t n)
 		ty = LD_TEXT;
 	if (nullable == NULL || cJSON_IsTrue(nullable))
 		hints |= LD_NULLABLE;
+	if (nullable == NULL)
+		hints |= LD_UNSAID;
 	if (cJSON_IsFalse(cJSON_GetObjectItem(c, "timezone")))
 		hints |= LD_NAIVE;
+	else if (cJSON_IsTrue(cJSON_GetObjectItem(c, "timezone")))
+		hints |= LD_TZ;
 	for (size_t i = 0; i < sizeof(hint_names) / sizeof(hint_names[0]);
 	    i++)
 		if (cJSON_IsTrue(cJSON_GetObjectItem(c, hint_names[i].name)))
@@ -450,6 +529,9 @@ column_from_json(struct ld_table *t, const cJSON *c, char *err, size_t n)
 		return 0;
 	col = ld_table_add_column(t, name->valuestring, (enum ld_type)ty,
 	    hints);
+	if (cJSON_IsString(cJSON_GetObjectItem(c, "description")))
+		ld_describe(t, col, cJSON_GetObjectItem(c,
+		    "description")->valuestring);
 	if (cJSON_IsNumber(cJSON_GetObjectItem(c, "precision")))
 		col->precision = cJSON_GetObjectItem(c, "precision")->valueint;
 	if (cJSON_IsNumber(cJSON_GetObjectItem(c, "scale")))
@@ -498,13 +580,21 @@ ld_schema_from_json(const cJSON *doc, char *err, size_t n)
 		    disposition_parse(cJSON_GetStringValue(
 		    cJSON_GetObjectItem(t, "write_disposition"))));
 
-		const cJSON	*nest = cJSON_GetObjectItem(
-		    cJSON_GetObjectItem(t, "x-normalizer"), "max_nesting");
+		const cJSON	*x = cJSON_GetObjectItem(t, "x-normalizer");
+		const cJSON	*nest = cJSON_GetObjectItem(x, "max_nesting");
+		const cJSON	*desc = cJSON_GetObjectItem(t, "description");
+		const cJSON	*ff = cJSON_GetObjectItem(t, "file_format");
 
 		if (cJSON_IsString(res) && tab->resource == NULL)
 			tab->resource = xstrdup(res->valuestring);
 		if (cJSON_IsNumber(nest))
 			tab->max_nesting = nest->valueint;
+		tab->seen_data = cJSON_IsTrue(cJSON_GetObjectItem(x,
+		    "seen-data"));
+		if (cJSON_IsString(desc))
+			ld_describe(tab, NULL, desc->valuestring);
+		if (cJSON_IsString(ff) && tab->file_format == NULL)
+			tab->file_format = xstrdup(ff->valuestring);
 		cJSON_ArrayForEach(c, cJSON_GetObjectItem(t, "columns"))
 			if (column_from_json(tab, c, err, n) < 0) {
 				ld_schema_free(s);

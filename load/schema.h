@@ -57,6 +57,12 @@ const char	*ld_disposition_name(enum ld_disposition);
 				   incomplete column): not in the tables */
 #define LD_NAIVE	0x400	/* a timestamp without time zone (dlt's
 				   "timezone": false) */
+#define LD_TZ		0x800	/* "timezone": true, said (a source's) */
+#define LD_INCREMENTAL	0x1000	/* an incremental's cursor */
+#define LD_UNSAID	0x2000	/* no "nullable" in the document: a
+				   hint that did not say it (dlt's
+				   {"name", "incremental"}, or a typed
+				   column hint), until data types it */
 
 struct ld_column {
 	char		*name;
@@ -64,6 +70,7 @@ struct ld_column {
 	int		 hints;		/* LD_* above */
 	int		 precision;	/* 0: none */
 	int		 scale;
+	char		*description;	/* dlt's, or NULL */
 };
 
 struct ld_table {
@@ -74,6 +81,10 @@ struct ld_table {
 	int			 max_nesting;	/* root tables: dlt's
 						   x-normalizer.max_nesting,
 						   -1 when not set */
+	int			 seen_data;	/* x-normalizer.seen-data:
+						   rows were normalized */
+	char			*description;	/* dlt's system tables */
+	char			*file_format;	/* "preferred", or NULL */
 	struct ld_column	**cols;
 	size_t			 ncols, capcols;
 	/* Columns [0, nstored) are known to the destination; loading
@@ -113,10 +124,20 @@ const struct ld_table *ld_schema_root(const struct ld_schema *,
 /*
  * dlt's version bump: recomputes the content hash (sha3-256 of the
  * canonical document without version fields, base64) and, when it
- * changed, increments version and pushes the old hash onto
- * previous_hashes. Returns 1 when it changed, 0 when not, -1 on error.
+ * changed, increments version and puts the old hash first in
+ * previous_hashes (unless it is there already; ten at most). A first
+ * hash is version 1. Returns 1 when it changed, 0 when not.
  */
 int		  ld_schema_bump(struct ld_schema *);
+/*
+ * The same without a new version: how dlt's first extract links the
+ * schema of the declared tables to the one with its state table
+ * (replace_schema_content(link_to_replaced_schema=True)).
+ */
+int		  ld_schema_link(struct ld_schema *);
+/* Sets a column's (or with col NULL, a table's) description. */
+void		  ld_describe(struct ld_table *, struct ld_column *col,
+		    const char *text);
 
 /* The schema as dlt's JSON document (caller frees). */
 cJSON		 *ld_schema_to_json(const struct ld_schema *);

@@ -2,6 +2,7 @@
  * sql.c: the SQL every SQL destination shares (load/sql.h), from its
  * dialect.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,9 @@
 #include "common/util.h"
 #include "load/sql.h"
 
+/* s between q's, q doubled, and backslash doubled when bs is set. */
 static char *
-quoted(const char *s, char q)
+quoted(const char *s, char q, int bs)
 {
 	struct buf	b;
 
@@ -18,29 +20,44 @@ quoted(const char *s, char q)
 	buf_append(&b, &q, 1);
 	for (; *s; s++) {
 		buf_append(&b, s, 1);
-		if (*s == q)
-			buf_append(&b, &q, 1);
+		if (*s == q || (bs && *s == '\\'))
+			buf_append(&b, s, 1);
 	}
 	buf_append(&b, &q, 1);
 	return buf_steal(&b);
 }
 
 char *
-ld_sql_ident(const char *name)
+ld_sql_name(const struct ld_dialect *dl, const char *name)
 {
-	return quoted(name, '"');
+	char	*s = xstrdup(name);
+
+	/* dlt's str.upper: its naming conventions make ASCII names. */
+	for (char *p = s; dl != NULL && dl->upper_case && *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return s;
 }
 
 char *
-ld_sql_literal(const char *text)
+ld_sql_ident(const struct ld_dialect *dl, const char *name)
 {
-	return quoted(text, '\'');
+	char	*n = ld_sql_name(dl, name), *q = quoted(n, '"', 0);
+
+	free(n);
+	return q;
 }
 
 char *
-ld_sql_qualified(const char *dataset, const char *table)
+ld_sql_literal(const struct ld_dialect *dl, const char *text)
 {
-	char	*d = ld_sql_ident(dataset), *t = ld_sql_ident(table);
+	return quoted(text, '\'', dl != NULL && dl->backslash_escapes);
+}
+
+char *
+ld_sql_qualified(const struct ld_dialect *dl, const char *dataset,
+    const char *table)
+{
+	char	*d = ld_sql_ident(dl, dataset), *t = ld_sql_ident(dl, table);
 	char	*q = xasprintf("%s.%s", d, t);
 
 	free(d);
@@ -77,6 +94,9 @@ ld_sql_type(const struct ld_dialect *dl, const struct ld_column *c)
 	if (c->type == LD_TIMESTAMP && (c->hints & LD_NAIVE) && p == 0 &&
 	    dl->naive_timestamp != NULL)
 		return xstrdup(dl->naive_timestamp);
+	if (c->type == LD_TIMESTAMP && (c->hints & LD_NAIVE) && p > 0 &&
+	    dl->naive_timestamp_format != NULL)
+		return fill(dl->naive_timestamp_format, p, 0);
 	if (c->type == LD_DECIMAL || c->type == LD_WEI) {
 		if (p == 0) {
 			p = c->type == LD_DECIMAL ? dl->decimal_precision :
@@ -92,9 +112,9 @@ ld_sql_type(const struct ld_dialect *dl, const struct ld_column *c)
 }
 
 char *
-ld_sql_create_dataset(const char *dataset)
+ld_sql_create_dataset(const struct ld_dialect *dl, const char *dataset)
 {
-	char	*d = ld_sql_ident(dataset);
+	char	*d = ld_sql_ident(dl, dataset);
 	char	*q = xasprintf("CREATE SCHEMA IF NOT EXISTS %s", d);
 
 	free(d);
@@ -105,7 +125,7 @@ static void
 column_def(struct buf *b, const struct ld_dialect *dl,
     const struct ld_column *c)
 {
-	char	*name = ld_sql_ident(c->name), *type = ld_sql_type(dl, c);
+	char	*name = ld_sql_ident(dl, c->name), *type = ld_sql_type(dl, c);
 
 	buf_printf(b, "%s %s%s%s%s", name, type,
 	    dl->unique_attr != NULL && (c->hints & LD_UNIQUE) ? " " : "",
@@ -119,7 +139,7 @@ char *
 ld_sql_table_ddl(const struct ld_dialect *dl, const char *dataset,
     const struct ld_table *t, size_t from)
 {
-	char		*q = ld_sql_qualified(dataset, t->name);
+	char		*q = ld_sql_qualified(dl, dataset, t->name);
 	struct buf	 b;
 	int		 first = 1;
 
@@ -153,7 +173,8 @@ enum names {
 };
 
 static char *
-name_list(const struct ld_table *t, enum names what)
+name_list(const struct ld_dialect *dl, const struct ld_table *t,
+    enum names what)
 {
 	struct buf	b;
 
@@ -166,7 +187,7 @@ name_list(const struct ld_table *t, enum names what)
 		if (what == COLUMNS ? (h & LD_INCOMPLETE) != 0 :
 		    !(h & LD_PRIMARY_KEY))
 			continue;
-		n = ld_sql_ident(t->cols[i]->name);
+		n = ld_sql_ident(dl, t->cols[i]->name);
 		if (what == KEY_MATCH)
 			buf_printf(&b, "%sd.%s = s.%s",
 			    b.len > 0 ? " AND " : "", n, n);
@@ -184,42 +205,47 @@ name_list(const struct ld_table *t, enum names what)
  * child rows only of the roots this load inserted.
  */
 char *
-ld_sql_merge(const char *dataset, const char *staging,
-    const struct ld_table *const *tables, size_t n, const char *load_id)
+ld_sql_merge(const struct ld_dialect *dl, const char *dataset,
+    const char *staging, const struct ld_table *const *tables, size_t n,
+    const char *load_id)
 {
 	const struct ld_table *root = tables[0];
-	char		*rq = ld_sql_qualified(dataset, root->name);
-	char		*sq = ld_sql_qualified(staging, root->name);
-	char		*match = name_list(root, KEY_MATCH);
-	char		*keys = name_list(root, KEYS);
-	char		*cols = name_list(root, COLUMNS);
-	char		*lid = ld_sql_literal(load_id);
+	char		*rq = ld_sql_qualified(dl, dataset, root->name);
+	char		*sq = ld_sql_qualified(dl, staging, root->name);
+	char		*match = name_list(dl, root, KEY_MATCH);
+	char		*keys = name_list(dl, root, KEYS);
+	char		*cols = name_list(dl, root, COLUMNS);
+	char		*lid = ld_sql_literal(dl, load_id);
+	char		*root_id = ld_sql_ident(dl, "_dlt_root_id");
+	char		*id = ld_sql_ident(dl, "_dlt_id");
+	char		*load = ld_sql_ident(dl, "_dlt_load_id");
+	char		*rn = ld_sql_ident(dl, "_dlt_dedup_rn");
+	const char	*order = dl != NULL ? dl->dedup_order_by : NULL;
 	struct buf	 b;
 
 	buf_init(&b, (size_t)-1);
 	for (size_t i = 1; i < n; i++) {
-		char	*cq = ld_sql_qualified(dataset, tables[i]->name);
+		char	*cq = ld_sql_qualified(dl, dataset, tables[i]->name);
 
-		buf_printf(&b, "DELETE FROM %s WHERE \"_dlt_root_id\" IN "
-		    "(SELECT d.\"_dlt_id\" FROM %s AS d WHERE EXISTS "
-		    "(SELECT 1 FROM %s AS s WHERE %s));\n", cq, rq, sq, match);
+		buf_printf(&b, "DELETE FROM %s WHERE %s IN (SELECT d.%s FROM "
+		    "%s AS d WHERE EXISTS (SELECT 1 FROM %s AS s WHERE %s));\n",
+		    cq, root_id, id, rq, sq, match);
 		free(cq);
 	}
 	buf_printf(&b, "DELETE FROM %s AS d WHERE EXISTS (SELECT 1 FROM %s "
 	    "AS s WHERE %s);\n", rq, sq, match);
 	buf_printf(&b, "INSERT INTO %s (%s) SELECT %s FROM (SELECT *, "
-	    "ROW_NUMBER() OVER (PARTITION BY %s) AS \"_dlt_dedup_rn\" "
-	    "FROM %s) AS t WHERE \"_dlt_dedup_rn\" = 1;\n", rq, cols, cols,
-	    keys, sq);
+	    "ROW_NUMBER() OVER (PARTITION BY %s%s%s) AS %s FROM %s) AS t "
+	    "WHERE %s = 1;\n", rq, cols, cols, keys, order ? " ORDER BY " : "",
+	    order ? order : "", rn, sq, rn);
 	for (size_t i = 1; i < n; i++) {
-		char	*cq = ld_sql_qualified(dataset, tables[i]->name);
-		char	*csq = ld_sql_qualified(staging, tables[i]->name);
-		char	*ccols = name_list(tables[i], COLUMNS);
+		char	*cq = ld_sql_qualified(dl, dataset, tables[i]->name);
+		char	*csq = ld_sql_qualified(dl, staging, tables[i]->name);
+		char	*ccols = name_list(dl, tables[i], COLUMNS);
 
 		buf_printf(&b, "INSERT INTO %s (%s) SELECT %s FROM %s WHERE "
-		    "\"_dlt_root_id\" IN (SELECT \"_dlt_id\" FROM %s WHERE "
-		    "\"_dlt_load_id\" = %s);\n", cq, ccols, ccols, csq, rq,
-		    lid);
+		    "%s IN (SELECT %s FROM %s WHERE %s = %s);\n", cq, ccols,
+		    ccols, csq, root_id, id, rq, load, lid);
 		free(cq);
 		free(csq);
 		free(ccols);
@@ -230,5 +256,9 @@ ld_sql_merge(const char *dataset, const char *staging,
 	free(keys);
 	free(cols);
 	free(lid);
+	free(root_id);
+	free(id);
+	free(load);
+	free(rn);
 	return buf_steal(&b);
 }

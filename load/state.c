@@ -39,33 +39,37 @@ ld_state_read(const char *path, const char *pipeline, char *err,
 	return s;
 }
 
+static int
+by_key(const void *a, const void *b)
+{
+	return strcmp((*(cJSON *const *)a)->string,
+	    (*(cJSON *const *)b)->string);
+}
+
 void
 ld_json_sort(cJSON *o)
 {
-	cJSON	*sorted = NULL, *c, *next, *last = NULL;
+	cJSON	**v, *c;
+	size_t	  n = 0, i;
 
 	if (o == NULL)
 		return;
-	for (c = o->child; c != NULL; c = c->next)
+	for (c = o->child; c != NULL; c = c->next, n++)
 		ld_json_sort(c);
-	if (!cJSON_IsObject(o))
+	if (!cJSON_IsObject(o) || n < 2)
 		return;
-	for (c = o->child; c != NULL; c = next) {
-		cJSON	**p = &sorted;
-
-		next = c->next;
-		while (*p != NULL && strcmp((*p)->string, c->string) < 0)
-			p = &(*p)->next;
-		c->next = *p;
-		*p = c;
+	/* An array and qsort: linear-log in the width, as Python's. */
+	v = xcalloc(n, sizeof(*v));
+	for (c = o->child, i = 0; c != NULL; c = c->next)
+		v[i++] = c;
+	qsort(v, n, sizeof(*v), by_key);
+	for (i = 0; i < n; i++) {
+		v[i]->prev = i > 0 ? v[i - 1] : v[n - 1];	/* cJSON: head's
+								   prev is the tail */
+		v[i]->next = i + 1 < n ? v[i + 1] : NULL;
 	}
-	for (c = sorted; c != NULL; c = c->next) {
-		c->prev = last;
-		last = c;
-	}
-	if (sorted != NULL)
-		sorted->prev = last;	/* cJSON: head's prev is the tail */
-	o->child = sorted;
+	o->child = v[0];
+	free(v);
 }
 
 static char *

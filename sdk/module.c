@@ -275,15 +275,16 @@ entrypoint_build(const struct entrypoint *ep, char **output, char *err,
 	int	 lockfd, status, rc = -1;
 
 	*output = NULL;
-	if (module_fresh(ep))
-		return 0;
 	if (access(ep->file, R_OK) == -1)
 		return errorf(err, errlen, "entrypoint '%s:%s': no such file "
 		    "%s in the flow's directory", ep->file, ep->function,
 		    ep->file);
 	dir = xstrdup(ep->module);
 	*strrchr(dir, '/') = '\0';
-	if (mkdir_p(dir, 0755) == -1) {
+	if (mkdir_p(dir, 0755) == -1 && module_fresh(ep)) {
+		free(dir);	/* read-only checkout, module built before */
+		return 0;
+	} else if (mkdir_p(dir, 0755) == -1) {
 		errorf(err, errlen, "cannot create %s: %s", dir,
 		    strerror(errno));
 		free(dir);
@@ -291,13 +292,19 @@ entrypoint_build(const struct entrypoint *ep, char **output, char *err,
 	}
 	lock = xasprintf("%s/.%s.lock", dir, strrchr(ep->module, '/') + 1);
 	free(dir);
-	if ((lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1 ||
-	    flock(lockfd, LOCK_EX) == -1) {
+	if ((lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1 &&
+	    module_fresh(ep)) {
+		rc = 0;		/* read-only checkout, module built before */
+		goto out;
+	}
+	if (lockfd == -1 || flock(lockfd, LOCK_EX) == -1) {
 		errorf(err, errlen, "cannot lock %s: %s", lock,
 		    strerror(errno));
 		goto out;
 	}
-	if (module_fresh(ep)) {		/* built while we waited */
+	/* Looked at under the lock only: a module another run is building
+	 * already exists, newer than its source, but is not whole yet. */
+	if (module_fresh(ep)) {
 		rc = 0;
 		goto out;
 	}
@@ -316,9 +323,11 @@ entrypoint_build(const struct entrypoint *ep, char **output, char *err,
 	} else {
 		cc = getenv("CC");
 		inc = xasprintf("-I%s", sdk);
+		/* -D_GNU_SOURCE as this repository's Makefile: its flows
+		   (getline, ssize_t, ...) build the same either way. */
 		char *const argv[] = { cc && *cc ? cc : "cc", "-std=c11",
-		    "-Wall", "-Wextra", "-O2", "-g", "-fPIC", "-shared", inc, "-o", ep->module,
-		    ep->file, NULL };
+		    "-D_GNU_SOURCE", "-Wall", "-Wextra", "-O2", "-g", "-fPIC",
+		    "-shared", inc, "-o", ep->module, ep->file, NULL };
 
 		status = run_capture(argv, output, err, errlen);
 	}

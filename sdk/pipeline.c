@@ -89,8 +89,8 @@ resolve_destination(pf_pipeline *p)
 	if ((p->ops = ld_dest_find(p->dest_type)) == NULL)
 		return ld_pipeline_fail(p, "Destination '%s' (type '%s') is "
 		    "not one pfagent can load: configure destination.%s."
-		    "destination_type as duckdb or postgres", p->dest_name,
-		    p->dest_type, p->dest_name);
+		    "destination_type as duckdb, postgres or snowflake",
+		    p->dest_name, p->dest_type, p->dest_name);
 	return PF_OK;
 }
 
@@ -267,7 +267,8 @@ add_primary_key(pf_pipeline *p, struct ld_table *t, const char *keys)
 		if ((c = ld_table_column(t, name)) == NULL)
 			c = ld_table_add_column(t, name, LD_TEXT,
 			    LD_INCOMPLETE);
-		c->hints = (c->hints | LD_PRIMARY_KEY) & ~LD_NULLABLE;
+		c->hints = (c->hints | LD_PRIMARY_KEY) &
+		    ~(LD_NULLABLE | LD_UNSAID);
 		free(name);
 		k += len;
 		if (*k == ',')
@@ -308,10 +309,18 @@ add_column_hints(pf_pipeline *p, struct ld_table *t, const char *json)
 			col->type = (enum ld_type)ty;
 			col->hints = (col->hints & ~LD_INCOMPLETE) | LD_HINTED;
 		}
+		/* dlt writes "nullable" only when a hint or the data says
+		   it: a typed hint without it leaves it out for good. */
+		if (cJSON_GetObjectItem(c, "nullable") == NULL)
+			col->hints |= LD_UNSAID;
+		else
+			col->hints &= ~LD_UNSAID;
 		if (cJSON_IsFalse(cJSON_GetObjectItem(c, "nullable")))
 			col->hints &= ~LD_NULLABLE;
 		if (cJSON_IsFalse(cJSON_GetObjectItem(c, "timezone")))
 			col->hints |= LD_NAIVE;
+		else if (cJSON_IsTrue(cJSON_GetObjectItem(c, "timezone")))
+			col->hints |= LD_TZ;
 		if (cJSON_IsNumber(cJSON_GetObjectItem(c, "precision")))
 			col->precision = cJSON_GetObjectItem(c,
 			    "precision")->valueint;
@@ -319,7 +328,7 @@ add_column_hints(pf_pipeline *p, struct ld_table *t, const char *json)
 			col->scale = cJSON_GetObjectItem(c, "scale")->valueint;
 		if (cJSON_IsTrue(cJSON_GetObjectItem(c, "primary_key")))
 			col->hints = (col->hints | LD_PRIMARY_KEY) &
-			    ~LD_NULLABLE;
+			    ~(LD_NULLABLE | LD_UNSAID);
 		free(name);
 	}
 	cJSON_Delete(doc);
@@ -399,6 +408,10 @@ pf_resource_add(pf_pipeline *p, const pf_resource_def *def)
 	    disp[def->write_disposition]);
 	t->disposition = disp[def->write_disposition];
 	t->max_nesting = nesting;
+	/* dlt's resource hints replace the table's x-normalizer whole: a
+	   declared max_nesting drops seen-data (back at normalize). */
+	if (nesting >= 0)
+		t->seen_data = 0;
 	free(t->resource);
 	t->resource = xstrdup(def->name);
 	/* Column hints first, then the key: dlt's column order. */
@@ -456,6 +469,33 @@ pf_resource_set_state(pf_resource *r, const char *json)
 	return PF_OK;
 }
 
+/*
+ * dlt's incremental column hint: the cursor's column is marked
+ * "incremental" in the schema, named (incomplete, with nothing else
+ * said of it) when no item made it yet. A path into nested values
+ * names no column, as dlt's get_cursor_column_name.
+ */
+static void
+mark_incremental(struct pf_resource *r, const char *path)
+{
+	struct ld_table		*t = ld_schema_table(r->p->schema, r->table);
+	struct ld_column	*c;
+	char			*name;
+
+	if (t == NULL || path[strcspn(path, ".[]*$")] != '\0')
+		return;
+	name = ld_normalize_path(path, strlen(path),
+	    r->p->ops->dialect->max_identifier_length);
+	if (name != NULL && name[0] != '\0') {
+		if ((c = ld_table_column(t, name)) == NULL)
+			ld_table_add_column(t, name, LD_TEXT, LD_INCOMPLETE |
+			    LD_NULLABLE | LD_UNSAID | LD_INCREMENTAL);
+		else
+			c->hints |= LD_INCREMENTAL;
+	}
+	free(name);
+}
+
 PF_EXPORT const char *
 pf_resource_cursor(pf_resource *r, const char *cursor_path,
     const char *initial_json)
@@ -482,6 +522,7 @@ pf_resource_cursor(pf_resource *r, const char *cursor_path,
 	}
 	free(r->cursor_path);
 	r->cursor_path = xstrdup(cursor_path);
+	mark_incremental(r, cursor_path);
 	last = cJSON_GetObjectItem(cur, "last_value");
 	free(r->cursor_text);
 	r->cursor_text = last == NULL || cJSON_IsNull(last) ? NULL :
@@ -599,28 +640,77 @@ write_item(struct pf_resource *r, const struct jv *item)
 	return PF_OK;
 }
 
+/* The first integer beyond 64 bits in v, or NULL. */
+static const struct jv *
+big_int(const struct jv *v)
+{
+	const struct jv	*hit = NULL;
+
+	if (v->kind == JV_BIGINT)
+		return v;
+	if (v->kind == JV_ARRAY || v->kind == JV_OBJECT)
+		for (const struct jv *m = v->first; m != NULL && hit == NULL;
+		    m = m->next)
+			hit = big_int(m);
+	return hit;
+}
+
+/*
+ * What dlt's extract refuses (orjson writes its items): integers beyond
+ * 64 bits and text that is no UTF-8 (lone surrogates), in its words,
+ * with where the item and the value are. Failing here, nothing reaches
+ * a package: no later run meets it again.
+ */
+static int
+refuse(struct pf_resource *r, const char *why, size_t at)
+{
+	pf_pipeline	*p = r->p;
+
+	open_extract(p);
+	return ld_pipeline_fail(p, "Pipeline execution failed at `step="
+	    "extract` when processing package with `load_id=%s` with "
+	    "exception:\n\n<class 'TypeError'>\n%s (resource `%s`, item "
+	    "%lld, at byte %zu of it)", p->load_id, why, r->name, r->items,
+	    at);
+}
+
 PF_EXPORT int
 pf_resource_item_json(pf_resource *r, const char *json, long len)
 {
 	pf_pipeline	*p;
 	struct jv	*item;
+	const struct jv	*big;
 	char		 err[256];
+	size_t		 n, at;
 
 	if (r == NULL || ld_pipeline_failed(r->p))
 		return PF_ERROR;
 	if (json == NULL)
 		return sdk_error_set("pf_resource_item_json: no item");
 	p = r->p;
+	n = len < 0 ? strlen(json) : (size_t)len;
 	jv_arena_reset(&p->arena);
-	item = jv_parse(&p->arena, json, len < 0 ? strlen(json) :
-	    (size_t)len, err, sizeof(err));
+	item = jv_parse(&p->arena, json, n, err, sizeof(err));
+	r->items++;
+	if (item == NULL && sscanf(err, "str is not valid UTF-8: %*[^(](at "
+	    "byte %zu)", &at) == 1) {
+		*strrchr(err, '(') = '\0';
+		err[strlen(err) - 1] = '\0';
+		return refuse(r, err, at);
+	}
 	if (item == NULL)
 		return ld_pipeline_fail(p, "resource %s: an item is not JSON: "
 		    "%s", r->name, err);
+	if ((big = big_int(item)) != NULL)
+		return refuse(r, "Integer exceeds 64-bit range",
+		    (size_t)(big->s - json));
+	/* dlt skips None: a null item (or one in a list of them) is none. */
+	if (item->kind == JV_NULL)
+		return PF_OK;
 	if (item->kind != JV_ARRAY)
 		return write_item(r, item);
 	for (const struct jv *m = item->first; m != NULL; m = m->next)
-		if (write_item(r, m) != PF_OK)
+		if (m->kind != JV_NULL && write_item(r, m) != PF_OK)
 			return PF_ERROR;
 	return PF_OK;
 }
@@ -652,18 +742,41 @@ state_table(pf_pipeline *p)
 
 	if (ld_schema_table(p->schema, "_dlt_pipeline_state") != NULL)
 		return;
+	static const struct {
+		const char	*name;
+		enum ld_type	 type;
+		int		 hints;
+		const char	*text;
+	} cols[] = {
+		{ "version", LD_BIGINT, 0,
+		    "Numeric version of the pipeline state" },
+		{ "engine_version", LD_BIGINT, 0,
+		    "Version of the dlt state engine" },
+		{ "pipeline_name", LD_TEXT, 0,
+		    "Name of the pipeline this state belongs to" },
+		{ "state", LD_TEXT, 0,
+		    "Compressed JSON representation of the pipeline state" },
+		{ "created_at", LD_TIMESTAMP, 0,
+		    "Timestamp when this state was created" },
+		{ "version_hash", LD_TEXT, LD_NULLABLE,
+		    "Hash of the state content, used to detect changes" },
+		{ "_dlt_load_id", LD_TEXT, 0,
+		    "Load identifier linking this row to its load operation" },
+	};
+	struct ld_column *c = NULL;
+
 	t = ld_schema_add_table(p->schema, "_dlt_pipeline_state", NULL,
 	    LD_APPEND);
 	t->resource = xstrdup("_dlt_pipeline_state");
-	ld_table_add_column(t, "version", LD_BIGINT, LD_HINTED);
-	ld_table_add_column(t, "engine_version", LD_BIGINT, LD_HINTED);
-	ld_table_add_column(t, "pipeline_name", LD_TEXT, LD_HINTED);
-	ld_table_add_column(t, "state", LD_TEXT, LD_HINTED);
-	ld_table_add_column(t, "created_at", LD_TIMESTAMP, LD_HINTED);
-	ld_table_add_column(t, "version_hash", LD_TEXT,
-	    LD_HINTED | LD_NULLABLE);
-	ld_table_add_column(t, "_dlt_load_id", LD_TEXT, LD_HINTED)->precision =
-	    64;
+	/* dlt's pipeline_state_table() has a description too, which its
+	   state resource does not carry into the schema. */
+	t->file_format = xstrdup("preferred");
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		c = ld_table_add_column(t, cols[i].name, cols[i].type,
+		    LD_HINTED | cols[i].hints);
+		ld_describe(t, c, cols[i].text);
+	}
+	c->precision = 64;
 }
 
 /* The pipeline-level keys dlt keeps in the state. */
@@ -838,7 +951,7 @@ seal_extract(pf_pipeline *p)
 PF_EXPORT int
 pf_pipeline_extract(pf_pipeline *p)
 {
-	int	wrote_state, had_items;
+	int	wrote_state, had_items, fresh;
 
 	if (ld_pipeline_failed(p))
 		return PF_ERROR;
@@ -849,8 +962,16 @@ pf_pipeline_extract(pf_pipeline *p)
 		    p->name, p->run->error != NULL ? p->run->error :
 		    "the configuration of this step failed");
 	had_items = p->extract_dir != NULL;
+	/* A first schema as dlt versions it: the declared tables are
+	   version 1, and the one with the state's table is linked to it
+	   (their hash first in previous_hashes), still version 1. */
+	fresh = p->schema->version_hash == NULL;
+	if (fresh)
+		ld_schema_bump(p->schema);
 	if (extract_state(p, &wrote_state) != PF_OK)
 		return PF_ERROR;
+	if (fresh)
+		ld_schema_link(p->schema);
 	if (!had_items && !wrote_state) {
 		pf_log_info(p->run, "Extract: no new items for pipeline %s",
 		    p->name);

@@ -25,6 +25,7 @@ struct pf_resource {
 	cJSON			*cursor_last;	/* largest seen */
 	char			*cursor_text;
 	char			*state_text;	/* pf_resource_state's */
+	long long		 items;		/* given, for messages */
 	struct pf_resource	*next;
 };
 

@@ -253,20 +253,134 @@ add_info(pf_pipeline *p, const char *id, const struct ld_load_result *r)
 	}
 }
 
+/*
+ * load.auto_abort_on_terminal_error, as dlt's loader reads it. Default
+ * true here (dlt's is false: it keeps such a package and fails on it
+ * every run, until `pipeline NAME drop-pending-packages`).
+ */
+static int
+auto_abort(pf_pipeline *p)
+{
+	struct cfg_field f = { "load", "auto_abort_on_terminal_error", NULL,
+	    NULL, NULL, CFG_BOOL, CFG_OPTIONAL | CFG_NO_VAULT, NULL };
+	struct cfg_value v;
+	char		 err[512];
+	int		 on = 1;
+
+	if (p->run->cfg != NULL && cfg_resolve(p->run->cfg, &f, &v, err,
+	    sizeof(err)) == 0) {
+		if (cJSON_IsBool(v.value))
+			on = cJSON_IsTrue(v.value);
+		cfg_value_cleanup(&v);
+	}
+	return on;
+}
+
+/*
+ * dlt's abort of a package that failed terminally: its jobs to
+ * failed_jobs with why, the package to loaded, the packages after it
+ * deleted, and the local state and schema back to the destination's,
+ * so the next run extracts again what the package held and loads.
+ */
+static int
+abort_package(pf_pipeline *p, const char *id, const char *job,
+    const char *why)
+{
+	char	  err[1024], **ids;
+	int	  rc;
+
+	rc = ld_pkg_abort(p->root, id, job, why, "job interrupted by package "
+	    "abort", err, sizeof(err));
+	for (int stage = 0; rc == 0 && stage < 2; stage++) {
+		const char *where = stage ? LD_EXTRACTED : LD_NORMALIZED;
+
+		ids = ld_pkg_list(p->root, where, NULL);
+		for (size_t i = 0; ids[i] != NULL; i++) {
+			char	*dir = ld_pkg_dir(p->root, where, ids[i]);
+
+			ld_rm_rf(dir);
+			free(dir);
+		}
+		ld_strv_free(ids);
+	}
+	if (rc == 0)
+		rc = ld_rewind(p->dest, p->root, p->dataset, p->name, p->name,
+		    err, sizeof(err));
+	if (rc < 0)
+		pf_log_error(p->run, "cannot abort load package %s: %s", id,
+		    err);
+	else
+		pf_log_warning(p->run, "Load package %s was aborted; its jobs "
+		    "and why are in `pfagent pipeline %s failed-jobs`", id,
+		    p->name);
+	return rc;
+}
+
+/* The job id of a job file name, as dlt's: table.file_id.format. */
+static char *
+job_id(const char *file)
+{
+	const char	*fmt = strrchr(file, '.');
+	const char	*retry = fmt != NULL ? fmt - 1 : NULL;
+
+	while (retry != NULL && retry > file && *retry != '.')
+		retry--;
+	if (fmt == NULL || retry == NULL || retry == file)
+		return xstrdup(file);
+	return xasprintf("%.*s%s", (int)(retry - file), file, fmt);
+}
+
+/*
+ * A package that failed to load: left for the next run (a transient
+ * error), or one that will fail again (terminal) aborted, unless
+ * load.auto_abort_on_terminal_error is false, with dlt's messages.
+ */
+static int
+load_failed(pf_pipeline *p, const char *id, int terminal, const char *job,
+    const char *err)
+{
+	char	*jid = job != NULL ? job_id(job) : NULL;
+	int	 ret;
+
+	if (!terminal)
+		ret = ld_pipeline_fail(p, "load of package %s into %s failed: "
+		    "%s", id, p->dest_name, err);
+	else if (auto_abort(p) && abort_package(p, id, job, err) == 0)
+		ret = ld_pipeline_fail(p, "Pipeline execution failed at `step="
+		    "load` when processing package with `load_id=%s` with "
+		    "exception:\n\n<class 'dlt.load.exceptions."
+		    "LoadClientJobFailed'>\nJob with `job_id=%s` and `load_id="
+		    "%s` failed terminally with message: %s. The package is "
+		    "aborted and cannot be retried.", id, jid != NULL ? jid :
+		    "(none)", id, err);
+	else
+		ret = ld_pipeline_fail(p, "Pipeline execution failed at `step="
+		    "load` when processing package with `load_id=%s` with "
+		    "exception:\n\n<class 'dlt.load.exceptions."
+		    "LoadClientJobTerminalRetry'>\nJob with `job_id=%s` and "
+		    "`load_id=%s` failed terminally with message: %s. The job "
+		    "has been queued for retry and the package remains pending. "
+		    "Run the pipeline again to retry, or `pfagent pipeline %s "
+		    "drop-pending-packages` to abort the package.", id,
+		    jid != NULL ? jid : "(none)", id, err, p->name);
+	free(jid);
+	return ret;
+}
+
 static int
 load_package(pf_pipeline *p, const char *id)
 {
 	char			*src, *dst;
 	char			 err[4096], *done;
 	struct ld_load_result	 r;
-	int			 rc = PF_ERROR;
+	int			 rc = PF_ERROR, lrc;
 
 	src = ld_pkg_dir(p->root, LD_NORMALIZED, id);
 	dst = ld_pkg_dir(p->root, LD_LOADED, id);
-	if (ld_load_package(p->dest, p->dataset, src, id, &r, err,
-	    sizeof(err)) < 0) {
-		ld_pipeline_fail(p, "load of package %s into %s failed: %s",
-		    id, p->dest_name, err);
+	if ((lrc = ld_load_package(p->dest, p->dataset, src, id, &r, err,
+	    sizeof(err))) < 0) {
+		load_failed(p, id, lrc == LD_TERMINAL, r.job, err);
+		ld_load_result_cleanup(&r);
 		goto out;
 	}
 	if (r.already)

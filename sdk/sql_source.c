@@ -78,9 +78,12 @@ sql_type_hint(const char *t, char category, int typmod, cJSON *hint)
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (strcmp(t, plain[i].pg) == 0) {
 			cJSON_AddStringToObject(hint, "data_type", plain[i].dlt);
-			/* DateTime(timezone=False): dlt's naive timestamp. */
+			/* DateTime(timezone=False): dlt's naive timestamp;
+			   timezone=True it says too. */
 			if (strcmp(t, "timestamp") == 0)
 				cJSON_AddFalseToObject(hint, "timezone");
+			else if (strcmp(t, "timestamptz") == 0)
+				cJSON_AddTrueToObject(hint, "timezone");
 			return;
 		}
 }

@@ -18,17 +18,29 @@
 /*
  * Appends the rows of the Arrow IPC stream ipc[0..len) to rows (a cJSON
  * array): each row an array of one string or null per column, written
- * as Snowflake's JSON rowsets write them (FIXED "-12.340" with the
- * column's scale; REAL as the shortest text that reads back the same
- * double; TEXT as is; BOOLEAN "1"/"0"; DATE days since 1970-01-01;
- * TIME "seconds.fraction"; TIMESTAMP_NTZ and _LTZ epoch
- * "seconds.fraction"; TIMESTAMP_TZ "seconds.fraction offset" with the
- * offset in minutes + 1440; BINARY as hex; VARIANT, OBJECT, ARRAY as
- * their JSON text). rowtype is the response's data.rowtype (name,
- * type, scale per column); where the stream's field metadata names a
- * logicalType and scale they must agree with it. Returns the number of
- * rows appended, or -1 with err saying what is wrong and at which
- * byte offset.
+ * as Snowflake's JSON rowsets write them and the Python connector's
+ * converter.py reads them:
+ *   FIXED	the value with exactly the column's scale of digits after
+ *		the point, none when it is 0: "12", "-0.50", "12.340";
+ *   REAL	as Python's repr: the fewest digits that read back the same
+ *		double, "1.5", "100.0", "1e+16", "2.5e-10", "inf", "nan";
+ *   TEXT, VARIANT, OBJECT, ARRAY	the text as sent (UTF-8; a NUL
+ *		byte, which a cJSON string cannot hold, is refused);
+ *   BINARY	upper-case hex;  BOOLEAN "1" or "0";
+ *   DATE	days since 1970-01-01: "19724", "-1";
+ *   TIME, TIMESTAMP_NTZ, TIMESTAMP_LTZ	seconds (since midnight, since
+ *		the epoch) with scale digits after the point, as a signed
+ *		decimal: "45296.789000000", "-0.500000000" (half a second
+ *		before 1970);
+ *   TIMESTAMP_TZ	the same UTC epoch seconds, a space, and the offset
+ *		in minutes + 1440: "1704164645.123456000 1500".
+ * rowtype is the response's data.rowtype (type and scale per column),
+ * or NULL to go by the stream's field metadata (logicalType, scale)
+ * alone; where both say, they must agree. Nothing is appended unless
+ * the whole stream reads. A stream may end without its end-of-stream
+ * marker between two messages, so compare the count with the chunk's
+ * rowCount. Returns the number of rows appended, or -1 with err saying
+ * what is wrong and at which byte offset.
  */
 long	arrow_to_rowset(const void *ipc, size_t len, const cJSON *rowtype,
 	    cJSON *rows, char *err, size_t errlen);

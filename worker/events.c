@@ -78,6 +78,10 @@ struct events {
 	int			 wrote;		/* this state's message is sent */
 	struct buf		 rx;
 	lws_sorted_usec_list_t	 sul;		/* the next connection attempt */
+	lws_sorted_usec_list_t	 ka;		/* the next keepalive check */
+	int64_t			 ping_ms;	/* between our PINGs */
+	int			 unanswered;	/* PINGs sent since a frame came */
+	int			 ping_due;	/* a PING waits for writeable */
 	int			 attempt;
 	int64_t			 live_since;
 	double			 since;		/* epoch seconds; 0: now - 1 min */
@@ -86,11 +90,20 @@ struct events {
 	int			 seen_next;
 };
 
-static const lws_retry_bo_t idle_policy = {
-	/* lws pings a quiet connection and drops one that stays silent. */
-	.secs_since_valid_ping = 30,
-	.secs_since_valid_hangup = 75,
-};
+/*
+ * Keepalive is ours, not lws' validity checks: lws 4.1 writes its own
+ * PING's payload into the buffer holding the PONG it owes the server, so
+ * when both fall due together (each minute with Prefect's 20 s pings and
+ * a 30 s validity ping) the server gets a PONG with the wrong payload and
+ * closes the stream 20 s later (1011 keepalive ping timeout). So lws only
+ * answers the server's pings (this policy, all zero, turns its checks
+ * off) and the thread sends its own PINGs from the writeable callback,
+ * after any PONG lws owes, and hangs up on a server that answered none
+ * of the last HANGUP_PINGS (nor sent anything else since).
+ */
+static const lws_retry_bo_t idle_policy;
+#define PING_SECONDS	30		/* PFAGENT_EVENTS_PING_SECONDS */
+#define HANGUP_PINGS	2		/* unanswered in a row: hang up */
 
 /* --- pure helpers --- */
 
@@ -347,6 +360,44 @@ went_down(struct events *e, const char *why)
 		    connect_now, wait * LWS_US_PER_MS);
 }
 
+/* Every ping_ms while connected: a PING, or the hang-up of a server
+ * that left the last HANGUP_PINGS unanswered. */
+static void
+keepalive(lws_sorted_usec_list_t *sul)
+{
+	struct events	*e = lws_container_of(sul, struct events, ka);
+
+	if (e->wsi == NULL || e->state == WS_IDLE || e->state == WS_CONNECTING)
+		return;
+	if (e->unanswered >= HANGUP_PINGS) {
+		snprintf(e->close_text, sizeof(e->close_text), "no answer to "
+		    "%d pings in %.0f s", e->unanswered,
+		    (double)e->ping_ms * e->unanswered / 1000);
+		lws_set_timeout(e->wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+		return;
+	}
+	e->ping_due = 1;
+	lws_callback_on_writable(e->wsi);
+	lws_sul_schedule(e->ctx, 0, &e->ka, keepalive,
+	    e->ping_ms * LWS_US_PER_MS);
+}
+
+static int
+send_ping(struct events *e, struct lws *wsi)
+{
+	unsigned char	b[LWS_PRE + 1];
+
+	e->ping_due = 0;
+	e->unanswered++;
+	if (lws_write(wsi, b + LWS_PRE, 0, LWS_WRITE_PING) < 0) {
+		snprintf(e->close_text, sizeof(e->close_text),
+		    "cannot send to the event stream");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 send_text(struct events *e, struct lws *wsi, char *text)
 {
@@ -480,12 +531,28 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		e->state = WS_AUTH;
 		e->wrote = 0;
 		e->close_text[0] = '\0';
+		e->unanswered = e->ping_due = 0;
+		lws_sul_schedule(e->ctx, 0, &e->ka, keepalive,
+		    e->ping_ms * LWS_US_PER_MS);
 		lws_callback_on_writable(wsi);
 		break;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		/* One write per callback: the PING first, then the rest. */
+		if (e->ping_due) {
+			if (send_ping(e, wsi) == -1)
+				return -1;
+			if (!e->wrote)
+				lws_callback_on_writable(wsi);
+			break;
+		}
 		send_next(e, wsi);
 		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+		log_debug("events: pong");
+		e->unanswered = 0;
+		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
+		e->unanswered = 0;
 		if (buf_append(&e->rx, in, len) == -1) {
 			snprintf(e->close_text, sizeof(e->close_text),
 			    "message over %u bytes", RX_MAX);
@@ -640,6 +707,19 @@ events_free(struct events *e)
 	free(e);
 }
 
+static int64_t
+ping_ms(void)
+{
+	const char	*v = getenv("PFAGENT_EVENTS_PING_SECONDS");
+	char		*end;
+	double		 d;
+
+	if (v != NULL && *v && (d = strtod(v, &end)) >= 0.1 && d <= 3600 &&
+	    *end == '\0')
+		return (int64_t)(d * 1000);
+	return PING_SECONDS * 1000;
+}
+
 struct events *
 events_start(struct loop *l, const struct http_settings *http,
     const struct events_spec *spec, events_fn fn, void *arg, char *err,
@@ -653,6 +733,7 @@ events_start(struct loop *l, const struct http_settings *http,
 	e->loop = l;
 	e->fn = fn;
 	e->arg = arg;
+	e->ping_ms = ping_ms();
 	e->pipe[0] = e->pipe[1] = -1;
 	pthread_mutex_init(&e->mu, NULL);
 	e->tail = &e->head;

@@ -815,19 +815,47 @@ on_submitting(struct http_resp *resp, enum retry_class rc, void *arg)
 	run_unref(r);
 }
 
-static void
-on_labels(struct http_resp *resp, enum retry_class rc, void *arg)
+/* FastAPI's 404 for a path it has no route for (a missing run is "Flow
+ * run not found"). */
+static int
+no_such_route(const struct http_resp *resp)
 {
-	struct run	*r = arg;
+	cJSON	*j = resp->status == 404 ? cJSON_Parse(resp->body ?
+	    resp->body : "") : NULL;
+	int	 yes = j != NULL && json_str(j, "detail") != NULL &&
+	    strcmp(json_str(j, "detail"), "Not Found") == 0;
 
-	if (rc != RETRY_OK)
-		log_warnx("flow run %s: cannot set its worker labels: %s",
-		    r->id, resp->error);
+	cJSON_Delete(j);
+	return yes;
+}
+
+/* After the labels (or without them): Submitting, unless cancelled. */
+static void
+submit_state(struct run *r)
+{
 	if (r->cancel_requested)
 		cancel_unstarted(r);
 	else
 		run_set_state(r, &retry_quick, "PENDING", "Submitting", NULL, 0,
 		    r->jrec.submit_tid, on_submitting);
+}
+
+static void
+on_labels(struct http_resp *resp, enum retry_class rc, void *arg)
+{
+	struct run	*r = arg;
+
+	if (rc != RETRY_OK && no_such_route(resp)) {
+		/* Said once; later runs skip the request. */
+		if (!r->agent->no_labels_route)
+			log_info("the server has no flow-run labels (PATCH "
+			    "/flow_runs/{id}/labels: 404, as Prefect 3.0): "
+			    "runs go without the worker's labels");
+		r->agent->no_labels_route = 1;
+	} else if (rc != RETRY_OK)
+		log_warnx("flow run %s: cannot set its worker labels: %s",
+		    r->id, resp->error);
+	submit_state(r);
 	run_unref(r);
 }
 
@@ -851,6 +879,10 @@ submit_labels(struct run *r)
 	}
 	run_log_hold(r, PF_LEVEL_INFO, "Worker '%s' submitting flow run '%s'",
 	    a->conf.name, r->id);
+	if (a->no_labels_route) {
+		submit_state(r);
+		return;
+	}
 	labels = json_strings("prefect.worker.name", a->conf.name,
 	    "prefect.worker.type", "process", "prefect.work-pool.name",
 	    a->conf.pool, "prefect.work-pool.id", a->pool_id, NULL);

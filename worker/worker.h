@@ -62,6 +62,7 @@ struct agent {
 	char			 pool_id[40];
 	cJSON			*base_job_template;	/* from the pool */
 	cJSON			*flow_cache;	/* flows read lately (run.c) */
+	int			 no_labels_route;	/* Prefect 3.0: 404 */
 	struct run		*runs;		/* claimed, not yet released */
 	int			 slots_used;
 	int			 synced;	/* first sync done: may poll */

@@ -3,15 +3,18 @@
  * call at a time:
  *
  *   GET /work_pools/{pool}                        must exist
+ *   GET /work_queues/{its default_queue_id}       its name
  *   GET /deployments/name/{flow}/{name}
  *     404: POST /flows/, POST /deployments/       create
  *     200: PATCH /deployments/{id} with the fields that differ,
  *          DELETE /deployments/{id}/schedules/{sid} for dropped ones
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/deploy/api.h"
+#include "cli/deploy/diff.h"
 #include "common/json.h"
 #include "common/util.h"
 
@@ -51,8 +54,9 @@ answer_detail(const struct deploy_server *srv, const char *body)
  * err when there is no usable answer.
  */
 static long
-api(const struct deploy_server *srv, const char *method, const char *path,
-    const cJSON *body, cJSON **out, char *err, size_t errlen)
+api_answer(const struct deploy_server *srv, const char *method,
+    const char *path, const cJSON *body, cJSON **out, cJSON **refusal,
+    char *err, size_t errlen)
 {
 	struct http_resp	 r;
 	enum retry_class	 rc;
@@ -61,6 +65,8 @@ api(const struct deploy_server *srv, const char *method, const char *path,
 
 	if (out != NULL)
 		*out = NULL;
+	if (refusal != NULL)
+		*refusal = NULL;
 	rc = http_call(srv->http, &deploy_retry, method, path, text, &r);
 	free(text);
 	switch (rc) {
@@ -75,6 +81,8 @@ api(const struct deploy_server *srv, const char *method, const char *path,
 		break;
 	case RETRY_ANSWER:
 		status = r.status;
+		if (refusal != NULL && status == 422)
+			*refusal = cJSON_Parse(r.body ? r.body : "");
 		msg = answer_detail(srv, r.body);
 		errorf(err, errlen, "%s", msg);
 		free(msg);
@@ -97,7 +105,66 @@ api(const struct deploy_server *srv, const char *method, const char *path,
 	return status;
 }
 
+static long
+api(const struct deploy_server *srv, const char *method, const char *path,
+    const cJSON *body, cJSON **out, char *err, size_t errlen)
+{
+	return api_answer(srv, method, path, body, out, NULL, err, errlen);
+}
+
+/*
+ * A deployment's POST or PATCH, sent again without the inputs an older
+ * server refused as unknown (deploy_drop_refused), saying which values
+ * that leaves out. body is changed.
+ */
+static long
+api_adapting(const struct deploy_server *srv, const char *method,
+    const char *path, cJSON *body, const char *name, cJSON **out,
+    char *err, size_t errlen)
+{
+	cJSON		*refusal, *lost;
+	const cJSON	*l;
+	long		 st;
+	int		 dropped;
+
+	for (int round = 0;; round++) {
+		st = api_answer(srv, method, path, body, out, &refusal, err,
+		    errlen);
+		lost = cJSON_CreateArray();
+		dropped = st == 422 && round < 3 ?
+		    deploy_drop_refused(body, refusal, lost) : 0;
+		cJSON_ArrayForEach(l, lost)
+			fprintf(stderr, "pfagent deploy: warning: deployment "
+			    "'%s': this server does not take %s (an older "
+			    "Prefect): left out\n", name, l->valuestring);
+		cJSON_Delete(lost);
+		cJSON_Delete(refusal);
+		if (dropped == 0)
+			return st;
+	}
+}
+
 /* ------------------------------------------------------------- reading */
+
+/* Deployments name their queue; servers before 3.6 not its id. */
+static int
+default_queue_name(const struct deploy_server *srv, const char *id,
+    struct deploy_target *t, char *err, size_t errlen)
+{
+	char		*e = http_escape(id), *path;
+	cJSON		*q = NULL;
+	const char	*name;
+	long		 st;
+
+	path = xasprintf("/work_queues/%s", e);
+	st = api(srv, "GET", path, NULL, &q, err, errlen);
+	if (st == 200 && (name = json_str(q, "name")) != NULL)
+		t->default_queue = xstrdup(name);
+	cJSON_Delete(q);
+	free(path);
+	free(e);
+	return st == 200 ? 0 : -1;
+}
 
 int
 deploy_api_pool(const struct deploy_server *srv, struct deploy_target *t,
@@ -128,11 +195,10 @@ deploy_api_pool(const struct deploy_server *srv, struct deploy_target *t,
 		errorf(err, errlen, "work pool '%s' is of type "
 		    "'prefect-agent', which cannot run deployments of a "
 		    "prefect.yaml", pool);
-	else {
-		q = json_str(wp, "default_queue_id");
-		t->default_queue = q ? xstrdup(q) : NULL;
+	else if ((q = json_str(wp, "default_queue_id")) == NULL)
 		rc = 0;
-	}
+	else
+		rc = default_queue_name(srv, q, t, err, errlen);
 	cJSON_Delete(wp);
 	free(path);
 	free(e);
@@ -187,7 +253,8 @@ deploy_api_create(const struct deploy_server *srv,
 	cJSON_AddNullToObject(body, "path");
 	cJSON_AddNullToObject(body, "storage_document_id");
 	cJSON_AddNullToObject(body, "infrastructure_document_id");
-	st = api(srv, "POST", "/deployments/", body, &dep, err, errlen);
+	st = api_adapting(srv, "POST", "/deployments/", body, t->name, &dep,
+	    err, errlen);
 	cJSON_Delete(body);
 	if (st != 200 && st != 201)
 		goto out;
@@ -268,7 +335,8 @@ deploy_api_update(const struct deploy_server *srv,
 	if (first && drop_schedules(srv, e, drop, err, errlen) == -1)
 		goto out;
 	if (fields_changed || get(body, "schedules") != NULL) {
-		st = api(srv, "PATCH", path, body, NULL, err, errlen);
+		st = api_adapting(srv, "PATCH", path, body, t->name, NULL, err,
+		    errlen);
 		if (st != 204 && st != 200)
 			goto out;
 	}

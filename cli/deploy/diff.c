@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cli/deploy/diff.h"
+#include "common/buf.h"
 #include "common/json.h"
 #include "common/util.h"
 
@@ -83,7 +84,11 @@ same_schedule(const cJSON *w, const cJSON *h)
 	    fabs(a - b) < 1e-3;
 }
 
-/* A schedule of the file against one of the server (ids ignored). */
+/*
+ * A schedule of the file against one of the server (ids ignored). A key
+ * the server's schedules lack (3.0's lack slug and parameters) is one it
+ * cannot store, so it cannot differ.
+ */
 int
 deploy_same_schedule(const cJSON *w, const cJSON *h)
 {
@@ -94,8 +99,9 @@ deploy_same_schedule(const cJSON *w, const cJSON *h)
 			    hp->child == NULL;
 
 	return cJSON_IsTrue(get(w, "active")) == cJSON_IsTrue(get(h,
-	    "active")) && same_str(get(w, "slug"), get(h, "slug")) &&
-	    ((wempty && hempty) || cJSON_Compare(wp, hp, 1)) &&
+	    "active")) && (get(h, "slug") == NULL ||
+	    same_str(get(w, "slug"), get(h, "slug"))) &&
+	    (hp == NULL || (wempty && hempty) || cJSON_Compare(wp, hp, 1)) &&
 	    same_schedule(get(w, "schedule"), get(h, "schedule"));
 }
 
@@ -176,14 +182,15 @@ have_plain(const struct deploy_pair *p, const char *key)
 	return cJSON_Duplicate(v, 1);
 }
 
-/* No queue in the file means the pool's default queue. */
+/* No queue in the file means the pool's default queue. By name: servers
+ * before 3.6 send no work_queue_id. */
 static cJSON *
 have_queue(const struct deploy_pair *p, const char *key)
 {
-	const char	*id = json_str(p->current, "work_queue_id");
+	const char	*name = json_str(p->current, key);
 
-	if (cJSON_IsNull(get(p->spec, key)) && id != NULL &&
-	    p->default_queue != NULL && strcmp(id, p->default_queue) == 0)
+	if (cJSON_IsNull(get(p->spec, key)) && name != NULL &&
+	    p->default_queue != NULL && strcmp(name, p->default_queue) == 0)
 		return cJSON_CreateNull();
 	return have_plain(p, key);
 }
@@ -201,6 +208,8 @@ have_limit(const struct deploy_pair *p, const char *key)
 	    cJSON_CreateNull();
 }
 
+/* Options without a grace_period_seconds (3.4 and older) cannot store
+ * the file's, so it is not a difference. */
 static cJSON *
 have_options(const struct deploy_pair *p, const char *key)
 {
@@ -212,7 +221,9 @@ have_options(const struct deploy_pair *p, const char *key)
 	out = cJSON_CreateObject();
 	cJSON_AddItemToObject(out, "collision_strategy",
 	    cJSON_Duplicate(get(o, "collision_strategy"), 1));
-	if (cJSON_IsNumber(g = get(o, "grace_period_seconds")))
+	if ((g = get(o, "grace_period_seconds")) == NULL)
+		g = get(json_obj(p->spec, key), "grace_period_seconds");
+	if (cJSON_IsNumber(g))
 		cJSON_AddNumberToObject(out, "grace_period_seconds",
 		    g->valuedouble);
 	return out;
@@ -271,6 +282,10 @@ deploy_diff(const struct deploy_pair *p, struct deploy_change *out)
 	for (f = fields; f < fields + DEPLOY_NFIELDS; f++) {
 		if ((strcmp(f->key, "paused") == 0 && !p->has_paused) ||
 		    (strcmp(f->key, "schedules") == 0 && !p->has_schedules))
+			continue;
+		/* A field the server's deployments lack (concurrency_options
+		 * on 3.0.0) is one it cannot store. */
+		if (get(p->current, f->key) == NULL)
 			continue;
 		want = get(p->spec, f->key);
 		have = f->have(p, f->key);
@@ -368,4 +383,93 @@ deploy_plan_schedules(const cJSON *want, const cJSON *have, cJSON **send,
 				    cJSON_CreateString(id));
 		*drop_first = 1;
 	}
+}
+
+/* The node at loc[from..] under root, and its parent. */
+static cJSON *
+node_at_loc(cJSON *root, const cJSON *loc, int from, cJSON **parent)
+{
+	cJSON	*n = root;
+	int	 i = 0;
+	const cJSON *k;
+
+	*parent = NULL;
+	cJSON_ArrayForEach(k, loc) {
+		if (i++ < from)
+			continue;
+		*parent = n;
+		if (cJSON_IsString(k))
+			n = cJSON_GetObjectItemCaseSensitive(n, k->valuestring);
+		else if (cJSON_IsNumber(k) && cJSON_IsArray(n))
+			n = cJSON_GetArrayItem(n, k->valueint);
+		else
+			n = NULL;
+		if (n == NULL)
+			return NULL;
+	}
+	return *parent ? n : NULL;
+}
+
+/* "schedules[0].slug" for ["body", "schedules", 0, "slug"]. */
+static char *
+loc_name(const cJSON *loc)
+{
+	struct buf	 b;
+	const cJSON	*k;
+	int		 i = 0;
+
+	buf_init(&b, 1024);
+	cJSON_ArrayForEach(k, loc) {
+		if (i++ == 0)
+			continue;
+		if (cJSON_IsNumber(k))
+			buf_printf(&b, "[%d]", k->valueint);
+		else if (cJSON_IsString(k))
+			buf_printf(&b, "%s%s", i > 2 ? "." : "",
+			    k->valuestring);
+	}
+	return buf_steal(&b);
+}
+
+static int
+empty_value(const cJSON *v)
+{
+	return cJSON_IsNull(v) || ((cJSON_IsObject(v) || cJSON_IsArray(v)) &&
+	    v->child == NULL);
+}
+
+int
+deploy_drop_refused(cJSON *body, const cJSON *answer, cJSON *lost)
+{
+	const cJSON	*list, *e, *loc, *first, *last;
+	cJSON		*node, *parent;
+	const char	*type;
+	char		*name;
+	int		 n = 0;
+
+	list = get(answer, "exception_detail");	/* Prefect's handler */
+	if (!cJSON_IsArray(list))
+		list = get(answer, "detail");		/* FastAPI's */
+	cJSON_ArrayForEach(e, list) {
+		type = json_str(e, "type");
+		loc = get(e, "loc");
+		first = cJSON_GetArrayItem(loc, 0);
+		last = cJSON_GetArrayItem(loc, cJSON_GetArraySize(loc) - 1);
+		if (type == NULL || strcmp(type, "extra_forbidden") != 0 ||
+		    !cJSON_IsString(first) ||
+		    strcmp(first->valuestring, "body") != 0 ||
+		    !cJSON_IsString(last) ||
+		    (node = node_at_loc(body, loc, 1, &parent)) == NULL ||
+		    !cJSON_IsObject(parent))
+			continue;
+		if (!empty_value(node)) {
+			name = loc_name(loc);
+			cJSON_AddItemToArray(lost, cJSON_CreateString(name));
+			free(name);
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(parent,
+		    last->valuestring);
+		n++;
+	}
+	return n;
 }

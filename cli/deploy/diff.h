@@ -17,7 +17,7 @@ struct deploy_pair {
 	const cJSON	*config;	/* the file's, before templating */
 	const cJSON	*spec;		/* DeploymentCreate without flow_id */
 	const cJSON	*current;	/* the server's deployment, or NULL */
-	const char	*default_queue;	/* id of the pool's default queue */
+	const char	*default_queue;	/* name of the pool's default queue */
 	int		 has_paused;	/* else paused is left as it is */
 	int		 has_schedules;	/* else schedules are left alone */
 };
@@ -66,5 +66,15 @@ int	deploy_has_schedule(const cJSON *w, const cJSON *list);
  */
 void	deploy_plan_schedules(const cJSON *want, const cJSON *have,
 	    cJSON **send, cJSON **drop, int *drop_first);
+
+/*
+ * Older servers refuse inputs they do not know as extra (a 422 whose
+ * detail has "extra_forbidden" at ["body", ...]): Prefect 3.0.0 refuses
+ * concurrency_options, 3.0 schedules[].slug, .parameters and .replaces,
+ * 3.4 schedules[].replaces. Removes each from body (a request body the
+ * answer refused) and appends to lost, an array, the name of each that
+ * held a value ("schedules[0].slug"). Returns how many were removed.
+ */
+int	deploy_drop_refused(cJSON *body, const cJSON *answer, cJSON *lost);
 
 #endif

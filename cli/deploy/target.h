@@ -29,7 +29,7 @@ struct deploy_target {
 	cJSON		*spec;		/* DeploymentCreate without flow_id */
 	int		 has_paused;	/* else paused is left as it is */
 	int		 has_schedules;	/* else schedules are left alone */
-	char		*default_queue;	/* id of the pool's default queue */
+	char		*default_queue;	/* name of the pool's default queue */
 	cJSON		*current;	/* the server's deployment, or NULL */
 	char		*build_output;	/* compiler messages of a failure */
 	const char	*bad_key;	/* the parameter that failed, in cfg */

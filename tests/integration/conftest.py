@@ -1,7 +1,8 @@
 """Fixtures for the pfagent integration suite.
 
-Every test talks to a real Prefect server (prefect==3.8.8 from PyPI, pinned
-in tests/requirements.txt) started here as a subprocess with its own SQLite
+Every test talks to a real Prefect server (prefect==3.9.1 from PyPI, pinned
+in tests/requirements.txt, or the one in the venv PFAGENT_PREFECT_VENV
+names: make compat) started here as a subprocess with its own SQLite
 database, and to the pfagent binary under test (the ASan+UBSan build by
 default). Nothing here fakes the Prefect API.
 
@@ -47,6 +48,7 @@ from peers.prefect import (  # noqa: E402
     PrefectServer,
     REPO_ROOT,
     SANITIZER_RE,
+    VENV_BIN,
     _die_with_parent,
     _kill_leftovers,
     _kill_orphans,
@@ -314,12 +316,12 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def process_job_template(tmp_path_factory):
     """The process worker's default base job template, computed by
-    prefect.workers.process.ProcessWorker in this venv."""
+    prefect.workers.process.ProcessWorker of the Prefect under test."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(tmp_path_factory.mktemp("template-home"))
     out = subprocess.run(
-        [sys.executable, "-c",
+        [str(VENV_BIN / "python"), "-c",
          "import json\n"
          "from prefect.workers.process import ProcessWorker\n"
          "print(json.dumps(ProcessWorker.get_default_base_job_template()))"],

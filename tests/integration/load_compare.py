@@ -203,10 +203,10 @@ def system_rows(db, dataset):
     with connect(db) as c:
         loads = c.execute(f'SELECT schema_name, status FROM "{dataset}".'
                           '"_dlt_loads" ORDER BY load_id').fetchall()
-        # Schema version numbers are not compared: dlt bumps them at
-        # steps of its own (pfagent: once for the declared tables, once
-        # per normalize that changes them).
-        versions = c.execute(f'SELECT engine_version, schema_name FROM '
+        # The versions as dlt steps them, and their content hashes:
+        # pfagent's schema documents are dlt's.
+        versions = c.execute(f'SELECT version, engine_version, '
+                             f'schema_name, version_hash FROM '
                              f'"{dataset}"."_dlt_version"').fetchall()
         states = []
         for name, engine, state in c.execute(

@@ -43,7 +43,10 @@ cfg = json.loads(sys.argv[1])
 with urllib.request.urlopen(cfg["base_url"] + "/currencies.json") as r:
     data = json.load(r)
 
-@dlt.resource(write_disposition="merge", primary_key="code")
+# max_table_nesting as .dlt/config.toml's normalize.max_table_nesting
+# gives pfagent's resources (dlt reads no such key).
+@dlt.resource(write_disposition="merge", primary_key="code",
+              max_table_nesting=1)
 def currencies():
     for code, name in data.items():
         yield {"code": code, "name": name}

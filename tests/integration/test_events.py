@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+from peers.mute_relay import MuteRelay
 from peers.prefect import (
     VENV_BIN, PrefectClient, PrefectServer, wait_for)
 from peers.tls_proxy import TlsProxy, make_self_signed
@@ -125,6 +126,61 @@ def test_socket_cut_by_server_restart_reconnects(own_server, agent,
         assert final["state_type"] == "COMPLETED", final["state"]
     finally:
         client.close()
+
+
+def test_idle_stream_outlives_many_keepalive_pings(tmp_path, agent,
+                                                   pool_name, request):
+    """An idle stream answers every keepalive ping and stays up: with the
+    server pinging each second (uvicorn closes a socket whose pong does
+    not come, 1011 keepalive ping timeout) and the agent pinging each
+    second too (lws 4.1's own pings once spoiled the pong it owed the
+    server when both fell due together), the agent has 30 pongs back on
+    one subscription, and a run created then is claimed through it."""
+    server = PrefectServer(tmp_path / "keepalive-home", extra_env={
+        "PREFECT_SERVER_API_WEBSOCKET_PING_INTERVAL": "1",
+        "PREFECT_SERVER_API_WEBSOCKET_PING_TIMEOUT": "5"})
+    request.node._pf_servers = [server]
+    server.start()
+    client = PrefectClient(server.api_url)
+    try:
+        a = agent(pool_name, *SLOW, "--log-level", "debug",
+                  api_url=server.api_url,
+                  env={"PFAGENT_EVENTS_PING_SECONDS": "1"})
+        wait_subscribed(a)
+        wait_for(lambda: a.log_text().count("events: pong"), timeout=180,
+                 watch=[a], what="30 pongs on the event stream",
+                 until=lambda n: n >= 30,
+                 show=lambda n: f"{n} so far; log tail:\n{a.log_tail(20)}")
+        assert subscriptions(a) == 1, a.log_tail()
+        assert "polling takes over" not in a.log_text()
+
+        dep = client.create_deployment(pool_name, HELLO)
+        run = client.create_flow_run(dep["id"], {"name": "after idling"})
+        final = client.wait_for_run(run["id"], watch=[a],
+                                    timeout=WELL_BEFORE_NEXT_POLL)
+        assert final["state_type"] == "COMPLETED", final["state"]
+        assert subscriptions(a) == 1, a.log_tail()
+    finally:
+        client.close()
+        server.stop()
+
+
+def test_silent_stream_is_hung_up_and_subscribed_again(prefect_server,
+                                                       agent, pool_name):
+    """A stream that goes silent with its socket still open (a server
+    host gone without a FIN) is hung up once two of the agent's pings
+    went unanswered, said so, and subscribed again."""
+    relay = MuteRelay(prefect_server.port)
+    try:
+        a = agent(pool_name, *SLOW, api_url=relay.api_url,
+                  env={"PFAGENT_EVENTS_PING_SECONDS": "1"})
+        wait_subscribed(a)
+        assert relay.mute() == 1
+        wait_subscribed(a, times=2)
+        assert "events: no answer to 2 pings in 2 s; polling takes over" \
+            in a.log_text(), a.log_tail()
+    finally:
+        relay.close()
 
 
 @pytest.mark.parametrize("stream", ["websocket", "polling"])

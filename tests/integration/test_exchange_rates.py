@@ -46,7 +46,9 @@ def rows(body):
         yield {"base": body["base"], "currency": currency, "rate": rate,
                "timestamp": body["timestamp"]}
 
-@dlt.resource(write_disposition="merge",
+# max_table_nesting as .dlt/config.toml's normalize.max_table_nesting
+# gives pfagent's resources (dlt reads no such key).
+@dlt.resource(write_disposition="merge", max_table_nesting=1,
               primary_key=("timestamp", "currency"),
               columns={"rate": {"data_type": "double"},
                        "timestamp": {"data_type": "timestamp"}})

@@ -3,10 +3,13 @@ test flow tests/flows/load_fixture.c (pfagent's runtime, DuckDB) and
 through dlt's own Python pipeline (DuckDB); tables, column names, types
 and nullability, rows (ids excepted) and system tables must agree."""
 
+import subprocess
+
 import duckdb
 import pytest
 
 import load_compare as lc
+from peers.prefect import PFAGENT, REPO_ROOT
 
 NESTED = [
     {"id": 1, "Name": "Ada", "camelCaseKey": "x", "HTTPServer": True,
@@ -76,6 +79,28 @@ def test_default_nesting_matches_dlt(tmp_path):
     ours = compare(tmp_path, "deep", [{"items": NESTED}], [{"items": NESTED}])
     assert query(ours, "SELECT count(*) FROM deep.items__matrix__list")[0][0] \
         == 3
+
+
+def test_a_table_wider_than_read_json_takes_matches_dlt(tmp_path):
+    """Past 1024 columns DuckDB gets the jobs through its appender (its
+    read_json binds a table's columns in quadratic time): a table of over
+    1100 columns of the types values infer, a variant and nulls, twice
+    (the second run adds columns to the existing table), as dlt lands
+    it."""
+    def wide(r, n):
+        d = {"id": r, "when": "2024-001T10:00:00Z", "flag": r % 2 == 0,
+             "obj": {"x": r, "y": None}, "kids": [{"k": r}]}
+        for i in range(n):
+            d[f"f{i}"] = [r * i, f"v{r}_{i}", (r + i) / 8 + 0.0625][
+                i % 3] if i % 10 else None
+        return d
+    first = [wide(r, 1200) for r in range(3)] + [{"id": 5, "f3": "text"}]
+    second = [wide(r, 1300) for r in range(3, 5)]
+    ours = compare(tmp_path, "wide", [{"items": first}, {"items": second}],
+                   [{"items": first}, {"items": second}])
+    cols = lc.tables(ours, "wide")["items"]
+    assert len(cols) > 1024 and ("f3__v_text", "VARCHAR", "YES") in cols
+    assert query(ours, "SELECT count(*) FROM wide.items")[0][0] == 6
 
 
 def test_merge_twice_gives_no_duplicates(tmp_path):
@@ -195,13 +220,15 @@ def test_errors_name_what_and_where(tmp_path, monkeypatch):
     loaded."""
     base = {"pipeline": "errs", "dataset": "errs", "resource": "Items",
             "items": [{"id": 1}]}
+    # A dlt destination pfagent does not load (Snowflake it now does).
     monkeypatch.setenv("DESTINATION__WAREHOUSE__DESTINATION_TYPE",
-                       "snowflake")
+                       "bigquery")
     p = lc.run_pfagent(tmp_path, base, check=False)
     monkeypatch.delenv("DESTINATION__WAREHOUSE__DESTINATION_TYPE")
     assert p.returncode == 1
-    assert "Destination 'warehouse' (type 'snowflake') is not one pfagent " \
-           "can load" in p.stderr
+    assert "Destination 'warehouse' (type 'bigquery') is not one pfagent " \
+           "can load: configure destination.warehouse.destination_type as " \
+           "duckdb, postgres or snowflake" in p.stderr
 
     monkeypatch.setenv("PFAGENT_LIBDUCKDB", str(tmp_path / "nope.so"))
     p = lc.run_pfagent(tmp_path, base, check=False)
@@ -253,3 +280,128 @@ def test_bad_typed_settings_fail_naming_key_and_provider(tmp_path,
                  "SELECT count(*) FROM typed.items")[0][0] == 1
     assert query(lc.pfagent_db(tmp_path),
                  "SELECT count(*) FROM typed._dlt_loads")[0][0] == 1
+
+
+def run_file(tmp, lines, check=True):
+    """One run of tests/flows/load_file.c over the JSON lines given (bytes
+    or text, written as they are) into pipeline and dataset `poison`."""
+    path = tmp / "items.jsonl"
+    path.write_bytes(b"".join((ln if isinstance(ln, bytes) else
+                               ln.encode()) + b"\n" for ln in lines))
+    p = subprocess.run(
+        [str(PFAGENT), "run", "tests/flows/load_file.c:load_file",
+         "--param", f"path={path}", "--param", "pipeline=poison",
+         "--param", "dataset=poison", "--param", "resource=Items"],
+        cwd=REPO_ROOT, env=lc.pfagent_env(tmp), capture_output=True,
+        text=True, timeout=300)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+def pending(tmp):
+    """Packages of pipeline `poison` not loaded yet (any stage)."""
+    work = tmp / "pf-data" / "pipelines" / "poison"
+    return [d.name for stage in ("normalize/extracted", "load/new",
+                                 "load/normalized")
+            if (work / stage).exists() for d in (work / stage).iterdir()]
+
+
+@pytest.mark.parametrize("bad, why, at", [
+    ('{"id": 2, "deep": {"n": [1, 18446744073709551616]}}',
+     "Integer exceeds 64-bit range", 28),
+    ('{"id": 2, "n": -9223372036854775809}',
+     "Integer exceeds 64-bit range", 15),
+    ('{"id": 2, "s": "x\\ud800y"}',
+     "str is not valid UTF-8: surrogates not allowed", 17),
+    ('{"id": 2, "\\udfff": 1}',
+     "str is not valid UTF-8: surrogates not allowed", 11),
+    (b'{"id": 2, "s": "\xed\xa0\x80"}',
+     "str is not valid UTF-8: surrogates not allowed", 16),
+    (b'{"id": 2, "s": "caf\xe9"}',
+     "str is not valid UTF-8: invalid byte sequence", 19),
+])
+def test_what_dlt_refuses_at_extract_is_refused_there(tmp_path, bad, why,
+                                                      at):
+    """An integer beyond 64 bits or text that is no UTF-8 (a lone
+    surrogate) is refused at extract, in dlt's (orjson's) words and
+    where: the run fails, no package is left to fail every later run,
+    and the next run loads its items."""
+    p = run_file(tmp_path, ['{"id": 1}', bad, '{"id": 3}'], check=False)
+    assert p.returncode == 1
+    assert "Pipeline execution failed at `step=extract` when processing " \
+           "package with `load_id=" in p.stderr
+    assert f"<class 'TypeError'>\n{why} (resource `Items`, item 2, at " \
+           f"byte {at} of it)" in p.stderr
+    assert pending(tmp_path) == []
+    db = lc.pfagent_db(tmp_path)
+    assert not db.exists() or query(
+        db, "SELECT count(*) FROM information_schema.tables WHERE "
+        "table_schema = 'poison'")[0][0] == 0
+
+    run_file(tmp_path, ['{"id": 1}', 'null', '{"id": 3}'])
+    assert pending(tmp_path) == []
+    # dlt skips a null item: no row of nulls.
+    assert query(db, "SELECT id FROM poison.items ORDER BY id") == \
+        [(1,), (3,)]
+
+
+def versions(db, dataset):
+    """_dlt_version as (version, version_hash, previous_hashes), oldest
+    first."""
+    import json
+    with lc.connect(db) as c:
+        return [(v, h, json.loads(s)["previous_hashes"]) for v, h, s in
+                c.execute(f'SELECT version, version_hash, schema FROM '
+                          f'"{dataset}"._dlt_version ORDER BY inserted_at'
+                          ).fetchall()]
+
+
+def dlt_into(tmp, db, batches, name="cont"):
+    """dlt's pipeline `name` over batches into the DuckDB file db, from a
+    working directory of its own (a first run there restores the state
+    and schema from the destination, as dlt does)."""
+    work = tmp / f"dlt-{len(list(tmp.glob('dlt-*')))}"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    cfg = {"pipeline": name, "dataset": name, "resource": "Items",
+           "max_table_nesting": 1000, "postgres": None, "db": str(db),
+           "pipelines_dir": str(work / "pipelines"),
+           "batches": [{"items": b} for b in batches]}
+    p = lc.dlt_process(lc.DLT_SCRIPT, cfg, work)
+    assert p.returncode == 0, p.stderr
+
+
+FIRST = NESTED[:2]
+SECOND = [NESTED[2], {"id": 9, "newcol": 1, "orders": [{"sku": "E-5"}]}]
+
+
+def test_a_pipeline_goes_on_from_dlt_to_pfagent_and_back(tmp_path):
+    """The same nested data loaded by dlt and continued by pfagent (its
+    state and schema read back from the destination), and the other way
+    round, ends as dlt alone ends: the same tables, rows and _dlt_version
+    rows (version, version_hash and previous_hashes): dlt cannot tell
+    pfagent's schema from its own."""
+    oracle = tmp_path / "oracle.duckdb"
+    dlt_into(tmp_path, oracle, [FIRST, SECOND])
+    expected = versions(oracle, "cont")
+    assert [v for v, _, _ in expected] == [2, 4]
+
+    base = {"pipeline": "cont", "dataset": "cont", "resource": "Items",
+            "max_table_nesting": 1000}
+    ours = lc.pfagent_db(tmp_path)
+    dlt_into(tmp_path, ours, [FIRST])
+    p = lc.run_pfagent(tmp_path, {**base, "items": SECOND})
+    assert "Restored the state of pipeline cont" in p.stderr
+    assert versions(ours, "cont") == expected
+    assert lc.tables(ours, "cont") == lc.tables(oracle, "cont")
+    assert lc.data_rows(ours, "cont") == lc.data_rows(oracle, "cont")
+
+    back = tmp_path / "back"
+    back.mkdir()
+    lc.run_pfagent(back, {**base, "items": FIRST})
+    dlt_into(back, lc.pfagent_db(back), [SECOND])
+    assert versions(lc.pfagent_db(back), "cont") == expected
+    assert lc.tables(lc.pfagent_db(back), "cont") == lc.tables(oracle,
+                                                               "cont")
+    assert lc.data_rows(lc.pfagent_db(back), "cont") == \
+        lc.data_rows(oracle, "cont")

@@ -171,11 +171,24 @@ def poison(tmp):
     return pkg.name
 
 
+# dlt's default: a job that fails terminally keeps its package pending.
+KEEP = {"LOAD__AUTO_ABORT_ON_TERMINAL_ERROR": "false"}
+
+
 def test_abort_packages_recovers_a_poisoned_pipeline(tmp_path):
+    """With load.auto_abort_on_terminal_error false (dlt's default), a
+    package that cannot load stays pending and fails every run, until
+    `drop-pending-packages` (dlt's name) or `abort-packages` aborts it."""
     run_ours(tmp_path, [{"id": 1}, {"id": 2}])
     run_ours(tmp_path, [{"id": 3}], check=False, stop_after="normalize")
     load_id = poison(tmp_path)
-    assert run_ours(tmp_path, [{"id": 4}], check=False).returncode != 0
+    failed = run_ours(tmp_path, [{"id": 4}], check=False, env=KEEP)
+    assert failed.returncode != 0
+    assert "failed terminally with message: " in failed.stderr
+    assert "The job has been queued for retry and the package remains " \
+           "pending." in failed.stderr
+    assert run_ours(tmp_path, [{"id": 4}], check=False,
+                    env=KEEP).returncode != 0
 
     ours = pf_cli(tmp_path, "shop", "drop-pending-packages")
     assert ours.returncode == 0, ours.stderr
@@ -185,9 +198,10 @@ def test_abort_packages_recovers_a_poisoned_pipeline(tmp_path):
                         "abort-packages` instead.")
     assert lines[2] == f"Load package {load_id} will be aborted:"
     assert "Done." not in ours.stdout    # declined: no terminal
-    assert run_ours(tmp_path, [{"id": 4}], check=False).returncode != 0
+    assert run_ours(tmp_path, [{"id": 4}], check=False,
+                    env=KEEP).returncode != 0
 
-    ours = pf_cli(tmp_path, "shop", "abort-packages", "-y")
+    ours = pf_cli(tmp_path, "shop", "drop-pending-packages", "-y")
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout.endswith("Done. Packages aborted, local state and "
                                 "schemas restored to the point before the "
@@ -211,6 +225,51 @@ def test_abort_packages_recovers_a_poisoned_pipeline(tmp_path):
     nothing = pf_cli(tmp_path, "shop", "abort-packages", "-y")
     assert nothing.stdout.splitlines()[1:] == \
         ["No pending packages found. Nothing to abort."]
+
+
+def test_a_package_that_cannot_load_is_aborted_not_retried(tmp_path):
+    """By default (dlt's load.auto_abort_on_terminal_error) a package
+    whose job fails for a reason that will not go away (a value its
+    column cannot take) is aborted at once, reported with dlt's message
+    and in failed-jobs, and the state rewound: nothing is left pending
+    and the next run loads, the aborted package's items included. A
+    failure that may go away (the destination unreachable) keeps the
+    package for the next run."""
+    run_ours(tmp_path, [{"id": 1}, {"id": 2}])
+    run_ours(tmp_path, [{"id": 3}], check=False, stop_after="normalize")
+    run_ours(tmp_path, [{"id": 5}], check=False, stop_after="extract")
+    load_id = poison(tmp_path)
+    work = tmp_path / "pf-data" / "pipelines" / "shop"
+
+    gone = {"PFAGENT_LIBDUCKDB": str(tmp_path / "nope.so")}
+    assert run_ours(tmp_path, [], check=False, env=gone).returncode != 0
+    kept = sorted(d.name for d in (work / "load" / "normalized").iterdir())
+    assert len(kept) == 2 and kept[0] == load_id    # and item 5's
+
+    failed = run_ours(tmp_path, [{"id": 4}], check=False)
+    assert failed.returncode != 0
+    assert "Pipeline execution failed at `step=load` when processing " \
+           f"package with `load_id={load_id}` with exception:\n\n<class " \
+           "'dlt.load.exceptions.LoadClientJobFailed'>\nJob with `job_id=" \
+           "items." in failed.stderr
+    assert f".jsonl` and `load_id={load_id}` failed terminally with " \
+           "message: " in failed.stderr
+    assert "The package is aborted and cannot be retried." in failed.stderr
+    for stage in ("normalize/extracted", "load/new", "load/normalized"):
+        assert not (work / stage).exists() or \
+            list((work / stage).iterdir()) == []
+    assert (work / "load" / "loaded" / load_id / "package_aborted.json"
+            ).exists()
+    listed = pf_cli(tmp_path, "shop", "failed-jobs")
+    assert f"Checking failed jobs in load id '{load_id}'" in listed.stdout
+    assert "Failed to cast value to numerical: \"not a number\"" in \
+        listed.stdout
+
+    again = run_ours(tmp_path, [{"id": 3}, {"id": 4}, {"id": 5}])
+    assert "cursor id starts at 2" in again.stderr + again.stdout
+    with lc.connect(lc.pfagent_db(tmp_path)) as c:
+        assert c.execute("SELECT id FROM shop.items ORDER BY id"
+                         ).fetchall() == [(1,), (2,), (3,), (4,), (5,)]
 
 
 def test_list_schema_and_the_read_only_commands(tmp_path):

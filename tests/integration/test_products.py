@@ -79,6 +79,9 @@ url = cfg["url"].replace("postgresql://", "postgresql+psycopg2://", 1)
 products = sql_table(credentials=url, table="products", schema="public", write_disposition="merge",
                      primary_key="id",
                      incremental=dlt.sources.incremental("updated_at"))
+# As .dlt/config.toml's normalize.max_table_nesting gives pfagent's
+# resources (dlt reads no such key).
+products.max_table_nesting = 1
 p = dlt.pipeline(pipeline_name="products",
                  destination=dlt.destinations.duckdb(cfg["db"]),
                  dataset_name="clever_cloud",

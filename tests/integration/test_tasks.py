@@ -13,13 +13,12 @@ the API for states; nothing here sleeps or measures time.
 import os
 import re
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
-from peers.prefect import PFAGENT, REPO_ROOT, wait_for
+from peers.prefect import PFAGENT, REPO_ROOT, VENV_BIN, wait_for
 from test_worker_core import FAST, HELLO, wait_for_hello, wait_for_workers
 
 TERMINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
@@ -102,9 +101,15 @@ def task_view(client, flow_run_id):
             "policy": {k: r["empirical_policy"].get(k) for k in
                        ("retries", "retry_delay", "retry_jitter_factor")},
             "logs": [(l["name"], l["level"], l["message"]) for l in logs
-                     if l["task_run_id"] == r["id"]],
+                     if l["task_run_id"] == r["id"] and
+                     not ENGINE_3_0_0.fullmatch(l["message"])],
         }
     return view
+
+
+# A line Prefect 3.0.0's Python engine logs for each task run (gone by
+# 3.0.11): it is not the server's record of the run, so not compared.
+ENGINE_3_0_0 = re.compile(r"Created task run '[^']+' for task '[^']+'")
 
 
 def settled(view, n):
@@ -133,8 +138,8 @@ def run_python_flow(api_url, tmp_path, source=PY_FLOW):
            if not k.startswith("PREFECT_")}
     env.update({"PREFECT_API_URL": api_url,
                 "PREFECT_HOME": str(tmp_path / "py-home")})
-    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path,
-                         env=env, capture_output=True, text=True,
+    out = subprocess.run([str(VENV_BIN / "python"), str(script)],
+                         cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return re.search(r"FLOW_RUN_ID (\S+)", out.stdout).group(1)

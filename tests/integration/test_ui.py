@@ -16,8 +16,6 @@ two runs' pages next to each other (docs/ui-flow-runs.png is a copy).
 """
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest

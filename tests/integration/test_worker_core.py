@@ -201,6 +201,12 @@ def test_twenty_hello_runs_complete(client, agent, pool_name):
         "prefect.work-pool.name": pool_name,
         "prefect.work-pool.id": pool["id"],
     }
+    if not all("labels" in run for run in runs.values()):
+        # Prefect 3.0: runs have no labels, and the agent says so once.
+        log = a.log_text()
+        assert log.count("the server has no flow-run labels") == 1, log
+        assert "cannot set its worker labels" not in log, log
+        return
     for run_id, run in runs.items():
         labels = {k: run["labels"].get(k) for k in expected_labels}
         assert labels == expected_labels, run_id

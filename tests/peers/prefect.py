@@ -20,7 +20,12 @@ from pathlib import Path
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
+# The Prefect under test (server, CLI, Python client): the venv named by
+# PFAGENT_PREFECT_VENV (make compat's venv of each Prefect line), else the
+# one running the tests.
+VENV_BIN = (Path(os.environ["PFAGENT_PREFECT_VENV"]).absolute() / "bin"
+            if os.environ.get("PFAGENT_PREFECT_VENV")
+            else Path(sys.executable).parent)
 PFAGENT = Path(os.environ.get("PFAGENT", "build/san/pfagent"))
 if not PFAGENT.is_absolute():
     PFAGENT = REPO_ROOT / PFAGENT
@@ -375,6 +380,7 @@ class PrefectServer:
         if scheduler:
             self.extra_env.update({
                 "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "true",
+                "PREFECT_API_SERVICES_SCHEDULER_ENABLED": "true",
                 "PYTHONPATH": str(REPO_ROOT / ".venv" / "sqlalchemy-2.0")})
         if database_url:
             self.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"] = \
@@ -410,6 +416,10 @@ class PrefectServer:
             # Off unless asked for: with the SQLAlchemy the API needs it
             # fails on every loop (tests/requirements-scheduler.txt).
             "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+            # Both again by the names Prefect 3.0 knows (later ones
+            # take them as aliases).
+            "PREFECT_API_SERVICES_LATE_RUNS_ENABLED": "false",
+            "PREFECT_API_SERVICES_SCHEDULER_ENABLED": "false",
         })
         if self.ui:  # else the UI's pages call 127.0.0.1:4200
             env["PREFECT_SERVER_UI_API_URL"] = self.api_url

@@ -149,5 +149,101 @@ main(void)
 		    LD_JSON);
 		jv_arena_free(&a);
 	}
+
+	TEST("what dlt's extract refuses: surrogates, bad UTF-8, wide ints") {
+		struct jv_arena	 a = { 0 };
+		char		 err[128];
+		struct jv	*v;
+
+		CHECK(jv_parse(&a, "[\"a\\ud800\"]", 12, err, sizeof(err)) ==
+		    NULL);
+		CHECK_STR(err, "str is not valid UTF-8: surrogates not allowed "
+		    "(at byte 3)");
+		CHECK(jv_parse(&a, "\"\\udc00x\"", 9, err, sizeof(err)) ==
+		    NULL);
+		CHECK(strstr(err, "surrogates not allowed") != NULL);
+		/* Encoded, not escaped: the same. */
+		CHECK(jv_parse(&a, "{\"k\": \"\xed\xa0\x80\"}", 11, err,
+		    sizeof(err)) == NULL);
+		CHECK_STR(err, "str is not valid UTF-8: surrogates not allowed "
+		    "(at byte 7)");
+		CHECK(jv_parse(&a, "\"\xff\"", 3, err, sizeof(err)) == NULL);
+		CHECK_STR(err, "str is not valid UTF-8: invalid byte sequence "
+		    "(at byte 1)");
+		CHECK(jv_parse(&a, "{\"\xc3\": 1}", 8, err, sizeof(err)) ==
+		    NULL);
+		/* A pair is one character; keys are checked as values are. */
+		CHECK((v = jv_parse(&a, "\"\\ud83d\\ude00\xc3\xa9\"", 16,
+		    err, sizeof(err))) != NULL && v->len == 6 &&
+		    memcmp(v->s, "\xf0\x9f\x98\x80\xc3\xa9", 6) == 0);
+		/* Integers: int64 as such; beyond it, text (extract refuses
+		   them, dlt's "Integer exceeds 64-bit range"). */
+		CHECK((v = jv_parse(&a, "-9223372036854775808", 20, err,
+		    sizeof(err))) != NULL && v->kind == JV_INT &&
+		    v->i == INT64_MIN);
+		CHECK((v = jv_parse(&a, "9223372036854775807", 19, err,
+		    sizeof(err))) != NULL && v->kind == JV_INT &&
+		    v->i == INT64_MAX);
+		CHECK((v = jv_parse(&a, "9223372036854775808", 19, err,
+		    sizeof(err))) != NULL && v->kind == JV_BIGINT);
+		CHECK((v = jv_parse(&a, "-9223372036854775809", 20, err,
+		    sizeof(err))) != NULL && v->kind == JV_BIGINT);
+		jv_arena_free(&a);
+	}
+
+	TEST("ordinal and week dates are timestamps as pendulum reads them") {
+		/* What dlt 1.31's is_iso_timestamp says of each, and the
+		   instant parse_iso_like_datetime gives (UTC). */
+		static const struct {
+			const char	*s;
+			int		 kind;	/* 1 date-time, 2 date, 0 */
+			const char	*at;
+		} cases[] = {
+			{ "2024-001T10:00:00Z", 1, "2024-01-01T10:00:00+00:00" },
+			{ "2024001T100000Z", 1, "2024-01-01T10:00:00+00:00" },
+			{ "2024-366T00:00:00Z", 1, "2024-12-31T00:00:00+00:00" },
+			{ "2023-366T00:00:00Z", 0, NULL },
+			{ "2024-000T00:00Z", 0, NULL },
+			{ "2024-W01-1T10:00:00Z", 1,
+			    "2024-01-01T10:00:00+00:00" },
+			{ "2024W011T100000Z", 1, "2024-01-01T10:00:00+00:00" },
+			{ "2024-W01T10:00Z", 1, "2024-01-01T10:00:00+00:00" },
+			{ "2024W01T10", 1, "2024-01-01T10:00:00+00:00" },
+			{ "2020-W53-7T10:00:00+02:00", 1,
+			    "2021-01-03T08:00:00+00:00" },
+			{ "2021-W53-1T00:00:00Z", 0, NULL },
+			{ "2024-001", 2, "2024-01-01T00:00:00+00:00" },
+			{ "2024-W01-1", 2, "2024-01-01T00:00:00+00:00" },
+			{ "2024-001 10:00", 1, "2024-01-01T10:00:00+00:00" },
+			{ "2024-001T10", 1, "2024-01-01T10:00:00+00:00" },
+			{ "2024-W011T10:00", 0, NULL },
+			{ "2024W01-1T10:00", 0, NULL },
+			{ "2024-01-15T10:00:00Z", 1,
+			    "2024-01-15T10:00:00+00:00" },
+		};
+		char		ts[64], *s;
+		long long	us;
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			int	k = ld_parse_iso(cases[i].s, strlen(cases[i].s),
+			    &us);
+
+			CHECK(k == cases[i].kind);
+			if (k != 0 && cases[i].at != NULL) {
+				ld_format_ts(ts, us);
+				CHECK_STR(ts, cases[i].at);
+			}
+		}
+		/* A date column holds the date, however it was written. */
+		CHECK_STR(s = coerced(LD_DATE, "\"2024-015\""),
+		    "\"2024-01-15\""); free(s);
+	}
+
+	TEST("-0.0 is 0.0 in a double column, as dlt lands it") {
+		char	*s;
+
+		CHECK_STR(s = coerced(LD_DOUBLE, "-0.0"), "0.0"); free(s);
+		CHECK_STR(s = coerced(LD_DOUBLE, "-1.5"), "-1.5"); free(s);
+	}
 	return t_done();
 }

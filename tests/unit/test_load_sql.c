@@ -27,7 +27,7 @@ main(void)
 		ld_table_add_column(t, "v", LD_DOUBLE, LD_NULLABLE);
 		ld_table_add_column(c, "value", LD_TEXT, LD_NULLABLE);
 		ld_table_add_column(c, "x", LD_TEXT, LD_INCOMPLETE);
-		m = ld_sql_merge("ds", "ds_staging", tabs, 2, "123.4");
+		m = ld_sql_merge(NULL, "ds", "ds_staging", tabs, 2, "123.4");
 		CHECK_STR(m,
 		    "DELETE FROM \"ds\".\"items__tags\" WHERE"
 		    " \"_dlt_root_id\" IN (SELECT d.\"_dlt_id\" FROM"
@@ -46,6 +46,43 @@ main(void)
 		    " \"value\" FROM \"ds_staging\".\"items__tags\" WHERE"
 		    " \"_dlt_root_id\" IN (SELECT \"_dlt_id\" FROM"
 		    " \"ds\".\"items\" WHERE \"_dlt_load_id\" = '123.4');\n");
+		free(m);
+		ld_schema_free(s);
+	}
+	TEST("an upper-case dialect: names casefolded, backslashes escaped") {
+		struct ld_dialect	 dl = { .upper_case = 1,
+		    .backslash_escapes = 1,
+		    .dedup_order_by = "(SELECT NULL)" };
+		struct ld_schema	*s = ld_schema_new("p");
+		struct ld_table		*t = ld_schema_add_table(s, "items",
+		    NULL, LD_MERGE);
+		const struct ld_table	*tabs[] = { t };
+		char			*m;
+
+		ld_table_add_column(t, "id", LD_BIGINT, LD_PRIMARY_KEY);
+		ld_table_add_column(t, "v", LD_TEXT, LD_NULLABLE);
+		m = ld_sql_qualified(&dl, "open_rates", "_dlt_loads");
+		CHECK_STR(m, "\"OPEN_RATES\".\"_DLT_LOADS\"");
+		free(m);
+		m = ld_sql_ident(&dl, "a\"b");
+		CHECK_STR(m, "\"A\"\"B\"");
+		free(m);
+		m = ld_sql_literal(&dl, "it's a\\b");
+		CHECK_STR(m, "'it''s a\\\\b'");
+		free(m);
+		m = ld_sql_literal(NULL, "a\\b");
+		CHECK_STR(m, "'a\\b'");
+		free(m);
+		m = ld_sql_merge(&dl, "ds", "ds_staging", tabs, 1, "1.2");
+		CHECK_STR(m,
+		    "DELETE FROM \"DS\".\"ITEMS\" AS d WHERE EXISTS (SELECT"
+		    " 1 FROM \"DS_STAGING\".\"ITEMS\" AS s WHERE d.\"ID\" ="
+		    " s.\"ID\");\n"
+		    "INSERT INTO \"DS\".\"ITEMS\" (\"ID\", \"V\") SELECT"
+		    " \"ID\", \"V\" FROM (SELECT *, ROW_NUMBER() OVER"
+		    " (PARTITION BY \"ID\" ORDER BY (SELECT NULL)) AS"
+		    " \"_DLT_DEDUP_RN\" FROM \"DS_STAGING\".\"ITEMS\") AS t"
+		    " WHERE \"_DLT_DEDUP_RN\" = 1;\n");
 		free(m);
 		ld_schema_free(s);
 	}

@@ -55,8 +55,9 @@ main(void)
 		check_hint("text", 'S', -1, "{\"data_type\":\"text\"}");
 		check_hint("varchar", 'S', 68, "{\"data_type\":\"text\"}");
 		check_hint("bool", 'B', -1, "{\"data_type\":\"bool\"}");
+		/* DateTime(timezone=True): dlt says so in the schema. */
 		check_hint("timestamptz", 'D', -1,
-		    "{\"data_type\":\"timestamp\"}");
+		    "{\"data_type\":\"timestamp\",\"timezone\":true}");
 		check_hint("timestamp", 'D', -1,
 		    "{\"data_type\":\"timestamp\",\"timezone\":false}");
 		check_hint("jsonb", 'U', -1, "{\"data_type\":\"json\"}");
