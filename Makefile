@@ -56,11 +56,12 @@ LDLIBS	 = $(PKG_LIBS) -ldl -lpthread -lm
 EXPORTS	 = -Wl,--dynamic-list=sdk/exports.dynlist
 
 # Every folder below holds modules linked into pfagent, in the order of
-# docs/layers.txt (lowest first); cli/main.c is the only source that is
-# not also linked into the unit tests.
+# docs/layers.txt (lowest first); the two mains are the only sources that
+# are not also linked into the unit tests.
 LIB_DIRS = common yaml git aws snowflake config prefect load deployments sdk \
 	   executor worker cli cli/deploy
-LIB_SRC	 = $(filter-out cli/main.c,$(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
+MAINS	 = cli/main.c cli/flow_main.c
+LIB_SRC	 = $(filter-out $(MAINS),$(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
 FLOW_SRC = $(wildcard flows/*.c) $(wildcard tests/flows/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
@@ -84,7 +85,8 @@ DRIVERS	 = $(DRIVER_SRC:tests/integration/%.c=$(S)/tests/integration/%)
 	clean valgrind
 .DEFAULT_GOAL := all
 
-all: $(B)/pfagent $(S)/pfagent flows $(DRIVERS)
+all: $(B)/pfagent $(B)/pfagent-flow $(S)/pfagent $(S)/pfagent-flow flows \
+	$(DRIVERS)
 flows: $(FLOWS)
 
 $(B)/obj/%.o: %.c
@@ -99,11 +101,21 @@ $(B)/libpf.a: $(LIB_OBJ)
 $(S)/libpf.a: $(LIB_SOBJ)
 	@rm -f $@; ar rcs $@ $^
 
-# Linked from objects, not the archive, so every SDK symbol is present.
-$(B)/pfagent: $(B)/obj/cli/main.o $(LIB_OBJ) sdk/exports.dynlist
-	$(CC) $(OPT) $(EXPORTS) -o $@ $(B)/obj/cli/main.o $(LIB_OBJ) $(LDLIBS)
-$(S)/pfagent: $(S)/obj/cli/main.o $(LIB_SOBJ) sdk/exports.dynlist
-	$(CC) $(SAN) $(EXPORTS) -o $@ $(S)/obj/cli/main.o $(LIB_SOBJ) $(LDLIBS)
+# Two executables (docs/architecture.md, "Two executables"): pfagent, the
+# worker, linked from the archive so it holds only what `start` calls,
+# and maps only the libraries that code uses (--as-needed); pfagent-flow,
+# every other command and the flow-run process, linked from objects so
+# every SDK symbol is present for flow modules.
+$(B)/pfagent: $(B)/obj/cli/main.o $(B)/libpf.a
+	$(CC) $(OPT) -Wl,--as-needed -o $@ $< $(B)/libpf.a $(LDLIBS)
+$(S)/pfagent: $(S)/obj/cli/main.o $(S)/libpf.a
+	$(CC) $(SAN) -Wl,--as-needed -o $@ $< $(S)/libpf.a $(LDLIBS)
+$(B)/pfagent-flow: $(B)/obj/cli/flow_main.o $(LIB_OBJ) sdk/exports.dynlist
+	$(CC) $(OPT) $(EXPORTS) -o $@ $(B)/obj/cli/flow_main.o $(LIB_OBJ) \
+		$(LDLIBS)
+$(S)/pfagent-flow: $(S)/obj/cli/flow_main.o $(LIB_SOBJ) sdk/exports.dynlist
+	$(CC) $(SAN) $(EXPORTS) -o $@ $(S)/obj/cli/flow_main.o $(LIB_SOBJ) \
+		$(LDLIBS)
 
 # A flow module: flows/<file>.c -> build/flows/<file>.so (docs/flows.md).
 $(B)/%.so: %.c $(wildcard include/pf/*.h)

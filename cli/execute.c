@@ -31,6 +31,8 @@ usage_execute(FILE *f)
 	    "  " PF_ENV_STATE_DIR "         cancellation intents, git cache\n"
 	    "  " PF_ENV_GIT_CACHE_MB "      git cache size (default 2048)\n"
 	    "  " PF_ENV_LOG_FORMAT "        console lines: text or json\n"
+	    "  " PF_ENV_LOG_LEVEL "         console level (debug: every API "
+	    "request timed)\n"
 	    "  " PF_ENV_PROFILE "        the dlt workspace profile\n"
 	    "  PFAGENT_INCLUDE_DIR       the flow SDK headers for module "
 	    "builds\n"

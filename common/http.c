@@ -240,6 +240,7 @@ http_request(const struct http_settings *s, const char *method,
 {
 	struct http_xfer	x;
 	CURLcode		cc;
+	int64_t			t0 = realtime_us();
 
 	if (http_xfer_init(&x, s, method, path, body) == -1) {
 		memset(r, 0, sizeof(*r));
@@ -250,6 +251,8 @@ http_request(const struct http_settings *s, const char *method,
 	cc = curl_easy_perform(x.easy);
 	http_xfer_result(&x, cc, r);
 	http_xfer_cleanup(&x);
+	log_debug("api %s %s: %ld in %.1f ms", method, path, r->status,
+	    (double)(realtime_us() - t0) / 1000);
 	return retry_classify(r->status);
 }
 

@@ -268,3 +268,18 @@ str_strip(const char *s)
 		e--;
 	return xasprintf("%.*s", (int)(e - s), s);
 }
+
+char *
+exe_sibling(const char *name)
+{
+	char	*self = realpath("/proc/self/exe", NULL), *slash, *path;
+
+	if (self == NULL || (slash = strrchr(self, '/')) == NULL) {
+		free(self);
+		return NULL;
+	}
+	*slash = '\0';
+	path = xasprintf("%s/%s", self, name);
+	free(self);
+	return path;
+}

@@ -60,5 +60,7 @@ char	*read_file_max(const char *path, size_t max, size_t *len,
 char	*url_unquote(const char *s, size_t n, int plus);
 /* mkdir -p; returns 0 or -1 with errno. */
 int	 mkdir_p(const char *path, mode_t mode);
+/* The path of name in this executable's directory, or NULL. Caller frees. */
+char	*exe_sibling(const char *name);
 
 #endif

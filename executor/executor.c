@@ -38,6 +38,7 @@
 #include "common/pyfmt.h"
 #include "sdk/run.h"
 #include "prefect/contract.h"
+#include "prefect/handoff.h"
 
 void
 exec_log(void *arg, int level, const char *fmt, ...)
@@ -142,16 +143,22 @@ exec_propose(struct exec *x, const char *type, const char *name,
 	return ret;
 }
 
-/* Reports a failure to load or prepare the flow, as Crashed. */
+/*
+ * Reports a failure to load or prepare the flow, as Crashed; on a run
+ * handed over unproved, only once the claim is proved.
+ */
 static int
 crash(struct exec *x, const char *message)
 {
 	struct orch_result	o;
 
+	if (!x->proved && !exec_prove(x))
+		return PF_EXIT_NOT_OURS;
 	exec_log(x, PF_LEVEL_ERROR, "%s", message);
 	logship_flush(x->logs);
 	if (exec_propose(x, "CRASHED", "Crashed", message, 0, &o) == -1)
 		return 1;
+	strlcpy_(x->api_state, o.type, sizeof(x->api_state));
 	strlcpy_(x->final_type, "CRASHED", sizeof(x->final_type));
 	exec_log(x, PF_LEVEL_INFO, "Finished in state Crashed('%s')", message);
 	return 0;
@@ -203,6 +210,7 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 	free(root);
 	if (rc == -1)
 		return -1;
+	log_debug("flow run %s: pull steps done", x->id);
 	if (entrypoint_build(ep, &output, err, errlen) == -1) {
 		if (output != NULL && *output != '\0')
 			exec_log(x, PF_LEVEL_ERROR, "%s", output);
@@ -215,6 +223,7 @@ prepare_code(struct exec *x, const struct entrypoint *ep, char *err,
 		exec_log(x, PF_LEVEL_INFO, "Built %s from %s", ep->module,
 		    ep->file);
 	free(output);
+	log_debug("flow run %s: module %s up to date", x->id, ep->module);
 	return 0;
 }
 
@@ -320,6 +329,7 @@ enter_running(struct exec *x)
 			return -1;
 		switch (o.status) {
 		case ORCH_ACCEPT:
+			log_debug("flow run %s: Running", x->id);
 			return 1;
 		case ORCH_WAIT:
 			sleep_ms((int64_t)(o.delay_seconds * 1000));
@@ -400,6 +410,7 @@ exec_finished(struct exec *x, const struct orch_result *o, const char *sent)
 	char	*final;
 
 	strlcpy_(x->final_type, o->type, sizeof(x->final_type));
+	strlcpy_(x->api_state, o->type, sizeof(x->api_state));
 	if (o->status != ORCH_ACCEPT || sent == NULL)
 		sent = o->message;
 	n = strlen(sent) * 4 + sizeof(o->name) + 64;
@@ -462,6 +473,42 @@ still_ours(struct exec *x, const cJSON *run)
 	return ours;
 }
 
+int
+exec_prove(struct exec *x)
+{
+	int	ours;
+
+	pthread_mutex_lock(&x->prove_mu);
+	ours = still_ours(x, NULL);
+	if (ours)
+		x->proved = 1;
+	pthread_mutex_unlock(&x->prove_mu);
+	if (!ours) {
+		logship_discard(x->logs);
+		return 0;
+	}
+	logship_open(x->logs);
+	return 1;
+}
+
+/*
+ * The logship's gate, asked from its thread before it first sends:
+ * pull steps that outlast its batch interval have their lines shown
+ * as they go, once the claim is proved. A proof the flow's thread has
+ * in flight is waited for, not made twice.
+ */
+static int
+gate_proof(void *arg)
+{
+	struct exec	*x = arg;
+	int		 ours;
+
+	pthread_mutex_lock(&x->prove_mu);
+	ours = x->proved || still_ours(x, NULL);
+	pthread_mutex_unlock(&x->prove_mu);
+	return ours;
+}
+
 /* Runs the flow until a final state sticks; returns the exit status. */
 static int
 run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
@@ -469,10 +516,10 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 	struct orch_result	 o;
 	char			 err[8192], *message;
 	const char		*name, *exc_type;
-	int			 rc, timed_out, failed;
+	int			 rc, timed_out, failed, first = 1;
 
 	/* Proved again last thing before the first proposal. */
-	if (!still_ours(x, NULL))
+	if (!exec_prove(x))
 		return PF_EXIT_NOT_OURS;
 	for (;;) {
 		x->run.params = sdk_params_prepare(def, json_obj(x->flow_run,
@@ -481,6 +528,14 @@ run_flow(struct exec *x, const pf_flow_def *def, const char *flow_name)
 			return refuse_params(x, exc_type, err);
 		if ((rc = enter_running(x)) != 1)
 			return rc == 0 ? 0 : 1;
+		/* Running first, as soon as the module is loaded: the flow's
+		 * retry policy (read by the server when it fails) and its
+		 * configuration are wanted only by the time it runs. */
+		if (first) {
+			first = 0;
+			patch_policy(x, def);
+			config_open(x);
+		}
 		exec_log(x, PF_LEVEL_INFO, "Beginning flow run '%s' for flow "
 		    "'%s'", x->run.name, flow_name);
 		message = call_flow(x, def, &timed_out);
@@ -557,6 +612,11 @@ exec_cleanup(struct exec *x, struct entrypoint *ep)
 	cJSON_Delete(x->deployment);
 	if (x->shared_final != NULL)
 		munmap(x->shared_final, sizeof(x->final_type));
+	/* The worker then knows the run's end without reading it. */
+	if (x->handoff_fd > 0) {
+		handoff_set_final(x->handoff_fd, x->api_state);
+		close(x->handoff_fd);
+	}
 	pull_result_cleanup(&x->pulled);
 	http_settings_cleanup(&x->http);
 }
@@ -679,6 +739,7 @@ executor_run(const char *entrypoint, const cJSON *params)
 	pid_t			 pid;
 
 	memset(&x, 0, sizeof(x));
+	pthread_mutex_init(&x.prove_mu, NULL);
 	log_init(LOG_LVL_INFO, "[run]");
 	if (entrypoint_parse(entrypoint, &ep, err, sizeof(err)) == -1 ||
 	    build_here(&ep, err, sizeof(err)) == -1 ||
@@ -725,8 +786,6 @@ executor_run(const char *entrypoint, const cJSON *params)
 	logship_wrap_stderr(x.logs);
 	run_setup(&x);
 	exec_current = &x;
-	config_open(&x);
-	patch_policy(&x, def);
 	x.run.def = def;
 	rc = run_flow(&x, def, flow_name);
 	if (rc == 0 && strcmp(x.final_type, "COMPLETED") != 0)
@@ -734,6 +793,18 @@ executor_run(const char *entrypoint, const cJSON *params)
 	exec_child_done(&x);
 	exec_cleanup(&x, &ep);
 	return rc;
+}
+
+/* The worker's level (prefect/contract.h); debug times every request. */
+static enum log_level
+exec_log_level(void)
+{
+	const char	*v = getenv(PF_ENV_LOG_LEVEL);
+	enum log_level	 lvl = LOG_LVL_INFO;
+
+	if (v != NULL)
+		(void)log_level_parse(v, &lvl);
+	return lvl;
 }
 
 int
@@ -748,7 +819,9 @@ executor_main(void)
 
 	memset(&x, 0, sizeof(x));
 	memset(&ep, 0, sizeof(ep));
-	log_init(LOG_LVL_INFO, "[executor]");
+	x.handoff_fd = -1;
+	pthread_mutex_init(&x.prove_mu, NULL);
+	log_init(exec_log_level(), "[executor]");
 	exec_signals_start();
 	x.execute = 1;
 	x.start_dir = getcwd(NULL, 0);
@@ -760,20 +833,31 @@ executor_main(void)
 		log_error("%s", err);
 		return 1;
 	}
-	if ((x.flow_run = exec_get_json(&x, "/flow_runs/", x.id, err,
-	    sizeof(err))) == NULL) {
-		log_error("flow run %s: %s", x.id, err);
-		goto out;
-	}
-	/* Nothing, not even a log line, on a run that is not ours. */
-	if (!still_ours(&x, x.flow_run)) {
-		rc = PF_EXIT_NOT_OURS;
-		goto out;
+	/*
+	 * What the worker read as it proved the claim, handed over: no
+	 * second read. Its lines wait for the proof before Running (the
+	 * logship's gate), so nothing lands on a run that is not ours.
+	 */
+	if (handoff_take(x.id, &x.flow_run, &x.deployment, &x.handoff_fd) ==
+	    -1) {
+		if ((x.flow_run = exec_get_json(&x, "/flow_runs/", x.id, err,
+		    sizeof(err))) == NULL) {
+			log_error("flow run %s: %s", x.id, err);
+			goto out;
+		}
+		/* Nothing, not even a log line, on a run that is not ours. */
+		if (!still_ours(&x, x.flow_run)) {
+			rc = PF_EXIT_NOT_OURS;
+			goto out;
+		}
+		x.proved = 1;
 	}
 	name = json_str(x.flow_run, "name");
 	x.run.id = x.id;
 	x.run.name = name ? name : x.id;
 	x.logs = x.run.logs = logship_start(&x.http, x.id, x.run.name);
+	if (!x.proved)
+		logship_gate(x.logs, gate_proof, &x);
 	logship_wrap_stderr(x.logs);
 	run_setup(&x);
 	exec_current = &x;
@@ -782,8 +866,9 @@ executor_main(void)
 		    "deployment, so pfagent has no entrypoint to run");
 		goto out;
 	}
-	if ((x.deployment = exec_get_json(&x, "/deployments/", dep_id, err,
-	    sizeof(err))) == NULL || entrypoint_parse(json_str(x.deployment,
+	if ((x.deployment == NULL && (x.deployment = exec_get_json(&x,
+	    "/deployments/", dep_id, err, sizeof(err))) == NULL) ||
+	    entrypoint_parse(json_str(x.deployment,
 	    "entrypoint"), &ep, err, sizeof(err)) == -1 ||
 	    prepare_code(&x, &ep, err, sizeof(err)) == -1 ||
 	    entrypoint_load(&ep, &def, err, sizeof(err)) == -1) {
@@ -792,9 +877,8 @@ executor_main(void)
 		free(msg);
 		goto out;
 	}
+	log_debug("flow run %s: module loaded", x.id);
 	flow_name = def->name ? def->name : ep.function;
-	config_open(&x);
-	patch_policy(&x, def);
 	x.run.def = def;
 	rc = run_flow(&x, def, flow_name);
 out:

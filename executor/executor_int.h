@@ -22,6 +22,10 @@ struct exec {
 	pthread_t		 watchdog;
 	int			 watchdog_started;
 	char			 final_type[16];
+	char			 api_state[16];	/* of the last final answer */
+	int			 handoff_fd;	/* the worker's memfd, or -1 */
+	volatile sig_atomic_t	 proved;	/* the claim, since the handoff */
+	pthread_mutex_t		 prove_mu;	/* one proof at a time */
 	char			 id_buf[40];
 	struct http_settings	 http;
 	const char		*id;
@@ -47,6 +51,12 @@ int	exec_propose(struct exec *, const char *type, const char *name,
 /* Records a final answer and logs "Finished in state ...". */
 int	exec_finished(struct exec *, const struct orch_result *o,
 	    const char *sent);
+/*
+ * Proves the worker's claim on a fresh read of the run (prefect/
+ * contract.h): 1, and the run's lines may go out; 0, the run is not
+ * ours and every line of it is dropped.
+ */
+int	exec_prove(struct exec *);
 /* GET prefix/id, parsed; NULL with err set. */
 cJSON	*exec_get_json(struct exec *, const char *prefix, const char *id,
 	    char *err, size_t errlen);

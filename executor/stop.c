@@ -82,6 +82,9 @@ crash_of_signal(struct exec *x, int sig)
 		logship_flush(x->logs);
 		die_of(sig);
 	}
+	/* Handed a run not yet proved ours: nothing written unless it is. */
+	if (x->execute && !x->proved && !exec_prove(x))
+		die_of(sig);
 	sdk_tasks_abandon(&x->run, msg);
 	exec_log(x, PF_LEVEL_ERROR, "%s", msg);
 	logship_flush(x->logs);

@@ -12,6 +12,12 @@
 
 #include <cjson/cJSON.h>
 
+/*
+ * The flow-run process's executable, beside the worker's (cli/main.c):
+ * the worker starts `pfagent-flow execute`.
+ */
+#define PF_FLOW_EXE		"pfagent-flow"
+
 /* The child's environment, beside Prefect's own PREFECT_* settings. */
 #define PF_ENV_FLOW_RUN_ID	"PREFECT__FLOW_RUN_ID"	/* Prefect's name */
 #define PF_ENV_WORKER_NAME	"PREFECT__WORKER_NAME"
@@ -22,8 +28,12 @@
 #define PF_ENV_STATE_DIR	"PFAGENT_STATE_DIR"	/* intents, git cache */
 #define PF_ENV_GIT_CACHE_MB	"PFAGENT_GIT_CACHE_MB"
 #define PF_ENV_LOG_FORMAT	"PFAGENT_LOG_FORMAT"	/* text, json */
+#define PF_ENV_LOG_LEVEL	"PFAGENT_LOG_LEVEL"	/* debug: API trace */
 #define PF_ENV_PROFILE		"WORKSPACE__PROFILE"	/* dlt's variable */
 #define PF_ENV_CLAIM		"PFAGENT_CLAIM"		/* claim_env() */
+/* The worker's reads, in a memfd on this descriptor (prefect/handoff.h). */
+#define PF_ENV_HANDOFF		"PFAGENT_HANDOFF_FD"
+#define PF_HANDOFF_FD		3
 
 /*
  * The exit status of an executor that found an allocation refused under

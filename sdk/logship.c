@@ -75,6 +75,15 @@ struct logship {
 	int				 hurry;		/* the buffer is full */
 	int				 stderr_saved;	/* -1: not wrapped */
 	pthread_t			 raw_thread;
+	/*
+	 * Closed: nothing is sent until gate(gate_arg) says the run is
+	 * ours (asked before the first send) or logship_open says so; a
+	 * run found not ours has its lines dropped (logship_discard).
+	 */
+	int				 gated;
+	int				 discarding;
+	int				(*gate)(void *);
+	void				*gate_arg;
 };
 
 /*
@@ -263,6 +272,70 @@ take_batch(struct logship *ls, size_t *lines, size_t *bytes, double *end)
 	return batch;
 }
 
+/*
+ * Waits out the batch interval from the first line of a batch: lines
+ * that come meanwhile go with it. A full batch, a flow waiting for
+ * room, a flush or the stop end the wait (locked).
+ */
+static void
+batch_wait(struct logship *ls)
+{
+	struct timespec	deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += BATCH_INTERVAL_MS / 1000;
+	while (!ls->flush_wanted && !ls->stopping && !ls->hurry &&
+	    ls->held_bytes < BATCH_MAX_BYTES && pthread_cond_timedwait(
+	    &ls->wake, &ls->mu, &deadline) != ETIMEDOUT)
+		;
+}
+
+/* Drops what is queued: the run is not ours (locked). */
+static void
+drop_queue(struct logship *ls)
+{
+	cJSON_Delete(ls->queue);
+	ls->queue = cJSON_CreateArray();
+	ls->sent = ls->pushed;
+	ls->held_lines = ls->held_bytes = 0;
+	ls->dropping = 0;
+	pthread_cond_broadcast(&ls->drained);
+}
+
+/*
+ * The run is not ours: its lines go nowhere, not even to the spool the
+ * worker would send after a crash (locked).
+ */
+static void
+discard_locked(struct logship *ls)
+{
+	ls->gated = 0;
+	ls->discarding = 1;
+	while (ls->send_started != 0)
+		pthread_cond_wait(&ls->drained, &ls->mu);
+	drop_queue(ls);
+	logspool_close(ls->spool, 1);
+	ls->spool = NULL;
+}
+
+/* Asks the gate before the first send (locked; unlocked meanwhile). */
+static void
+pass_gate(struct logship *ls)
+{
+	int	ours;
+
+	if (!ls->gated || ls->gate == NULL)
+		return;
+	pthread_mutex_unlock(&ls->mu);
+	ours = ls->gate(ls->gate_arg);
+	pthread_mutex_lock(&ls->mu);
+	if (!ls->gated)
+		return;		/* opened or discarded meanwhile */
+	ls->gated = 0;
+	if (!ours)
+		discard_locked(ls);
+}
+
 static void *
 ship(void *arg)
 {
@@ -274,20 +347,20 @@ ship(void *arg)
 		size_t		 lines, bytes;
 		double		 end = 0;
 
-		while (cJSON_GetArraySize(ls->queue) == 0 && !ls->stopping) {
+		while ((cJSON_GetArraySize(ls->queue) == 0 || (ls->gated &&
+		    ls->gate == NULL)) && !ls->stopping) {
 			pthread_cond_broadcast(&ls->drained);
 			pthread_cond_wait(&ls->wake, &ls->mu);
 		}
 		if (cJSON_GetArraySize(ls->queue) == 0 && ls->stopping)
 			break;
-		/* A full batch, or a flow waiting for room, goes at once. */
-		if (!ls->flush_wanted && !ls->stopping && !ls->hurry &&
-		    ls->held_bytes < BATCH_MAX_BYTES) {
-			struct timespec	deadline;
-
-			clock_gettime(CLOCK_REALTIME, &deadline);
-			deadline.tv_sec += BATCH_INTERVAL_MS / 1000;
-			pthread_cond_timedwait(&ls->wake, &ls->mu, &deadline);
+		batch_wait(ls);
+		pass_gate(ls);
+		if (ls->discarding || ls->gated) {
+			drop_queue(ls);	/* never proved ours: not sent */
+			if (ls->stopping)
+				break;
+			continue;
 		}
 		batch = take_batch(ls, &lines, &bytes, &end);
 		if (cJSON_GetArraySize(ls->queue) == 0)
@@ -457,9 +530,11 @@ logship_push(struct logship *ls, const char *logger, int level,
 	    task_run_id);
 	pthread_mutex_lock(&ls->mu);
 	stamp(ls, entry);
-	while (!room_or_give_up(ls, len))
+	while (!ls->discarding && !room_or_give_up(ls, len))
 		;
-	if (ls->held_lines + 1 > ls->max_lines ||
+	if (ls->discarding)
+		cJSON_Delete(entry);	/* not our run: nowhere to go */
+	else if (ls->held_lines + 1 > ls->max_lines ||
 	    ls->held_bytes + len + ENTRY_OVERHEAD > ls->max_bytes) {
 		if (ls->dropping++ == 0)
 			strlcpy_(ls->drop_ts, json_str(entry, "timestamp"),
@@ -619,6 +694,41 @@ logship_mask(struct logship *ls, const char *text)
 }
 
 void
+logship_gate(struct logship *ls, int (*gate)(void *), void *arg)
+{
+	if (ls == NULL || ls->http == NULL)
+		return;
+	pthread_mutex_lock(&ls->mu);
+	ls->gated = 1;
+	ls->gate = gate;
+	ls->gate_arg = arg;
+	pthread_mutex_unlock(&ls->mu);
+}
+
+void
+logship_open(struct logship *ls)
+{
+	if (ls == NULL || ls->http == NULL)
+		return;
+	pthread_mutex_lock(&ls->mu);
+	if (!ls->discarding) {
+		ls->gated = 0;
+		pthread_cond_signal(&ls->wake);
+	}
+	pthread_mutex_unlock(&ls->mu);
+}
+
+void
+logship_discard(struct logship *ls)
+{
+	if (ls == NULL || ls->http == NULL)
+		return;
+	pthread_mutex_lock(&ls->mu);
+	discard_locked(ls);
+	pthread_mutex_unlock(&ls->mu);
+}
+
+void
 logship_flush(struct logship *ls)
 {
 	if (ls->http == NULL)
@@ -628,7 +738,7 @@ logship_flush(struct logship *ls)
 	unsigned long want = ls->pushed;
 	ls->flush_wanted = 1;
 	pthread_cond_signal(&ls->wake);
-	while (ls->sent < want)
+	while (ls->sent < want && !ls->discarding)
 		pthread_cond_wait(&ls->drained, &ls->mu);
 	pthread_mutex_unlock(&ls->mu);
 }

@@ -54,6 +54,17 @@ void		 logship_unwrap_stderr(struct logship *);
 /* The same for a message still to be formatted. */
 char		*logship_vmask(struct logship *, const char *fmt, va_list ap)
 		    __attribute__((format(printf, 2, 0)));
+/*
+ * Nothing is sent until the run is known to be ours: gate(arg) is asked
+ * (from the shipping thread) before the first send, unless
+ * logship_open() came first; when it says 0, every line is dropped, as
+ * after logship_discard(). So a flow-run process that finds its run
+ * taken by another worker leaves no line in it.
+ */
+void		 logship_gate(struct logship *, int (*gate)(void *), void *arg);
+void		 logship_open(struct logship *);
+/* The run is not ours: what is queued and what comes is dropped. */
+void		 logship_discard(struct logship *);
 /* Blocks until everything queued so far was sent or given up. */
 void		 logship_flush(struct logship *);
 /* Flushes, stops the thread and frees. */

@@ -642,9 +642,13 @@ events_thread(void *arg)
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
 	info.user = e;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/*
+	 * A TLS context (OpenSSL initialised, the CA store loaded: ~4 MiB
+	 * resident) only for wss://; a plain ws:// stream needs none.
+	 */
+	info.options = e->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
 	/* As curl with CAINFO: the bundle replaces the system's. */
-	if (e->ca_file != NULL) {
+	if (e->tls && e->ca_file != NULL) {
 		info.client_ssl_ca_filepath = e->ca_file;
 		info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 	}

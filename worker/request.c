@@ -20,6 +20,7 @@ struct request {
 	struct http_xfer		 xfer;
 	int				 attempt;
 	int64_t				 started;
+	int64_t				 attempt_started;	/* µs, for the trace */
 };
 
 static void	attempt(void *);
@@ -65,6 +66,9 @@ on_done(CURLcode cc, void *arg)
 
 	http_xfer_result(&r->xfer, cc, &resp);
 	http_xfer_cleanup(&r->xfer);
+	/* One line per attempt: the trace of docs/benchmarks.md. */
+	log_debug("api %s %s: %ld in %.1f ms", r->method, r->path, resp.status,
+	    (double)(realtime_us() - r->attempt_started) / 1000);
 	metrics_api_error(resp.status, cc == CURLE_OPERATION_TIMEDOUT);
 	rc = retry_classify(resp.status);
 	if (rc != RETRY_AGAIN) {
@@ -91,6 +95,7 @@ attempt(void *arg)
 	struct request	*r = arg;
 
 	r->attempt++;
+	r->attempt_started = realtime_us();
 	if (http_xfer_init(&r->xfer, r->http, r->method, r->path,
 	    r->body) == -1) {
 		struct http_resp resp = { .body = NULL };

@@ -78,9 +78,13 @@ run_free_if_done(struct run *r)
 		log_warnx("flow run %s: not known to be final; its journal "
 		    "record stays for the next start to reconcile", r->id);
 	jrec_cleanup(&r->jrec);
+	if (r->handoff_fd != -1)
+		close(r->handoff_fd);
 	cJSON_Delete(r->flow_run);
 	cJSON_Delete(r->deployment);
 	cJSON_Delete(r->flow);
+	cJSON_Delete(r->held_logs);
+	free(r->dep_error);
 	free(r->flow_name);
 	free(r->name);
 	free(r->workdir);
@@ -135,25 +139,122 @@ run_journal(struct run *r)
 		    "if this worker dies", r->id, err);
 }
 
+/*
+ * Sends the run's held lines and entry (if any) in one POST /logs/:
+ * lines keep the time they were made at, so Prefect shows them as if
+ * each had been sent on its own.
+ */
+static void
+run_log_send(struct run *r, cJSON *entry)
+{
+	cJSON	*arr = r->held_logs ? r->held_logs : cJSON_CreateArray();
+	char	*body;
+
+	r->held_logs = NULL;
+	if (entry != NULL)
+		cJSON_AddItemToArray(arr, entry);
+	if (cJSON_GetArraySize(arr) > 0) {
+		body = json_print(arr);
+		request_send(r->agent->loop, &r->agent->http, &retry_patient,
+		    "POST", "/logs/", body, NULL, NULL);
+		free(body);
+	}
+	cJSON_Delete(arr);
+}
+
+static cJSON *
+log_entry(struct run *r, int level, const char *fmt, va_list ap)
+{
+	char	*msg = xvasprintf(fmt, ap);
+	cJSON	*e = api_log_entry("prefect.flow_runs.worker", level, msg,
+	    r->id, NULL);
+
+	free(msg);
+	return e;
+}
+
 /* A line in the run's own log, as Prefect's worker writes it. */
 void
 run_log(struct run *r, int level, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*msg, *body;
-	cJSON	*arr = cJSON_CreateArray();
+	cJSON	*e;
 
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	e = log_entry(r, level, fmt, ap);
 	va_end(ap);
-	cJSON_AddItemToArray(arr, api_log_entry("prefect.flow_runs.worker",
-	    level, msg, r->id, NULL));
-	body = json_print(arr);
-	request_send(r->agent->loop, &r->agent->http, &retry_patient, "POST",
-	    "/logs/", body, NULL, NULL);
-	free(body);
-	free(msg);
-	cJSON_Delete(arr);
+	run_log_send(r, e);
+}
+
+void
+run_log_hold(struct run *r, int level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (r->held_logs == NULL)
+		r->held_logs = cJSON_CreateArray();
+	va_start(ap, fmt);
+	cJSON_AddItemToArray(r->held_logs, log_entry(r, level, fmt, ap));
+	va_end(ap);
+}
+
+/* --- flows read lately --- */
+
+/*
+ * A flow's name cannot change and its tags seldom do: a flow read in
+ * the last minute is not read again for the next run of it (the tags
+ * only go into the worker's events).
+ */
+#define FLOW_CACHE_MS	60000
+#define FLOW_CACHE_MAX	256
+
+static const cJSON *
+flow_cache_get(struct agent *a, const char *id)
+{
+	const cJSON	*e = cJSON_GetObjectItemCaseSensitive(a->flow_cache, id);
+
+	if (e == NULL || now_ms() - (int64_t)json_num(e, "at", 0) >
+	    FLOW_CACHE_MS)
+		return NULL;
+	return json_obj(e, "flow");
+}
+
+static void
+flow_cache_put(struct agent *a, const char *id, const cJSON *flow)
+{
+	cJSON	*e;
+
+	if (id == NULL)
+		return;
+	if (a->flow_cache == NULL ||
+	    cJSON_GetArraySize(a->flow_cache) >= FLOW_CACHE_MAX) {
+		cJSON_Delete(a->flow_cache);
+		a->flow_cache = cJSON_CreateObject();
+	}
+	e = cJSON_CreateObject();
+	cJSON_AddNumberToObject(e, "at", (double)now_ms());
+	cJSON_AddItemToObject(e, "flow", cJSON_Duplicate(flow, 1));
+	cJSON_DeleteItemFromObjectCaseSensitive(a->flow_cache, id);
+	cJSON_AddItemToObject(a->flow_cache, id, e);
+}
+
+void
+flow_cache_free(struct agent *a)
+{
+	cJSON_Delete(a->flow_cache);
+	a->flow_cache = NULL;
+}
+
+/* The run's flow (owned by the run from now on). */
+static void
+run_set_flow(struct run *r, cJSON *flow)
+{
+	const char	*n = json_str(flow, "name");
+
+	cJSON_Delete(r->flow);
+	free(r->flow_name);
+	r->flow = flow;
+	r->flow_name = n ? xstrdup(n) : NULL;
 }
 
 /*
@@ -222,6 +323,7 @@ run_release(struct run *r)
 	if (r->step == STEP_RELEASED)
 		return;
 	r->step = STEP_RELEASED;
+	run_log_send(r, NULL);		/* lines held for a step never taken */
 	run_free_slot(r);
 	if (r->workdir_is_temp && r->workdir != NULL)
 		nftw(r->workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -581,6 +683,10 @@ on_owned(struct http_resp *resp, enum retry_class rc, void *arg)
 		run_claim_info(r, &c);
 		switch (claim_is_ours(run, &c, why, sizeof(why))) {
 		case 1:
+			/* The freshest read: what the process is handed. */
+			cJSON_Delete(r->flow_run);
+			r->flow_run = run;
+			run = NULL;
 			next(r);
 			break;
 		case -1:
@@ -755,7 +861,10 @@ on_labels(struct http_resp *resp, enum retry_class rc, void *arg)
 
 /*
  * Labels first, then Submitting, one after the other as Prefect's worker
- * does: the server's state write would otherwise race the labels write.
+ * does: a SQLite-backed server answers a write that races another
+ * write of the run with a 503. The "submitting" line waits for the
+ * "submitted" one (run_log_hold): one POST /logs/ for both, and none
+ * racing the labels.
  */
 static void
 submit_labels(struct run *r)
@@ -768,7 +877,7 @@ submit_labels(struct run *r)
 		cancel_unstarted(r);
 		return;
 	}
-	run_log(r, PF_LEVEL_INFO, "Worker '%s' submitting flow run '%s'",
+	run_log_hold(r, PF_LEVEL_INFO, "Worker '%s' submitting flow run '%s'",
 	    a->conf.name, r->id);
 	if (a->no_labels_route) {
 		submit_state(r);
@@ -788,14 +897,74 @@ submit_labels(struct run *r)
 }
 
 /*
- * Proved again before the labels and Submitting: another claim may have
- * landed while the deployment and the flow were read.
+ * The claim is proved, the deployment and the flow are read: what the
+ * deployment's answer says decides (as Prefect's worker: 404 cancels).
  */
 static void
-run_submit(struct run *r)
+submit(struct run *r)
 {
-	r->step = STEP_SUBMIT;
-	run_if_owned(r, submit_labels);
+	char	*msg;
+
+	if (r->cancel_requested) {
+		cancel_unstarted(r);
+		return;
+	}
+	if (r->agent->stopping) {
+		hand_back(r);
+		return;
+	}
+	switch (r->dep_read) {
+	case READ_GONE:
+		msg = xasprintf("Deployment %s no longer exists, cancelled run.",
+		    json_str(r->flow_run, "deployment_id"));
+		run_propose(r, "CANCELLED", "Cancelled", msg, 1);
+		free(msg);
+		run_release(r);
+		return;
+	case READ_FAILED:
+		/* Claimed: it must not stay Pending. */
+		run_crash(r, "Failed to submit flow run to infrastructure: "
+		    "cannot read deployment %s: %s",
+		    json_str(r->flow_run, "deployment_id"), r->dep_error);
+		run_release(r);
+		return;
+	default:
+		submit_labels(r);
+	}
+}
+
+/*
+ * The claim landed and what the run needs has been read (both went out
+ * together, so the reads cost no time): the claim is proved once, right
+ * before the first write that depends on it, as every write after it
+ * (labels, Submitting, the process) would be wrong on a run another
+ * worker's claim took meanwhile. One proof serves: nothing is read or
+ * waited for between it and the labels.
+ */
+static void
+claim_and_reads_done(struct run *r)
+{
+	if (!r->claimed || r->reads > 0 || r->step != STEP_CLAIM)
+		return;
+	log_info("flow run %s (%s): claimed", r->id, r->name);
+	metrics_run_claimed(json_str(r->flow_run, "expected_start_time"),
+	    json_str(r->flow_run, "created"));
+	if (r->cancel_requested)
+		cancel_unstarted(r);
+	else if (r->agent->stopping)
+		hand_back(r);
+	else {
+		r->step = STEP_SUBMIT;
+		run_if_owned(r, submit);
+	}
+}
+
+/* The claim is ACCEPTed (or found ours after a lost answer). */
+static void
+claimed(struct run *r)
+{
+	r->claimed = 1;
+	claim_and_reads_done(r);
 }
 
 static void
@@ -805,18 +974,16 @@ on_flow(struct http_resp *resp, enum retry_class rc, void *arg)
 	cJSON		*flow;
 	char		 err[200];
 
+	r->reads--;
+	/* The flow's name and tags only label the child and the events:
+	 * without them the run goes on. */
 	if (rc == RETRY_OK &&
 	    (flow = json_parse_answer(resp->body, 0, err, sizeof(err)))) {
-		const char *n = json_str(flow, "name");
-
-		r->flow_name = n ? xstrdup(n) : NULL;
-		r->flow = flow;		/* now owned by the run */
+		flow_cache_put(r->agent, json_str(r->flow_run, "flow_id"),
+		    flow);
+		run_set_flow(r, flow);
 	}
-	/* The flow's name only labels the child; go on without it. */
-	if (r->cancel_requested)
-		cancel_unstarted(r);
-	else
-		run_submit(r);
+	claim_and_reads_done(r);
 	run_unref(r);
 }
 
@@ -824,69 +991,56 @@ static void
 on_deployment(struct http_resp *resp, enum retry_class rc, void *arg)
 {
 	struct run	*r = arg;
-	const char	*flow_id;
 	char		 err[200];
 
-	if (r->cancel_requested) {
-		cancel_unstarted(r);
-		run_unref(r);
-		return;
+	r->reads--;
+	if (resp->status == 404)
+		r->dep_read = READ_GONE;
+	else if (rc == RETRY_OK && (r->deployment = json_parse_answer(
+	    resp->body, 0, err, sizeof(err))) != NULL)
+		r->dep_read = READ_OK;
+	else {
+		if (rc == RETRY_AUTH && r->step != STEP_RELEASED)
+			worker_fatal_auth(r->agent, "reading a deployment");
+		r->dep_read = READ_FAILED;
+		r->dep_error = xstrdup(rc == RETRY_OK ? err : resp->error);
 	}
-	if (resp->status == 404) {
-		char *msg = xasprintf("Deployment %s no longer exists, "
-		    "cancelled run.", json_str(r->flow_run, "deployment_id"));
-
-		run_propose(r, "CANCELLED", "Cancelled", msg, 1);
-		free(msg);
-		run_release(r);
-		run_unref(r);
-		return;
-	}
-	if (rc == RETRY_AUTH)
-		worker_fatal_auth(r->agent, "reading a deployment");
-	if (rc != RETRY_OK || (r->deployment = json_parse_answer(resp->body, 0,
-	    err, sizeof(err))) == NULL) {
-		/* Claimed: it must not stay Pending. */
-		run_crash(r, "Failed to submit flow run to infrastructure: "
-		    "cannot read deployment %s: %s",
-		    json_str(r->flow_run, "deployment_id"), rc == RETRY_OK ?
-		    err : resp->error);
-		run_release(r);
-		run_unref(r);
-		return;
-	}
-	if ((flow_id = json_str(r->flow_run, "flow_id")) != NULL) {
-		char *path = api_path("/flows/", flow_id, NULL);
-
-		run_request(r, &retry_quick, "GET", path, NULL, on_flow);
-		free(path);
-	} else
-		run_submit(r);
+	claim_and_reads_done(r);
 	run_unref(r);
 }
 
-/* The claim landed: now read what the run needs, as Prefect's worker. */
+/*
+ * Reads the deployment and the flow while the claim is on its way: they
+ * are only reads, and the claim then waits for nothing (Prefect's
+ * worker reads the deployment first, then claims). A flow read within
+ * the cache's lifetime is not read again.
+ */
 static void
-claimed(struct run *r)
+start_reads(struct run *r)
 {
 	const char	*dep = json_str(r->flow_run, "deployment_id");
+	const char	*flow_id = json_str(r->flow_run, "flow_id");
+	const cJSON	*cached;
+	char		*path;
 
-	log_info("flow run %s (%s): claimed", r->id, r->name);
-	metrics_run_claimed(json_str(r->flow_run, "expected_start_time"),
-	    json_str(r->flow_run, "created"));
-	if (r->cancel_requested)
-		cancel_unstarted(r);
-	else if (r->agent->stopping)
-		hand_back(r);
-	else if (dep != NULL) {
-		char *path = api_path("/deployments/", dep, NULL);
-
+	if (dep != NULL) {
+		path = api_path("/deployments/", dep, NULL);
+		r->reads++;
 		/* A claimed run rides out an outage rather than crash. */
 		run_request(r, &retry_patient, "GET", path, NULL,
 		    on_deployment);
 		free(path);
-	} else
-		run_submit(r);
+	}
+	if (flow_id == NULL)
+		return;
+	if ((cached = flow_cache_get(r->agent, flow_id)) != NULL)
+		run_set_flow(r, cJSON_Duplicate(cached, 1));
+	else {
+		path = api_path("/flows/", flow_id, NULL);
+		r->reads++;
+		run_request(r, &retry_quick, "GET", path, NULL, on_flow);
+		free(path);
+	}
 }
 
 static void	send_claim(struct run *);
@@ -959,7 +1113,9 @@ check_claim(void *arg)
 	struct run	*r = arg;
 	char		*path = api_path("/flow_runs/", r->id, NULL);
 
-	run_request(r, &retry_never, "GET", path, NULL, on_claim_check);
+	if (r->step == STEP_CLAIM)
+		run_request(r, &retry_never, "GET", path, NULL,
+		    on_claim_check);
 	free(path);
 	run_unref(r);		/* the timer's reference */
 }
@@ -971,7 +1127,9 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 	struct orch_result	 o;
 	char			 err[200];
 
-	if (rc == RETRY_AUTH) {
+	if (r->step != STEP_CLAIM) {
+		/* released meanwhile (a cancelled claim): nothing to do */
+	} else if (rc == RETRY_AUTH) {
 		worker_fatal_auth(r->agent, "claiming a flow run");
 		run_release(r);
 	} else if (rc == RETRY_AGAIN) {
@@ -984,7 +1142,7 @@ on_pending(struct http_resp *resp, enum retry_class rc, void *arg)
 	} else {
 		api_orch_adopt_own(&o, r->jrec.claim_tid);
 		if (o.status == ORCH_ACCEPT && strcmp(o.type, "PENDING") == 0)
-			run_if_owned(r, claimed);
+			claimed(r);
 		else {
 			log_debug("flow run %s: not claimed (%s %s): %s",
 			    r->id, api_orch_status_name(o.status), o.type,
@@ -1004,7 +1162,8 @@ send_claim(struct run *r)
 
 /*
  * Claims straight from the poll's answer, before anything else, so the
- * run is still as the poll saw it; the deployment is read afterwards.
+ * run is still as the poll saw it; the deployment and the flow are read
+ * alongside.
  */
 void
 run_claim(struct agent *a, const cJSON *flow_run)
@@ -1014,6 +1173,7 @@ run_claim(struct agent *a, const cJSON *flow_run)
 
 	r->agent = a;
 	r->pidfd = -1;
+	r->handoff_fd = -1;
 	r->flow_run = cJSON_Duplicate(flow_run, 1);
 	strlcpy_(r->id, json_str(flow_run, "id"), sizeof(r->id));
 	name = json_str(flow_run, "name");
@@ -1029,4 +1189,5 @@ run_claim(struct agent *a, const cJSON *flow_run)
 	uuid4(r->jrec.submit_tid);
 	run_journal(r);
 	send_claim(r);
+	start_reads(r);
 }

@@ -18,6 +18,9 @@
 enum run_step { STEP_CLAIM, STEP_SUBMIT, STEP_RUNNING, STEP_EXITED,
     STEP_RELEASED };
 
+/* The deployment's read, made alongside the claim. */
+enum run_read { READ_NONE, READ_OK, READ_GONE, READ_FAILED };
+
 struct run {
 	struct run	*next;
 	struct agent	*agent;
@@ -36,6 +39,12 @@ struct run {
 	int64_t		 claim_started;
 	int		 claim_attempts;
 	cJSON		*flow;		/* for the worker's events; may be NULL */
+	int		 claimed;	/* the claim landed (not yet proved) */
+	int		 reads;		/* deployment, flow reads in flight */
+	enum run_read	 dep_read;
+	char		*dep_error;	/* READ_FAILED: why */
+	cJSON		*held_logs;	/* lines waiting for the next (run_log) */
+	int		 handoff_fd;	/* the executor's memfd, or -1 */
 	char		 submitted_event[37];	/* "": none sent */
 	int		 cancel_requested;	/* Cancelling seen */
 	pid_t		 pgid;		/* the child's group, kept after reaping */
@@ -78,7 +87,11 @@ void	 run_request(struct run *, const struct retry_policy *,
 	    request_done_fn);
 /* Writes the run's record (journal.h); a refusal is only warned about. */
 void	 run_journal(struct run *);
+/* A line in the run's logs (sent with any held before it). */
 void	 run_log(struct run *, int level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* A line stamped now and sent with the next run_log (or the release). */
+void	 run_log_hold(struct run *, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 /* tid NULL: a fresh transition id; done NULL: nobody waits. */
 void	 run_set_state(struct run *, const struct retry_policy *,

@@ -35,6 +35,7 @@
 #include "common/spawn.h"
 #include "common/util.h"
 #include "prefect/contract.h"
+#include "prefect/handoff.h"
 #include "deployments/shell_step.h"
 
 /* --- the worker shuts down; the state of a process nobody waited for --- */
@@ -157,10 +158,21 @@ on_state_for_end(struct http_resp *resp, enum retry_class rc, void *arg)
 static void
 finish_unknown(struct run *r)
 {
-	char	*path = api_path("/flow_runs/", r->id, NULL);
+	char	*path, final[HANDOFF_FINAL_LEN];
 
 	run_kill_disarm_if_empty(r);
 	cancel_intent_remove(r->agent->conf.state_dir, r->id);
+	/* Our executor wrote the final state the API accepted: no need
+	 * to read the run to know it (prefect/handoff.h). */
+	handoff_final(r->handoff_fd, final);
+	if (!r->shutdown && r->exit_known && r->exit_code == 0 &&
+	    run_state_is_final(final)) {
+		r->settled = 1;
+		log_info("flow run %s (%s): already %s", r->id, r->name, final);
+		metrics_run_finished(final);
+		return;
+	}
+	path = api_path("/flow_runs/", r->id, NULL);
 	run_request(r, &retry_patient, "GET", path, NULL, on_state_for_end);
 	free(path);
 }
@@ -333,11 +345,11 @@ reap_tick(void *arg)
 
 /* The child's environment, in Prefect's order (later entries win). */
 static char **
-child_env(struct run *r, const struct jobconf *jc)
+child_env(struct run *r, const struct jobconf *jc, int handoff)
 {
 	extern char	**environ;
 	char		**add, **env;
-	size_t		  n = 12, i = 0;
+	size_t		  n = 13, i = 0;
 	struct claim	  claim;
 	const char	 *dep_name = json_str(r->deployment, "name");
 	const char	 *dep_id = json_str(r->flow_run, "deployment_id");
@@ -370,6 +382,9 @@ child_env(struct run *r, const struct jobconf *jc)
 	/* The executor proves the run is still ours before Running. */
 	run_claim_info(r, &claim);
 	add[i++] = claim_env(&claim);
+	/* What we read, for it not to read again (prefect/handoff.h). */
+	if (handoff)
+		add[i++] = xasprintf(PF_ENV_HANDOFF "=%d", PF_HANDOFF_FD);
 	/* --profile is the operator's choice for this worker: it wins. */
 	if (r->agent->conf.profile != NULL)
 		add[i++] = xasprintf(PF_ENV_PROFILE "=%s",
@@ -394,6 +409,44 @@ journal_spawned(pid_t pid, void *arg)
 	r->jrec.workdir = xstrdup(r->workdir);
 	r->jrec.workdir_is_temp = r->workdir_is_temp;
 	run_journal(r);
+}
+
+/* The child is our own executor (not a job's command or Python). */
+static int
+is_executor(const struct run *r, char *const *argv)
+{
+	return argv[0] != NULL && strcmp(argv[0], r->agent->exe) == 0 &&
+	    argv[1] != NULL && strcmp(argv[1], "execute") == 0 &&
+	    argv[2] == NULL;
+}
+
+/*
+ * What the child runs, and its environment: our executor is handed
+ * what this worker read (prefect/handoff.h). -1 after a Crashed.
+ */
+static int
+child_command(struct run *r, const struct jobconf *jc, char ***argv,
+    char ***env)
+{
+	char	err[512];
+
+	*env = child_env(r, jc, 0);
+	if ((*argv = command_argv(r->id, jc, r->deployment, r->agent->exe,
+	    *env, err, sizeof(err))) == NULL) {
+		run_crash(r, "%s", err);
+		return -1;
+	}
+	if (!is_executor(r, *argv))
+		return 0;
+	if ((r->handoff_fd = handoff_create(r->flow_run, r->deployment, err,
+	    sizeof(err))) == -1)
+		log_warnx("flow run %s: %s; its process reads the run itself",
+		    r->id, err);
+	else {
+		proc_env_free(*env);
+		*env = child_env(r, jc, 1);
+	}
+	return 0;
 }
 
 void
@@ -426,16 +479,15 @@ run_spawn(struct run *r)
 	}
 	/* A marker left by a worker that died mid-cancel is not for us. */
 	cancel_intent_remove(r->agent->conf.state_dir, r->id);
-	env = child_env(r, &jc);
-	if ((argv = command_argv(r->id, &jc, r->deployment, r->agent->exe,
-	    env, err, sizeof(err))) == NULL) {
-		run_crash(r, "%s", err);
+	if (child_command(r, &jc, &argv, &env) == -1)
 		goto fail;
-	}
 	r->memory_mb = jc.memory_mb;
 	r->cpu_seconds = jc.cpu_seconds;
-	spec = (struct proc_spec){ argv, r->workdir, env,
-	    jc.stream_output, jc.memory_mb, jc.cpu_seconds, journal_spawned, r };
+	spec = (struct proc_spec){ .argv = argv, .cwd = r->workdir,
+	    .env = env, .stream_output = jc.stream_output,
+	    .memory_mb = jc.memory_mb, .cpu_seconds = jc.cpu_seconds,
+	    .started = journal_spawned, .started_arg = r,
+	    .pass_fd = r->handoff_fd, .pass_as = PF_HANDOFF_FD };
 	if (proc_spawn(&spec, &r->pid, &r->pidfd, err, sizeof(err)) == -1) {
 		run_crash(r, "Failed to submit flow run to infrastructure: "
 		    "OSError: %s", err);
@@ -492,6 +544,7 @@ run_adopt(struct agent *a, struct jrec *rec, const cJSON *flow_run)
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->agent = a;
+	r->handoff_fd = -1;
 	r->jrec = *rec;			/* now owned by the run */
 	memset(rec, 0, sizeof(*rec));
 	rec->lock_fd = -1;

@@ -108,6 +108,19 @@ child(const struct proc_spec *s, int report_fd, int go_fd)
 	setpgid(0, 0);
 	/* Nothing of the agent's (sockets, pidfds) leaks into the flow. */
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* The one that does goes where the child looks: the pipes move
+	 * out of its way first. */
+	if (s->pass_fd >= 0) {
+		if (report_fd <= s->pass_as)
+			report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC,
+			    s->pass_as + 1);
+		if (go_fd <= s->pass_as)
+			go_fd = fcntl(go_fd, F_DUPFD_CLOEXEC, s->pass_as + 1);
+		if (s->pass_fd == s->pass_as)
+			fcntl(s->pass_as, F_SETFD, 0);
+		else if (dup2(s->pass_fd, s->pass_as) == -1)
+			goto fail;
+	}
 	if ((devnull = open("/dev/null", O_RDWR)) != -1) {
 		dup2(devnull, STDIN_FILENO);
 		if (!s->stream_output) {

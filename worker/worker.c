@@ -37,6 +37,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "prefect/contract.h"
 
 static void	sync_start(void *);
 static void	poll_start(void *);
@@ -702,7 +703,8 @@ worker_main(struct conf *c)
 		log_error("%s", err);
 		return 2;
 	}
-	if ((a.exe = realpath("/proc/self/exe", NULL)) == NULL)
+	/* The flow runs' executable (prefect/contract.h). */
+	if ((a.exe = exe_sibling(PF_FLOW_EXE)) == NULL)
 		fatal("cannot find my own executable");
 	a.loop = loop_new();
 	a.signal_fd = signals_open();
@@ -727,6 +729,7 @@ worker_main(struct conf *c)
 	loop_free(a.loop);
 	close(a.signal_fd);
 	cJSON_Delete(a.base_job_template);
+	flow_cache_free(&a);
 	http_settings_cleanup(&a.http);
 	free(a.exe);
 	return a.exit_code;

@@ -58,9 +58,10 @@ struct agent {
 	struct conf		 conf;
 	struct http_settings	 http;
 	struct loop		*loop;
-	char			*exe;		/* this binary, for the executor */
+	char			*exe;		/* pfagent-flow, for the flow runs */
 	char			 pool_id[40];
 	cJSON			*base_job_template;	/* from the pool */
+	cJSON			*flow_cache;	/* flows read lately (run.c) */
 	int			 no_labels_route;	/* Prefect 3.0: 404 */
 	struct run		*runs;		/* claimed, not yet released */
 	int			 slots_used;
@@ -109,6 +110,8 @@ void	 conf_usage_start(void);
 
 /* worker.c */
 int	 worker_main(struct conf *);
+/* run.c: the flows read lately, dropped when the worker ends. */
+void	 flow_cache_free(struct agent *);
 void	 worker_slot_freed(struct agent *);
 void	 worker_fatal_auth(struct agent *, const char *what);
 void	 worker_maybe_done(struct agent *);
@@ -180,6 +183,9 @@ struct proc_spec {
 	/* Called in the parent before the child may exec; may be NULL. */
 	void		(*started)(pid_t, void *);
 	void		 *started_arg;
+	/* Inherited by the child as pass_as (no close-on-exec); -1: none. */
+	int		  pass_fd;
+	int		  pass_as;
 };
 /* *pidfd is -1 when the kernel has no pidfd_open: poll waitpid then. */
 int	 proc_spawn(const struct proc_spec *, pid_t *pid, int *pidfd,

@@ -122,23 +122,28 @@ def test_rival_pending_before_submitting_is_left_alone(
 
 def test_rival_pending_before_running_is_left_alone(
         client, agent, pool_name, proxy, process_job_template):
-    """B submits the run and starts its process; while the process reads
-    the deployment, a rival claim becomes the run's current state. The
-    process proves the claim again before Running, finds it lost, runs
-    nothing, proposes nothing and exits 245; B does not report Crashed."""
+    """B submits the run and starts its process, handing it the run and
+    the deployment it read; before the process proves the claim (its one
+    read of the run, right before Running), a rival claim becomes the
+    run's current state. The process finds it lost, runs nothing,
+    proposes nothing, leaves no log line and exits 245; B does not
+    report Crashed."""
     client.create_pool(pool_name, base_job_template=process_job_template)
     dep = client.create_deployment(pool_name, HELLO)
     rid = client.create_flow_run(dep["id"], {"name": "rival"})["id"]
-    reads = []
+    submitted = []
 
-    def executor_reads_deployment(m, p, b):
-        # The worker reads it first, its flow-run process second.
-        if m == "GET" and p.endswith(f"/deployments/{dep['id']}"):
-            reads.append(p)
-            return len(reads) == 2
-        return False
+    def process_proves_claim(m, p, b):
+        # B's Submitting goes first; the next read of the run is the
+        # flow-run process's proof (B reads it no more once Submitting
+        # is accepted).
+        if m == "POST" and p.endswith(f"/flow_runs/{rid}/set_state") and \
+                '"Submitting"' in b:
+            submitted.append(p)
+        return bool(submitted) and m == "GET" and \
+            p.endswith(f"/flow_runs/{rid}")
 
-    gate = proxy.hold(executor_reads_deployment)
+    gate = proxy.hold(process_proves_claim)
     b = agent(pool_name, "--no-events", *FAST, api_url=proxy.api_url,
               env=PATIENT)
     gate.wait_held(120)
@@ -153,3 +158,6 @@ def test_rival_pending_before_running_is_left_alone(
     assert run["state"]["state_details"]["transition_id"] == rival
     assert [s for s in client.read_states(rid)
             if s["type"] == "CRASHED"] == []
+    # No line of the process's reached the run.
+    assert [l["message"] for l in client.read_logs(rid)
+            if l["name"] != "prefect.flow_runs.worker"] == []
