@@ -491,11 +491,14 @@ pg_credentials_resolve_source(struct cfg *cfg, const char *section,
 	return resolve(cfg, section, NULL, pipeline, out, err, errlen);
 }
 
-/* quote(s, safe=" +") of Python, as SQLAlchemy renders a user name. */
-static void
-quote_to(struct buf *b, const char *s)
+/* The user part of a location as SQLAlchemy renders it: the name as
+   Python's quote(s, safe=" +"), the password masked. */
+void
+ld_url_userinfo(struct buf *b, const char *user, const char *password)
 {
-	for (; *s != '\0'; s++) {
+	if (user == NULL)
+		return;
+	for (const char *s = user; *s != '\0'; s++) {
 		unsigned char	 ch = (unsigned char)*s;
 
 		if (isalnum(ch) || strchr("_.-~ +", ch) != NULL)
@@ -503,6 +506,7 @@ quote_to(struct buf *b, const char *s)
 		else
 			buf_printf(b, "%%%02X", ch);
 	}
+	buf_printf(b, password != NULL ? ":***@" : "@");
 }
 
 char *
@@ -512,12 +516,7 @@ pg_credentials_location(const struct pg_credentials *c)
 
 	buf_init(&b, 4096);
 	buf_printf(&b, "postgresql://");
-	if (c->username != NULL) {
-		quote_to(&b, c->username);
-		if (c->password != NULL)
-			buf_printf(&b, ":***");
-		buf_printf(&b, "@");
-	}
+	ld_url_userinfo(&b, c->username, c->password);
 	if (c->host != NULL)
 		buf_printf(&b, strchr(c->host, ':') != NULL ? "[%s]" : "%s",
 		    c->host);

@@ -75,6 +75,12 @@ int	 pg_credentials_resolve_source(struct cfg *c, const char *section,
  */
 char	*pg_credentials_location(const struct pg_credentials *);
 
+/* Appends "user[:***]@" as SQLAlchemy renders it (nothing without a
+   user): for every destination's location. */
+struct buf;
+void	 ld_url_userinfo(struct buf *, const char *user,
+	    const char *password);
+
 /*
  * Opens a libpq connection to where c points, options being libpq's
  * "options" (server settings at startup). Returns the connection, to

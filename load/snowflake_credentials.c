@@ -310,20 +310,6 @@ sfc_credentials_resolve(struct cfg *cfg, const char *dest_name,
 	return rc;
 }
 
-/* quote(s, safe=" +") of Python, as SQLAlchemy renders a user name. */
-static void
-quote_to(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		unsigned char	 ch = (unsigned char)*s;
-
-		if (isalnum(ch) || strchr("_.-~ +", ch) != NULL)
-			buf_printf(b, "%c", ch);
-		else
-			buf_printf(b, "%%%02X", ch);
-	}
-}
-
 char *
 sfc_credentials_location(const struct sfc_credentials *c)
 {
@@ -331,12 +317,7 @@ sfc_credentials_location(const struct sfc_credentials *c)
 
 	buf_init(&b, 4096);
 	buf_printf(&b, "snowflake://");
-	if (c->username != NULL) {
-		quote_to(&b, c->username);
-		if (c->password != NULL)
-			buf_printf(&b, ":***");
-		buf_printf(&b, "@");
-	}
+	ld_url_userinfo(&b, c->username, c->password);
 	if (c->host != NULL)
 		buf_printf(&b, "%s", c->host);
 	if (c->port != 0)
