@@ -862,21 +862,6 @@ store_schema(struct fsload *l)
 	return rc;
 }
 
-static void
-count_rows(struct fsload *l, const char *table, long long rows)
-{
-	struct ld_load_result *o = l->out;
-
-	for (size_t i = 0; i < o->n; i++)
-		if (strcmp(o->t[i].table, table) == 0) {
-			o->t[i].rows += rows;
-			return;
-		}
-	o->t = xrealloc(o->t, (o->n + 1) * sizeof(*o->t));
-	o->t[o->n].table = xstrdup(table);
-	o->t[o->n++].rows = rows;
-}
-
 /* The job gzipped (as dlt's data writer) beside it; *rows: its lines. */
 static char *
 gzip_job(struct fsload *l, const char *path, long long *rows)
@@ -938,7 +923,7 @@ upload_job(struct fsload *l, const char *path, const char *table,
 	if (rc == 0) {
 		struct ld_load_result *o = l->out;
 
-		count_rows(l, table, rows);
+		ld_load_result_count(l->out, table, rows);
 		o->files = xrealloc(o->files, (o->nfiles + 1) *
 		    sizeof(*o->files));
 		o->files[o->nfiles++] = (struct ld_landed_file){
@@ -1017,7 +1002,7 @@ store_state(struct fsload *l, const char *job)
 	    pipeline, l->load_id, l->hash_hex);
 	rc = put_json(l, tail, row);
 	free(tail);
-	count_rows(l, "_dlt_pipeline_state", 1);
+	ld_load_result_count(l->out, "_dlt_pipeline_state", 1);
 	if (rc == 0)
 		rc = cleanup_states(l, pipeline);
 	cJSON_Delete(row);

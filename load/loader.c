@@ -224,11 +224,10 @@ sync_table(struct loading *l, const char *dataset, struct ld_table *t)
 
 /* ----------------------------------------------------------- jobs */
 
-static void
-count_rows(struct loading *l, const char *table, long long rows)
+void
+ld_load_result_count(struct ld_load_result *o, const char *table,
+    long long rows)
 {
-	struct ld_load_result *o = l->out;
-
 	for (size_t i = 0; i < o->n; i++)
 		if (strcmp(o->t[i].table, table) == 0) {
 			o->t[i].rows += rows;
@@ -328,7 +327,7 @@ load_jobs(struct loading *l, char **jobs, size_t n)
 		free(name);
 		if (rc < 0)
 			return -1;
-		count_rows(l, t->name, rows);
+		ld_load_result_count(l->out, t->name, rows);
 	}
 	free(l->out->job);
 	l->out->job = NULL;
@@ -397,7 +396,7 @@ prepare_dispositions(struct loading *l, char **jobs, size_t njobs)
 		t = ld_schema_table(l->schema, name);
 		free(name);
 		if (t != NULL)
-			count_rows(l, t->name, 0);
+			ld_load_result_count(l->out, t->name, 0);
 	}
 	for (size_t i = 0; i < l->schema->ntables; i++) {
 		const struct ld_table *t = l->schema->tables[i];

@@ -50,6 +50,9 @@ int	ld_load_package(struct ld_dest *d, const char *dataset,
 	    const char *pkg_dir, const char *load_id,
 	    struct ld_load_result *out, char *err, size_t errlen);
 void	ld_load_result_cleanup(struct ld_load_result *);
+/* Adds rows to a table's count in the result (a new entry at first). */
+void	ld_load_result_count(struct ld_load_result *, const char *table,
+	    long long rows);
 
 /*
  * dlt's restore_from_destination: the newest pipeline state of a
