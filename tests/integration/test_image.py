@@ -185,8 +185,9 @@ def healthcheck_command():
 def test_image_is_what_ecs_and_docker_expect(image, rootfs):
     """Non-root user, working dir, the state dir a declared volume,
     SIGTERM, dumb-init then `pfagent start` as the entrypoint, the OCI
-    labels (the version is pfagent's own), every library pfagent links
-    present, tcc as the image's C compiler, no gcc."""
+    labels (the version is pfagent's own), every library pfagent and
+    pfagent-flow link present (git only in pfagent-flow), tcc as the
+    image's C compiler, no gcc."""
     passwd = {p.split(":")[0]: p.split(":")
               for p in (rootfs / "etc" / "passwd").read_text().splitlines()}
     assert image.user == "pfagent" and passwd["pfagent"][2] != "0"
@@ -215,8 +216,12 @@ def test_image_is_what_ecs_and_docker_expect(image, rootfs):
         assert c.wait(60) == 0, c.log_text()
         return c.log_text()
     assert inside("pfagent", "version").strip() == f"pfagent {VERSION}"
+    # The worker maps only what it uses; the flow side, beside it, the rest.
     ldd = inside("ldd", "/usr/local/bin/pfagent")
+    assert "not found" not in ldd and "libgit2" not in ldd, ldd
+    ldd = inside("ldd", "/usr/local/bin/pfagent-flow")
     assert "not found" not in ldd and "libgit2" in ldd, ldd
+    assert "libpq" in ldd and "libyaml" in ldd, ldd
     assert "not found" not in inside("ldd", "/usr/local/lib/libduckdb.so")
 
 
