@@ -7,7 +7,10 @@ the same _dlt_* files; `pfagent pipeline NAME sync` restores the state
 from the bucket; replace leaves only the new files; a re-run of a
 package whose load died before its _dlt_loads file lands the same keys
 again; 503s from a proxy are retried; a wrong secret fails with S3's
-error code and the secret nowhere; a 200 MB file goes up as multipart."""
+error code and the secret nowhere; a 200 MB file goes up as multipart;
+exchange_rates deployed in the prod profile takes the lake's S3 keys,
+Snowpipe's key-pair user and the App ID from moto's Secrets Manager
+(read with the ECS task role's keys), none of them seen anywhere."""
 
 import gzip
 import json
@@ -22,7 +25,7 @@ import pytest
 import load_compare as lc
 from peers.fault_proxy import FaultProxy
 from peers.moto import REGION, MotoServer
-from peers.prefect import PFAGENT, REPO_ROOT, SANITIZER_RE
+from peers.prefect import PFAGENT, REPO_ROOT, SANITIZER_RE, _started
 
 BUCKET = "lake"
 DLT_S3 = REPO_ROOT / ".venv" / "dlt-s3"
@@ -58,13 +61,30 @@ ITEMS = [
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
     m = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()
+    # Ours for the module: the sweep of orphans after a worker's test
+    # spares it.
+    _started.add(m.proc.pid)
     try:
         m.keys = m.create_user("lake", ["s3:*", "sqs:*"])
+        # Secrets Manager as test_snowflake.py has it: the ECS task role
+        # may only read secrets, an admin writes them.
+        m.admin = m.create_user("admin", ["secretsmanager:*"])
+        m.task = m.create_user("pfagent-task",
+                               ["secretsmanager:GetSecretValue"])
         m.client("s3").create_bucket(Bucket=BUCKET)
         m.enable_auth()
         yield m
     finally:
+        _started.discard(m.proc.pid)
         m.stop()
+
+
+@pytest.fixture(scope="module")
+def ecs(moto):
+    from peers.ecs_credentials import EcsCredentialsServer
+    srv = EcsCredentialsServer(*moto.task).start()
+    yield srv
+    srv.stop()
 
 
 def s3(moto):
@@ -542,11 +562,11 @@ def test_a_key_snowpipe_refuses_fails_the_run(tmp_path, moto, snowpipe):
 APP_ID = "9a8b7c6d5e4f30211f2e3d4c5b6a7980"
 
 
-def run_rates(tmp, moto, sp, base_url, piped=True):
+def run_rates(tmp, moto, sp, base_url, piped=True, prefix="prod"):
     """flows/exchange_rates.c as prod runs it: a lake on S3 (moto) with
     a Snowpipe in rest mode (the stand-in), named by the profile."""
     lake = {k.replace("__WAREHOUSE__", "__LAKE__"): v
-            for k, v in pf_env(moto, "prod").items()}
+            for k, v in pf_env(moto, prefix).items()}
     pipe = {k.replace("__WAREHOUSE__", "__LAKE__"): v for k, v in
             snowpipe_env(sp, pipe="DLT.OPEN_EXCHANGE_RATES.RATES_PIPE")
             .items()}
@@ -746,6 +766,121 @@ def test_exchange_rates_deployed_to_a_worker_feeds_snowpipe(
         assert n == piped_rows[0]["rows_ingested"] > 100
     finally:
         oxr.stop()
+
+
+def test_exchange_rates_in_prod_takes_its_keys_from_secrets_manager(
+        client, agent, pool_name, process_job_template, tmp_path, moto, ecs,
+        snowpipe, fakesnow):
+    """exchange_rates deployed in the prod profile and run by a pfagent
+    worker: the lake's S3 keys (dlt/s3-credentials), Snowpipe's key-pair
+    user (dlt/snowpipe) and the App ID come from moto's Secrets Manager,
+    read with the ECS task role's keys (which may not touch S3); the
+    deployment's env holds the bucket and the API's URL only. Completed,
+    the hour in the lake, Snowpipe brought it into fakesnow, the artifact
+    lists the file and its rows, no secret anywhere."""
+    import datetime
+    import boto3
+    from peers.oxr import OxrServer
+    from test_currencies import AGENT_ENV, files_with, seen, task_runs
+    from test_snowflake import REGION as SM_REGION, prod_env, prod_project
+    ak, sk = moto.keys
+    sm = boto3.client("secretsmanager", endpoint_url=moto.url,
+                      region_name=SM_REGION,
+                      aws_access_key_id=moto.admin[0],
+                      aws_secret_access_key=moto.admin[1])
+    for name, value in (
+            ("dlt/s3-credentials", {"aws_access_key_id": ak,
+                                    "aws_secret_access_key": sk,
+                                    "endpoint_url": moto.url,
+                                    "region_name": REGION}),
+            ("dlt/snowpipe", {"account": ACCOUNT, "user": LOADER,
+                              "private_key": snowpipe.private_key,
+                              "host": snowpipe.url, "protocol": "http"}),
+            ("dlt/open-exchange-rates", {"api_key": APP_ID})):
+        sm.create_secret(Name=name, SecretString=json.dumps(value))
+    bucket_url = f"s3://{BUCKET}/prod-sm"
+    now = datetime.datetime.now(datetime.timezone.utc).replace(
+        minute=0, second=0, microsecond=0)
+    oxr = OxrServer(app_ids={APP_ID}, now=now).start()
+    project = prod_project(tmp_path, "exchange_rates", moto)
+    key_line = [l for l in snowpipe.private_key.splitlines()
+                if not l.startswith("-----")][3]
+    try:
+        # The Snowflake side needs the schema: a first hour in the lake
+        # (tests profile, no Snowpipe), then the DDL in the prod profile
+        # from the schema stored there, read with dlt/s3-credentials.
+        run_rates(tmp_path, moto, snowpipe, oxr.base_url, piped=False,
+                  prefix="prod-sm")
+        first = [k for k in objects(moto, "prod-sm")
+                 if k.startswith("open_exchange_rates/exchange_rates/")]
+        assert len(first) == 1
+        env = {k: v for k, v in os.environ.items() if not k.startswith(
+            ("PREFECT_", "DESTINATION__", "DLT_", "WORKSPACE__",
+             "SOURCES__", "AWS_"))}
+        env.update(prod_env(ecs, DESTINATION__LAKE__BUCKET_URL=bucket_url),
+                   ASAN_OPTIONS="detect_leaks=1")
+        p = subprocess.run([str(PFAGENT), "pipeline", "exchange_rates",
+                            "snowpipe", "ddl", "--dataset-name",
+                            "open_exchange_rates"], env=env, cwd=project,
+                           capture_output=True, text=True, timeout=120,
+                           stdin=subprocess.DEVNULL)
+        assert not SANITIZER_RE.search(p.stderr), p.stderr
+        assert p.returncode == 0, p.stderr
+        assert "CREATE PIPE IF NOT EXISTS DLT.OPEN_EXCHANGE_RATES." \
+            "EXCHANGE_RATES_PIPE AUTO_INGEST = FALSE" in p.stdout
+        assert "URL = 's3://lake/prod-sm/open_exchange_rates/'" in p.stdout
+        # Its own schema in the module's fakesnow (PROD_RATES); the pipe
+        # keeps prod.config.toml's name.
+        snowpipe.apply_ddl(p.stdout.replace('"OPEN_EXCHANGE_RATES"',
+                                            '"PROD_RATES"'))
+
+        client.create_pool(pool_name,
+                           base_job_template=process_job_template)
+        dep = lc.deploy_flow(client, pool_name, project, "exchange_rates",
+                             "prod-sm", prod_env(ecs, **{
+                                 "DESTINATION__LAKE__BUCKET_URL": bucket_url,
+                                 "SOURCES__OPEN_EXCHANGE_RATES__BASE_URL":
+                                     oxr.base_url}))
+        env_text = json.dumps(dep["job_variables"])
+        assert sk not in env_text and APP_ID not in env_text
+        worker = agent(pool_name, "--query-seconds", "1", env=AGENT_ENV)
+        oxr.now += datetime.timedelta(hours=1)
+        asked = len(ecs.requests)
+        fr = client.create_flow_run(dep["id"])
+        fr = client.wait_for_run(fr["id"], timeout=300)
+        assert fr["state_type"] == "COMPLETED", fr["state"]
+        assert sorted(t["name"] for t in task_runs(client, fr["id"])) == \
+            ["extract-0", "load-0", "normalize-0", "snowpipe-0"]
+        assert len(ecs.requests) > asked    # the run's own Secrets Manager
+    finally:
+        oxr.stop()
+    lake = objects(moto, "prod-sm")
+    new = [k for k in lake
+           if k.startswith("open_exchange_rates/exchange_rates/")
+           and k not in first]
+    assert len(new) == 1 and new[0].endswith(".jsonl.gz")
+    assert [k for k in lake if k.startswith("open_exchange_rates/"
+                                            "_dlt_loads/")]
+    file = new[0][len("open_exchange_rates/"):]
+    assert [h["path"] for h in snowpipe.history
+            if h["status"] == "LOADED"] == [file]
+    rows = len(gzip.decompress(lake[new[0]]).splitlines())
+    with fakesnow.connect("DLT", "PROD_RATES") as c:
+        got = c.cursor().execute(
+            'SELECT COUNT(*), COUNT(DISTINCT "CURRENCY") FROM '
+            '"PROD_RATES"."EXCHANGE_RATES"').fetchone()
+    assert got == (rows, rows) and rows > 100
+    arts = client.request("POST", "/artifacts/filter", json={
+        "artifacts": {"flow_run_id": {"any_": [fr["id"]]}}})
+    data = arts[0]["data"]
+    table = json.loads(data) if isinstance(data, str) else data
+    piped = [r for r in table if "snowpipe_status" in r]
+    assert [(r["file"], r["snowpipe_status"], r["rows_ingested"])
+            for r in piped] == [(file, "LOADED", rows)]
+    text = seen(client, worker, fr["id"])
+    for secret in (sk, key_line, APP_ID):
+        assert secret not in text
+        assert files_with(project, secret) == []
 
 
 def test_exchange_rates_in_dev_lands_in_a_local_lake(tmp_path):
