@@ -153,6 +153,9 @@ struct jobconf {
 	long	  memory_mb;	/* job variable memory: RLIMIT_DATA, 0: none */
 	long	  cpu_seconds;	/* cpu_limit_seconds: RLIMIT_CPU, 0: none */
 };
+/* The job configuration templated with the run's variables (a new object). */
+cJSON	*jobconf_render(const cJSON *base_job_template, const cJSON *deployment,
+	    const cJSON *flow_run, char *err, size_t errlen);
 int	 jobconf_resolve(struct jobconf *, const cJSON *base_job_template,
 	    const cJSON *deployment, const cJSON *flow_run, char *err,
 	    size_t errlen);
@@ -166,6 +169,8 @@ void	 jobconf_cleanup(struct jobconf *);
 char	**command_argv(const char *run_id, const struct jobconf *,
 	    const cJSON *deployment, const char *exe, char *const *env,
 	    char *err, size_t errlen);
+/* The deployment's entrypoint is a .py file (Prefect's engine runs it). */
+int	 has_python_entrypoint(const cJSON *deployment);
 /* name searched in env's PATH as Python's subprocess does; NULL if none. */
 char	 *command_lookup(const char *name, char *const *env);
 
