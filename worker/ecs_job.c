@@ -142,7 +142,7 @@ ecs_tag_slug(const char *s)
 	struct buf	b;
 	int		dash = 0;
 
-	buf_init(&b, 0);
+	buf_init(&b, 65536);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		int ok = isalnum(*p) || strchr("_./=+:@-", *p) != NULL ||
 		    *p >= 0x80;

@@ -26,6 +26,7 @@
 #include "worker/worker.h"
 #include "prefect/api.h"
 #include "worker/cancel.h"
+#include "worker/ecs.h"
 #include "worker/journal.h"
 #include "worker/metrics.h"
 #include "worker/request.h"
@@ -196,6 +197,7 @@ stop_start(struct run *r, int now)
 void
 run_stop_all(struct agent *a, int now)
 {
+	ecs_detach_all(a);	/* tasks run on their own: left running */
 	for (struct run *r = a->runs; r != NULL; r = r->next) {
 		if (r->step != STEP_RUNNING)
 			continue;	/* claims hand themselves back */
@@ -394,6 +396,15 @@ journal_spawned(pid_t pid, void *arg)
 	r->jrec.workdir = xstrdup(r->workdir);
 	r->jrec.workdir_is_temp = r->workdir_is_temp;
 	run_journal(r);
+}
+
+void
+run_start(struct run *r)
+{
+	if (r->agent->conf.ecs)
+		ecs_run_start(r);
+	else
+		run_spawn(r);
 }
 
 void

@@ -27,6 +27,8 @@
 
 struct conf {
 	char	*pool;
+	char	*type;			/* "process" or "ecs" */
+	int	 ecs;			/* --type ecs (worker/ecs.h) */
 	char	*queues[MAX_QUEUES];
 	int	 nqueues;
 	char	*name;
@@ -95,6 +97,11 @@ struct agent {
 	int			 cancel_busy;
 
 	struct health		*health;	/* --health-port (health.c) */
+
+	/* ECS tasks (ecs.c): the watch timer, task definitions by hash. */
+	struct loop_timer	*ecs_timer;
+	int64_t			 ecs_timer_due;
+	cJSON			*ecs_taskdefs;
 
 	/* The worker's own events (emit.c). */
 	char			 started_event[37];	/* "": not sent */

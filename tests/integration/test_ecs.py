@@ -1,0 +1,171 @@
+"""pfagent as an ECS worker (`pfagent start --type ecs`), against moto's
+ECS (in this process: tests/peers/moto_ecs.py, signatures checked) and a
+real Prefect server. moto runs no containers: the tests play the ECS
+container agent, running each task's command here with its overrides.
+
+prefect-aws 0.7.12's own ECS worker and CLI come from a separate target
+directory (PFAGENT_PREFECT_AWS, default .venv/prefect-aws, made by
+scripts/setup from tests/requirements-prefect-aws.txt): its boto3 pins
+differ from .venv's, so it is not installed there.
+"""
+
+import copy
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from peers.moto_ecs import (
+    ContainerAgent, EcsPeer, REGION, plain_env, set_stopped)
+from peers.prefect import REPO_ROOT, free_port, wait_for
+
+HELLO = "flows/hello.c:hello"
+PREFECT_AWS = Path(os.environ.get("PFAGENT_PREFECT_AWS",
+                                  REPO_ROOT / ".venv" / "prefect-aws"))
+PLAIN = REPO_ROOT / "build" / "pfagent"      # the played containers' binary
+CLUSTER = "pf-cluster"
+
+
+def prefect_aws_env(api_url, extra=None):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PREFECT_", "AWS_"))}
+    env.update({"PYTHONPATH": str(PREFECT_AWS), "PREFECT_API_URL": api_url,
+                "PREFECT_CLI_PROMPT": "false"})
+    env.update(extra or {})
+    return env
+
+
+def prefect_cli(api_url, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "prefect", *args],
+        env=prefect_aws_env(api_url), capture_output=True, text=True,
+        timeout=120)
+
+
+@pytest.fixture
+def ecs(tmp_path):
+    """moto with an ECS cluster, its default VPC, a worker identity."""
+    peer = EcsPeer(free_port()).start()
+    ak, sk = peer.create_user("worker", ["ecs:*", "ec2:Describe*"])
+    peer.client("ecs").create_cluster(clusterName=CLUSTER)
+    ec2 = peer.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault",
+                                      "Values": ["true"]}])["Vpcs"][0]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]]
+    sg = ec2.describe_security_groups(Filters=[
+        {"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["SecurityGroups"][0]
+    peer.enable_auth()
+    peer.vpc_id, peer.subnets, peer.sg = vpc["VpcId"], subnets, sg["GroupId"]
+    peer.aws_env = {"AWS_ACCESS_KEY_ID": ak, "AWS_SECRET_ACCESS_KEY": sk,
+                    "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+                    "AWS_ENDPOINT_URL": peer.url}
+    yield peer
+    peer.stop()
+
+
+def job_variables(peer, **extra):
+    """What the deployment sets: moto needs awsvpc's securityGroups, so
+    the network is given (prefect-aws then checks the VPC's subnets)."""
+    v = {"image": "pfagent:0.1.0", "cpu": 512, "memory": 1024,
+         "env": {"GREETING_SOURCE": "ecs-test"},
+         "command": "pfagent execute", "cluster": CLUSTER,
+         "vpc_id": peer.vpc_id,
+         "network_configuration": {"subnets": peer.subnets[:1],
+                                   "securityGroups": [peer.sg],
+                                   "assignPublicIp": "DISABLED"}}
+    v.update(extra)
+    return v
+
+
+def fast_template(client, pool, **fixed):
+    """The pool's template with fixed watch settings (prefect-aws 0.7.12
+    fixes them at 0, meaning 5 s polls and a 300 s start timeout)."""
+    p = client.read_pool(pool)
+    t = copy.deepcopy(p["base_job_template"])
+    t["job_configuration"].update(fixed)
+    client.request("PATCH", f"/work_pools/{pool}",
+                   json={"base_job_template": t})
+
+
+def create_ecs_pool(client, pool):
+    r = prefect_cli(client.api_url if hasattr(client, "api_url") else None,
+                    "work-pool", "create", pool, "--type", "ecs")
+    assert r.returncode == 0, r.stdout + r.stderr
+    return client.read_pool(pool)
+
+
+@pytest.fixture
+def api_url(prefect_server):
+    return prefect_server.api_url
+
+
+def start_ecs_agent(agent, peer, pool, *args, **kw):
+    env = dict(peer.aws_env)
+    env.update(kw.pop("env", {}))
+    return agent(pool, "--type", "ecs", "--query-seconds", "1", *args,
+                 env=env, **kw)
+
+
+def player(peer, decide=None, binary=PLAIN):
+    return ContainerAgent(peer, binary, REPO_ROOT, plain_env(),
+                          decide=decide).start()
+
+
+def messages(logs):
+    return [l["message"].strip() for l in logs]
+
+
+# --------------------------------------------------------------------------
+
+def test_ecs_pool_from_prefect_cli_runs_hello(client, agent, pool_name, ecs,
+                                             api_url):
+    """A pool made by `prefect work-pool create --type ecs` (prefect-aws
+    0.7.12's template), served unmodified: the deployment's image, cpu,
+    memory, env and command reach the task definition and RunTask; the
+    played task runs hello, the run is Completed with its logs, and
+    infrastructure_pid is <cluster>::<task ARN>."""
+    r = prefect_cli(api_url, "work-pool", "create", pool_name, "--type",
+                    "ecs")
+    assert r.returncode == 0, r.stdout + r.stderr
+    pool = client.read_pool(pool_name)
+    assert pool["type"] == "ecs"
+    dep = client.create_deployment(pool_name, HELLO,
+                                   job_variables=job_variables(ecs))
+    play = player(ecs)
+    try:
+        a = start_ecs_agent(agent, ecs, pool_name)
+        run = client.create_flow_run(dep["id"], {"name": "ECS"})
+        final = client.wait_for_run(run["id"], watch=[a], timeout=120)
+        assert final["state_type"] == "COMPLETED", final["state"]
+        wait_for(lambda: messages(client.read_logs(run["id"])),
+                 what="the greeting", watch=[a],
+                 until=lambda ms: "Hello, ECS!" in ms)
+    finally:
+        play.stop()
+    assert client.read_pool(pool_name)["base_job_template"] == \
+        pool["base_job_template"]
+    (td,) = ecs.recorded("RegisterTaskDefinition")
+    (rt,) = ecs.recorded("RunTask")
+    assert td["containerDefinitions"] == [
+        {"image": "pfagent:0.1.0", "name": "prefect"}]
+    assert (td["cpu"], td["memory"]) == ("512", "1024")
+    assert td["networkMode"] == "awsvpc"
+    assert td["requiresCompatibilities"] == ["FARGATE"]
+    (co,) = rt["overrides"]["containerOverrides"]
+    assert co["command"] == ["pfagent", "execute"]
+    env = {e["name"]: e["value"] for e in co["environment"]}
+    assert env["PREFECT__FLOW_RUN_ID"] == run["id"]
+    assert env["GREETING_SOURCE"] == "ecs-test"
+    assert env["PREFECT_API_URL"] == api_url
+    tags = {t["key"]: t["value"] for t in rt["tags"]}
+    assert tags["prefect.io/flow-run-id"] == run["id"]
+    assert tags["prefect.io/work-pool-name"] == pool_name
+    assert rt["launchType"] == "FARGATE"
+    assert rt["cluster"] == CLUSTER
+    run_now = client.read_flow_run(run["id"])
+    (task,) = ecs.tasks()
+    assert run_now["infrastructure_pid"] == f"{CLUSTER}::{task.task_arn}"
