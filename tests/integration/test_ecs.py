@@ -169,3 +169,143 @@ def test_ecs_pool_from_prefect_cli_runs_hello(client, agent, pool_name, ecs,
     run_now = client.read_flow_run(run["id"])
     (task,) = ecs.tasks()
     assert run_now["infrastructure_pid"] == f"{CLUSTER}::{task.task_arn}"
+
+
+def fast_pool(client, api_url, pool, **fixed):
+    """An ECS pool made by Prefect's CLI, its watch settings fixed: the
+    template of prefect-aws 0.7.12 pins them at 0 (5 s polls, 300 s
+    start timeout), too slow for tests."""
+    r = prefect_cli(api_url, "work-pool", "create", pool, "--type", "ecs")
+    assert r.returncode == 0, r.stdout + r.stderr
+    fixed.setdefault("task_watch_poll_interval", 0.5)
+    fast_template(client, pool, **fixed)
+
+
+def play_by_env(task, env):
+    """The played container's fate, chosen by the run's PF_PLAY."""
+    what = env.get("PF_PLAY", "run")
+    if what == "oom":
+        return lambda t: set_stopped(
+            t, 137, reason="OutOfMemoryError: Container killed due to "
+            "memory usage")
+    if what == "stuck":
+        def provisioning(t):
+            t.last_status = "PROVISIONING"
+        return provisioning
+    return what
+
+
+def test_oom_and_stuck_tasks_crash_with_ecs_reasons(client, agent, pool_name,
+                                                    ecs, api_url):
+    """A task STOPPED with exit code 137 and OutOfMemoryError, and one
+    left in PROVISIONING past task_start_timeout_seconds: both runs end
+    Crashed with ECS's reasons in the message; the stuck task is stopped."""
+    fast_pool(client, api_url, pool_name, task_start_timeout_seconds=3)
+    oom = client.create_deployment(
+        pool_name, HELLO, name=f"{pool_name}-oom",
+        job_variables=job_variables(ecs, env={"PF_PLAY": "oom"}))
+    stuck = client.create_deployment(
+        pool_name, HELLO, name=f"{pool_name}-stuck",
+        job_variables=job_variables(ecs, env={"PF_PLAY": "stuck"}))
+    play = player(ecs, decide=play_by_env)
+    try:
+        a = start_ecs_agent(agent, ecs, pool_name)
+        r1 = client.create_flow_run(oom["id"])
+        r2 = client.create_flow_run(stuck["id"])
+        f1 = client.wait_for_run(r1["id"], watch=[a], timeout=90)
+        f2 = client.wait_for_run(r2["id"], watch=[a], timeout=90)
+    finally:
+        play.stop()
+    assert f1["state_type"] == "CRASHED", f1["state"]
+    msg = f1["state"]["message"]
+    assert "EssentialContainerExited" in msg, msg
+    assert "exited with code 137" in msg and "OutOfMemoryError" in msg, msg
+    assert f2["state_type"] == "CRASHED", f2["state"]
+    msg = f2["state"]["message"]
+    assert "did not reach RUNNING within 3 seconds" in msg, msg
+    assert "PROVISIONING" in msg, msg
+    stops = ecs.recorded("StopTask")
+    assert len(stops) == 1 and stops[0]["task"] in msg
+
+
+def test_cancel_from_prefect_cli_stops_the_task(client, agent, pool_name,
+                                                ecs, api_url):
+    """`prefect flow-run cancel`: the worker sends StopTask (reason
+    "Stopped by Prefect worker"), the played container is stopped, and
+    the run ends Cancelled."""
+    fast_pool(client, api_url, pool_name)
+    dep = client.create_deployment(pool_name, HELLO,
+                                   job_variables=job_variables(ecs))
+    play = player(ecs)
+    try:
+        a = start_ecs_agent(agent, ecs, pool_name)
+        run = client.create_flow_run(dep["id"], {"sleep_seconds": 120})
+        client.wait_for_run(run["id"], types=("RUNNING",), watch=[a])
+        r = prefect_cli(api_url, "flow-run", "cancel", run["id"])
+        assert r.returncode == 0, r.stdout + r.stderr
+        final = client.wait_for_run(run["id"], watch=[a], timeout=90)
+    finally:
+        play.stop()
+    assert final["state_type"] == "CANCELLED", final["state"]
+    (stop,) = ecs.recorded("StopTask")
+    assert stop["reason"] == "Stopped by Prefect worker"
+    assert stop["cluster"] == CLUSTER
+    (task,) = ecs.tasks()
+    assert stop["task"] == task.task_arn
+
+
+def test_fifty_runs_one_task_definition(client, agent, pool_name, ecs,
+                                        api_url):
+    """50 runs of one deployment: one RegisterTaskDefinition, 50 RunTask,
+    and every DescribeTasks names at most 100 tasks."""
+    fast_pool(client, api_url, pool_name)
+    dep = client.create_deployment(pool_name, HELLO,
+                                   job_variables=job_variables(ecs))
+    play = player(ecs)
+    try:
+        a = start_ecs_agent(agent, ecs, pool_name)
+        ids = [client.create_flow_run(dep["id"])["id"] for _ in range(50)]
+        finals = client.wait_for_runs(ids, watch=[a], timeout=600)
+    finally:
+        play.stop()
+    assert {r["state_type"] for r in finals} == {"COMPLETED"}
+    assert len(ecs.recorded("RegisterTaskDefinition")) == 1
+    assert len(ecs.recorded("RunTask")) == 50
+    assert len({r["taskDefinition"] for r in ecs.recorded("RunTask")}) == 1
+    assert max(len(d["tasks"]) for d in ecs.recorded("DescribeTasks")) <= 100
+
+
+def test_new_worker_reattaches_after_kill_9(client, agent, pool_name, ecs,
+                                            api_url, tmp_path):
+    """kill -9 of the worker with 5 tasks running; a new worker on the
+    same state directory re-attaches to all 5 from its journal, and when
+    ECS stops them (exit 1, the flow never ran) every run ends Crashed
+    through the new worker."""
+    fast_pool(client, api_url, pool_name)
+    dep = client.create_deployment(pool_name, HELLO,
+                                   job_variables=job_variables(ecs))
+    state = tmp_path / "state"
+    play = player(ecs, decide=lambda task, env: "hold")
+    try:
+        a = start_ecs_agent(agent, ecs, pool_name, "--state-dir", state)
+        ids = [client.create_flow_run(dep["id"])["id"] for _ in range(5)]
+        wait_for(lambda: client.read_flow_runs(ids), watch=[a],
+                 what="5 runs with an ECS task",
+                 until=lambda rs: all((r.get("infrastructure_pid") or "")
+                                      .startswith(CLUSTER + "::")
+                                      for r in rs))
+        wait_for(lambda: len(play.held), what="5 held tasks",
+                 until=lambda n: n == 5)
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(30)
+        b = start_ecs_agent(agent, ecs, pool_name, "--state-dir", state)
+        wait_for(lambda: b.log_text().count("re-attached to ECS task"),
+                 what="5 re-attachments", watch=[b],
+                 until=lambda n: n == 5)
+        play.release(lambda t: set_stopped(t, 1))
+        finals = client.wait_for_runs(ids, watch=[b], timeout=90)
+    finally:
+        play.stop()
+    assert {r["state_type"] for r in finals} == {"CRASHED"}
+    for r in finals:
+        assert "exited with code 1" in r["state"]["message"]

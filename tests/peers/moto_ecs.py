@@ -36,6 +36,51 @@ RECORDED = ("RegisterTaskDefinition", "RunTask", "StopTask",
             "DescribeTasks", "DescribeTaskDefinition")
 
 
+_current = []       # the running EcsPeer (moto's backends are global)
+
+
+def _patch():
+    """Once per process: records ECS requests, moto's workarounds."""
+    for action in RECORDED:
+        method = "".join("_" + c.lower() if c.isupper() else c
+                         for c in action).lstrip("_")
+        orig = getattr(EC2ContainerServiceResponse, method)
+
+        def wrapped(resp, _orig=orig, _action=action):
+            for peer in _current:
+                with peer.lock:
+                    peer.calls.append((_action, json.loads(resp.body or
+                                                           "{}")))
+            return _orig(resp)
+        setattr(EC2ContainerServiceResponse, method, wrapped)
+    orig_stop = ecs_models.EC2ContainerServiceBackend.stop_task
+
+    def stop_task(backend, cluster_str, task_str, reason):
+        task = orig_stop(backend, cluster_str, task_str, reason)
+        for peer in _current:
+            if peer.on_stop is not None:
+                peer.on_stop(task)
+        return task
+    ecs_models.EC2ContainerServiceBackend.stop_task = stop_task
+    backend_cls = ecs_models.EC2ContainerServiceBackend
+    orig_req = backend_cls._calculate_task_resource_requirements
+
+    def requirements(task_definition):
+        missing = [c for c in task_definition.container_definitions
+                   if c.get("memory") is None and
+                   c.get("memoryReservation") is None and
+                   "Memory" not in c and "MemoryReservation" not in c]
+        for c in missing:
+            c["memory"] = 0
+        try:
+            return orig_req(task_definition)
+        finally:
+            for c in missing:
+                del c["memory"]
+    backend_cls._calculate_task_resource_requirements = \
+        staticmethod(requirements)
+
+
 class EcsPeer:
     def __init__(self, port):
         self.port = port
@@ -44,59 +89,31 @@ class EcsPeer:
         self.on_stop = None      # called with a task StopTask reached
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port,
                                          verbose=False)
-        self._patch()
+        if not getattr(EC2ContainerServiceResponse, "_pf_patched", False):
+            _patch()
+            EC2ContainerServiceResponse._pf_patched = True
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def _patch(self):
-        peer = self
-        for action in RECORDED:
-            method = "".join("_" + c.lower() if c.isupper() else c
-                             for c in action).lstrip("_")
-            orig = getattr(EC2ContainerServiceResponse, method)
-
-            def wrapped(resp, _orig=orig, _action=action):
-                with peer.lock:
-                    peer.calls.append((_action, json.loads(resp.body or
-                                                           "{}")))
-                return _orig(resp)
-            setattr(EC2ContainerServiceResponse, method, wrapped)
-        orig_stop = ecs_models.EC2ContainerServiceBackend.stop_task
-
-        def stop_task(backend, cluster_str, task_str, reason):
-            task = orig_stop(backend, cluster_str, task_str, reason)
-            if peer.on_stop is not None:
-                peer.on_stop(task)
-            return task
-        ecs_models.EC2ContainerServiceBackend.stop_task = stop_task
-        backend_cls = ecs_models.EC2ContainerServiceBackend
-        orig_req = backend_cls._calculate_task_resource_requirements
-
-        def requirements(task_definition):
-            missing = [c for c in task_definition.container_definitions
-                       if c.get("memory") is None and
-                       c.get("memoryReservation") is None and
-                       "Memory" not in c and "MemoryReservation" not in c]
-            for c in missing:
-                c["memory"] = 0
-            try:
-                return orig_req(task_definition)
-            finally:
-                for c in missing:
-                    del c["memory"]
-        backend_cls._calculate_task_resource_requirements = \
-            staticmethod(requirements)
-
     def start(self):
         self.server.start()
+        _current[:] = [self]
+        import urllib.request
+        req = urllib.request.Request(self.url + "/moto-api/reset", data=b"",
+                                     method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200
         state_manager.set_transition(
             "ecs::task", {"progression": "manual", "times": 10 ** 9})
         return self
 
     def stop(self):
+        from moto import settings
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
         state_manager.unset_transition("ecs::task")
+        _current[:] = []
         self.server.stop()
 
     def client(self, service, access_key="setup", secret_key="setup"):
