@@ -337,6 +337,14 @@ run_task(struct ecs_job *j, struct ecs_task *t, char *err, size_t errlen)
 	int			 rc = -1;
 
 	client_of(t, &c);
+	/* As boto3 fills it: a retried RunTask starts no second task. */
+	if (cJSON_GetObjectItemCaseSensitive(j->run_request,
+	    "clientToken") == NULL) {
+		char	token[37];
+
+		uuid4(token);
+		cJSON_AddStringToObject(j->run_request, "clientToken", token);
+	}
 	if (ecs_call(&c, "RunTask", j->run_request, &ans, err, errlen) == -1) {
 		run_task_error(j->run_request, err, errlen);
 		return -1;

@@ -309,3 +309,97 @@ def test_new_worker_reattaches_after_kill_9(client, agent, pool_name, ecs,
     assert {r["state_type"] for r in finals} == {"CRASHED"}
     for r in finals:
         assert "exited with code 1" in r["state"]["message"]
+
+
+def without(d, *keys):
+    return {k: v for k, v in d.items() if k not in keys}
+
+
+def run_with_prefect_aws(ecs, pool, api_url, tmp_path):
+    """prefect-aws 0.7.12's worker, once: it claims and submits the run."""
+    env = prefect_aws_env(api_url, ecs.aws_env)
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-aws-home")
+    # Its crash observer reads EventBridge's SQS queue, which moto has
+    # not got here; its failing would end the --run-once worker early.
+    env["PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_ENABLED"] = "false"
+    log = open(tmp_path / "prefect-aws-worker.log", "wb")
+    p = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool,
+         "--type", "ecs", "--name", "prefect-aws-worker", "--run-once"],
+        env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    return p
+
+
+def test_requests_match_prefect_aws_worker(client, agent, pool_name, ecs,
+                                           api_url, tmp_path):
+    """The same deployment run once by pfagent and once by prefect-aws
+    0.7.12's own ECS worker: RegisterTaskDefinition and RunTask carry the
+    same fields and values, but for what names the run or the worker."""
+    if not (PREFECT_AWS / "prefect_aws").is_dir():
+        pytest.fail(f"prefect-aws not found in {PREFECT_AWS}: run "
+                    f"scripts/setup venv (or set PFAGENT_PREFECT_AWS)")
+    r = prefect_cli(api_url, "work-pool", "create", pool_name, "--type",
+                    "ecs")
+    assert r.returncode == 0, r.stdout + r.stderr
+    dep = client.create_deployment(pool_name, HELLO,
+                                   job_variables=job_variables(ecs))
+    play = player(ecs)
+    try:
+        a = start_ecs_agent(agent, ecs, pool_name)
+        ours = client.create_flow_run(dep["id"])
+        client.wait_for_run(ours["id"], watch=[a])
+        a.proc.send_signal(signal.SIGTERM)
+        assert a.wait(60) == 0
+        theirs = client.create_flow_run(dep["id"])
+        p = run_with_prefect_aws(ecs, pool_name, api_url, tmp_path)
+        try:
+            client.wait_for_run(theirs["id"], timeout=180)
+        finally:
+            p.terminate()
+            p.wait(30)
+    finally:
+        play.stop()
+    tds = ecs.recorded("RegisterTaskDefinition")
+    rts = ecs.recorded("RunTask")
+    assert len(tds) == 2 and len(rts) == 2, (tds, rts)
+    assert tds[0] == tds[1]
+    ours_rt, theirs_rt = rts
+
+    def env_of(rt):
+        (co,) = rt["overrides"]["containerOverrides"]
+        return {e["name"]: e["value"] for e in co["environment"]}
+
+    def tags_of(rt):
+        return {t["key"]: t["value"] for t in rt["tags"]}
+
+    def job_env(env):
+        # The worker's own Prefect settings (PREFECT_HOME, ...) are the
+        # workers' and differ; PREFECT_API_URL is compared.
+        return {k: v for k, v in env.items()
+                if not k.startswith("PREFECT_") or k.startswith("PREFECT__")
+                or k == "PREFECT_API_URL"}
+
+    run_specific = ("PREFECT__FLOW_RUN_ID", "PREFECT__WORKER_NAME")
+    e1, e2 = env_of(ours_rt), env_of(theirs_rt)
+    assert e1["PREFECT__FLOW_RUN_ID"] == ours["id"]
+    assert e2["PREFECT__FLOW_RUN_ID"] == theirs["id"]
+    assert without(job_env(e1), *run_specific) == \
+        without(job_env(e2), *run_specific)
+    assert [k for k in e1 if k.startswith("PREFECT__")] == \
+        [k for k in e2 if k.startswith("PREFECT__")]
+    named = ("prefect.io/flow-run-id", "prefect.io/flow-run-name",
+             "prefect.io/worker-name", "prefect.io/version")
+    assert without(tags_of(ours_rt), *named) == \
+        without(tags_of(theirs_rt), *named)
+    assert set(tags_of(ours_rt)) == set(tags_of(theirs_rt))
+
+    def rest(rt):
+        rt = copy.deepcopy(rt)
+        del rt["tags"]
+        (co,) = rt["overrides"]["containerOverrides"]
+        del co["environment"]
+        rt["taskDefinition"] = rt["taskDefinition"].rsplit(":", 1)[0]
+        assert len(rt.pop("clientToken")) == 36
+        return rt
+    assert rest(ours_rt) == rest(theirs_rt)
