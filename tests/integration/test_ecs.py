@@ -403,3 +403,47 @@ def test_requests_match_prefect_aws_worker(client, agent, pool_name, ecs,
         assert len(rt.pop("clientToken")) == 36
         return rt
     assert rest(ours_rt) == rest(theirs_rt)
+
+
+def test_sigterm_leaves_tasks_running_for_the_next_worker(
+        client, agent, pool_name, ecs, api_url, tmp_path):
+    """SIGTERM: the worker exits at once without StopTask, saying the
+    task keeps running; the next worker re-attaches and the run
+    completes. Its next run reuses the family's latest revision (equal
+    content) instead of registering a second task definition."""
+    fast_pool(client, api_url, pool_name)
+    dep = client.create_deployment(pool_name, HELLO,
+                                   job_variables=job_variables(ecs))
+    state = tmp_path / "state"
+    play = player(ecs, decide=lambda task, env: "hold")
+    try:
+        a = start_ecs_agent(agent, ecs, pool_name, "--state-dir", state,
+                            env={"PFAGENT_DRAIN_SECONDS": "300"})
+        run = client.create_flow_run(dep["id"])
+        wait_for(lambda: len(play.held), what="a held task",
+                 until=lambda n: n == 1)
+        wait_for(lambda: client.read_flow_run(run["id"]),
+                 what="the task recorded", watch=[a],
+                 until=lambda r: (r["infrastructure_pid"] or "")
+                 .startswith(CLUSTER + "::"))
+        a.proc.send_signal(signal.SIGTERM)
+        assert a.wait(60) == 0
+        assert "keeps running without this worker" in a.log_text()
+        assert ecs.recorded("StopTask") == []
+        b = start_ecs_agent(agent, ecs, pool_name, "--state-dir", state)
+        wait_for(lambda: b.log_text().count("re-attached to ECS task"),
+                 what="the re-attachment", watch=[b], until=lambda n: n == 1)
+        play.decide = lambda task, env: "run"
+        for arn, task in list(play.held.items()):
+            play.held.pop(arn)
+            argv, env = play.overrides(task)
+            play._play(task, argv, env)
+        final = client.wait_for_run(run["id"], watch=[b])
+        assert final["state_type"] == "COMPLETED", final["state"]
+        second = client.create_flow_run(dep["id"])
+        final = client.wait_for_run(second["id"], watch=[b])
+        assert final["state_type"] == "COMPLETED", final["state"]
+    finally:
+        play.stop()
+    assert len(ecs.recorded("RegisterTaskDefinition")) == 1
+    assert len(ecs.recorded("RunTask")) == 2
