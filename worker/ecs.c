@@ -34,9 +34,12 @@
 #include "worker/run_int.h"
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/http.h"
 #include "common/log.h"
+#include "common/retry.h"
 #include "common/util.h"
 #include "prefect/contract.h"
+#include "deployments/template.h"
 
 #define BATCH		100	/* DescribeTasks takes up to 100 tasks */
 #define STOP_REASON	"Stopped by Prefect worker"
@@ -463,6 +466,58 @@ ctx_of(struct run *r, const struct ecs_task *t, const cJSON *env,
 	    "prefect flow-run execute" : "pfagent execute" };
 }
 
+/*
+ * A {"$ref": {"block_document_id": id}} in the job (an AwsCredentials
+ * block as aws_credentials): the document's data, as Prefect's worker
+ * resolves it after templating. Blocking, like the AWS calls.
+ */
+static int
+block_by_id(const char *id, cJSON **out, char *err, size_t errlen,
+    void *payload)
+{
+	const struct agent	*a = payload;
+	struct http_resp	 resp;
+	char			*path = api_path("/block_documents/", id,
+	    "?include_secrets=true");
+	cJSON			*doc;
+	enum retry_class	 rc;
+
+	memset(&resp, 0, sizeof(resp));
+	rc = http_call(&a->http, &retry_quick, "GET", path, NULL, &resp);
+	free(path);
+	if (rc != RETRY_OK) {
+		int missing = resp.status == 404;
+
+		if (!missing)
+			errorf(err, errlen, "reading block document %s: %s",
+			    id, resp.status ? "refused" : resp.error);
+		http_resp_cleanup(&resp);
+		return missing ? 1 : -1;
+	}
+	doc = cJSON_Parse(resp.body);
+	http_resp_cleanup(&resp);
+	*out = cJSON_DetachItemFromObjectCaseSensitive(doc, "data");
+	cJSON_Delete(doc);
+	if (*out == NULL)
+		return errorf(err, errlen, "block document %s has no data", id);
+	return 0;
+}
+
+static cJSON *
+render(struct run *r, char *err, size_t errlen)
+{
+	struct template_resolver res = { NULL, block_by_id, NULL, r->agent };
+	cJSON	*cfg, *resolved;
+
+	if ((cfg = jobconf_render(r->agent->base_job_template, r->deployment,
+	    r->flow_run, err, errlen)) == NULL)
+		return NULL;
+	if (template_resolve_blocks(cfg, &res, &resolved, err, errlen) == -1)
+		resolved = NULL;
+	cJSON_Delete(cfg);
+	return resolved;
+}
+
 void
 ecs_run_start(struct run *r)
 {
@@ -473,8 +528,7 @@ ecs_run_start(struct run *r)
 	char		 err[1024];
 
 	memset(&j, 0, sizeof(j));
-	if ((cfg = jobconf_render(r->agent->base_job_template, r->deployment,
-	    r->flow_run, err, sizeof(err))) == NULL)
+	if ((cfg = render(r, err, sizeof(err))) == NULL)
 		goto fail;
 	if (aws_of(json_obj(cfg, "aws_credentials"), t, err,
 	    sizeof(err)) == -1)

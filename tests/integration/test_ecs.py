@@ -447,3 +447,46 @@ def test_sigterm_leaves_tasks_running_for_the_next_worker(
         play.stop()
     assert len(ecs.recorded("RegisterTaskDefinition")) == 1
     assert len(ecs.recorded("RunTask")) == 2
+
+
+def test_aws_credentials_block_reference(client, agent, pool_name, ecs,
+                                         api_url):
+    """aws_credentials given as a reference to an AwsCredentials block
+    (saved by prefect-aws): the worker, without AWS settings of its own,
+    signs with the block's keys, in its region, at its endpoint."""
+    fast_pool(client, api_url, pool_name)
+    code = (
+        "from prefect_aws import AwsCredentials\n"
+        "from prefect_aws.client_parameters import AwsClientParameters\n"
+        f"b = AwsCredentials(aws_access_key_id={ecs.aws_env['AWS_ACCESS_KEY_ID']!r},"
+        f" aws_secret_access_key={ecs.aws_env['AWS_SECRET_ACCESS_KEY']!r},"
+        f" region_name={REGION!r}, aws_client_parameters="
+        f"AwsClientParameters(endpoint_url={ecs.url!r}))\n"
+        f"print(b.save({pool_name!r}))\n")
+    r = subprocess.run([sys.executable, "-c", code],
+                       env=prefect_aws_env(api_url), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    block_id = r.stdout.strip().splitlines()[-1]
+    # As Prefect's UI sets it: the pool variable's default (the server
+    # refuses the reference in a deployment's job variables: it matches
+    # both branches of the schema's oneOf).
+    pool = client.read_pool(pool_name)
+    t = copy.deepcopy(pool["base_job_template"])
+    t["variables"]["properties"]["aws_credentials"]["default"] = {
+        "$ref": {"block_document_id": block_id}}
+    client.request("PATCH", f"/work_pools/{pool_name}",
+                   json={"base_job_template": t})
+    dep = client.create_deployment(pool_name, HELLO,
+                                   job_variables=job_variables(ecs))
+    play = player(ecs)
+    try:
+        a = agent(pool_name, "--type", "ecs", "--query-seconds", "1",
+                  env={"AWS_CONFIG_FILE": "/nonexistent",
+                       "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"})
+        run = client.create_flow_run(dep["id"])
+        final = client.wait_for_run(run["id"], watch=[a])
+    finally:
+        play.stop()
+    assert final["state_type"] == "COMPLETED", final["state"]
+    assert ecs.aws_env["AWS_SECRET_ACCESS_KEY"] not in a.log_text()

@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 from moto.ecs import models as ecs_models
@@ -51,6 +52,7 @@ def _patch():
                 with peer.lock:
                     peer.calls.append((_action, json.loads(resp.body or
                                                            "{}")))
+                    peer.times.append((_action, time.time()))
             return _orig(resp)
         setattr(EC2ContainerServiceResponse, method, wrapped)
     orig_stop = ecs_models.EC2ContainerServiceBackend.stop_task
@@ -85,6 +87,7 @@ class EcsPeer:
     def __init__(self, port):
         self.port = port
         self.calls = []          # (action, request body), in order
+        self.times = []          # (action, time.time() it arrived)
         self.lock = threading.Lock()
         self.on_stop = None      # called with a task StopTask reached
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port,
