@@ -49,8 +49,11 @@ def prefect_cli(api_url, *args):
 def ecs(tmp_path):
     """moto with an ECS cluster, its default VPC, a worker identity."""
     peer = EcsPeer(free_port()).start()
-    ak, sk = peer.create_user("worker", ["ecs:*", "ec2:Describe*"])
+    ak, sk = peer.create_user("worker", ["ecs:*", "ec2:Describe*", "sqs:*"])
     peer.client("ecs").create_cluster(clusterName=CLUSTER)
+    # prefect-aws's worker always starts its crash observer, which reads
+    # this (EventBridge-fed) queue; an empty one keeps it quiet.
+    peer.client("sqs").create_queue(QueueName="prefect-ecs-tasks-events")
     ec2 = peer.client("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault",
                                       "Values": ["true"]}])["Vpcs"][0]
@@ -319,9 +322,6 @@ def run_with_prefect_aws(ecs, pool, api_url, tmp_path):
     """prefect-aws 0.7.12's worker, once: it claims and submits the run."""
     env = prefect_aws_env(api_url, ecs.aws_env)
     env["PREFECT_HOME"] = str(tmp_path / "prefect-aws-home")
-    # Its crash observer reads EventBridge's SQS queue, which moto has
-    # not got here; its failing would end the --run-once worker early.
-    env["PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_ENABLED"] = "false"
     log = open(tmp_path / "prefect-aws-worker.log", "wb")
     p = subprocess.Popen(
         [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool,
