@@ -5,7 +5,8 @@
 #   make test       unit tests (plain and ASan+UBSan), fuzz corpus replay,
 #                   then the integration suite against a real Prefect server
 #   make demo       the main job end to end on embedded defaults
-#   make bench      pfagent against Prefect's own worker, side by side:
+#   make bench      pfagent against Prefect's own worker, side by side,
+#                   and against prefect-aws's ECS worker (scripts/bench-ecs):
 #                   writes docs/benchmarks.md (not part of make test)
 #   make image      the container image, build/pfagent-image.tar (OCI),
 #                   with mmdebstrap and buildah (container/README.md)
@@ -200,6 +201,7 @@ demo: all
 bench: all
 	@scripts/setup venv
 	@PFAGENT=$(B)/pfagent .venv/bin/python scripts/bench
+	@.venv/bin/python scripts/bench-ecs
 
 # The image's size and cold start to ONLINE (root; not part of make test).
 bench-image: image

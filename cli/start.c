@@ -30,7 +30,10 @@ struct opt {
 
 static const struct opt opts[] = {
 	{ "--pool", NULL, OPT_STR, NULL, O(pool), "NAME",
-	  "work pool to serve; created (type process) when missing" },
+	  "work pool to serve; created (of --type) when missing" },
+	{ "--type", "PFAGENT_WORKER_TYPE", OPT_STR, "process", O(type), "TYPE",
+	  "work pool type: process (flow runs as local processes) or ecs "
+	  "(as ECS tasks, like prefect-aws's ECS worker)" },
 	{ "--work-queue", NULL, OPT_LIST, NULL, O(queues), "QUEUE",
 	  "queue of the pool to poll; repeat for several (default: all)" },
 	{ "--name", NULL, OPT_STR, NULL, O(name), "NAME",
@@ -264,6 +267,12 @@ finish_conf(struct conf *c, char *err, size_t errlen)
 		    c->log_format);
 		return -1;
 	}
+	if (strcmp(c->type, "process") != 0 && strcmp(c->type, "ecs") != 0) {
+		errorf(err, errlen, "--type must be process or ecs, not '%s'",
+		    c->type);
+		return -1;
+	}
+	c->ecs = strcmp(c->type, "ecs") == 0;
 	if (strcmp(c->drain_action, "crash") != 0 &&
 	    strcmp(c->drain_action, "reschedule") != 0) {
 		errorf(err, errlen, "--drain-action: '%s' is not crash or "
@@ -304,6 +313,7 @@ conf_cleanup(struct conf *c)
 	free(c->state_dir);
 	free(c->profile);
 	free(c->drain_action);
+	free(c->type);
 	for (int i = 0; i < c->nqueues; i++)
 		free(c->queues[i]);
 	memset(c, 0, sizeof(*c));

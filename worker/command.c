@@ -102,7 +102,7 @@ interpreter_of(const char *path)
 	return words;
 }
 
-static int
+int
 has_python_entrypoint(const cJSON *deployment)
 {
 	const char	*ep = json_str(deployment, "entrypoint"), *colon;

@@ -150,6 +150,19 @@ limit_of(const cJSON *vars, const char *key, const char *unit, long *out,
 	return -1;
 }
 
+cJSON *
+jobconf_render(const cJSON *tmpl, const cJSON *deployment,
+    const cJSON *flow_run, char *err, size_t errlen)
+{
+	cJSON	*vars = variables_of(tmpl, deployment, flow_run), *cfg;
+
+	if (template_apply_values(json_obj(tmpl, "job_configuration"), vars,
+	    1, NULL, &cfg, err, errlen) == -1)
+		cfg = NULL;
+	cJSON_Delete(vars);
+	return cfg;
+}
+
 int
 jobconf_resolve(struct jobconf *jc, const cJSON *tmpl, const cJSON *deployment,
     const cJSON *flow_run, char *err, size_t errlen)

@@ -48,6 +48,7 @@ jrec_cleanup(struct jrec *j)
 	free(j->name);
 	free(j->api_url);
 	free(j->workdir);
+	free(j->infra);
 	memset(j, 0, sizeof(*j));
 	j->lock_fd = -1;
 }
@@ -87,6 +88,8 @@ jrec_text(const struct jrec *j)
 	cJSON_AddStringToObject(o, "boot_id", j->boot_id);
 	if (j->workdir != NULL)
 		cJSON_AddStringToObject(o, "workdir", j->workdir);
+	if (j->infra != NULL)
+		cJSON_AddStringToObject(o, "infrastructure_pid", j->infra);
 	cJSON_AddBoolToObject(o, "workdir_is_temp", j->workdir_is_temp);
 	s = json_print(o);
 	cJSON_Delete(o);
@@ -223,6 +226,9 @@ jrec_parse(struct jrec *j, const char *text, char *err, size_t errlen)
 	j->name = xstrdup(name ? name : j->id);
 	j->api_url = xstrdup(api);
 	j->workdir = wd ? xstrdup(wd) : NULL;
+	if ((wd = json_str(o, "infrastructure_pid")) != NULL &&
+	    strstr(wd, "::") != NULL)
+		j->infra = xstrdup(wd);
 	j->workdir_is_temp = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
 	    "workdir_is_temp"));
 	rc = 0;

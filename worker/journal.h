@@ -27,6 +27,7 @@ struct jrec {
 	unsigned long long	 start_time;	/* /proc/<pid>/stat field 22 */
 	char			 boot_id[40];
 	char			*workdir;	/* NULL: none */
+	char			*infra;		/* ECS "<cluster>::<task ARN>" */
 	int			 workdir_is_temp;
 	int			 lock_fd;	/* -1: not on disk */
 };

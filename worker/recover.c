@@ -12,6 +12,7 @@
 #include "worker/worker.h"
 #include "prefect/api.h"
 #include "worker/cancel.h"
+#include "worker/ecs.h"
 #include "worker/journal.h"
 #include "worker/recover.h"
 #include "worker/request.h"
@@ -129,7 +130,8 @@ reconcile(struct recovery *rv, const cJSON *run)
 		log_info("recovery: flow run %s (%s): already %s", j->id,
 		    j->name, type);
 		recovery_end(rv, 1);
-	} else if (j->pid > 0 && run_adopt(a, j, run) == 0) {
+	} else if ((j->infra != NULL && ecs_adopt(a, j, run) == 0) ||
+	    (j->pid > 0 && run_adopt(a, j, run) == 0)) {
 		if (strcmp(type, "CANCELLING") == 0)
 			run_cancel(a, json_str(run, "id"));
 		jrec_cleanup(j);	/* emptied: the run owns the record */
@@ -141,7 +143,8 @@ reconcile(struct recovery *rv, const cJSON *run)
 		propose(rv, "CANCELLED", "Cancelled", j->pid > 0 ? "Flow run "
 		    "was cancelled successfully." : "Flow run cancelled by "
 		    "worker (no infrastructure found).", 1);
-	} else if (j->pid > 0 || strcmp(type, "RUNNING") == 0) {
+	} else if (j->pid > 0 || j->infra != NULL ||
+	    strcmp(type, "RUNNING") == 0) {
 		msg = xasprintf("The worker running this flow run died and its "
 		    "process %d is gone (found by worker '%s' on start-up).",
 		    (int)j->pid, a->conf.name);

@@ -38,6 +38,7 @@
 #include "worker/worker.h"
 #include "prefect/api.h"
 #include "worker/cancel.h"
+#include "worker/ecs.h"
 #include "worker/emit.h"
 #include "worker/journal.h"
 #include "worker/metrics.h"
@@ -72,7 +73,7 @@ run_free_if_done(struct run *r)
 		}
 	/* Nothing is left to do for it: its record goes, unless the run
 	 * had a process and is not known final (recover.c repairs it). */
-	if (r->settled || r->jrec.pid == 0)
+	if (r->settled || (r->jrec.pid == 0 && r->jrec.infra == NULL))
 		journal_remove(a->conf.state_dir, &r->jrec);
 	else if (r->jrec.lock_fd != -1)
 		log_warnx("flow run %s: not known to be final; its journal "
@@ -80,6 +81,7 @@ run_free_if_done(struct run *r)
 	jrec_cleanup(&r->jrec);
 	if (r->handoff_fd != -1)
 		close(r->handoff_fd);
+	ecs_task_free(r->ecs);
 	cJSON_Delete(r->flow_run);
 	cJSON_Delete(r->deployment);
 	cJSON_Delete(r->flow);
@@ -560,7 +562,10 @@ run_cancel(struct agent *a, const char *id)
 		break;
 	case STEP_RUNNING:
 		r->cancel_requested = 1;
-		kill_start(r);
+		if (r->ecs != NULL)
+			ecs_run_cancel(r);
+		else
+			kill_start(r);
 		break;
 	case STEP_EXITED:
 	case STEP_RELEASED:
@@ -784,7 +789,7 @@ spawn_owned(struct run *r)
 	if (r->cancel_requested)
 		cancel_unstarted(r);
 	else if (!r->agent->stopping)
-		run_spawn(r);
+		run_start(r);
 	else
 		hand_back(r);
 }
@@ -809,7 +814,7 @@ on_submitting(struct http_resp *resp, enum retry_class rc, void *arg)
 	    r->jrec.submit_tid))
 		run_if_owned(r, spawn_owned);
 	else if (r->step == STEP_SUBMIT && !r->agent->stopping)
-		run_spawn(r);
+		run_start(r);
 	else if (r->step == STEP_SUBMIT)
 		hand_back(r);
 	run_unref(r);
@@ -884,7 +889,7 @@ submit_labels(struct run *r)
 		return;
 	}
 	labels = json_strings("prefect.worker.name", a->conf.name,
-	    "prefect.worker.type", "process", "prefect.work-pool.name",
+	    "prefect.worker.type", a->conf.type, "prefect.work-pool.name",
 	    a->conf.pool, "prefect.work-pool.id", a->pool_id, NULL);
 	body = json_print(labels);
 	cJSON_Delete(labels);

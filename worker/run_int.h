@@ -65,6 +65,7 @@ struct run {
 	 * so a restart repairs one the worker could not.
 	 */
 	int		 settled;
+	struct ecs_task	*ecs;		/* --type ecs: its task (ecs.c) */
 };
 
 /* run.c */
@@ -118,5 +119,7 @@ void	 run_kill_disarm_if_empty(struct run *);
 
 /* run_proc.c */
 void	 run_spawn(struct run *);
+/* The run's infrastructure: a process, or an ECS task (ecs.c). */
+void	 run_start(struct run *);
 
 #endif

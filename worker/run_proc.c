@@ -26,6 +26,7 @@
 #include "worker/worker.h"
 #include "prefect/api.h"
 #include "worker/cancel.h"
+#include "worker/ecs.h"
 #include "worker/journal.h"
 #include "worker/metrics.h"
 #include "worker/request.h"
@@ -208,6 +209,7 @@ stop_start(struct run *r, int now)
 void
 run_stop_all(struct agent *a, int now)
 {
+	ecs_detach_all(a);	/* tasks run on their own: left running */
 	for (struct run *r = a->runs; r != NULL; r = r->next) {
 		if (r->step != STEP_RUNNING)
 			continue;	/* claims hand themselves back */
@@ -447,6 +449,15 @@ child_command(struct run *r, const struct jobconf *jc, char ***argv,
 		*env = child_env(r, jc, 1);
 	}
 	return 0;
+}
+
+void
+run_start(struct run *r)
+{
+	if (r->agent->conf.ecs)
+		ecs_run_start(r);
+	else
+		run_spawn(r);
 }
 
 void

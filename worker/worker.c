@@ -29,6 +29,7 @@
 #include "worker/worker.h"
 #include "prefect/api.h"
 #include "worker/cancel.h"
+#include "worker/ecs.h"
 #include "worker/emit.h"
 #include "worker/events.h"
 #include "worker/recover.h"
@@ -341,8 +342,8 @@ on_pool_created(struct http_resp *r, enum retry_class rc, void *arg)
 		char *path = api_path("/work_pools/", a->conf.pool, NULL);
 
 		if (rc == RETRY_OK)
-			log_info("created work pool '%s' (type process)",
-			    a->conf.pool);
+			log_info("created work pool '%s' (type %s)",
+			    a->conf.pool, a->conf.type);
 		/* Now it exists: a 404 is the server's last word (on_pool). */
 		a->pool_created = 1;
 		request_send(a->loop, &a->http, &retry_quick, "GET", path,
@@ -360,6 +361,31 @@ on_pool_created(struct http_resp *r, enum retry_class rc, void *arg)
 	    r->status ? r->body : r->error);
 }
 
+/* The base job template of the worker's type: Prefect's, or prefect-aws's. */
+static cJSON *
+base_template(const struct agent *a)
+{
+	return a->conf.ecs ? ecs_base_job_template() :
+	    api_process_base_job_template();
+}
+
+static char *
+pool_create_body(const struct agent *a)
+{
+	cJSON	*o;
+	char	*s;
+
+	if (!a->conf.ecs)
+		return api_pool_create_body(a->conf.pool);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", a->conf.pool);
+	cJSON_AddStringToObject(o, "type", "ecs");
+	cJSON_AddItemToObject(o, "base_job_template", ecs_base_job_template());
+	s = json_print(o);
+	cJSON_Delete(o);
+	return s;
+}
+
 static void
 adopt_pool(struct agent *a, cJSON *pool)
 {
@@ -368,9 +394,10 @@ adopt_pool(struct agent *a, cJSON *pool)
 	cJSON		*tmpl;
 
 	strlcpy_(a->pool_id, id ? id : "", sizeof(a->pool_id));
-	if (type != NULL && strcmp(type, "process") != 0 && !a->synced)
-		log_warnx("work pool '%s' has type '%s'; pfagent runs its "
-		    "flow runs as processes", a->conf.pool, type);
+	if (type != NULL && strcmp(type, a->conf.type) != 0 && !a->synced)
+		log_warnx("work pool '%s' has type '%s'; this worker runs its "
+		    "flow runs as %s (--type %s)", a->conf.pool, type,
+		    a->conf.ecs ? "ECS tasks" : "processes", a->conf.type);
 	tmpl = cJSON_DetachItemFromObjectCaseSensitive(pool,
 	    "base_job_template");
 	cJSON_Delete(a->base_job_template);
@@ -381,7 +408,7 @@ adopt_pool(struct agent *a, cJSON *pool)
 		char	*body, *path;
 
 		cJSON_AddItemToObject(patch, "base_job_template",
-		    api_process_base_job_template());
+		    base_template(a));
 		body = json_print(patch);
 		path = api_path("/work_pools/", a->conf.pool, NULL);
 		request_send(a->loop, &a->http, &retry_quick, "PATCH", path,
@@ -390,7 +417,7 @@ adopt_pool(struct agent *a, cJSON *pool)
 		free(path);
 		cJSON_Delete(patch);
 		cJSON_Delete(a->base_job_template);
-		a->base_job_template = api_process_base_job_template();
+		a->base_job_template = base_template(a);
 	}
 }
 
@@ -413,7 +440,7 @@ on_pool(struct http_resp *r, enum retry_class rc, void *arg)
 		return;
 	}
 	if (r->status == 404) {
-		char *body = api_pool_create_body(a->conf.pool);
+		char *body = pool_create_body(a);
 
 		request_send(a->loop, &a->http, &retry_quick, "POST",
 		    "/work_pools/", body, on_pool_created, a);
@@ -656,6 +683,7 @@ on_signal(int fd, short revents, void *arg)
 		return;
 	}
 	a->stopping = 1;
+	ecs_detach_all(a);	/* ECS tasks run on their own: left running */
 	log_info("received %s: no more claims; draining %d flow run(s) for up "
 	    "to %g s, then %s (a second signal stops them now)",
 	    strsignal((int)si.ssi_signo), a->slots_used,
@@ -726,6 +754,7 @@ worker_main(struct conf *c)
 	events_stop(a.events);
 	health_stop(a.health);
 	log_info("worker '%s' stopped", c->name);
+	ecs_agent_cleanup(&a);
 	loop_free(a.loop);
 	close(a.signal_fd);
 	cJSON_Delete(a.base_job_template);

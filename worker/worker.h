@@ -27,6 +27,8 @@
 
 struct conf {
 	char	*pool;
+	char	*type;			/* "process" or "ecs" */
+	int	 ecs;			/* --type ecs (worker/ecs.h) */
 	char	*queues[MAX_QUEUES];
 	int	 nqueues;
 	char	*name;
@@ -97,6 +99,11 @@ struct agent {
 
 	struct health		*health;	/* --health-port (health.c) */
 
+	/* ECS tasks (ecs.c): the watch timer, task definitions by hash. */
+	struct loop_timer	*ecs_timer;
+	int64_t			 ecs_timer_due;
+	cJSON			*ecs_taskdefs;
+
 	/* The worker's own events (emit.c). */
 	char			 started_event[37];	/* "": not sent */
 	int			 stopped_sent;
@@ -156,6 +163,9 @@ struct jobconf {
 	long	  memory_mb;	/* job variable memory: RLIMIT_DATA, 0: none */
 	long	  cpu_seconds;	/* cpu_limit_seconds: RLIMIT_CPU, 0: none */
 };
+/* The job configuration templated with the run's variables (a new object). */
+cJSON	*jobconf_render(const cJSON *base_job_template, const cJSON *deployment,
+	    const cJSON *flow_run, char *err, size_t errlen);
 int	 jobconf_resolve(struct jobconf *, const cJSON *base_job_template,
 	    const cJSON *deployment, const cJSON *flow_run, char *err,
 	    size_t errlen);
@@ -169,6 +179,8 @@ void	 jobconf_cleanup(struct jobconf *);
 char	**command_argv(const char *run_id, const struct jobconf *,
 	    const cJSON *deployment, const char *exe, char *const *env,
 	    char *err, size_t errlen);
+/* The deployment's entrypoint is a .py file (Prefect's engine runs it). */
+int	 has_python_entrypoint(const cJSON *deployment);
 /* name searched in env's PATH as Python's subprocess does; NULL if none. */
 char	 *command_lookup(const char *name, char *const *env);
 

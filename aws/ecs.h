@@ -1,0 +1,47 @@
+/*
+ * ecs.h: the ECS API (JSON 1.1: POST /, X-Amz-Target:
+ * AmazonEC2ContainerServiceV20141113.<Action>) and the two EC2 queries
+ * prefect-aws's ECS worker makes to find a VPC's subnets (DescribeVpcs,
+ * DescribeSubnets: the query protocol, XML answers), signed with SigV4
+ * (aws/sigv4.h). Blocking, like aws/secretsmanager.h; the worker calls
+ * them from its loop (one exchange each, bounded by timeout_ms).
+ */
+#ifndef AWS_ECS_H
+#define AWS_ECS_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "aws/credentials.h"
+
+struct aws_client {
+	const char		*region;	/* required */
+	const char		*endpoint;	/* NULL: https://<service>.
+						   <region>.amazonaws.com */
+	const struct aws_creds	*creds;
+	long			 timeout_ms;	/* 0: 10 s */
+};
+
+/*
+ * Calls an ECS action with a JSON request body. 0 with *answer the
+ * parsed JSON answer (caller deletes), or -1 with err "Action: Code:
+ * message (HTTP n)" (never key material). Transport errors, 5xx and
+ * throttling are tried three times.
+ */
+int	ecs_call(const struct aws_client *, const char *action,
+	    const cJSON *request, cJSON **answer, char *err, size_t errlen);
+
+/*
+ * The subnet ids of a VPC as prefect-aws finds them: vpc_id NULL means
+ * the default VPC (DescribeVpcs isDefault=true). 0 with *subnets a JSON
+ * array of strings (caller deletes); -1 with err, in prefect-aws's
+ * words when the VPC or its subnets are missing.
+ */
+int	ec2_vpc_subnets(const struct aws_client *, const char *vpc_id,
+	    char **found_vpc, cJSON **subnets, char *err, size_t errlen);
+
+/* The values of every <tag>...</tag> in an XML text, in order (fuzzable). */
+cJSON	*aws_xml_values(const char *xml, size_t len, const char *tag);
+
+#endif
