@@ -19,6 +19,7 @@
 
 #define ATTEMPTS	3
 #define ECS_TARGET	"AmazonEC2ContainerServiceV20141113."
+#define LOGS_TARGET	"Logs_20140328."
 #define JSON_TYPE	"application/x-amz-json-1.1"
 #define FORM_TYPE	"application/x-www-form-urlencoded; charset=utf-8"
 
@@ -211,17 +212,19 @@ answer_error(const char *action, const struct awshttp_resp *r, char *err,
 	cJSON_Delete(j);
 }
 
-int
-ecs_call(const struct aws_client *c, const char *action, const cJSON *request,
-    cJSON **answer, char *err, size_t errlen)
+/* One JSON 1.1 action of service (X-Amz-Target: prefix + action). */
+static int
+json_call(const struct aws_client *c, const char *service, const char *prefix,
+    const char *action, const cJSON *request, cJSON **answer, char *err,
+    size_t errlen)
 {
 	struct awshttp_resp	 r;
 	char			*body = json_print(request);
-	char			*target = xasprintf(ECS_TARGET "%s", action);
+	char			*target = xasprintf("%s%s", prefix, action);
 	int			 rc = -1;
 
 	*answer = NULL;
-	if (post(c, "ecs", JSON_TYPE, target, body, &r, err, errlen) == -1)
+	if (post(c, service, JSON_TYPE, target, body, &r, err, errlen) == -1)
 		goto out;
 	if (r.status != 200) {
 		answer_error(action, &r, err, errlen);
@@ -240,6 +243,35 @@ out:
 	awshttp_resp_cleanup(&r);
 	free(body);
 	free(target);
+	return rc;
+}
+
+int
+ecs_call(const struct aws_client *c, const char *action, const cJSON *request,
+    cJSON **answer, char *err, size_t errlen)
+{
+	return json_call(c, "ecs", ECS_TARGET, action, request, answer, err,
+	    errlen);
+}
+
+int
+logs_get_events(const struct aws_client *c, const char *group,
+    const char *stream, const char *token, cJSON **answer, char *err,
+    size_t errlen)
+{
+	cJSON	*req = json_strings("logGroupName", group, "logStreamName",
+	    stream, NULL);
+	int	 rc;
+
+	if (token != NULL)
+		cJSON_AddStringToObject(req, "nextToken", token);
+	cJSON_AddBoolToObject(req, "startFromHead", 1);
+	rc = json_call(c, "logs", LOGS_TARGET, "GetLogEvents", req, answer,
+	    err, errlen);
+	cJSON_Delete(req);
+	/* The awslogs driver makes the stream with the first line. */
+	if (rc == -1 && strstr(err, ": ResourceNotFoundException") != NULL)
+		rc = 1;
 	return rc;
 }
 

@@ -3,7 +3,8 @@
  * AmazonEC2ContainerServiceV20141113.<Action>) and the two EC2 queries
  * prefect-aws's ECS worker makes to find a VPC's subnets (DescribeVpcs,
  * DescribeSubnets: the query protocol, XML answers), signed with SigV4
- * (aws/sigv4.h). Blocking, like aws/secretsmanager.h; the worker calls
+ * (aws/sigv4.h), and CloudWatch Logs' GetLogEvents for stream_output
+ * (the same JSON 1.1 call). Blocking, like aws/secretsmanager.h; the worker calls
  * them from its loop (one exchange each, bounded by timeout_ms).
  */
 #ifndef AWS_ECS_H
@@ -31,6 +32,17 @@ struct aws_client {
  */
 int	ecs_call(const struct aws_client *, const char *action,
 	    const cJSON *request, cJSON **answer, char *err, size_t errlen);
+
+/*
+ * CloudWatch Logs GetLogEvents (JSON 1.1, X-Amz-Target
+ * Logs_20140328.GetLogEvents, service "logs") from the stream's head, or
+ * from token (an answer's nextForwardToken). 0 with *answer (caller
+ * deletes: events[], nextForwardToken); 1 when the group or stream does
+ * not exist (yet); -1 with err as ecs_call's.
+ */
+int	logs_get_events(const struct aws_client *, const char *group,
+	    const char *stream, const char *token, cJSON **answer, char *err,
+	    size_t errlen);
 
 /*
  * The subnet ids of a VPC as prefect-aws finds them: vpc_id NULL means

@@ -12,6 +12,10 @@
  *          the container's exit code and reason; cancelled -> Cancelled
  *        not RUNNING within task_start_timeout_seconds -> StopTask,
  *          Crashed
+ *      stream_output with an awslogs container: each pass also reads
+ *        the task's log stream (GetLogEvents, one call, from the last
+ *        nextForwardToken) into the worker's log, and drains it once
+ *        the task is STOPPED
  *   Cancelling -> StopTask "Stopped by Prefect worker" -> Cancelled once
  *     STOPPED. The worker stopping leaves tasks running, their records
  *     on disk: the next worker re-attaches (ecs_adopt, from recover.c).
@@ -56,6 +60,10 @@ struct ecs_task {
 	double		 poll_interval;	/* s */
 	int		 seen_running;
 	char		*stop_message;	/* why it ended, for Crashed */
+	struct aws_client logs;		/* stream_output: region, endpoint */
+	char		*log_group;	/* NULL: not streamed */
+	char		*log_stream;
+	char		*log_token;	/* the last nextForwardToken */
 };
 
 static const cJSON *
@@ -78,6 +86,11 @@ ecs_task_free(struct ecs_task *t)
 	aws_creds_cleanup(&t->creds);
 	free(t->container);
 	free(t->stop_message);
+	free((char *)t->logs.region);
+	free((char *)t->logs.endpoint);
+	free(t->log_group);
+	free(t->log_stream);
+	free(t->log_token);
 	free(t);
 }
 
@@ -312,6 +325,95 @@ out:
 	return rc;
 }
 
+/* --- stream_output: the task's CloudWatch log stream --- */
+
+/*
+ * Where the container's awslogs lines go, as the driver names them; the
+ * logs endpoint as boto3 finds it (AWS_ENDPOINT_URL_LOGS first).
+ */
+static void
+follow_setup(struct run *r, const struct ecs_job *j, const cJSON *td,
+    struct ecs_task *t)
+{
+	const char	*group, *prefix, *region;
+	char		*ep;
+
+	if (!j->stream_output)
+		return;
+	if (!ecs_awslogs_of(td, t->container, &group, &prefix, &region)) {
+		run_log(r, PF_LEVEL_WARNING, "stream_output is set but container "
+		    "'%s' has no awslogs log configuration with a group and a "
+		    "stream prefix (configure_cloudwatch_logs): its output is "
+		    "not streamed", t->container);
+		return;
+	}
+	ep = env_or_null("AWS_ENDPOINT_URL_LOGS", NULL);
+	if (ep == NULL && t->endpoint != NULL && getenv(
+	    "AWS_ENDPOINT_URL_ECS") == NULL)
+		ep = xstrdup(t->endpoint);
+	if (ep == NULL)
+		ep = env_or_null("AWS_ENDPOINT_URL", NULL);
+	t->logs = (struct aws_client){ xstrdup(region && *region ? region :
+	    t->region), ep, &t->creds, 0 };
+	t->log_group = xstrdup(group);
+	t->log_stream = ecs_log_stream(prefix, t->container, t->arn);
+}
+
+/* One GetLogEvents: its lines into the worker's log. 1: more may follow. */
+static int
+follow_once(struct run *r)
+{
+	struct ecs_task	*t = r->ecs;
+	cJSON		*ans;
+	const cJSON	*ev;
+	const char	*next, *msg;
+	char		 err[400];
+	int		 n = 0, rc;
+
+	rc = logs_get_events(&t->logs, t->log_group, t->log_stream,
+	    t->log_token, &ans, err, sizeof(err));
+	if (rc == -1)
+		log_warnx("flow run %s (%s): reading log stream %s: %s (tried "
+		    "again at the next poll)", r->id, r->name, t->log_stream,
+		    err);
+	if (rc != 0)
+		return 0;
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(ans,
+	    "events")) {
+		if ((msg = json_str(ev, "message")) == NULL)
+			continue;
+		/* A line of the worker's log per line of the event. */
+		do {
+			int len = (int)strcspn(msg, "\r\n");
+
+			log_info("flow run %s (%s): %.*s", r->id, r->name, len,
+			    msg);
+			msg += len;
+			msg += strspn(msg, "\r\n");
+		} while (*msg != '\0');
+		n++;
+	}
+	next = json_str(ans, "nextForwardToken");
+	/* The same token again: the stream's end for now. */
+	rc = n > 0 && next != NULL && (t->log_token == NULL ||
+	    strcmp(next, t->log_token) != 0);
+	if (next != NULL) {
+		free(t->log_token);
+		t->log_token = xstrdup(next);
+	}
+	cJSON_Delete(ans);
+	return rc;
+}
+
+/* The task stopped: what its last lines are, a bounded number of calls. */
+static void
+follow_drain(struct run *r)
+{
+	for (int i = 0; i < 20 && r->ecs->log_group != NULL; i++)
+		if (!follow_once(r))
+			break;
+}
+
 /* --- RunTask --- */
 
 /* _report_task_run_creation_failure's clearer words for common errors. */
@@ -419,6 +521,7 @@ submit(struct run *r, struct ecs_job *j, struct ecs_task *t, char *err,
 	if (run_task(j, t, err, errlen) == -1)
 		goto out;
 	run_log(r, PF_LEVEL_INFO, "Created ECS task '%s'", t->arn);
+	follow_setup(r, j, td, t);
 	rc = 0;
 out:
 	cJSON_Delete(td);
@@ -638,6 +741,7 @@ task_stopped(struct run *r, const cJSON *task)
 	int		 code;
 	char		*path;
 
+	follow_drain(r);
 	free(t->stop_message);
 	t->stop_message = stop_message(t, task, &code);
 	log_info("flow run %s (%s): %s", r->id, r->name, t->stop_message);
@@ -684,8 +788,11 @@ task_seen(struct run *r, const cJSON *task)
 		task_stopped(r, task);
 	else if (strcmp(st, "RUNNING") == 0 ||
 	    strcmp(st, "DEACTIVATING") == 0 || strcmp(st, "STOPPING") == 0 ||
-	    strcmp(st, "DEPROVISIONING") == 0)
+	    strcmp(st, "DEPROVISIONING") == 0) {
 		t->seen_running = 1;
+		if (t->log_group != NULL)
+			follow_once(r);
+	}
 	else if (!t->seen_running && now_ms() - t->started_ms >
 	    (int64_t)(t->start_timeout * 1000))
 		start_timed_out(r, st);

@@ -75,6 +75,16 @@ void	 ecs_job_finish_request(struct ecs_job *, const cJSON *task_definition,
 	    const char *arn, int registered);
 /* ecs_worker.py's _task_definitions_equal. */
 int	 ecs_task_definitions_equal(const cJSON *a, const cJSON *b);
+/*
+ * The awslogs log configuration of a task definition's container: 1 with
+ * its group, stream prefix and region (NULL: not given) borrowed from td;
+ * 0 when it logs otherwise or lacks a group or prefix (no stream name).
+ */
+int	 ecs_awslogs_of(const cJSON *td, const char *container,
+	    const char **group, const char **prefix, const char **region);
+/* The awslogs stream: "<prefix>/<container>/<task id>" (the ARN's tail). */
+char	*ecs_log_stream(const char *prefix, const char *container,
+	    const char *task_arn);
 /* python-slugify as prefect-aws calls it on tags. */
 char	*ecs_tag_slug(const char *);
 

@@ -209,6 +209,37 @@ cloudwatch_logs(cJSON *container, const cJSON *cfg, const struct ecs_ctx *x)
 	free(def);
 }
 
+int
+ecs_awslogs_of(const cJSON *td, const char *container, const char **group,
+    const char **prefix, const char **region)
+{
+	const cJSON	*c, *lc = NULL, *opt;
+	const char	*drv;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(td,
+	    "containerDefinitions"))
+		if (json_str(c, "name") != NULL &&
+		    strcmp(json_str(c, "name"), container) == 0)
+			lc = json_obj(c, "logConfiguration");
+	drv = json_str(lc, "logDriver");
+	if (drv == NULL || strcmp(drv, "awslogs") != 0)
+		return 0;
+	opt = json_obj(lc, "options");
+	*group = json_str(opt, "awslogs-group");
+	*prefix = json_str(opt, "awslogs-stream-prefix");
+	*region = json_str(opt, "awslogs-region");
+	return *group != NULL && **group != '\0' && *prefix != NULL &&
+	    **prefix != '\0';
+}
+
+char *
+ecs_log_stream(const char *prefix, const char *container, const char *arn)
+{
+	const char	*id = strrchr(arn, '/');
+
+	return xasprintf("%s/%s/%s", prefix, container, id ? id + 1 : arn);
+}
+
 static void
 secrets_of(cJSON *container, const cJSON *cfg)
 {

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,11 @@ def prefect_cli(api_url, *args):
 def ecs(tmp_path):
     """moto with an ECS cluster, its default VPC, a worker identity."""
     peer = EcsPeer(free_port()).start()
-    ak, sk = peer.create_user("worker", ["ecs:*", "ec2:Describe*", "sqs:*"])
+    ak, sk = peer.create_user("worker", ["ecs:*", "ec2:Describe*", "sqs:*",
+                                         "logs:GetLogEvents"])
+    # The awslogs driver's identity (the task execution role's rights).
+    peer.awslogs_keys = peer.create_user("awslogs", [
+        "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"])
     peer.client("ecs").create_cluster(clusterName=CLUSTER)
     # prefect-aws's worker always starts its crash observer, which reads
     # this (EventBridge-fed) queue; an empty one keeps it quiet.
@@ -113,9 +118,9 @@ def start_ecs_agent(agent, peer, pool, *args, **kw):
                  env=env, **kw)
 
 
-def player(peer, decide=None, binary=PLAIN):
+def player(peer, decide=None, binary=PLAIN, output=None):
     return ContainerAgent(peer, binary, REPO_ROOT, plain_env(),
-                          decide=decide).start()
+                          decide=decide, output=output).start()
 
 
 def messages(logs):
@@ -490,3 +495,92 @@ def test_aws_credentials_block_reference(client, agent, pool_name, ecs,
         play.stop()
     assert final["state_type"] == "COMPLETED", final["state"]
     assert ecs.aws_env["AWS_SECRET_ACCESS_KEY"] not in a.log_text()
+
+
+def awslogs_driver(peer, seen=None):
+    """output= for the player: the container's lines into its CloudWatch
+    Logs stream as ECS's awslogs driver names it (group and stream prefix
+    from the registered task definition), making group and stream as
+    awslogs-create-group does. With seen(line) -> bool, the first half is
+    shipped while the task is RUNNING and the rest only once seen(last
+    line of the first half) holds. Returns (output, {task ARN: lines})."""
+    logs = peer.client("logs", *peer.awslogs_keys)
+    shipped = {}
+
+    def put(group, stream, lines, t0):
+        logs.put_log_events(logGroupName=group, logStreamName=stream,
+                            logEvents=[{"timestamp": t0 + i, "message": l}
+                                       for i, l in enumerate(lines)])
+
+    def output(task, text):
+        (td,) = peer.recorded("RegisterTaskDefinition")
+        (c,) = td["containerDefinitions"]
+        opt = c["logConfiguration"]["options"]
+        group = opt["awslogs-group"]
+        stream = "/".join((opt["awslogs-stream-prefix"], c["name"],
+                           task.task_arn.rsplit("/", 1)[-1]))
+        lines = [l for l in text.splitlines() if l.strip()]
+        shipped[task.task_arn] = lines
+        try:
+            logs.create_log_group(logGroupName=group)
+        except logs.exceptions.ResourceAlreadyExistsException:
+            pass
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        t0 = int(time.time() * 1000)
+        half = len(lines) // 2 if seen else 0
+        if half:
+            put(group, stream, lines[:half], t0)
+            wait_for(lambda: seen(lines[half - 1]),
+                     what="the worker following the stream")
+        put(group, stream, lines[half:], t0 + half)
+    return output, shipped
+
+
+def test_stream_output_follows_the_cloudwatch_stream(client, agent,
+                                                     pool_name, ecs,
+                                                     api_url):
+    """stream_output (set in the pool's template) with
+    configure_cloudwatch_logs: the worker reads the task's awslogs stream
+    (GetLogEvents from the head, then its nextForwardToken) and writes each
+    line of the container's output into its own output, prefixed with the
+    flow run, in order and once: half the lines are shipped while the task
+    runs (read by the watch's polls), the rest just before STOPPED (read by
+    the last poll). The run ends Completed with its logs in Prefect, as
+    without streaming."""
+    # prefect-aws 0.7.12's template pins stream_output to false in its
+    # job configuration (no variable): the pool's template turns it on.
+    fast_pool(client, api_url, pool_name, stream_output=True)
+    dep = client.create_deployment(pool_name, HELLO, job_variables=(
+        job_variables(ecs, configure_cloudwatch_logs=True,
+                      execution_role_arn="arn:aws:iam::123456789012:role/"
+                                         "ecsTaskExecutionRole")))
+    started = []
+
+    def seen(line):
+        return any(l.endswith("): " + line)
+                   for l in started[0].log_text().splitlines())
+    output, shipped = awslogs_driver(ecs, seen)
+    play = player(ecs, output=output)
+    try:
+        a = start_ecs_agent(agent, ecs, pool_name)
+        started.append(a)
+        run = client.create_flow_run(dep["id"], {"name": "ECS"})
+        final = client.wait_for_run(run["id"], watch=[a], timeout=120)
+        assert final["state_type"] == "COMPLETED", final["state"]
+        (task,) = ecs.tasks()
+        # The worker's own line about the stopped task follows the drain.
+        wait_for(a.log_text, what="the worker seeing the task stopped",
+                 watch=[a], show=lambda t: t[-3000:],
+                 until=lambda t: f"ECS task {task.task_arn} stopped" in t)
+        wait_for(lambda: messages(client.read_logs(run["id"])),
+                 what="the greeting", watch=[a],
+                 until=lambda ms: "Hello, ECS!" in ms)
+    finally:
+        play.stop()
+    lines = shipped[task.task_arn]
+    assert lines, "the played container wrote nothing"
+    prefix = f"flow run {run['id']} ({final['name']}): "
+    streamed = [l.split(prefix, 1)[1] for l in a.log_text().splitlines()
+                if prefix in l]
+    assert [l for l in streamed if l in set(lines)] == lines, \
+        (lines, streamed)

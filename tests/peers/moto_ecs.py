@@ -182,15 +182,20 @@ class ContainerAgent:
     decide(task, env) -> "run" (default), or "hold" (left RUNNING, the
     command not run, until release()), or a callable(task) that sets the
     task's fate itself.
+
+    output(task, text), if given, gets a played command's output (stdout
+    and stderr) once it has exited, before the task becomes STOPPED: what
+    a log driver would have shipped by then.
     """
 
     def __init__(self, peer, binary, cwd, base_env, decide=None,
-                 max_running=4):
+                 max_running=4, output=None):
         self.peer = peer
         self.binary = str(binary)
         self.cwd = str(cwd)
         self.base_env = base_env
         self.decide = decide or (lambda task, env: "run")
+        self.output = output
         self.seen = set()
         self.held = {}
         self.procs = {}
@@ -259,16 +264,19 @@ class ContainerAgent:
             full = dict(self.base_env)
             full.update(env)
             self.played.append((task.task_arn, argv, env))
+            out = subprocess.PIPE if self.output else subprocess.DEVNULL
             try:
                 p = subprocess.Popen(argv, cwd=self.cwd, env=full,
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, stdout=out,
+                                     stderr=subprocess.STDOUT)
             except OSError:
                 set_stopped(task, 127, reason="CannotStartContainerError")
                 return
             self.procs[task.task_arn] = p
-            rc = p.wait()
+            text = p.communicate()[0]
+            rc = p.returncode
+            if self.output:
+                self.output(task, text.decode(errors="replace"))
             if task.desired_status == "STOPPED":
                 set_stopped(task, rc if rc >= 0 else 128 - rc,
                             "UserInitiated", task.stopped_reason)

@@ -166,6 +166,35 @@ main(void)
 		    "containerDefinitions.0.secrets.0.valueFrom"), "arn:sec");
 		built_free(&b);
 	}
+	TEST("stream_output: the awslogs group and stream of the container") {
+		struct built b;
+		const char *g, *p, *rg;
+		char *s;
+
+		build(&b, "{\"configure_cloudwatch_logs\":true,"
+		    "\"execution_role_arn\":\"arn:role\","
+		    "\"stream_output\":true}", err, sizeof(err));
+		CHECK(b.rc == 0);
+		/* 0.7.12's template pins it (false): the pool's to change. */
+		CHECK(!b.job.stream_output);
+		CHECK(ecs_awslogs_of(b.job.task_definition, "prefect", &g, &p,
+		    &rg) == 1);
+		CHECK_STR(g, "prefect");
+		CHECK_STR(p, "prefect-logs_pool_d1");
+		CHECK_STR(rg, "us-east-1");
+		CHECK(ecs_awslogs_of(b.job.task_definition, "other", &g, &p,
+		    &rg) == 0);
+		s = ecs_log_stream(p, "prefect", "arn:aws:ecs:us-east-1:1:task/"
+		    "pf-cluster/0123abcd");
+		CHECK_STR(s, "prefect-logs_pool_d1/prefect/0123abcd");
+		free(s);
+		built_free(&b);
+		build(&b, "{\"stream_output\":true}", err, sizeof(err));
+		CHECK(b.rc == 0);
+		CHECK(ecs_awslogs_of(b.job.task_definition, "prefect", &g, &p,
+		    &rg) == 0);
+		built_free(&b);
+	}
 	TEST("tag slugs: prefect-aws's character set, dashes collapsed") {
 		char *s = ecs_tag_slug("my flow -- run!");
 
