@@ -60,7 +60,8 @@ struct ecs_task {
 	double		 poll_interval;	/* s */
 	int		 seen_running;
 	char		*stop_message;	/* why it ended, for Crashed */
-	struct aws_client logs;		/* stream_output: region, endpoint */
+	char		*log_region;	/* stream_output's CloudWatch Logs */
+	char		*log_endpoint;	/* NULL: AWS's */
 	char		*log_group;	/* NULL: not streamed */
 	char		*log_stream;
 	char		*log_token;	/* the last nextForwardToken */
@@ -86,8 +87,8 @@ ecs_task_free(struct ecs_task *t)
 	aws_creds_cleanup(&t->creds);
 	free(t->container);
 	free(t->stop_message);
-	free((char *)t->logs.region);
-	free((char *)t->logs.endpoint);
+	free(t->log_region);
+	free(t->log_endpoint);
 	free(t->log_group);
 	free(t->log_stream);
 	free(t->log_token);
@@ -353,8 +354,8 @@ follow_setup(struct run *r, const struct ecs_job *j, const cJSON *td,
 		ep = xstrdup(t->endpoint);
 	if (ep == NULL)
 		ep = env_or_null("AWS_ENDPOINT_URL", NULL);
-	t->logs = (struct aws_client){ xstrdup(region && *region ? region :
-	    t->region), ep, &t->creds, 0 };
+	t->log_region = xstrdup(region && *region ? region : t->region);
+	t->log_endpoint = ep;
 	t->log_group = xstrdup(group);
 	t->log_stream = ecs_log_stream(prefix, t->container, t->arn);
 }
@@ -364,13 +365,14 @@ static int
 follow_once(struct run *r)
 {
 	struct ecs_task	*t = r->ecs;
+	struct aws_client c = { t->log_region, t->log_endpoint, &t->creds, 0 };
 	cJSON		*ans;
 	const cJSON	*ev;
 	const char	*next, *msg;
 	char		 err[400];
 	int		 n = 0, rc;
 
-	rc = logs_get_events(&t->logs, t->log_group, t->log_stream,
+	rc = logs_get_events(&c, t->log_group, t->log_stream,
 	    t->log_token, &ans, err, sizeof(err));
 	if (rc == -1)
 		log_warnx("flow run %s (%s): reading log stream %s: %s (tried "
