@@ -118,9 +118,10 @@ def start_ecs_agent(agent, peer, pool, *args, **kw):
                  env=env, **kw)
 
 
-def player(peer, decide=None, binary=PLAIN, output=None):
+def player(peer, decide=None, binary=PLAIN, output=None, initial=None):
     return ContainerAgent(peer, binary, REPO_ROOT, plain_env(),
-                          decide=decide, output=output).start()
+                          decide=decide, output=output,
+                          initial=initial).start()
 
 
 def messages(logs):
@@ -197,10 +198,15 @@ def play_by_env(task, env):
             t, 137, reason="OutOfMemoryError: Container killed due to "
             "memory usage")
     if what == "stuck":
-        def provisioning(t):
-            t.last_status = "PROVISIONING"
-        return provisioning
+        return lambda t: None       # left as start_by_env made it
     return what
+
+
+def start_by_env(task, env):
+    """A stuck run's task is PROVISIONING from RunTask on, never seen
+    RUNNING."""
+    if env.get("PF_PLAY") == "stuck":
+        task.last_status = "PROVISIONING"
 
 
 def test_oom_and_stuck_tasks_crash_with_ecs_reasons(client, agent, pool_name,
@@ -215,7 +221,7 @@ def test_oom_and_stuck_tasks_crash_with_ecs_reasons(client, agent, pool_name,
     stuck = client.create_deployment(
         pool_name, HELLO, name=f"{pool_name}-stuck",
         job_variables=job_variables(ecs, env={"PF_PLAY": "stuck"}))
-    play = player(ecs, decide=play_by_env)
+    play = player(ecs, decide=play_by_env, initial=start_by_env)
     try:
         a = start_ecs_agent(agent, ecs, pool_name)
         r1 = client.create_flow_run(oom["id"])

@@ -64,6 +64,19 @@ def _patch():
                 peer.on_stop(task)
         return task
     ecs_models.EC2ContainerServiceBackend.stop_task = stop_task
+    orig_run = ecs_models.EC2ContainerServiceBackend.run_task
+
+    def run_task(backend, *args, **kwargs):
+        """A task's first status set before RunTask answers, as ECS's
+        own (PROVISIONING) is: no DescribeTasks can see moto's RUNNING
+        first."""
+        tasks = orig_run(backend, *args, **kwargs)
+        for peer in _current:
+            if peer.on_run is not None:
+                for task in tasks:
+                    peer.on_run(task)
+        return tasks
+    ecs_models.EC2ContainerServiceBackend.run_task = run_task
     backend_cls = ecs_models.EC2ContainerServiceBackend
     orig_req = backend_cls._calculate_task_resource_requirements
 
@@ -90,6 +103,7 @@ class EcsPeer:
         self.times = []          # (action, time.time() it arrived)
         self.lock = threading.Lock()
         self.on_stop = None      # called with a task StopTask reached
+        self.on_run = None       # called with each task RunTask made
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port,
                                          verbose=False)
         if not getattr(EC2ContainerServiceResponse, "_pf_patched", False):
@@ -189,7 +203,7 @@ class ContainerAgent:
     """
 
     def __init__(self, peer, binary, cwd, base_env, decide=None,
-                 max_running=4, output=None):
+                 max_running=4, output=None, initial=None):
         self.peer = peer
         self.binary = str(binary)
         self.cwd = str(cwd)
@@ -204,12 +218,16 @@ class ContainerAgent:
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         peer.on_stop = self._on_stop
+        # initial(task, env) sets a task's status inside RunTask.
+        if initial is not None:
+            peer.on_run = lambda task: initial(task, self.overrides(task)[1])
 
     def start(self):
         self.thread.start()
         return self
 
     def stop(self):
+        self.peer.on_run = None
         self.stop_event.set()
         self.thread.join(10)
         for p in list(self.procs.values()):
