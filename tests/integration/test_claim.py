@@ -106,6 +106,11 @@ def test_rival_pending_before_submitting_is_left_alone(
     b = agent(pool_name, "--no-events", *FAST, api_url=proxy.api_url,
               env=PATIENT)
     read_flow.wait_held(120)
+    # B claims beside its reads: the rival comes once B's claim landed
+    # (before, the server ABORTs B's claim, and B rightly does nothing).
+    wait_for(lambda: client.read_flow_run(rid)["state_type"],
+             what="B's claim to land", until=lambda t: t == "PENDING",
+             watch=[b])
     rival = force_rival_pending(client, rid)
     n = len(proxy.relayed())
     read_flow.release()
