@@ -38,7 +38,32 @@ def _free_port():
         return s.getsockname()[1]
 
 
-class MotoServer:
+class MotoClients:
+    """boto3 clients and IAM users of a moto server at self.url (shared by
+    MotoServer and moto_ecs.EcsPeer)."""
+
+    def client(self, service, access_key="setup", secret_key="setup"):
+        import boto3
+        return boto3.client(service, endpoint_url=self.url,
+                            region_name=REGION,
+                            aws_access_key_id=access_key,
+                            aws_secret_access_key=secret_key)
+
+    def create_user(self, name, actions):
+        """An IAM user allowed `actions` on every resource: (key id, secret)."""
+        iam = self.client("iam")
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="allow",
+                            PolicyDocument=json.dumps({
+                                "Version": "2012-10-17",
+                                "Statement": [{"Effect": "Allow",
+                                               "Action": actions,
+                                               "Resource": "*"}]}))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+class MotoServer(MotoClients):
     def __init__(self, log_path):
         self.log_path = Path(log_path)
         self.proc = None
@@ -88,26 +113,6 @@ class MotoServer:
                 self.proc.kill()
                 self.proc.wait(10)
         self.proc = None
-
-    def client(self, service, access_key="setup", secret_key="setup"):
-        import boto3
-        return boto3.client(service, endpoint_url=self.url,
-                            region_name=REGION,
-                            aws_access_key_id=access_key,
-                            aws_secret_access_key=secret_key)
-
-    def create_user(self, name, actions):
-        """An IAM user allowed `actions` on every resource: (key id, secret)."""
-        iam = self.client("iam")
-        iam.create_user(UserName=name)
-        iam.put_user_policy(UserName=name, PolicyName="allow",
-                            PolicyDocument=json.dumps({
-                                "Version": "2012-10-17",
-                                "Statement": [{"Effect": "Allow",
-                                               "Action": actions,
-                                               "Resource": "*"}]}))
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        return key["AccessKeyId"], key["SecretAccessKey"]
 
     def create_secret(self, name, value):
         self.client("secretsmanager").create_secret(Name=name,

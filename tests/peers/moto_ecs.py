@@ -31,6 +31,8 @@ from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.moto_api import state_manager
 from moto.server import ThreadedMotoServer
 
+from peers.moto import MotoClients
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 RECORDED = ("RegisterTaskDefinition", "RunTask", "StopTask",
@@ -96,7 +98,7 @@ def _patch():
         staticmethod(requirements)
 
 
-class EcsPeer:
+class EcsPeer(MotoClients):
     def __init__(self, port):
         self.port = port
         self.calls = []          # (action, request body), in order
@@ -132,25 +134,6 @@ class EcsPeer:
         state_manager.unset_transition("ecs::task")
         _current[:] = []
         self.server.stop()
-
-    def client(self, service, access_key="setup", secret_key="setup"):
-        import boto3
-        return boto3.client(service, endpoint_url=self.url,
-                            region_name=REGION,
-                            aws_access_key_id=access_key,
-                            aws_secret_access_key=secret_key)
-
-    def create_user(self, name, actions):
-        iam = self.client("iam")
-        iam.create_user(UserName=name)
-        iam.put_user_policy(UserName=name, PolicyName="allow",
-                            PolicyDocument=json.dumps({
-                                "Version": "2012-10-17",
-                                "Statement": [{"Effect": "Allow",
-                                               "Action": actions,
-                                               "Resource": "*"}]}))
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        return key["AccessKeyId"], key["SecretAccessKey"]
 
     def enable_auth(self):
         import urllib.request
