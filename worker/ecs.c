@@ -963,7 +963,8 @@ ecs_run_cancel(struct run *r)
 	watch_arm(r->agent, 0.2);
 }
 
-void
+/* The worker stops: the task keeps running, its record stays. */
+static void
 ecs_run_detach(struct run *r)
 {
 	log_info("flow run %s (%s): ECS task %s keeps running without this "

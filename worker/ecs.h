@@ -91,8 +91,7 @@ char	*ecs_tag_slug(const char *);
 /* The worker side. */
 void	 ecs_run_start(struct run *);
 void	 ecs_run_cancel(struct run *);
-/* The worker stops: the task keeps running, its record stays. */
-void	 ecs_run_detach(struct run *);
+/* The worker stops: its tasks keep running, their records stay. */
 void	 ecs_detach_all(struct agent *);
 /* Re-attaches to a dead worker's task (recover.c); -1 if impossible. */
 int	 ecs_adopt(struct agent *, struct jrec *, const cJSON *flow_run);
