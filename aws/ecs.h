@@ -4,8 +4,7 @@
  * prefect-aws's ECS worker makes to find a VPC's subnets (DescribeVpcs,
  * DescribeSubnets: the query protocol, XML answers), signed with SigV4
  * (aws/sigv4.h), and CloudWatch Logs' GetLogEvents for stream_output
- * (the same JSON 1.1 call). Blocking, like aws/secretsmanager.h; the worker calls
- * them from its loop (one exchange each, bounded by timeout_ms).
+ * (the same JSON 1.1 call), each through aws/awscall.h.
  */
 #ifndef AWS_ECS_H
 #define AWS_ECS_H
@@ -14,15 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "aws/credentials.h"
-
-struct aws_client {
-	const char		*region;	/* required */
-	const char		*endpoint;	/* NULL: https://<service>.
-						   <region>.amazonaws.com */
-	const struct aws_creds	*creds;
-	long			 timeout_ms;	/* 0: 10 s */
-};
+#include "aws/awscall.h"
 
 /*
  * Calls an ECS action with a JSON request body. 0 with *answer the
@@ -52,8 +43,5 @@ int	logs_get_events(const struct aws_client *, const char *group,
  */
 int	ec2_vpc_subnets(const struct aws_client *, const char *vpc_id,
 	    char **found_vpc, cJSON **subnets, char *err, size_t errlen);
-
-/* The values of every <tag>...</tag> in an XML text, in order (fuzzable). */
-cJSON	*aws_xml_values(const char *xml, size_t len, const char *tag);
 
 #endif

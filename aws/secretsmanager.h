@@ -1,7 +1,7 @@
 /*
  * secretsmanager.h: AWS Secrets Manager's GetSecretValue (JSON 1.1
  * protocol: POST /, X-Amz-Target: secretsmanager.GetSecretValue),
- * signed with SigV4 (aws/sigv4.h), through libcurl.
+ * signed and retried by aws/awscall.h.
  *
  * Errors are told apart by their code, from a JSON "__type" (AWS), an
  * XML <Code> (moto) or the X-Amzn-ErrorType header, never by HTTP
@@ -19,21 +19,13 @@
 
 #include <stddef.h>
 
-#include "aws/credentials.h"
+#include "aws/awscall.h"
 
 enum sm_result {
 	SM_FOUND,
 	SM_NOT_FOUND,
 	SM_SKIPPED,	/* see above: warn, then treat as missing */
 	SM_ERROR
-};
-
-struct sm_client {
-	const char		*region;	/* required */
-	const char		*endpoint;	/* NULL: https://secretsmanager.
-						   <region>.amazonaws.com */
-	const struct aws_creds	*creds;
-	long			 timeout_ms;	/* 0: 10 s */
 };
 
 struct sm_answer {
@@ -50,7 +42,7 @@ struct sm_answer {
  * service's message (never key material). Blocking; transport errors,
  * 5xx and throttling are tried three times.
  */
-enum sm_result	sm_get_secret_value(const struct sm_client *,
+enum sm_result	sm_get_secret_value(const struct aws_client *,
 		    const char *secret_id, struct sm_answer *out, char *err,
 		    size_t errlen);
 void		sm_answer_cleanup(struct sm_answer *);

@@ -186,7 +186,7 @@ static int
 fetch(struct vault *v, const char *name, const char **text, char *err,
     size_t errlen)
 {
-	struct sm_client	 cl;
+	struct aws_client	 cl;
 	struct sm_answer	 a;
 	enum sm_result		 r;
 	char			 e2[1024], *masked;
@@ -199,7 +199,7 @@ fetch(struct vault *v, const char *name, const char **text, char *err,
 		return -1;
 	if (v->unavailable)
 		return 0;
-	cl = (struct sm_client){ v->region, v->endpoint, &v->creds, 0 };
+	cl = (struct aws_client){ v->region, v->endpoint, &v->creds, 0 };
 	log_debug("Vault provider %s will make a request for %s", NAME, name);
 	r = sm_get_secret_value(&cl, name, &a, e2, sizeof(e2));
 	if (r == SM_ERROR) {
