@@ -9,20 +9,17 @@ Not a fake API: everything else is relayed unchanged.
     relay.mute()     # the streams open now hear nothing more
 """
 
-import socket
 import threading
 
+from peers.relay import Relay
 
-class MuteRelay:
+
+class MuteRelay(Relay):
     def __init__(self, upstream_port):
-        self.upstream_port = upstream_port
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.api_url = f"http://127.0.0.1:{self.port}/api"
         self.lock = threading.Lock()
         self.streams = []       # [muted flag holder] per websocket
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(upstream_port)
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
 
     def mute(self):
         """Swallows, from now on, the bytes of every stream open now."""
@@ -31,48 +28,19 @@ class MuteRelay:
                 s["muted"] = True
             return len(self.streams)
 
-    def _accept(self):
-        while not self.closed:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,),
-                             daemon=True).start()
-
-    def _serve(self, conn):
+    def serve(self, conn):
         try:
-            up = socket.create_connection(("127.0.0.1", self.upstream_port))
+            up = self.upstream()
         except OSError:
             conn.close()
             return
-        state = {"muted": False}
+        state = {"muted": False, "first": True}
 
-        def pipe(a, b, first):
-            try:
-                while True:
-                    data = a.recv(65536)
-                    if not data:
-                        break
-                    if first and b" /api/events/out " in data[:200]:
-                        with self.lock:
-                            self.streams.append(state)
-                    first = False
-                    if not state["muted"]:
-                        b.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (a, b):
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
+        def forward_up(data):
+            if state["first"] and b" /api/events/out " in data[:200]:
+                with self.lock:
+                    self.streams.append(state)
+            state["first"] = False
+            return not state["muted"]
 
-        threading.Thread(target=pipe, args=(up, conn, False),
-                         daemon=True).start()
-        pipe(conn, up, True)
-
-    def close(self):
-        self.closed = True
-        self.sock.close()
+        self.relay(conn, up, forward_up, lambda data: not state["muted"])

@@ -3,11 +3,11 @@ settings against the real (plain HTTP) Prefect server behind it. Not a fake
 API: every byte is relayed to the real server.
 """
 
-import socket
 import ssl
 import subprocess
-import threading
 from pathlib import Path
+
+from peers.relay import Relay
 
 
 def make_self_signed(directory):
@@ -22,51 +22,18 @@ def make_self_signed(directory):
     return cert, key
 
 
-class TlsProxy:
+class TlsProxy(Relay):
     def __init__(self, cert, key, upstream_port):
-        self.upstream_port = upstream_port
         self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.ctx.load_cert_chain(cert, key)
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
         self.handshake_failures = 0
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(upstream_port)
 
-    def _accept(self):
-        while not self.closed:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,),
-                             daemon=True).start()
-
-    def _serve(self, conn):
+    def serve(self, conn):
         try:
             tls = self.ctx.wrap_socket(conn, server_side=True)
         except (ssl.SSLError, OSError):
             self.handshake_failures += 1
             conn.close()
             return
-        up = socket.create_connection(("127.0.0.1", self.upstream_port))
-
-        def pipe(a, b):
-            try:
-                while data := a.recv(65536):
-                    b.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (a, b):
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-
-        threading.Thread(target=pipe, args=(up, tls), daemon=True).start()
-        pipe(tls, up)
-
-    def close(self):
-        self.closed = True
-        self.sock.close()
+        self.relay(tls, self.upstream())
