@@ -20,12 +20,12 @@ artifacts, the agent's output, the project's files.
 import json
 import os
 import re
-import subprocess
 
 import duckdb
 import pytest
 
 import load_compare as lc
+from peers.git_http import git
 from peers.oxr import CURRENCIES, OxrServer
 from peers.prefect import REPO_ROOT
 
@@ -339,16 +339,6 @@ def test_bad_request_setting_fails_before_any_request(
                           "open_exchange_rates.currencies") == \
         [(len(CURRENCIES), len(CURRENCIES))]
     assert len(packages(project, "load/loaded")) == 1
-
-
-def git(cwd, *args):
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t",
-               GIT_CONFIG_NOSYSTEM="1", HOME=str(cwd))
-    out = subprocess.run(["git", "-c", "init.defaultBranch=main", *args],
-                         cwd=cwd, env=env, capture_output=True, text=True)
-    assert out.returncode == 0, (args, out.stderr)
-    return out.stdout.strip()
 
 
 def test_data_outlives_commits_and_cache_eviction(

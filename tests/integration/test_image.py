@@ -28,6 +28,7 @@ import duckdb
 import pytest
 
 from peers.container import Container, Image, user_ids
+from peers.git_http import git
 from peers.oxr import CURRENCIES, OxrServer
 from peers.prefect import REPO_ROOT, free_port, wait_for
 
@@ -67,16 +68,6 @@ def image():
 @pytest.fixture(scope="module")
 def rootfs(image, tmp_path_factory):
     return image.unpack(tmp_path_factory.mktemp("image") / "rootfs")
-
-
-def git(cwd, *args):
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t",
-               GIT_CONFIG_NOSYSTEM="1", HOME=str(cwd))
-    out = subprocess.run(["git", "-c", "init.defaultBranch=main", *args],
-                         cwd=cwd, env=env, capture_output=True, text=True)
-    assert out.returncode == 0, (args, out.stderr)
-    return out.stdout.strip()
 
 
 @pytest.fixture(scope="module")

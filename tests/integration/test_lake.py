@@ -198,24 +198,33 @@ def test_the_lake_is_dlts(tmp_path, moto):
                         load["inserted_at"])
 
 
-def test_sync_restores_the_state_from_the_bucket(tmp_path, moto):
-    run_pf(tmp_path, moto, "sync", ITEMS)
-    env = {**lc.pfagent_env(tmp_path), **pf_env(moto, "sync"),
-           "DLT_DATA_DIR": str(tmp_path / "restored")}
-    cwd = tmp_path / "cwd"
+def pf_sync(tmp, moto, prefix, data_dir):
+    """`pfagent pipeline rates sync` on the lake: its restored working
+    dir under tmp/data_dir."""
+    env = {**lc.pfagent_env(tmp), **pf_env(moto, prefix),
+           "DLT_DATA_DIR": str(tmp / data_dir)}
+    cwd = tmp / f"{data_dir}-cwd"
     cwd.mkdir()
     p = subprocess.run([str(PFAGENT), "pipeline", "rates", "sync", "-y",
                         "--destination", "warehouse", "--dataset-name",
                         "rates_data"], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
-    work = tmp_path / "restored" / "pipelines" / "rates"
+    return tmp / data_dir / "pipelines" / "rates"
+
+
+def assert_restored(work):
+    """The working dir holds the lake's state and schema."""
     state = json.loads((work / "state.json").read_text())
     assert state["pipeline_name"] == "rates"
     assert state["dataset_name"] == "rates_data"
-    schema = json.loads((work / "schemas" / "rates.schema.json")
-                        .read_text())
-    assert "rates__tags" in schema["tables"]
+    assert "rates__tags" in json.loads(
+        (work / "schemas" / "rates.schema.json").read_text())["tables"]
+
+
+def test_sync_restores_the_state_from_the_bucket(tmp_path, moto):
+    run_pf(tmp_path, moto, "sync", ITEMS)
+    assert_restored(pf_sync(tmp_path, moto, "sync", "restored"))
 
 
 def dlt_sync(tmp, moto, prefix):
@@ -241,28 +250,10 @@ def test_each_side_restores_the_others_lake(tmp_path, moto):
     """dlt's sync reads the state pfagent stored in its lake, and
     pfagent's sync the state dlt stored in its own."""
     run_pf(tmp_path, moto, "pf-made", ITEMS)
-    work = dlt_sync(tmp_path, moto, "pf-made")
-    state = json.loads((work / "state.json").read_text())
-    assert state["pipeline_name"] == "rates"
-    assert state["dataset_name"] == "rates_data"
-    assert "rates__tags" in json.loads(
-        (work / "schemas" / "rates.schema.json").read_text())["tables"]
+    assert_restored(dlt_sync(tmp_path, moto, "pf-made"))
 
     run_dlt(tmp_path, moto, "dlt-made", [{"items": ITEMS}])
-    env = {**lc.pfagent_env(tmp_path), **pf_env(moto, "dlt-made"),
-           "DLT_DATA_DIR": str(tmp_path / "pf-sync")}
-    cwd = tmp_path / "pf-cwd"
-    cwd.mkdir()
-    p = subprocess.run([str(PFAGENT), "pipeline", "rates", "sync", "-y",
-                        "--destination", "warehouse", "--dataset-name",
-                        "rates_data"], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stdout + p.stderr
-    work = tmp_path / "pf-sync" / "pipelines" / "rates"
-    state = json.loads((work / "state.json").read_text())
-    assert state["pipeline_name"] == "rates"
-    assert "rates__tags" in json.loads(
-        (work / "schemas" / "rates.schema.json").read_text())["tables"]
+    assert_restored(pf_sync(tmp_path, moto, "dlt-made", "pf-sync"))
 
 
 def test_replace_leaves_only_the_new_files(tmp_path, moto):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from peers.git_http import GitHttpServer
+from peers.git_http import GitHttpServer, git
 from peers.prefect import REPO_ROOT, free_port, wait_for
 
 FAST = ("--query-seconds", "1")
@@ -38,17 +38,6 @@ version(pf_run *run)
 
 PF_FLOW(version, .description = "Logs the version of its source.");
 '''
-
-
-def git(cwd, *args):
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t",
-               GIT_CONFIG_NOSYSTEM="1", HOME=str(cwd))
-    out = subprocess.run(["git", "-c", "protocol.file.allow=always",
-                          "-c", "init.defaultBranch=main", *args],
-                         cwd=cwd, env=env, capture_output=True, text=True)
-    assert out.returncode == 0, (args, out.stderr)
-    return out.stdout.strip()
 
 
 def write_flow(work, version):

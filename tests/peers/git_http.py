@@ -11,6 +11,7 @@ request at all.  It also answers absolute-form request lines, so it can
 stand in as an HTTP proxy for any host name.
 
 As a module:
+    git(cwd, "init", ...)    # the git CLI as the tests use it
     srv = GitHttpServer(root, token, log_path)
     srv.start(); ... srv.port, srv.requests ...; srv.stop()
 As a script (prints the port, serves until SIGTERM/SIGINT):
@@ -182,6 +183,20 @@ class GitHttpServer:
     def stop(self):
         self._srv.shutdown()
         self._srv.server_close()
+
+
+def git(cwd, *args):
+    """Runs the git CLI in cwd as a test's author, with no system or user
+    configuration (HOME is cwd) and file:// submodules allowed; its
+    stdout, stripped. Fails the test when git does."""
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t",
+               GIT_CONFIG_NOSYSTEM="1", HOME=str(cwd))
+    out = subprocess.run(["git", "-c", "protocol.file.allow=always",
+                          "-c", "init.defaultBranch=main", *args],
+                         cwd=cwd, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, (args, out.stderr)
+    return out.stdout.strip()
 
 
 def main():
