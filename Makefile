@@ -176,7 +176,8 @@ long-functions:
 	@scripts/long-functions worker executor cli deployments
 
 # The image and its tests (tests/integration/test_image.py) when the
-# image tools are there: as root (CI) make test installs them.
+# image tools are there: as root (CI) make test installs them. Then the
+# Prefect version matrix (make compat), so CI proves every 3.x line.
 test: all
 	@$(MAKE) --no-print-directory layers long-functions unit unit-san \
 		fuzz-replay
@@ -186,6 +187,7 @@ test: all
 	else echo "make test: no mmdebstrap, buildah or root: the image is" \
 		"not built (scripts/setup image-tools)"; fi
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory compat
 
 # The container image (container/Containerfile) as an OCI archive,
 # $(B)/pfagent-image.tar, and its sizes in $(B)/image-size.txt; niced, so
