@@ -30,6 +30,13 @@ PFAGENT = Path(os.environ.get("PFAGENT", "build/san/pfagent"))
 if not PFAGENT.is_absolute():
     PFAGENT = REPO_ROOT / PFAGENT
 
+# PFAGENT_PREFECT_SERVICES=production (make compat): every server keeps
+# the scheduler and late-runs services Prefect runs by default, so runs
+# waiting past their time turn Late as users see them; else both are off
+# (PrefectServer.env()).
+PRODUCTION_SERVICES = os.environ.get("PFAGENT_PREFECT_SERVICES") == \
+    "production"
+
 SERVER_START_TIMEOUT = 120
 TERMINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 POLL_INTERVAL = 0.2
@@ -47,6 +54,15 @@ try:
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError):
     _prctl = None
+
+
+def without_late(history):
+    """A state history (type, name) pairs without the Scheduled/Late the
+    late-runs service writes on a run that waited past its time (only
+    with PRODUCTION_SERVICES: a Prefect worker's runs show it too)."""
+    if not PRODUCTION_SERVICES:
+        return history
+    return [h for h in history if tuple(h) != ("SCHEDULED", "Late")]
 
 
 def _die_with_parent():
@@ -407,17 +423,20 @@ class PrefectServer:
             "PREFECT_SERVER_UI_ENABLED": "false",
             "DO_NOT_TRACK": "1",
             "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
-            # The late-runs service would rename runs waiting for a free
-            # slot to Scheduled/Late; off, so state histories are exactly
-            # what the worker wrote (docs/test-peers §7).
-            "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
-            # Off unless asked for: a test sees only the runs it made.
-            "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
-            # Both again by the names Prefect 3.0 knows (later ones
-            # take them as aliases).
-            "PREFECT_API_SERVICES_LATE_RUNS_ENABLED": "false",
-            "PREFECT_API_SERVICES_SCHEDULER_ENABLED": "false",
         })
+        if not PRODUCTION_SERVICES:
+            env.update({
+                # The late-runs service would rename runs waiting for a
+                # free slot to Scheduled/Late; off, so state histories are
+                # exactly what the worker wrote (docs/test-peers §7).
+                "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+                # Off unless asked for: a test sees only the runs it made.
+                "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+                # Both again by the names Prefect 3.0 knows (later ones
+                # take them as aliases).
+                "PREFECT_API_SERVICES_LATE_RUNS_ENABLED": "false",
+                "PREFECT_API_SERVICES_SCHEDULER_ENABLED": "false",
+            })
         if self.ui:  # else the UI's pages call 127.0.0.1:4200
             env["PREFECT_SERVER_UI_API_URL"] = self.api_url
         env.update(self.extra_env)
