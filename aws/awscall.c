@@ -18,6 +18,20 @@
 
 #define ATTEMPTS	3
 
+char *
+aws_endpoint_url(const char *given, const char *service_id)
+{
+	char		 name[64];
+	const char	*v = given;
+
+	snprintf(name, sizeof(name), "AWS_ENDPOINT_URL_%s", service_id);
+	if (v == NULL || *v == '\0')
+		v = getenv(name);
+	if (v == NULL || *v == '\0')
+		v = getenv("AWS_ENDPOINT_URL");
+	return v != NULL && *v != '\0' ? xstrdup(v) : NULL;
+}
+
 struct signed_req {
 	char	*url;
 	char	*hdr[8];	/* "Name: value", NULL-terminated */

@@ -25,6 +25,15 @@ struct aws_client {
 };
 
 /*
+ * A service's endpoint as boto3 finds it: given (a client's endpoint_url)
+ * first, then AWS_ENDPOINT_URL_<service_id> (botocore's service id, upper
+ * case, spaces as underscores: "ECS", "EC2", "CLOUDWATCH_LOGS",
+ * "SECRETS_MANAGER"), then AWS_ENDPOINT_URL. NULL: AWS's own. Caller
+ * frees.
+ */
+char	*aws_endpoint_url(const char *given, const char *service_id);
+
+/*
  * POSTs body (Content-Type ctype, X-Amz-Target target unless NULL) to
  * service. 0 with *out the last attempt's answer (caller cleans it up;
  * status 0 when nothing answered), or -1 with err when it cannot be

@@ -170,11 +170,7 @@ get_ready(struct vault *v, char *err, size_t errlen)
 		goto out;
 	}
 	free(v->endpoint);
-	v->endpoint = ep != NULL ? xstrdup(ep) :
-	    getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER") != NULL ?
-	    xstrdup(getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER")) :
-	    getenv("AWS_ENDPOINT_URL") != NULL ?
-	    xstrdup(getenv("AWS_ENDPOINT_URL")) : NULL;
+	v->endpoint = aws_endpoint_url(ep, "SECRETS_MANAGER");
 out:
 	free(region);
 	free(ep);

@@ -52,7 +52,8 @@ struct ecs_task {
 	char		*cluster;	/* as the calls name it */
 	char		*arn;
 	char		*region;
-	char		*endpoint;	/* NULL: AWS's */
+	char		*endpoint;	/* ECS's; NULL: AWS's */
+	char		*given_endpoint; /* the job's endpoint_url, or NULL */
 	struct aws_creds creds;
 	char		*container;	/* the orchestration container */
 	int64_t		 started_ms;
@@ -85,6 +86,7 @@ ecs_task_free(struct ecs_task *t)
 	free(t->region);
 	free(t->endpoint);
 	aws_creds_cleanup(&t->creds);
+	free(t->given_endpoint);
 	free(t->container);
 	free(t->stop_message);
 	free(t->log_region);
@@ -99,16 +101,6 @@ static void
 client_of(const struct ecs_task *t, struct aws_client *c)
 {
 	*c = (struct aws_client){ t->region, t->endpoint, &t->creds, 0 };
-}
-
-static char *
-env_or_null(const char *a, const char *b)
-{
-	const char	*v = getenv(a);
-
-	if (v == NULL || *v == '\0')
-		v = b ? getenv(b) : NULL;
-	return v && *v ? xstrdup(v) : NULL;
 }
 
 /*
@@ -132,8 +124,8 @@ aws_of(const cJSON *block, struct ecs_task *t, char *err, size_t errlen)
 	if (t->region == NULL)
 		return errorf(err, errlen, "no AWS region: set region_name in "
 		    "aws_credentials, AWS_REGION or AWS_DEFAULT_REGION");
-	t->endpoint = ep && *ep ? xstrdup(ep) :
-	    env_or_null("AWS_ENDPOINT_URL_ECS", "AWS_ENDPOINT_URL");
+	t->given_endpoint = ep && *ep ? xstrdup(ep) : NULL;
+	t->endpoint = aws_endpoint_url(t->given_endpoint, "ECS");
 	if ((rc = aws_creds_resolve(&cc, &t->creds, e, sizeof(e))) != 0)
 		return errorf(err, errlen, "no AWS credentials: %s", e);
 	return 0;
@@ -278,9 +270,8 @@ network(struct ecs_job *j, const cJSON *td, const struct ecs_task *t,
 		return 0;
 	if (j->network_configuration != NULL && j->vpc_id == NULL)
 		return 0;
-	ep = env_or_null("AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL");
-	c = (struct aws_client){ t->region, t->endpoint && !getenv(
-	    "AWS_ENDPOINT_URL_EC2") ? t->endpoint : ep, &t->creds, 0 };
+	ep = aws_endpoint_url(t->given_endpoint, "EC2");
+	c = (struct aws_client){ t->region, ep, &t->creds, 0 };
 	if (ec2_vpc_subnets(&c, j->vpc_id, &vpc, &subnets, err, errlen) == -1) {
 		free(ep);
 		return -1;
@@ -330,14 +321,13 @@ out:
 
 /*
  * Where the container's awslogs lines go, as the driver names them; the
- * logs endpoint as boto3 finds it (AWS_ENDPOINT_URL_LOGS first).
+ * logs endpoint as boto3 finds it.
  */
 static void
 follow_setup(struct run *r, const struct ecs_job *j, const cJSON *td,
     struct ecs_task *t)
 {
 	const char	*group, *prefix, *region;
-	char		*ep;
 
 	if (!j->stream_output)
 		return;
@@ -348,14 +338,9 @@ follow_setup(struct run *r, const struct ecs_job *j, const cJSON *td,
 		    "not streamed", t->container);
 		return;
 	}
-	ep = env_or_null("AWS_ENDPOINT_URL_LOGS", NULL);
-	if (ep == NULL && t->endpoint != NULL && getenv(
-	    "AWS_ENDPOINT_URL_ECS") == NULL)
-		ep = xstrdup(t->endpoint);
-	if (ep == NULL)
-		ep = env_or_null("AWS_ENDPOINT_URL", NULL);
 	t->log_region = xstrdup(region && *region ? region : t->region);
-	t->log_endpoint = ep;
+	t->log_endpoint = aws_endpoint_url(t->given_endpoint,
+	    "CLOUDWATCH_LOGS");
 	t->log_group = xstrdup(group);
 	t->log_stream = ecs_log_stream(prefix, t->container, t->arn);
 }

@@ -1,7 +1,8 @@
 /*
  * test_aws_sm.c: Secrets Manager answers as AWS and moto give them
- * (aws/secretsmanager.h), classified by error code, and URL splitting
- * for endpoints (aws/awshttp.h).
+ * (aws/secretsmanager.h), classified by error code, URL splitting for
+ * endpoints (aws/awshttp.h), and each service's endpoint as boto3 finds
+ * it (aws/awscall.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,10 +120,40 @@ test_urls(void)
 	}
 }
 
+static void
+test_endpoints(void)
+{
+	char	*e;
+
+	TEST("endpoints: given, then AWS_ENDPOINT_URL_<service id>, then "
+	    "AWS_ENDPOINT_URL") {
+		unsetenv("AWS_ENDPOINT_URL");
+		unsetenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS");
+		CHECK(aws_endpoint_url(NULL, "CLOUDWATCH_LOGS") == NULL);
+		setenv("AWS_ENDPOINT_URL", "http://all", 1);
+		e = aws_endpoint_url("", "CLOUDWATCH_LOGS");
+		CHECK_STR(e, "http://all");
+		free(e);
+		setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://logs", 1);
+		e = aws_endpoint_url(NULL, "CLOUDWATCH_LOGS");
+		CHECK_STR(e, "http://logs");
+		free(e);
+		e = aws_endpoint_url(NULL, "ECS");
+		CHECK_STR(e, "http://all");
+		free(e);
+		e = aws_endpoint_url("http://given", "CLOUDWATCH_LOGS");
+		CHECK_STR(e, "http://given");
+		free(e);
+		unsetenv("AWS_ENDPOINT_URL");
+		unsetenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS");
+	}
+}
+
 int
 main(void)
 {
 	test_answers();
 	test_urls();
+	test_endpoints();
 	return t_done();
 }
