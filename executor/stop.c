@@ -22,6 +22,7 @@
 
 #include "executor/executor_int.h"
 #include "sdk/logship.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/pyfmt.h"
@@ -49,10 +50,31 @@ die_of(int sig)
 }
 
 /*
+ * A container's executor (--type ecs) shares no state dir with its
+ * worker, so it finds no cancel intent: the run's own state says the
+ * SIGTERM is the worker cancelling it (the worker records Cancelled).
+ */
+static int
+run_is_cancelling(struct exec *x)
+{
+	cJSON		*run;
+	const char	*type;
+	char		 err[200];
+	int		 yes;
+
+	run = exec_get_json(x, "/flow_runs/", x->id, err, sizeof(err));
+	type = json_str(run, "state_type");
+	yes = type != NULL && strcmp(type, "CANCELLING") == 0;
+	cJSON_Delete(run);
+	return yes;
+}
+
+/*
  * Records Crashed for the tasks in progress and the flow run (forced),
  * as Prefect's engine does on a termination signal, then dies of it.
- * With the worker's cancel intent (worker/cancel.h) the worker records
- * Cancelled once we are gone: say so and die, as Prefect's engine does
+ * With the worker's cancel intent (worker/cancel.h), or a worker's run
+ * Cancelling, the worker records Cancelled once we are gone: say so and
+ * die, as Prefect's engine does
  * for a runner's cancel (handle_cancellation); with its shutdown intent
  * the worker records the state too.
  */
@@ -77,7 +99,8 @@ crash_of_signal(struct exec *x, int sig)
 		logship_flush(x->logs);
 		die_of(sig);
 	}
-	if (cancel_intent_present(getenv(PF_ENV_STATE_DIR), x->id)) {
+	if (cancel_intent_present(getenv(PF_ENV_STATE_DIR), x->id) ||
+	    (x->execute && run_is_cancelling(x))) {
 		exec_log(x, PF_LEVEL_INFO, "Flow run was cancelled.");
 		logship_flush(x->logs);
 		die_of(sig);
