@@ -165,7 +165,7 @@ const struct ld_dest_ops *ld_dest_find(const char *type);
 /*
  * Reads a normalized job file row by row for copy_job: fn gets, for
  * each line, one value per column of t in t's order, as text ready for
- * a COPY or an appender (NULL: null; bool "true"/"false"; bigint and
+ * a COPY or a bind (NULL: null; bool "true"/"false"; bigint and
  * double as JSON wrote them; timestamp ISO 8601 with its offset; json
  * as compact JSON text), and the column types. Stops at fn's non-zero
  * return (an error: its message in err). Returns 0 or -1 with err

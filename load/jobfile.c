@@ -1,7 +1,7 @@
 /*
  * jobfile.c: reading a normalized job file row by row (ld_job_read of
- * load/destination.h), for destinations that bulk-load text (COPY) or
- * append values (DuckDB's appender).
+ * load/destination.h), for destinations that bulk-load text (COPY:
+ * PostgreSQL) or bind it (Snowflake's INSERT).
  *
  * Linear in the width of the rows: a key is matched to its column by
  * the column it named at the same position of the previous line (one
