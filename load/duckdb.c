@@ -35,6 +35,7 @@
 #include "load/sql.h"
 
 #define LIB_NAME	"libduckdb.so"
+#define WIDE		1000	/* columns: a wide table */
 
 static struct {
 	void		*handle;
@@ -62,6 +63,7 @@ struct duck {
 	duckdb_database		db;
 	duckdb_connection	con;
 	char			*path;
+	int			 one_thread;	/* a wide table was loaded */
 };
 
 /* Candidates for the library, most specific first. */
@@ -335,6 +337,15 @@ duck_copy_job(struct ld_dest *base, const char *qualified,
 	duckdb_result	 r;
 	char		*lit = ld_sql_literal(dl, path);
 
+	/* A wide table's checkpoint holds every column's buffers per
+	   thread: one thread from here to the connection's close (peak
+	   at 10k, 40k, 100k columns: 1.1, 1.5, 2.3 GiB against 1.2, 1.6,
+	   2.8; load 4.0, 16.4, 31.7 s against 2.6, 13.3, 37.6). */
+	if (t->ncols > WIDE && !((struct duck *)base)->one_thread) {
+		if (duck_exec(base, "SET threads = 1", err, errlen) < 0)
+			return -1;
+		((struct duck *)base)->one_thread = 1;
+	}
 	buf_init(&sql, (size_t)-1);
 	buf_printf(&sql, "COPY %s (", qualified);
 	for (size_t i = 0, n = 0; i < t->ncols; i++) {
