@@ -14,7 +14,8 @@
  * or destination.<name>.credentials (a path; relative ones are under
  * the local dir). Job files are loaded inside the loader's
  * transaction with COPY ... FROM (FORMAT json), typed by the table's
- * columns, which parses and stores on all of DuckDB's threads.
+ * columns, which parses and stores on all of DuckDB's threads, keeping
+ * no order among the rows.
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -63,7 +64,6 @@ struct duck {
 	duckdb_database		db;
 	duckdb_connection	con;
 	char			*path;
-	int			 one_thread;	/* a wide table was loaded */
 };
 
 /* Candidates for the library, most specific first. */
@@ -185,6 +185,9 @@ database_path(const struct ld_dest_config *c, char *err, size_t errlen)
 	return path;
 }
 
+static int	duck_exec(struct ld_dest *, const char *, char *, size_t);
+static void	duck_close(struct ld_dest *);
+
 static int
 duck_open(const struct ld_dest_config *c, struct ld_dest **out, char *err,
     size_t errlen)
@@ -218,6 +221,14 @@ duck_open(const struct ld_dest_config *c, struct ld_dest **out, char *err,
 		api.close(&d->db);
 		free(path);
 		free(d);
+		return -1;
+	}
+	/* A load's rows keep no order (dlt's merge keeps an arbitrary
+	   one of duplicate keys too); keeping the file's costs COPY a
+	   third of its time (1M records: 4.8 -> 3.3 s). */
+	if (duck_exec(&d->base, "SET preserve_insertion_order = false", err,
+	    errlen) < 0) {
+		duck_close(&d->base);
 		return -1;
 	}
 	*out = &d->base;
@@ -341,11 +352,9 @@ duck_copy_job(struct ld_dest *base, const char *qualified,
 	   thread: one thread from here to the connection's close (peak
 	   at 10k, 40k, 100k columns: 1.1, 1.5, 2.3 GiB against 1.2, 1.6,
 	   2.8; load 4.0, 16.4, 31.7 s against 2.6, 13.3, 37.6). */
-	if (t->ncols > WIDE && !((struct duck *)base)->one_thread) {
-		if (duck_exec(base, "SET threads = 1", err, errlen) < 0)
-			return -1;
-		((struct duck *)base)->one_thread = 1;
-	}
+	if (t->ncols > WIDE && duck_exec(base, "SET threads = 1", err,
+	    errlen) < 0)
+		return -1;
 	buf_init(&sql, (size_t)-1);
 	buf_printf(&sql, "COPY %s (", qualified);
 	for (size_t i = 0, n = 0; i < t->ncols; i++) {
