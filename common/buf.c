@@ -27,7 +27,7 @@ buf_cleanup(struct buf *b)
 }
 
 int
-buf_append(struct buf *b, const void *p, size_t n)
+buf_append_grow(struct buf *b, const void *p, size_t n)
 {
 	size_t	 want;
 	char	*nd;
