@@ -30,12 +30,11 @@
 
 #include "common/util.h"
 #include "load/coerce.h"
+#include "load/digest.h"
 #include "load/jsonv.h"
 #include "load/naming.h"
 #include "load/normalize.h"
 
-#define ID_BYTES	10	/* dlt's DLT_ID_LENGTH_BYTES */
-#define ID_CHARS	14	/* its base64 without the padding */
 #define OBUF_SIZE	(1u << 20)	/* a job file's write */
 #define OBUF_QUEUED	8	/* buffers waiting to be written, at most */
 
@@ -97,7 +96,7 @@ static const char *const sys_names[S_N] = {
 
 /* A digest to write into a buffer: of parent_id "_" table "_" idx. */
 struct hole {
-	size_t		 at;		/* of its ID_CHARS in the data */
+	size_t		 at;		/* of its LD_ID_CHARS in the data */
 	size_t		 parent;	/* the parent id, in ids */
 	size_t		 plen;
 	long long	 idx;
@@ -140,7 +139,7 @@ struct writer {
 	int		 done;
 	int		 error;		/* an errno */
 	char		*error_path;
-	EVP_MD_CTX	*md;
+	struct ld_digest *dig;
 };
 
 /* A value of the row being built. */
@@ -198,9 +197,7 @@ struct ld_normalizer {
 	int			 hole_on;
 	const char		*hole_parent;
 	long long		 hole_idx;
-	EVP_MD_CTX		*md;
-	/* Fetched once: OpenSSL 3's implicit fetch is slow. */
-	EVP_MD			*shake;
+	struct ld_digest	*dig;
 	char			*err;
 	size_t			 errlen;
 };
@@ -533,7 +530,7 @@ random_id(struct ld_normalizer *n, char out[24])
 {
 	unsigned char	b64[24];
 
-	if (n->rndpos + ID_BYTES > sizeof(n->rnd)) {
+	if (n->rndpos + LD_ID_BYTES > sizeof(n->rnd)) {
 		size_t	got = 0;
 
 		while (got < sizeof(n->rnd)) {
@@ -545,31 +542,21 @@ random_id(struct ld_normalizer *n, char out[24])
 		}
 		n->rndpos = 0;
 	}
-	EVP_EncodeBlock(b64, n->rnd + n->rndpos, ID_BYTES);
-	n->rndpos += ID_BYTES;
+	EVP_EncodeBlock(b64, n->rnd + n->rndpos, LD_ID_BYTES);
+	n->rndpos += LD_ID_BYTES;
 	/* 16 characters with the "==" padding, which dlt strips */
 	memcpy(out, b64, 14);
 	out[14] = '\0';
 }
 
-/* digest128(f"{parent_id}_{table}_{idx}", 10), its ID_CHARS into out. */
+/* One child's id, on the normalizer's thread. */
 static void
-nested_id(EVP_MD_CTX *md, const char *parent, size_t plen, const char *table,
+nested_id(struct ld_digest *d, const char *parent, const char *table,
     long long idx, char *out)
 {
-	unsigned char	d[ID_BYTES], b64[24];
-	char		num[24];
-	size_t		len = 1 + digits_of(num + 1, idx);
+	struct ld_child	c = { parent, strlen(parent), idx, out };
 
-	num[0] = '_';
-	EVP_DigestInit_ex2(md, NULL, NULL);
-	EVP_DigestUpdate(md, parent, plen);
-	EVP_DigestUpdate(md, "_", 1);
-	EVP_DigestUpdate(md, table, strlen(table));
-	EVP_DigestUpdate(md, num, len);
-	EVP_DigestFinalXOF(md, d, ID_BYTES);
-	EVP_EncodeBlock(b64, d, ID_BYTES);
-	memcpy(out, b64, ID_CHARS);
+	ld_child_ids(d, table, &c, 1);
 }
 
 /* ------------------------------------------------- the writer */
@@ -590,11 +577,18 @@ writer_main(void *arg)
 			return NULL;
 		}
 		pthread_mutex_unlock(&w->mu);
-		for (size_t i = 0; i < b->nholes; i++) {
-			struct hole	*h = &b->holes[i];
+		for (size_t i = 0; i < b->nholes; ) {
+			struct ld_child	c[LD_ID_BATCH];
+			size_t		k;
 
-			nested_id(w->md, b->ids.data + h->parent, h->plen,
-			    b->ti->name->s, h->idx, b->data.data + h->at);
+			for (k = 0; k < LD_ID_BATCH && i < b->nholes; k++) {
+				struct hole	*h = &b->holes[i++];
+
+				c[k] = (struct ld_child){ b->ids.data +
+				    h->parent, h->plen, h->idx,
+				    b->data.data + h->at };
+			}
+			ld_child_ids(w->dig, b->ti->name->s, c, k);
 		}
 		for (size_t off = 0; off < b->data.len && w->error == 0; ) {
 			ssize_t	k = write(b->ti->fd, b->data.data + off,
@@ -834,20 +828,20 @@ place_hole(struct ld_normalizer *n, struct tinfo *ti, size_t mark,
 {
 	const char	*end = n->line.data + n->line.len;
 
-	if (n->line.len >= mark + ID_CHARS + 2 && end[-1] == '"' &&
-	    memcmp(end - 1 - ID_CHARS, placeholder, ID_CHARS) == 0 &&
-	    end[-2 - ID_CHARS] == '"') {
-		*hole = n->line.len - 1 - ID_CHARS;
+	if (n->line.len >= mark + LD_ID_CHARS + 2 && end[-1] == '"' &&
+	    memcmp(end - 1 - LD_ID_CHARS, placeholder, LD_ID_CHARS) == 0 &&
+	    end[-2 - LD_ID_CHARS] == '"') {
+		*hole = n->line.len - 1 - LD_ID_CHARS;
 		return 0;
 	}
 	{
-		char	id[ID_CHARS];
+		char	id[LD_ID_CHARS];
 
 		buf_truncate(&n->line, mark);
-		nested_id(n->md, n->hole_parent, strlen(n->hole_parent),
-		    ti->name->s, n->hole_idx, id);
+		nested_id(n->dig, n->hole_parent, ti->name->s, n->hole_idx,
+		    id);
 		return coerce_value(n, ti, 0, f->name, f->col, jv_text(n, id,
-		    ID_CHARS), 0);
+		    LD_ID_CHARS), 0);
 	}
 }
 
@@ -1095,9 +1089,9 @@ normalize_row(struct ld_normalizer *n, struct ctx *c, struct tinfo *ti,
 			row_id = NULL;
 		} else {
 			if (parent_id != NULL) {
-				nested_id(n->md, parent_id, strlen(parent_id),
-				    ti->name->s, pos, id);
-				id[ID_CHARS] = '\0';
+				nested_id(n->dig, parent_id, ti->name->s, pos,
+				    id);
+				id[LD_ID_CHARS] = '\0';
 			}
 			row_id = jv_text(n, id, strlen(id))->s;
 			sys_field(n, ti, S_ID, jv_text(n, row_id,
@@ -1126,42 +1120,13 @@ normalize_row(struct ld_normalizer *n, struct ctx *c, struct tinfo *ti,
 	return 0;
 }
 
-/* ------------------------------------------------------------ API */
-
-struct ld_normalizer *
-ld_norm_new(struct ld_schema *s, const char *load_id, const char *dir,
-    size_t max_ident)
-{
-	struct ld_normalizer *n = xcalloc(1, sizeof(*n));
-
-	n->schema = s;
-	n->load_id = xstrdup(load_id);
-	n->dir = xstrdup(dir);
-	n->max_ident = max_ident;
-	n->rndpos = sizeof(n->rnd);
-	n->md = EVP_MD_CTX_new();
-	n->shake = EVP_MD_fetch(NULL, "SHAKE128", NULL);
-	EVP_DigestInit_ex(n->md, n->shake, NULL);
-	n->w.md = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(n->w.md, n->shake, NULL);
-	pthread_mutex_init(&n->w.mu, NULL);
-	pthread_cond_init(&n->w.cv, NULL);
-	n->hole_v.kind = JV_STRING;
-	n->hole_v.s = placeholder;
-	n->hole_v.len = ID_CHARS;
-	buf_init(&n->line, (size_t)-1);
-	for (int k = 0; k < S_N; k++)
-		n->sys[k] = intern(n, sys_names[k], strlen(sys_names[k]));
-	return n;
-}
-
-int
-ld_norm_item(struct ld_normalizer *n, const char *table, const char *json,
-    size_t len, char *err, size_t errlen)
+/* An item of a root table, its values in (or above) n->arena. */
+static int
+normalize_item(struct ld_normalizer *n, const char *table,
+    const struct jv *item, char *err, size_t errlen)
 {
 	struct tinfo	*ti = n->root;
 	struct ctx	 c = { NULL, NULL };
-	const struct jv	*item;
 	int		 lvl;
 
 	n->err = err;
@@ -1177,14 +1142,57 @@ ld_norm_item(struct ld_normalizer *n, const char *table, const char *json,
 		ti->t = t;
 	}
 	c.root = ti->t;
-	jv_arena_reset(&n->arena);
-	if ((item = jv_parse(&n->arena, json, len, err, errlen)) == NULL)
-		return -1;
 	if (item->kind != JV_OBJECT)
 		item = wrap_in_dict(n, item, "value");
 	lvl = ti->t->max_nesting >= 0 ? ti->t->max_nesting : 1000;
 	n->nlists = 0;
 	return normalize_row(n, &c, ti, item, NULL, 0, lvl);
+}
+
+/* ------------------------------------------------------------ API */
+
+struct ld_normalizer *
+ld_norm_new(struct ld_schema *s, const char *load_id, const char *dir,
+    size_t max_ident)
+{
+	struct ld_normalizer *n = xcalloc(1, sizeof(*n));
+
+	n->schema = s;
+	n->load_id = xstrdup(load_id);
+	n->dir = xstrdup(dir);
+	n->max_ident = max_ident;
+	n->rndpos = sizeof(n->rnd);
+	n->dig = ld_digest_new();
+	n->w.dig = ld_digest_new();
+	pthread_mutex_init(&n->w.mu, NULL);
+	pthread_cond_init(&n->w.cv, NULL);
+	n->hole_v.kind = JV_STRING;
+	n->hole_v.s = placeholder;
+	n->hole_v.len = LD_ID_CHARS;
+	buf_init(&n->line, (size_t)-1);
+	for (int k = 0; k < S_N; k++)
+		n->sys[k] = intern(n, sys_names[k], strlen(sys_names[k]));
+	return n;
+}
+
+int
+ld_norm_item(struct ld_normalizer *n, const char *table, const char *json,
+    size_t len, char *err, size_t errlen)
+{
+	struct jv	*item;
+
+	jv_arena_reset(&n->arena);
+	if ((item = jv_parse(&n->arena, json, len, err, errlen)) == NULL)
+		return -1;
+	return normalize_item(n, table, item, err, errlen);
+}
+
+int
+ld_norm_value(struct ld_normalizer *n, const char *table,
+    const struct jv *item, char *err, size_t errlen)
+{
+	jv_arena_reset(&n->arena);
+	return normalize_item(n, table, item, err, errlen);
 }
 
 int
@@ -1274,9 +1282,8 @@ ld_norm_free(struct ld_normalizer *n)
 	free(n->frames);
 	jv_arena_free(&n->arena);
 	buf_cleanup(&n->line);
-	EVP_MD_CTX_free(n->md);
-	EVP_MD_CTX_free(n->w.md);
-	EVP_MD_free(n->shake);
+	ld_digest_free(n->dig);
+	ld_digest_free(n->w.dig);
 	pthread_mutex_destroy(&n->w.mu);
 	pthread_cond_destroy(&n->w.cv);
 	free(n->load_id);

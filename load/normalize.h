@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 
+#include "load/jsonv.h"
 #include "load/schema.h"
 
 struct ld_normalizer;
@@ -38,6 +39,9 @@ struct ld_normalizer *ld_norm_new(struct ld_schema *s, const char *load_id,
  */
 int		 ld_norm_item(struct ld_normalizer *, const char *table,
 		    const char *json, size_t len, char *err, size_t errlen);
+/* ld_norm_item of an item parsed already (load/jsonl.h reads ahead). */
+int		 ld_norm_value(struct ld_normalizer *, const char *table,
+		    const struct jv *item, char *err, size_t errlen);
 /* Flushes and syncs every job file; -1 with err on a write error. */
 int		 ld_norm_finish(struct ld_normalizer *, char *err,
 		    size_t errlen);

@@ -19,6 +19,7 @@
 
 #include "common/util.h"
 #include "config/cfg.h"
+#include "load/jsonl.h"
 #include "load/loader.h"
 #include "load/normalize.h"
 #include "load/package.h"
@@ -75,26 +76,28 @@ static int
 normalize_file(pf_pipeline *p, struct ld_normalizer *n, const char *path,
     const char *table)
 {
-	FILE	*f = fopen(path, "r");
-	char	*line = NULL, err[1024];
-	size_t	 cap = 0, lineno = 0;
-	ssize_t	 len;
-	int	 rc = PF_OK;
+	FILE			*f = fopen(path, "r");
+	struct jl_reader	*r = NULL;
+	const struct jv		*item;
+	char			 err[1024];
+	size_t			 lineno = 0;
+	int			 k, rc = PF_OK;
 
-	if (f == NULL)
-		return ld_pipeline_fail(p, "cannot read %s: %s", path,
-		    strerror(errno));
-	while ((len = getline(&line, &cap, f)) > 0) {
-		lineno++;
-		if (ld_norm_item(n, table, line, (size_t)len, err,
-		    sizeof(err)) < 0) {
-			rc = ld_pipeline_fail(p, "normalize: %s:%zu: %s", path,
-			    lineno, err);
-			break;
-		}
+	if (f == NULL || (r = jl_open(f, err, sizeof(err))) == NULL) {
+		rc = ld_pipeline_fail(p, "cannot read %s: %s", path,
+		    f == NULL ? strerror(errno) : err);
+		goto out;
 	}
-	free(line);
-	fclose(f);
+	while ((k = jl_next(r, &item, &lineno, err, sizeof(err))) > 0 &&
+	    (k = ld_norm_value(n, table, item, err, sizeof(err))) == 0)
+		;
+	if (k < 0)
+		rc = ld_pipeline_fail(p, "normalize: %s:%zu: %s", path, lineno,
+		    err);
+out:
+	jl_close(r);
+	if (f != NULL)
+		fclose(f);
 	return rc;
 }
 
