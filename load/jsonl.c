@@ -62,7 +62,9 @@ fill(struct jl_reader *r, struct batch *b)
 {
 	size_t	end = 0;
 
-	reserve(&b->text, &b->cap, BATCH_TEXT + READ_MIN);
+	/* The carry can be most of a long line. */
+	reserve(&b->text, &b->cap, (r->ncarry > BATCH_TEXT ? r->ncarry :
+	    BATCH_TEXT) + READ_MIN);
 	if (r->ncarry > 0)	/* no newline in it */
 		memcpy(b->text, r->carry, r->ncarry);
 	b->len = r->ncarry;

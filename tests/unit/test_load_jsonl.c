@@ -78,6 +78,19 @@ main(void)
 		CHECK(n == 3);
 		CHECK(rc == 0);
 	}
+	TEST("long lines one after another (the rest of one read carried)") {
+		buf_truncate(&b, 0);
+		for (int i = 1; i <= 6; i++) {
+			buf_printf(&b, "{\"i\": %d, \"s\": \"", i);
+			for (int k = 0; k < 700000 * i; k++)
+				buf_append(&b, "y", 1);
+			buf_printf(&b, "\"}\n");
+		}
+		n = drain(file_of(b.data, b.len), &rc, &lineno, err,
+		    sizeof(err), numbered);
+		CHECK(n == 6);
+		CHECK(rc == 0);
+	}
 	TEST("the first bad line ends it, after the items before it") {
 		buf_truncate(&b, 0);
 		for (int i = 1; i <= 30000; i++)
