@@ -130,6 +130,21 @@ hash_fnv1a(const char *s, size_t len)
 	return h;
 }
 
+size_t
+digits_of(char *out, long long i)
+{
+	char	tmp[24];
+	size_t	n = 0, k = 0;
+
+	do {
+		tmp[n++] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i > 0);
+	while (n > 0)
+		out[k++] = tmp[--n];
+	return k;
+}
+
 int
 verrorf(char *err, size_t errlen, const char *fmt, va_list ap)
 {

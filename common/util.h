@@ -30,6 +30,8 @@ void	 uuid4(char out[37]);
 double	 random_unit(void);
 /* FNV-1a of s[0, len), for the hash tables' slots. */
 uint64_t hash_fnv1a(const char *s, size_t len);
+/* The decimal digits of i >= 0 into out (no NUL); their count. */
+size_t	 digits_of(char *out, long long i);
 
 /*
  * Formats an error message into err (may be NULL) and returns -1, so a

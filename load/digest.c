@@ -56,29 +56,13 @@ ld_digest_simd(struct ld_digest *d, int on)
 	d->simd = on && __builtin_cpu_supports("avx512f");
 }
 
-/* The digits of i >= 0 (no NUL); their count. */
-static size_t
-digits(char *out, long long i)
-{
-	char	tmp[24];
-	size_t	n = 0, k = 0;
-
-	do {
-		tmp[n++] = (char)('0' + i % 10);
-		i /= 10;
-	} while (i > 0);
-	while (n > 0)
-		out[k++] = tmp[--n];
-	return k;
-}
-
 /* f"{parent}_{table}_{idx}" into text (RATE bytes); 0: too long. */
 static size_t
 child_text(char *text, const struct ld_child *c, const char *table,
     size_t tlen)
 {
 	char	num[24];
-	size_t	nlen = digits(num, c->idx), len = c->plen + tlen + nlen + 2;
+	size_t	nlen = digits_of(num, c->idx), len = c->plen + tlen + nlen + 2;
 
 	if (len >= RATE)
 		return 0;
@@ -104,7 +88,7 @@ openssl_id(struct ld_digest *d, const struct ld_child *c, const char *table)
 {
 	unsigned char	h[LD_ID_BYTES];
 	char		num[24];
-	size_t		nlen = digits(num, c->idx);
+	size_t		nlen = digits_of(num, c->idx);
 
 	EVP_MD_CTX_copy_ex(d->md, d->fresh);
 	EVP_DigestUpdate(d->md, c->parent, c->plen);

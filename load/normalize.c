@@ -492,22 +492,6 @@ jv_text(struct ld_normalizer *n, const char *s, size_t len)
 	return v;
 }
 
-/* The digits of i >= 0 (no NUL); their count. */
-static size_t
-digits_of(char *out, long long i)
-{
-	char	tmp[24];
-	size_t	n = 0, k = 0;
-
-	do {
-		tmp[n++] = (char)('0' + i % 10);
-		i /= 10;
-	} while (i > 0);
-	while (n > 0)
-		out[k++] = tmp[--n];
-	return k;
-}
-
 /* A list index as a value. */
 static const struct jv *
 jv_int(struct ld_normalizer *n, long long i)
